@@ -1,0 +1,27 @@
+import { acquireNodeDevice } from '../../src/gpu/node';
+import { GpuRuntime } from '../../src/gpu/runtime';
+import { createStorageBuffer, writeBuffer } from '../../src/gpu/buffers';
+
+let runtime: Promise<GpuRuntime> | undefined;
+
+/** One device per test file (vitest isolates files in their own workers). */
+export function testRuntime(): Promise<GpuRuntime> {
+  runtime ??= acquireNodeDevice('tests').then((ctx) => new GpuRuntime(ctx));
+  return runtime;
+}
+
+/** An output buffer filled with NaN, so a test can prove every element was written. */
+export function poisonedF32(rt: GpuRuntime, count: number, label = 'poisoned'): GPUBuffer {
+  const buffer = createStorageBuffer(rt.device, count * 4, label);
+  writeBuffer(rt.device, buffer, new Float32Array(count).fill(NaN));
+  return buffer;
+}
+
+/** Encodes `encode` in one compute pass and submits it. */
+export function runPass(rt: GpuRuntime, encode: (pass: GPUComputePassEncoder) => void): void {
+  const encoder = rt.device.createCommandEncoder();
+  const pass = encoder.beginComputePass();
+  encode(pass);
+  pass.end();
+  rt.device.queue.submit([encoder.finish()]);
+}
