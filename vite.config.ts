@@ -9,6 +9,7 @@ export default defineConfig({
     include: ['tests/**/*.test.ts', 'tests/**/*.test.tsx'],
     environment: 'node',
     setupFiles: ['tests/setup-webgpu.ts'],
+    globalSetup: ['tests/global-setup.ts'],
     // GPU tests share one software GPU (SwiftShader) on two cores: run files one at a time.
     fileParallelism: false,
     testTimeout: 120_000,

@@ -23,7 +23,7 @@ export function uploadBuffer(device: GPUDevice, data: ArrayBufferView, label: st
 
 /** queue.writeBuffer needs a multiple of 4 bytes; pad the tail of odd-length data. */
 export function writeBuffer(device: GPUDevice, buffer: GPUBuffer, data: ArrayBufferView, offset = 0): void {
-  const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+  const bytes = new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength);
   const whole = bytes.byteLength & ~3;
   if (whole > 0) device.queue.writeBuffer(buffer, offset, bytes, 0, whole);
   if (whole < bytes.byteLength) {
