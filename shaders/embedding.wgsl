@@ -1,0 +1,61 @@
+// Embedding gather: y[r, :] = table[ids[r], :], decoded to f32.
+//
+// entry point `main`
+//   bindings : 0 uniform Params { n, hidden, v0, vrows, vocab, zero_oob }
+//              1 ids   : array<u32>  [rows] token ids
+//              2 table : array<u32>  window of the embedding table [vrows, hidden] starting at vocab row v0,
+//                                    f32 bits or f16 packed two per u32 (element 2i in the low half) (W_F16)
+//              3 y     : array<f32>  [rows, hidden] row-major (rows = B*T, batch-major)
+//   dispatch : ceil(rows*hidden / WG) workgroups spread over (x, y); element = (wid.y*nwg.x + wid.x)*WG + lid.
+//              A table larger than maxStorageBufferBindingSize is bound in row windows, one dispatch per
+//              window; each dispatch writes only the rows whose id falls in its window, and the dispatch
+//              with zero_oob = 1 also writes 0 for ids >= vocab (so every output element is written once).
+//   overrides: WG (workgroup size), W_F16 (table storage)
+//   precision: exact (a copy; f16 is widened to f32).
+
+override WG: u32 = 256u;
+override W_F16: bool = false;
+
+struct Params {
+  n: u32,        // rows * hidden
+  hidden: u32,
+  v0: u32,
+  vrows: u32,
+  vocab: u32,
+  zero_oob: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> ids: array<u32>;
+@group(0) @binding(2) var<storage, read> table: array<u32>;
+@group(0) @binding(3) var<storage, read_write> y: array<f32>;
+
+fn table_at(i: u32) -> f32 {
+  if (W_F16) {
+    let pair = unpack2x16float(table[i >> 1u]);
+    return select(pair.x, pair.y, (i & 1u) == 1u);
+  }
+  return bitcast<f32>(table[i]);
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let e = (wid.y * nwg.x + wid.x) * WG + lid;
+  if (e >= p.n) {
+    return;
+  }
+  let r = e / p.hidden;
+  let j = e - r * p.hidden;
+  let id = ids[r];
+  if (id >= p.vocab) {
+    if (p.zero_oob != 0u) {
+      y[e] = 0.0;
+    }
+    return;
+  }
+  if (id < p.v0 || id - p.v0 >= p.vrows) {
+    return;
+  }
+  y[e] = table_at((id - p.v0) * p.hidden + j);
+}

@@ -1,0 +1,89 @@
+/**
+ * Shared pieces of the kernel wrappers: the per-step uniform ("step buffer") and the planning
+ * of row slices for tensors larger than maxStorageBufferBindingSize.
+ */
+import { bytesPerElement, type StorageDType } from '../gpu/tensor';
+import type { GpuRuntime } from '../gpu/runtime';
+
+/**
+ * The step buffer: 16 bytes of uniform data the engine rewrites with queue.writeBuffer once per
+ * forward call, so bind groups never change between decode steps.
+ *   word 0  pos0 : u32  position of the first token of this call in every sequence; the token at
+ *                       row r has position pos0 + (r mod T). Prefill from scratch: 0. Decode step
+ *                       after n cached tokens: n. Read by RoPE, KV-cache write and cache attention.
+ *   words 1..3       reserved (0).
+ * Several kernels (and all layers) share one StepBuffer.
+ */
+export class StepBuffer {
+  readonly buffer: GPUBuffer;
+  private readonly data = new Uint32Array(4);
+
+  constructor(private readonly rt: GpuRuntime, pos0 = 0) {
+    this.buffer = rt.device.createBuffer({
+      label: 'step',
+      size: 16,
+      usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST,
+    });
+    this.set(pos0);
+  }
+
+  /** Queues the new position; takes effect for command buffers submitted after this call. */
+  set(pos0: number): void {
+    this.data[0] = pos0 >>> 0;
+    this.rt.device.queue.writeBuffer(this.buffer, 0, this.data);
+  }
+}
+
+/** One binding window over a large row-major tensor: rows [row0, row0 + rows). */
+export interface RowSlice {
+  row0: number;
+  rows: number;
+  /** Byte offset and size of the binding (offset aligned to minStorageBufferOffsetAlignment). */
+  offset: number;
+  size: number;
+}
+
+function gcd(a: number, b: number): number {
+  while (b) [a, b] = [b, a % b];
+  return a;
+}
+
+/**
+ * Splits `totalRows` rows of `rowBytes` bytes into windows that each fit in `maxBytes` and start
+ * at an aligned byte offset. Bindings are rounded up to 4 bytes (u32 words), never past the buffer.
+ */
+export function planRowSlices(
+  rt: GpuRuntime,
+  totalRows: number,
+  rowBytes: number,
+  bufferSize: number,
+  maxBytes = rt.device.limits.maxStorageBufferBindingSize,
+): RowSlice[] {
+  const align = rt.device.limits.minStorageBufferOffsetAlignment;
+  const rowStep = align / gcd(rowBytes, align);
+  const maxRows = Math.floor((maxBytes - 16) / rowBytes / rowStep) * rowStep;
+  if (maxRows < 1) throw new Error(`planRowSlices: one row (${rowBytes} B) exceeds binding limit ${maxBytes}`);
+  const slices: RowSlice[] = [];
+  for (let row0 = 0; row0 < totalRows; row0 += maxRows) {
+    const rows = Math.min(maxRows, totalRows - row0);
+    const offset = row0 * rowBytes;
+    // Round to 16 bytes so vec4 views stay whole, clipped to the buffer (which is 16-aligned).
+    const size = Math.min(Math.ceil((rows * rowBytes) / 16) * 16, bufferSize - offset);
+    slices.push({ row0, rows, offset, size });
+  }
+  return slices;
+}
+
+/** Row slices of a [rows, cols] weight of the given storage type. */
+export function planWeightSlices(rt: GpuRuntime, rows: number, cols: number, dtype: StorageDType, buffer: GPUBuffer, maxBytes?: number): RowSlice[] {
+  const rowBytes = cols * bytesPerElement(dtype);
+  if (dtype === 'f16' && cols % 2 !== 0 && rows > 1) {
+    // Odd rows of packed f16 start mid-word: only a single window is possible.
+    const need = Math.ceil((rows * cols) / 2) * 4;
+    if (need > (maxBytes ?? rt.device.limits.maxStorageBufferBindingSize)) {
+      throw new Error('f16 weight with an odd row length does not fit one binding');
+    }
+    return [{ row0: 0, rows, offset: 0, size: buffer.size }];
+  }
+  return planRowSlices(rt, rows, rowBytes, buffer.size, maxBytes);
+}
