@@ -1,0 +1,57 @@
+import code from '../../../shaders/backward_linear.wgsl?raw';
+import type { GpuRuntime } from '../../gpu/runtime';
+import { prepare, ScoreReduce, u32Params, type Dispatch, type ScoreTarget } from './common';
+
+const shader = { name: 'backward_linear', code };
+const TILE = 64;
+
+export interface LinearBackwardArgs {
+  /** Rows (B*T), output features, input features: y[M, N] = x[M, K] W[N, K]^T. */
+  M: number;
+  N: number;
+  K: number;
+  /** W stored as f16 packed two per u32 (true) or f32 (false). */
+  weightF16: boolean;
+  /** Gradient of the layer output, f32 [M, N]. */
+  dY: GPUBuffer;
+  /** The weight W[N, K]. */
+  W: GPUBuffer;
+  /** Gradient of the layer input, f32 [M, K]; omit to skip dX (e.g. the first layer). */
+  dX?: GPUBuffer;
+  /** dX += dY W instead of dX = dY W (several layers reading the same input, or a residual). */
+  accumulate?: boolean;
+  /** Forward input x[M, K] and the score slot; omit both to skip the score (e.g. the LM head). */
+  X?: GPUBuffer;
+  score?: ScoreTarget;
+}
+
+/**
+ * Linear backward: dX = dY W and the fused Taylor score sum |W * dY^T X| into score.scores[slot].
+ * encode() records up to three dispatches (dx, score, reduce) into the pass; all M rows must be in
+ * one call for the score (|.| is applied to the gradient summed over the whole batch).
+ */
+export class LinearBackward {
+  private readonly dispatches: Dispatch[] = [];
+  private readonly reduce?: ScoreReduce;
+
+  constructor(rt: GpuRuntime, a: LinearBackwardArgs) {
+    const params = u32Params(rt, 'backward_linear.params', a.M, a.N, a.K);
+    const kTiles = Math.ceil(a.K / TILE);
+    if (a.dX) {
+      this.dispatches.push(prepare(rt, shader, 'dx', { W_F16: a.weightF16, ACCUMULATE: a.accumulate ?? false },
+        { 0: params, 1: a.dY, 2: a.W, 3: a.dX }, [kTiles, Math.ceil(a.M / TILE)]));
+    }
+    if (a.score) {
+      if (!a.X) throw new Error('LinearBackward: the score needs the forward input X');
+      const nTiles = Math.ceil(a.N / TILE);
+      this.reduce = new ScoreReduce(rt, kTiles * nTiles, a.score, 'backward_linear');
+      this.dispatches.push(prepare(rt, shader, 'score', { W_F16: a.weightF16 },
+        { 0: params, 1: a.dY, 2: a.W, 4: a.X, 5: this.reduce.partials }, [kTiles, nTiles]));
+    }
+  }
+
+  encode(pass: GPUComputePassEncoder): void {
+    for (const d of this.dispatches) d.encode(pass);
+    this.reduce?.encode(pass);
+  }
+}

@@ -1,0 +1,69 @@
+import { describe, expect, it } from 'vitest';
+import { readF32, uploadBuffer } from '../../src/gpu/buffers';
+import { LinearBackward } from '../../src/kernels/backward/linear';
+import { packF16, roundToF16 } from '../../src/util/f16';
+import { poisonedF32, runPass, testRuntime } from '../helpers/gpu';
+import { firstNonFinite, randomArray, relativeError, seededRandom } from '../helpers/numeric';
+import { linearBackwardRef } from '../reference/backward-linear';
+
+describe('backward linear kernel (dX = dY W, score sum |W * dY^T X|)', () => {
+  // [M, N, K]: single element, odd sizes below / across the 64 tile and the 16 reduction step.
+  const shapes: [number, number, number][] = [[1, 1, 1], [13, 70, 33], [65, 17, 129], [130, 96, 80]];
+  for (const weightF16 of [false, true]) {
+    for (const [M, N, K] of shapes) {
+      it(`M=${M} N=${N} K=${K} weights ${weightF16 ? 'f16' : 'f32'}`, async () => {
+        const rt = await testRuntime();
+        const { normal } = seededRandom(`backward-linear ${M}x${N}x${K}`);
+        const dy = randomArray(M * N, normal);
+        const x = randomArray(M * K, normal);
+        const w = randomArray(N * K, normal, 0.5);
+        const dX = poisonedF32(rt, M * K, 'dX');
+        const scores = poisonedF32(rt, 3, 'scores');
+        const op = new LinearBackward(rt, {
+          M, N, K, weightF16,
+          dY: uploadBuffer(rt.device, dy, 'dY'),
+          W: uploadBuffer(rt.device, weightF16 ? packF16(w) : w, 'W'),
+          X: uploadBuffer(rt.device, x, 'X'),
+          dX,
+          score: { scores, slot: 1 },
+        });
+        runPass(rt, (pass) => op.encode(pass));
+        const out = await readF32(rt.device, dX, M * K);
+        const score = (await readF32(rt.device, scores, 3))[1]!;
+        expect(firstNonFinite(out)).toBe(-1);
+        const ref = linearBackwardRef(dy, weightF16 ? roundToF16(w) : w, x, M, N, K);
+        const errDx = relativeError(out, ref.dx);
+        const errScore = Math.abs(score - ref.score) / ref.score;
+        console.log(`dX rel err ${errDx.toExponential(2)}, score rel err ${errScore.toExponential(2)}`);
+        expect(errDx).toBeLessThan(1e-5);
+        expect(errScore).toBeLessThan(1e-5);
+      });
+    }
+  }
+
+  it('accumulates dX and the score slot; score without dX', async () => {
+    const rt = await testRuntime();
+    const [M, N, K] = [37, 45, 23];
+    const { normal } = seededRandom('backward-linear accumulate');
+    const dy = randomArray(M * N, normal);
+    const x = randomArray(M * K, normal);
+    const w = randomArray(N * K, normal);
+    const dx0 = randomArray(M * K, normal);
+    const dX = uploadBuffer(rt.device, dx0, 'dX');
+    const scores = uploadBuffer(rt.device, new Float32Array([7, 0.5]), 'scores');
+    const bufs = { dY: uploadBuffer(rt.device, dy, 'dY'), W: uploadBuffer(rt.device, w, 'W'), X: uploadBuffer(rt.device, x, 'X') };
+    const acc = new LinearBackward(rt, { M, N, K, weightF16: false, ...bufs, dX, accumulate: true, score: { scores, slot: 1, accumulate: true } });
+    const scoreOnly = new LinearBackward(rt, { M, N, K, weightF16: false, ...bufs, score: { scores, slot: 0 } });
+    runPass(rt, (pass) => {
+      acc.encode(pass);
+      scoreOnly.encode(pass);
+    });
+    const out = await readF32(rt.device, dX, M * K);
+    const s = await readF32(rt.device, scores, 2);
+    const ref = linearBackwardRef(dy, w, x, M, N, K);
+    const expected = ref.dx.map((v, i) => v + dx0[i]!);
+    expect(relativeError(out, expected)).toBeLessThan(1e-5);
+    expect(Math.abs(s[0]! - ref.score) / ref.score).toBeLessThan(1e-5);
+    expect(Math.abs(s[1]! - (0.5 + ref.score)) / ref.score).toBeLessThan(1e-5);
+  });
+});
