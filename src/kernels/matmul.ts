@@ -1,0 +1,90 @@
+import code from '../../shaders/matmul.wgsl?raw';
+import { packParams, type GpuRuntime } from '../gpu/runtime';
+import type { StorageDType } from '../gpu/tensor';
+import { planWeightSlices } from './common';
+
+const shader = { name: 'matmul', code };
+
+/** What happens to x W^T before it is stored. */
+export type Epilogue = 'store' | 'residual' | 'swiglu';
+const EPI: Record<Epilogue, number> = { store: 0, residual: 1, swiglu: 2 };
+
+/**
+ * A linear layer y = x W^T over M rows: x f32 [M, K], W [N, K] (HF layout, f32 or packed f16).
+ *   epilogue 'store'    y = x W^T
+ *            'residual' y += x W^T   (y holds the residual stream; in place)
+ *            'swiglu'   y = silu(x Wg^T) * (x Wu^T)   with w = Wg (gate) and wUp = Wu (up)
+ */
+export interface LinearArgs {
+  M: number;
+  N: number;
+  K: number;
+  dtype: StorageDType;
+  x: GPUBuffer;
+  w: GPUBuffer;
+  y: GPUBuffer;
+  epilogue?: Epilogue;
+  /** Up-projection weight for epilogue 'swiglu'. */
+  wUp?: GPUBuffer;
+  /** Row stride of y in elements (default N) and first column written (default 0). */
+  ldy?: number;
+  yColOffset?: number;
+  /** Test hook: pretend maxStorageBufferBindingSize is this many bytes (forces weight row windows). */
+  maxBindingBytes?: number;
+}
+
+/**
+ * Shared by Matmul and Matvec: one bind group per weight row window (the LM head can exceed
+ * maxStorageBufferBindingSize), each with its own Params uniform { M, N_window, K, ldy, n_off, ... }.
+ */
+export function linearBindGroups(
+  rt: GpuRuntime,
+  pipeline: GPUComputePipeline,
+  a: LinearArgs,
+  label: string,
+): { bindGroup: GPUBindGroup; rows: number }[] {
+  const epi = a.epilogue ?? 'store';
+  if (epi === 'swiglu' && !a.wUp) throw new Error(`${label}: epilogue swiglu needs wUp`);
+  const ldy = a.ldy ?? a.N;
+  const colOffset = a.yColOffset ?? 0;
+  const wUp = a.wUp ?? a.w;
+  return planWeightSlices(rt, a.N, a.K, a.dtype, a.w, a.maxBindingBytes).map((s) => {
+    const params = rt.uniform(
+      packParams([{ u32: a.M }, { u32: s.rows }, { u32: a.K }, { u32: ldy }, { u32: colOffset + s.row0 }]),
+      `${label}.params`,
+    );
+    const bindGroup = rt.bindGroup(
+      pipeline,
+      [params, a.x, { buffer: a.w, offset: s.offset, size: s.size }, { buffer: wUp, offset: s.offset, size: s.size }, a.y],
+      label,
+    );
+    return { bindGroup, rows: s.rows };
+  });
+}
+
+/** Tiled matmul for prefill/scoring (any M; 64x64 output tiles, 16-byte loads when K % 4 == 0). */
+export class Matmul {
+  private readonly pipeline: GPUComputePipeline;
+  private readonly dispatches: { bindGroup: GPUBindGroup; grid: [number, number] }[];
+
+  constructor(rt: GpuRuntime, a: LinearArgs) {
+    this.pipeline = rt.pipelines.get(shader, 'main', {
+      W_F16: a.dtype === 'f16',
+      VEC: a.K % 4 === 0,
+      EPI: EPI[a.epilogue ?? 'store'],
+    });
+    const tilesM = Math.ceil(a.M / 64);
+    this.dispatches = linearBindGroups(rt, this.pipeline, a, 'matmul').map(({ bindGroup, rows }) => ({
+      bindGroup,
+      grid: rt.grid(tilesM * Math.ceil(rows / 64)),
+    }));
+  }
+
+  encode(pass: GPUComputePassEncoder): void {
+    pass.setPipeline(this.pipeline);
+    for (const d of this.dispatches) {
+      pass.setBindGroup(0, d.bindGroup);
+      pass.dispatchWorkgroups(d.grid[0], d.grid[1]);
+    }
+  }
+}

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { Matmul } from '../../src/kernels/matmul';
+import { testRuntime } from '../helpers/gpu';
+import { checkLinear, type LinearCase } from '../reference/linear';
+
+describe('tiled matmul (prefill)', () => {
+  const cases: Omit<LinearCase, 'f16'>[] = [
+    { M: 1, N: 1, K: 1, epilogue: 'store' },
+    { M: 37, N: 53, K: 67, epilogue: 'store' }, // nothing a multiple of a tile, K odd (scalar loads)
+    { M: 70, N: 130, K: 96, epilogue: 'store' }, // vec4 loads, partial tiles
+    { M: 65, N: 77, K: 45, epilogue: 'residual' },
+    { M: 66, N: 64, K: 128, epilogue: 'residual' },
+    { M: 33, N: 71, K: 29, epilogue: 'swiglu' },
+    { M: 64, N: 96, K: 64, epilogue: 'swiglu' },
+    { M: 20, N: 300, K: 64, epilogue: 'store', maxBindingBytes: 64 * 64 * 4 }, // weight in row windows
+    { M: 256, N: 384, K: 512, epilogue: 'store' }, // moderately large
+  ];
+  for (const f16 of [false, true]) {
+    for (const c of cases) {
+      const name = `${c.M}x${c.N}x${c.K} ${c.epilogue} ${f16 ? 'f16' : 'f32'}${c.maxBindingBytes ? ' windowed' : ''}`;
+      it(name, async () => {
+        const rt = await testRuntime();
+        const { rel, firstBad } = await checkLinear(rt, 'matmul', { ...c, f16 }, (a) => new Matmul(rt, a));
+        console.log(`matmul ${name}: rel ${rel.toExponential(2)}`);
+        expect(firstBad).toBe(-1);
+        expect(rel).toBeLessThan(1e-5);
+      });
+    }
+  }
+});
