@@ -1,0 +1,40 @@
+import code from '../../../shaders/backward_cross_entropy.wgsl?raw';
+import { createStorageBuffer } from '../../gpu/buffers';
+import type { GpuRuntime } from '../../gpu/runtime';
+import { prepare, u32Params, type Dispatch } from './common';
+
+const shader = { name: 'backward_cross_entropy', code };
+
+/** Label value of rows without a next token (the last position of each sequence). */
+export const IGNORE_LABEL = 0xffffffff;
+
+export interface CrossEntropyBackwardArgs {
+  rows: number;
+  vocab: number;
+  /** f32 [rows, vocab]: logits in, dL/dlogits = (softmax - onehot) / C out (in place). */
+  logits: GPUBuffer;
+  /** u32 [rows]: next-token id, or IGNORE_LABEL. */
+  labels: GPUBuffer;
+  /** f32 [2]: { NLL sum over labelled rows, C = number of labelled rows }; mean loss = [0] / [1]. */
+  loss: GPUBuffer;
+}
+
+/** Fused mean cross-entropy loss and its gradient w.r.t. the logits (two dispatches). */
+export class CrossEntropyBackward {
+  /** f32 [rows] per-row NLL (0 for ignored rows), allocated here. */
+  readonly rowLoss: GPUBuffer;
+  private readonly main: Dispatch;
+  private readonly reduce: Dispatch;
+
+  constructor(rt: GpuRuntime, a: CrossEntropyBackwardArgs) {
+    const params = u32Params(rt, 'backward_cross_entropy.params', a.rows, a.vocab);
+    this.rowLoss = createStorageBuffer(rt.device, a.rows * 4, 'backward_cross_entropy.row_loss');
+    this.main = prepare(rt, shader, 'main', {}, { 0: params, 1: a.logits, 2: a.labels, 3: this.rowLoss }, rt.grid(a.rows));
+    this.reduce = prepare(rt, shader, 'reduce_loss', {}, { 0: params, 2: a.labels, 3: this.rowLoss, 4: a.loss }, [1]);
+  }
+
+  encode(pass: GPUComputePassEncoder): void {
+    this.main.encode(pass);
+    this.reduce.encode(pass);
+  }
+}

@@ -1,0 +1,40 @@
+import code from '../../../shaders/backward_swiglu.wgsl?raw';
+import type { GpuRuntime } from '../../gpu/runtime';
+import { prepare, u32Params, type Dispatch } from './common';
+
+const shader = { name: 'backward_swiglu', code };
+const WG = 256;
+
+export interface SwiGluBackwardArgs {
+  /** Elements (rows * intermediate size). */
+  count: number;
+  /** Gate and up projection outputs of the forward pass, f32. */
+  g: GPUBuffer;
+  u: GPUBuffer;
+  /** Gradient of h = silu(g) * u, f32. */
+  dh: GPUBuffer;
+  /** Outputs; omit both to write dg into g and du into u (in place). */
+  dg?: GPUBuffer;
+  du?: GPUBuffer;
+}
+
+/** SwiGLU backward: dg = dh u silu'(g), du = dh silu(g). One elementwise dispatch. */
+export class SwiGluBackward {
+  private readonly dispatch: Dispatch;
+
+  constructor(rt: GpuRuntime, a: SwiGluBackwardArgs) {
+    const params = u32Params(rt, 'backward_swiglu.params', a.count);
+    const grid = rt.grid(Math.ceil(a.count / WG));
+    if (a.dg && a.du) {
+      this.dispatch = prepare(rt, shader, 'main', { WG }, { 0: params, 1: a.g, 2: a.u, 3: a.dh, 4: a.dg, 5: a.du }, grid);
+    } else if (!a.dg && !a.du) {
+      this.dispatch = prepare(rt, shader, 'in_place', { WG }, { 0: params, 3: a.dh, 6: a.g, 7: a.u }, grid);
+    } else {
+      throw new Error('SwiGluBackward: give both dg and du, or neither (in place)');
+    }
+  }
+
+  encode(pass: GPUComputePassEncoder): void {
+    this.dispatch.encode(pass);
+  }
+}
