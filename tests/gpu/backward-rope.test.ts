@@ -1,0 +1,39 @@
+import { describe, expect, it } from 'vitest';
+import { readF32, uploadBuffer } from '../../src/gpu/buffers';
+import { RopeBackward, ropeInvFreq } from '../../src/kernels/backward/rope';
+import { runPass, testRuntime } from '../helpers/gpu';
+import { firstNonFinite, randomArray, relativeError, seededRandom } from '../helpers/numeric';
+import { ropeBackwardRef, ropeRef } from '../reference/backward-rope';
+
+function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i]! * b[i]!;
+  return s;
+}
+
+describe('backward rope kernel (transposed rotation, in place)', () => {
+  // [batch, T, heads, headDim, theta]
+  const cases: [number, number, number, number, number][] = [[1, 1, 1, 2, 10000], [2, 7, 3, 8, 10000], [3, 130, 2, 64, 10000], [1, 300, 1, 128, 500000]];
+  for (const [B, T, heads, D, theta] of cases) {
+    it(`B=${B} T=${T} heads=${heads} D=${D} theta=${theta}`, async () => {
+      const rt = await testRuntime();
+      const rows = B * T;
+      const { normal } = seededRandom(`backward-rope ${B}x${T}x${heads}x${D}`);
+      const dy = randomArray(rows * heads * D, normal);
+      const invFreq = ropeInvFreq(D, theta);
+      const grad = uploadBuffer(rt.device, dy, 'grad');
+      const op = new RopeBackward(rt, { rows, heads, headDim: D, seqLen: T, invFreq, grad });
+      runPass(rt, (pass) => op.encode(pass));
+      const out = await readF32(rt.device, grad, rows * heads * D);
+      expect(firstNonFinite(out)).toBe(-1);
+      const ref = ropeBackwardRef(dy, invFreq, rows, heads, D, T);
+      // the reference backward is the adjoint of the reference forward: <R x, y> = <x, R^T y>
+      const x = randomArray(rows * heads * D, normal);
+      const lhs = dot(ropeRef(x, invFreq, rows, heads, D, T), dy);
+      expect(Math.abs(lhs - dot(x, ref))).toBeLessThan(1e-9 * Math.sqrt(dy.length) * 10);
+      const err = relativeError(out, ref);
+      console.log(`rope backward rel err ${err.toExponential(2)}`);
+      expect(err).toBeLessThan(1e-5);
+    });
+  }
+});
