@@ -1,0 +1,63 @@
+import code from '../../shaders/matvec.wgsl?raw';
+import sgCode from '../../shaders/matvec_subgroups.wgsl?raw';
+import type { GpuRuntime } from '../gpu/runtime';
+import { linearBindGroups, Matmul, type Epilogue, type LinearArgs } from './matmul';
+
+const shader = { name: 'matvec', code };
+// `enable subgroups;` must open the module: the subgroup entry point goes in front of the shared body.
+const sgShader = { name: 'matvec_sg', code: `${sgCode}\n${code}` };
+const WG = 64;
+const MAX_M = 8;
+
+export interface MatvecArgs extends LinearArgs {
+  /** Use the subgroup reduction (default: when the device has the `subgroups` feature). */
+  subgroups?: boolean;
+}
+
+/** Output rows per workgroup: 4, fewer when M and the SwiGLU pair would exceed 32 partial sums. */
+function rowsPerGroup(M: number, epilogue: Epilogue): number {
+  const parts = epilogue === 'swiglu' ? 2 : 1;
+  return Math.max(1, Math.min(4, Math.floor(32 / (parts * M))));
+}
+
+/**
+ * Decode matvec y = x W^T for M = 1..8 rows (same arguments and epilogues as Matmul), split over K
+ * inside a workgroup with 16-byte weight loads; reduction by subgroups or workgroup memory.
+ */
+export class Matvec {
+  private readonly pipeline: GPUComputePipeline;
+  private readonly dispatches: { bindGroup: GPUBindGroup; grid: [number, number] }[];
+  readonly usesSubgroups: boolean;
+
+  constructor(rt: GpuRuntime, a: MatvecArgs) {
+    if (a.M < 1 || a.M > MAX_M) throw new Error(`Matvec: M = ${a.M} outside 1..${MAX_M}; use Matmul`);
+    const epilogue = a.epilogue ?? 'store';
+    this.usesSubgroups = a.subgroups ?? rt.ctx.adapter.hasSubgroups;
+    const R = rowsPerGroup(a.M, epilogue);
+    this.pipeline = rt.pipelines.get(this.usesSubgroups ? sgShader : shader, this.usesSubgroups ? 'main_sg' : 'main', {
+      W_F16: a.dtype === 'f16',
+      VEC: a.K % 8 === 0,
+      EPI: { store: 0, residual: 1, swiglu: 2 }[epilogue],
+      MB: a.M,
+      R,
+      WG,
+    });
+    this.dispatches = linearBindGroups(rt, this.pipeline, a, 'matvec').map(({ bindGroup, rows }) => ({
+      bindGroup,
+      grid: rt.grid(Math.ceil(rows / R)),
+    }));
+  }
+
+  encode(pass: GPUComputePassEncoder): void {
+    pass.setPipeline(this.pipeline);
+    for (const d of this.dispatches) {
+      pass.setBindGroup(0, d.bindGroup);
+      pass.dispatchWorkgroups(d.grid[0], d.grid[1]);
+    }
+  }
+}
+
+/** The linear kernel suited to M: Matvec for decode-sized M (<= 8), Matmul otherwise. */
+export function createLinear(rt: GpuRuntime, a: MatvecArgs): { encode(pass: GPUComputePassEncoder): void } {
+  return a.M <= MAX_M ? new Matvec(rt, a) : new Matmul(rt, a);
+}

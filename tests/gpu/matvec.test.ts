@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { Matvec } from '../../src/kernels/matvec';
+import { testRuntime } from '../helpers/gpu';
+import { checkLinear, type LinearCase } from '../reference/linear';
+
+describe('decode matvec', () => {
+  const cases: Omit<LinearCase, 'f16'>[] = [
+    { M: 1, N: 1, K: 8, epilogue: 'store' },
+    { M: 1, N: 67, K: 33, epilogue: 'store' }, // K odd: scalar path
+    { M: 3, N: 130, K: 200, epilogue: 'store' }, // 16-byte chunks, N not a multiple of R
+    { M: 8, N: 37, K: 72, epilogue: 'residual' },
+    { M: 1, N: 45, K: 1000, epilogue: 'residual' },
+    { M: 2, N: 53, K: 51, epilogue: 'swiglu' },
+    { M: 8, N: 29, K: 64, epilogue: 'swiglu' },
+    { M: 1, N: 300, K: 64, epilogue: 'store', maxBindingBytes: 64 * 64 * 4 }, // weight in row windows
+    { M: 1, N: 1024, K: 1536, epilogue: 'store' }, // moderately large
+  ];
+  for (const subgroups of [true, false]) {
+    for (const f16 of [false, true]) {
+      for (const c of cases) {
+        const name = `${c.M}x${c.N}x${c.K} ${c.epilogue} ${f16 ? 'f16' : 'f32'}${c.maxBindingBytes ? ' windowed' : ''} ${subgroups ? 'subgroups' : 'workgroup-memory'}`;
+        it(name, async () => {
+          const rt = await testRuntime();
+          if (subgroups && !rt.ctx.adapter.hasSubgroups) return; // fallback covered below
+          const { rel, firstBad } = await checkLinear(rt, 'matvec', { ...c, f16 }, (a) => {
+            const op = new Matvec(rt, { ...a, subgroups });
+            expect(op.usesSubgroups).toBe(subgroups);
+            return op;
+          });
+          console.log(`matvec ${name}: rel ${rel.toExponential(2)}`);
+          expect(firstBad).toBe(-1);
+          expect(rel).toBeLessThan(1e-5);
+        });
+      }
+    }
+  }
+});
