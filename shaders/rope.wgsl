@@ -1,0 +1,74 @@
+// Rotary position embedding, Hugging Face LLaMA convention (rotate_half: element i pairs with i + D/2):
+//   out[i]       = v[i] * cos(a_i) - v[i + D/2] * sin(a_i)
+//   out[i + D/2] = v[i + D/2] * cos(a_i) + v[i] * sin(a_i),      a_i = f32(pos) * inv_freq[i], i < D/2
+// applied in place to every head of q or k.
+//
+// entry point `main`
+//   bindings : 0 uniform Params { rows, T, heads, half }      (half = D / 2)
+//              1 uniform Step { pos0 }                        the shared step buffer (src/kernels/common.ts)
+//              2 inv_freq : array<f32> [D/2]                  per-pair inverse frequencies, uploaded once
+//                                                             (llama3 rope_scaling already folded in by the wrapper)
+//              3 v : array<f32> [rows, heads * D] read_write  q [rows, H*D] or k [rows, KVH*D]; head h = columns h*D ..
+//   geometry : token r (rows = B*T, batch-major) has position pos0 + (r mod T); one thread per (r, head, i):
+//              ceil(rows*heads*D/2 / WG) workgroups over (x, y), id = (wid.y*nwg.x + wid.x)*WG + lid.
+//   overrides: WG
+//   precision: the angle is one f32 product f32(pos) * inv_freq (as HF computes freqs in f32); cos/sin are
+//              evaluated here, not with the builtins (whose accuracy WGSL only bounds on [-pi, pi]): Cody-Waite
+//              reduction by pi/2 in three fma steps (exact for |a| < ~1e5) and Cephes minimax polynomials
+//              on [-pi/4, pi/4] (about 1 ulp).
+
+override WG: u32 = 256u;
+
+struct Params {
+  rows: u32,
+  T: u32,
+  heads: u32,
+  half: u32,
+}
+
+struct Step {
+  pos0: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<uniform> step: Step;
+@group(0) @binding(2) var<storage, read> inv_freq: array<f32>;
+@group(0) @binding(3) var<storage, read_write> v: array<f32>;
+
+// (cos a, sin a) for |a| up to ~1e5.
+fn cos_sin(a: f32) -> vec2<f32> {
+  let q = round(a * 0.636619772367581343);
+  var r = fma(-q, 1.5703125, a);
+  r = fma(-q, 4.837512969970703125e-4, r);
+  r = fma(-q, 7.54978995489188216e-8, r);
+  let z = r * r;
+  let s = fma(r * z, fma(z, fma(z, -1.9515295891e-4, 8.3321608736e-3), -1.6666654611e-1), r);
+  let c = fma(z * z, fma(z, fma(z, 2.443315711809948e-5, -1.388731625493765e-3), 4.166664568298827e-2), fma(-0.5, z, 1.0));
+  switch (i32(q) & 3) {
+    case 0: { return vec2<f32>(c, s); }
+    case 1: { return vec2<f32>(-s, c); }
+    case 2: { return vec2<f32>(-c, -s); }
+    default: { return vec2<f32>(s, -c); }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let id = (wid.y * nwg.x + wid.x) * WG + lid;
+  let pairs = p.heads * p.half;
+  if (id >= p.rows * pairs) {
+    return;
+  }
+  let r = id / pairs;
+  let rest = id - r * pairs;
+  let h = rest / p.half;
+  let i = rest - h * p.half;
+  let pos = step.pos0 + r % p.T;
+  let cs = cos_sin(f32(pos) * inv_freq[i]);
+  let base = r * pairs * 2u + h * p.half * 2u + i;
+  let x1 = v[base];
+  let x2 = v[base + p.half];
+  v[base] = x1 * cs.x - x2 * cs.y;
+  v[base + p.half] = x2 * cs.x + x1 * cs.y;
+}
