@@ -1,0 +1,291 @@
+// Causal GQA attention backward (FlashAttention-2 style recomputation, no T x T matrix stored),
+// plus a small forward helper that also writes the per-row logsumexp the backward needs.
+//
+// Layout: rows = B*T batch-major, position of row r = r mod T, causal within each sequence.
+//   q, o, dO, dQ : [rows, H * D]   head h = cols h*D .. h*D + D-1
+//   k, v, dK, dV : [rows, KVH * D] query head h reads kv head h / (H / KVH)
+//   lse, delta   : [rows, H]       lse[r*H + h] = logsumexp_j(s_rj), delta[r*H + h] = rowsum(dO * O)
+//   s_ij = scale * q_i . k_j, P = softmax_j(s) (j <= i, same sequence)
+// Gradients: dV_j = sum_i P_ij dO_i;  dP_ij = dO_i . v_j;  dS_ij = P_ij (dP_ij - delta_i);
+//            dQ_i = scale sum_j dS_ij k_j;  dK_j = scale sum_i dS_ij q_i  (dK, dV summed over the
+//            H/KVH query heads sharing kv head g, inside one workgroup: no atomics, deterministic).
+// All entry points: workgroup WG threads (override, power of two), 1-D work index
+// idx = wid.y * nwg.x + wid.x; vectors of one head cached in workgroup memory (D <= MAX_D, override);
+// keys (or queries) processed in chunks of WG, one per thread (dot products over D in f32, in order),
+// then each thread owns the output dims d = lid, lid + WG, ... and sums the chunk in order.
+// Params: { rows, seq_len, heads, kv_heads, head_dim, scale (f32) }.
+//
+// entry point `forward` (helper; the forward engineer's kernel may replace it if it exports lse)
+//   bindings : 0 params, 1 q, 2 k, 3 v, 4 o_out [rows, H*D] (written), 5 lse_out [rows, H] (written)
+//   dispatch : rows * H workgroups, idx = row * H + h
+//   precision: pass 1 online (max, sum exp) per thread, merged by a tree; pass 2 recomputes P = exp(s - lse).
+//
+// entry point `dq` (run first)
+//   bindings : 0 params, 1 q, 2 k, 3 v, 6 o, 7 lse, 8 d_o, 9 dq_out [rows, H*D] (written),
+//              10 delta_out [rows, H] (written, read by `dkv`)
+//   dispatch : rows * H workgroups, idx = row * H + h
+//
+// entry point `dkv` (after `dq`, same pass)
+//   bindings : 0 params, 1 q, 2 k, 3 v, 7 lse, 8 d_o, 11 delta, 12 dk_out, 13 dv_out [rows, KVH*D] (written)
+//   dispatch : rows * KVH workgroups, idx = row * KVH + g; the workgroup loops over the H/KVH query
+//              heads of group g and the queries i >= j of row j's sequence.
+
+override WG: u32 = 64u;
+override MAX_D: u32 = 256u;
+
+struct Params {
+  rows: u32,
+  seq_len: u32,
+  heads: u32,
+  kv_heads: u32,
+  head_dim: u32,
+  scale: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> q: array<f32>;
+@group(0) @binding(2) var<storage, read> k: array<f32>;
+@group(0) @binding(3) var<storage, read> v: array<f32>;
+@group(0) @binding(4) var<storage, read_write> o_out: array<f32>;
+@group(0) @binding(5) var<storage, read_write> lse_out: array<f32>;
+@group(0) @binding(6) var<storage, read> o: array<f32>;
+@group(0) @binding(7) var<storage, read> lse: array<f32>;
+@group(0) @binding(8) var<storage, read> d_o: array<f32>;
+@group(0) @binding(9) var<storage, read_write> dq_out: array<f32>;
+@group(0) @binding(10) var<storage, read_write> delta_out: array<f32>;
+@group(0) @binding(11) var<storage, read> delta: array<f32>;
+@group(0) @binding(12) var<storage, read_write> dk_out: array<f32>;
+@group(0) @binding(13) var<storage, read_write> dv_out: array<f32>;
+
+var<workgroup> vec_a: array<f32, MAX_D>;  // q_i (forward, dq) or k_j (dkv)
+var<workgroup> vec_b: array<f32, MAX_D>;  // dO_i (dq) or v_j (dkv)
+var<workgroup> acc_a: array<f32, MAX_D>;  // O_i (forward), dQ_i (dq), dK_j (dkv)
+var<workgroup> acc_b: array<f32, MAX_D>;  // dV_j (dkv)
+var<workgroup> chunk_a: array<f32, WG>;
+var<workgroup> chunk_b: array<f32, WG>;
+var<workgroup> red: array<vec2f, WG>;
+
+const NEG_BIG: f32 = -3.402823e38;
+
+// Dot products of a cached head vector with a row of a storage tensor, over D in order.
+fn dot_a_k(base: u32) -> f32 {
+  var s = 0.0;
+  for (var d = 0u; d < p.head_dim; d++) {
+    s += vec_a[d] * k[base + d];
+  }
+  return s;
+}
+
+fn dot_b_v(base: u32) -> f32 {
+  var s = 0.0;
+  for (var d = 0u; d < p.head_dim; d++) {
+    s += vec_b[d] * v[base + d];
+  }
+  return s;
+}
+
+fn dot_a_q(base: u32) -> f32 {
+  var s = 0.0;
+  for (var d = 0u; d < p.head_dim; d++) {
+    s += vec_a[d] * q[base + d];
+  }
+  return s;
+}
+
+fn dot_b_do(base: u32) -> f32 {
+  var s = 0.0;
+  for (var d = 0u; d < p.head_dim; d++) {
+    s += vec_b[d] * d_o[base + d];
+  }
+  return s;
+}
+
+fn tree_sum(lid: u32, x: f32) -> f32 {
+  red[lid] = vec2f(x, 0.0);
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+    if (lid < stride) {
+      red[lid] += red[lid + stride];
+    }
+    workgroupBarrier();
+  }
+  let t = red[0].x;
+  workgroupBarrier();
+  return t;
+}
+
+@compute @workgroup_size(WG)
+fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+           @builtin(local_invocation_index) lid: u32) {
+  let idx = wid.y * nwg.x + wid.x;
+  if (idx >= p.rows * p.heads) {
+    return;
+  }
+  let D = p.head_dim;
+  let i = idx / p.heads;
+  let h = idx % p.heads;
+  let kvs = p.kv_heads * D;
+  let kvo = (h / (p.heads / p.kv_heads)) * D;
+  let t = i % p.seq_len;
+  let b0 = i - t;
+  let n = t + 1u;
+  let qbase = i * p.heads * D + h * D;
+  for (var d = lid; d < D; d += WG) {
+    vec_a[d] = q[qbase + d];
+    acc_a[d] = 0.0;
+  }
+  workgroupBarrier();
+  var m = NEG_BIG;
+  var l = 0.0;
+  for (var j = lid; j < n; j += WG) {
+    let s = p.scale * dot_a_k((b0 + j) * kvs + kvo);
+    let mn = max(m, s);
+    l = l * exp(m - mn) + exp(s - mn);
+    m = mn;
+  }
+  red[lid] = vec2f(m, l);
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+    if (lid < stride) {
+      let a = red[lid];
+      let b = red[lid + stride];
+      let mn = max(a.x, b.x);
+      red[lid] = vec2f(mn, a.y * exp(a.x - mn) + b.y * exp(b.x - mn));
+    }
+    workgroupBarrier();
+  }
+  let row_lse = red[0].x + log(red[0].y);
+  for (var c0 = 0u; c0 < n; c0 += WG) {
+    let j = c0 + lid;
+    var pj = 0.0;
+    if (j < n) {
+      pj = exp(p.scale * dot_a_k((b0 + j) * kvs + kvo) - row_lse);
+    }
+    chunk_a[lid] = pj;
+    workgroupBarrier();
+    let cnt = min(WG, n - c0);
+    for (var d = lid; d < D; d += WG) {
+      var a = acc_a[d];
+      for (var jj = 0u; jj < cnt; jj++) {
+        a += chunk_a[jj] * v[(b0 + c0 + jj) * kvs + kvo + d];
+      }
+      acc_a[d] = a;
+    }
+    workgroupBarrier();
+  }
+  for (var d = lid; d < D; d += WG) {
+    o_out[qbase + d] = acc_a[d];
+  }
+  if (lid == 0u) {
+    lse_out[idx] = row_lse;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn dq(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+      @builtin(local_invocation_index) lid: u32) {
+  let idx = wid.y * nwg.x + wid.x;
+  if (idx >= p.rows * p.heads) {
+    return;
+  }
+  let D = p.head_dim;
+  let i = idx / p.heads;
+  let h = idx % p.heads;
+  let kvs = p.kv_heads * D;
+  let kvo = (h / (p.heads / p.kv_heads)) * D;
+  let t = i % p.seq_len;
+  let b0 = i - t;
+  let n = t + 1u;
+  let qbase = i * p.heads * D + h * D;
+  var dd = 0.0;
+  for (var d = lid; d < D; d += WG) {
+    vec_a[d] = q[qbase + d];
+    vec_b[d] = d_o[qbase + d];
+    acc_a[d] = 0.0;
+    dd += d_o[qbase + d] * o[qbase + d];
+  }
+  let delta_i = tree_sum(lid, dd);  // its barriers also publish vec_a / vec_b
+  let lse_i = lse[idx];
+  for (var c0 = 0u; c0 < n; c0 += WG) {
+    let j = c0 + lid;
+    var ds = 0.0;
+    if (j < n) {
+      let kv = (b0 + j) * kvs + kvo;
+      let pj = exp(p.scale * dot_a_k(kv) - lse_i);
+      ds = pj * (dot_b_v(kv) - delta_i);
+    }
+    chunk_a[lid] = ds;
+    workgroupBarrier();
+    let cnt = min(WG, n - c0);
+    for (var d = lid; d < D; d += WG) {
+      var a = acc_a[d];
+      for (var jj = 0u; jj < cnt; jj++) {
+        a += chunk_a[jj] * k[(b0 + c0 + jj) * kvs + kvo + d];
+      }
+      acc_a[d] = a;
+    }
+    workgroupBarrier();
+  }
+  for (var d = lid; d < D; d += WG) {
+    dq_out[qbase + d] = p.scale * acc_a[d];
+  }
+  if (lid == 0u) {
+    delta_out[idx] = delta_i;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn dkv(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+       @builtin(local_invocation_index) lid: u32) {
+  let idx = wid.y * nwg.x + wid.x;
+  if (idx >= p.rows * p.kv_heads) {
+    return;
+  }
+  let D = p.head_dim;
+  let j = idx / p.kv_heads;
+  let g = idx % p.kv_heads;
+  let gsize = p.heads / p.kv_heads;
+  let qs = p.heads * D;
+  let kvbase = j * p.kv_heads * D + g * D;
+  let nq = p.seq_len - j % p.seq_len;  // queries j .. end of j's sequence
+  for (var d = lid; d < D; d += WG) {
+    vec_a[d] = k[kvbase + d];
+    vec_b[d] = v[kvbase + d];
+    acc_a[d] = 0.0;
+    acc_b[d] = 0.0;
+  }
+  workgroupBarrier();
+  for (var hh = 0u; hh < gsize; hh++) {
+    let h = g * gsize + hh;
+    for (var c0 = 0u; c0 < nq; c0 += WG) {
+      var pi = 0.0;
+      var ds = 0.0;
+      if (c0 + lid < nq) {
+        let i = j + c0 + lid;
+        let qo = i * qs + h * D;
+        pi = exp(p.scale * dot_a_q(qo) - lse[i * p.heads + h]);
+        ds = pi * (dot_b_do(qo) - delta[i * p.heads + h]);
+      }
+      chunk_a[lid] = pi;
+      chunk_b[lid] = ds;
+      workgroupBarrier();
+      let cnt = min(WG, nq - c0);
+      for (var d = lid; d < D; d += WG) {
+        var a = acc_a[d];
+        var b = acc_b[d];
+        for (var ii = 0u; ii < cnt; ii++) {
+          let off = (j + c0 + ii) * qs + h * D + d;
+          a += chunk_b[ii] * q[off];
+          b += chunk_a[ii] * d_o[off];
+        }
+        acc_a[d] = a;
+        acc_b[d] = b;
+      }
+      workgroupBarrier();
+    }
+  }
+  for (var d = lid; d < D; d += WG) {
+    dk_out[kvbase + d] = p.scale * acc_a[d];
+    dv_out[kvbase + d] = acc_b[d];
+  }
+}

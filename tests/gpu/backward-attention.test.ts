@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { readF32, uploadBuffer } from '../../src/gpu/buffers';
+import { AttentionBackward, AttentionForward } from '../../src/kernels/backward/attention';
+import { poisonedF32, runPass, testRuntime } from '../helpers/gpu';
+import { firstNonFinite, randomArray, relativeError, seededRandom } from '../helpers/numeric';
+import { attentionBackwardRef, attentionRef } from '../reference/backward-attention';
+
+describe('backward attention kernels (causal GQA, lse forward helper + FA2-style backward)', () => {
+  // [B, T, H, KVH, D]: single token; GQA groups of 2 and 4; T > WG (64) to cross key/query chunks;
+  // D > WG (64) and odd.
+  const cases: [number, number, number, number, number][] = [
+    [1, 1, 1, 1, 2], [2, 7, 4, 2, 8], [2, 70, 4, 1, 16], [1, 130, 2, 2, 64], [2, 9, 2, 1, 101],
+  ];
+  for (const [B, T, H, KVH, D] of cases) {
+    it(`B=${B} T=${T} H=${H} KVH=${KVH} D=${D}`, async () => {
+      const rt = await testRuntime();
+      const rows = B * T;
+      const shape = { rows, seqLen: T, heads: H, kvHeads: KVH, headDim: D };
+      const { normal } = seededRandom(`backward-attention ${B}x${T}x${H}x${KVH}x${D}`);
+      // scores ~ N(0, 4): peaked but not one-hot softmax rows
+      const q = randomArray(rows * H * D, normal, 2);
+      const k = randomArray(rows * KVH * D, normal);
+      const v = randomArray(rows * KVH * D, normal);
+      const dO = randomArray(rows * H * D, normal);
+      const bufs = { q: uploadBuffer(rt.device, q, 'q'), k: uploadBuffer(rt.device, k, 'k'), v: uploadBuffer(rt.device, v, 'v') };
+      const o = poisonedF32(rt, rows * H * D, 'o');
+      const lse = poisonedF32(rt, rows * H, 'lse');
+      const dQ = poisonedF32(rt, rows * H * D, 'dQ');
+      const dK = poisonedF32(rt, rows * KVH * D, 'dK');
+      const dV = poisonedF32(rt, rows * KVH * D, 'dV');
+      const fwd = new AttentionForward(rt, { ...shape, ...bufs, o, lse });
+      const bwd = new AttentionBackward(rt, { ...shape, ...bufs, o, lse, dO: uploadBuffer(rt.device, dO, 'dO'), dQ, dK, dV });
+      runPass(rt, (pass) => {
+        fwd.encode(pass);
+        bwd.encode(pass);
+      });
+      const out = {
+        o: await readF32(rt.device, o, rows * H * D),
+        lse: await readF32(rt.device, lse, rows * H),
+        dq: await readF32(rt.device, dQ, rows * H * D),
+        dk: await readF32(rt.device, dK, rows * KVH * D),
+        dv: await readF32(rt.device, dV, rows * KVH * D),
+      };
+      const ref = { ...attentionRef(q, k, v, shape), ...attentionBackwardRef(q, k, v, dO, shape) };
+      const errs: string[] = [];
+      for (const key of ['o', 'lse', 'dq', 'dk', 'dv'] as const) {
+        expect(firstNonFinite(out[key]), key).toBe(-1);
+        const e = relativeError(out[key], ref[key]);
+        errs.push(`${key} ${e.toExponential(2)}`);
+        expect(e, key).toBeLessThan(1e-5);
+      }
+      console.log(`rel err: ${errs.join(', ')}`);
+    });
+  }
+});
