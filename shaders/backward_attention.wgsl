@@ -114,6 +114,42 @@ fn tree_sum(lid: u32, x: f32) -> f32 {
   return t;
 }
 
+// Where the (row, head) work item idx = row * H + h reads: its sequence's keys 0..t, its kv head.
+struct QueryRow {
+  kv_stride: u32,  // KVH * D
+  kv_offset: u32,  // kv head * D
+  first_key: u32,  // row of position 0 of the sequence
+  keys: u32,       // t + 1 (causal)
+  q_offset: u32,   // row * H * D + h * D
+}
+
+fn query_row(idx: u32) -> QueryRow {
+  let D = p.head_dim;
+  let i = idx / p.heads;
+  let h = idx % p.heads;
+  let t = i % p.seq_len;
+  return QueryRow(p.kv_heads * D, (h / (p.heads / p.kv_heads)) * D, i - t, t + 1u, i * p.heads * D + h * D);
+}
+
+// acc_a[d] += sum_{jj < cnt} chunk_a[jj] * src[base + jj * stride + d] for the dims d this thread owns,
+// src = k (from_k) or v.
+fn accumulate_keys(lid: u32, cnt: u32, base: u32, stride: u32, from_k: bool) {
+  for (var d = lid; d < p.head_dim; d += WG) {
+    var a = acc_a[d];
+    for (var jj = 0u; jj < cnt; jj++) {
+      let off = base + jj * stride + d;
+      var x: f32;
+      if (from_k) {
+        x = k[off];
+      } else {
+        x = v[off];
+      }
+      a += chunk_a[jj] * x;
+    }
+    acc_a[d] = a;
+  }
+}
+
 @compute @workgroup_size(WG)
 fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
            @builtin(local_invocation_index) lid: u32) {
@@ -122,14 +158,12 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
     return;
   }
   let D = p.head_dim;
-  let i = idx / p.heads;
-  let h = idx % p.heads;
-  let kvs = p.kv_heads * D;
-  let kvo = (h / (p.heads / p.kv_heads)) * D;
-  let t = i % p.seq_len;
-  let b0 = i - t;
-  let n = t + 1u;
-  let qbase = i * p.heads * D + h * D;
+  let r = query_row(idx);
+  let kvs = r.kv_stride;
+  let kvo = r.kv_offset;
+  let b0 = r.first_key;
+  let n = r.keys;
+  let qbase = r.q_offset;
   for (var d = lid; d < D; d += WG) {
     vec_a[d] = q[qbase + d];
     acc_a[d] = 0.0;
@@ -163,14 +197,7 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
     }
     chunk_a[lid] = pj;
     workgroupBarrier();
-    let cnt = min(WG, n - c0);
-    for (var d = lid; d < D; d += WG) {
-      var a = acc_a[d];
-      for (var jj = 0u; jj < cnt; jj++) {
-        a += chunk_a[jj] * v[(b0 + c0 + jj) * kvs + kvo + d];
-      }
-      acc_a[d] = a;
-    }
+    accumulate_keys(lid, min(WG, n - c0), (b0 + c0) * kvs + kvo, kvs, false);
     workgroupBarrier();
   }
   for (var d = lid; d < D; d += WG) {
@@ -189,14 +216,12 @@ fn dq(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     return;
   }
   let D = p.head_dim;
-  let i = idx / p.heads;
-  let h = idx % p.heads;
-  let kvs = p.kv_heads * D;
-  let kvo = (h / (p.heads / p.kv_heads)) * D;
-  let t = i % p.seq_len;
-  let b0 = i - t;
-  let n = t + 1u;
-  let qbase = i * p.heads * D + h * D;
+  let r = query_row(idx);
+  let kvs = r.kv_stride;
+  let kvo = r.kv_offset;
+  let b0 = r.first_key;
+  let n = r.keys;
+  let qbase = r.q_offset;
   var dd = 0.0;
   for (var d = lid; d < D; d += WG) {
     vec_a[d] = q[qbase + d];
@@ -216,14 +241,7 @@ fn dq(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     }
     chunk_a[lid] = ds;
     workgroupBarrier();
-    let cnt = min(WG, n - c0);
-    for (var d = lid; d < D; d += WG) {
-      var a = acc_a[d];
-      for (var jj = 0u; jj < cnt; jj++) {
-        a += chunk_a[jj] * k[(b0 + c0 + jj) * kvs + kvo + d];
-      }
-      acc_a[d] = a;
-    }
+    accumulate_keys(lid, min(WG, n - c0), (b0 + c0) * kvs + kvo, kvs, true);
     workgroupBarrier();
   }
   for (var d = lid; d < D; d += WG) {
