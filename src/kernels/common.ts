@@ -87,3 +87,35 @@ export function planWeightSlices(rt: GpuRuntime, rows: number, cols: number, dty
   }
   return planRowSlices(rt, rows, rowBytes, buffer.size, maxBytes);
 }
+
+/** A bind group with explicit binding numbers (entry points that use a subset of a module's bindings). */
+export function bindAt(
+  rt: GpuRuntime,
+  pipeline: GPUComputePipeline,
+  resources: Record<number, GPUBuffer | GPUBufferBinding>,
+  label: string,
+): GPUBindGroup {
+  return rt.device.createBindGroup({
+    label,
+    layout: pipeline.getBindGroupLayout(0),
+    entries: Object.entries(resources).map(([binding, r]) => ({
+      binding: Number(binding),
+      resource: r instanceof GPUBuffer ? { buffer: r } : r,
+    })),
+  });
+}
+
+/** One pipeline + bind group + grid, encoded as a single dispatch. */
+export interface Dispatch {
+  pipeline: GPUComputePipeline;
+  bindGroup: GPUBindGroup;
+  grid: [number, number];
+}
+
+export function encodeAll(pass: GPUComputePassEncoder, dispatches: readonly Dispatch[]): void {
+  for (const d of dispatches) {
+    pass.setPipeline(d.pipeline);
+    pass.setBindGroup(0, d.bindGroup);
+    pass.dispatchWorkgroups(d.grid[0], d.grid[1]);
+  }
+}

@@ -1,0 +1,281 @@
+// Causal multi-head self-attention with grouped-query heads (GQA), f32, scale 1/sqrt(D).
+// Shared layout: rows = B*T tokens, batch-major (row r = b*T + t).
+//   q   [rows, H*D]    head h in columns h*D .. h*D + D - 1 (after RoPE)
+//   k,v [rows, KVH*D]  query head h reads kv head g = h / (H / KVH)
+//   out [rows, H*D]
+//   KV cache, one pair of buffers per layer: kc, vc [B, KVH, maxLen, D] f32, element (b, g, pos, d) at
+//   ((b*KVH + g)*maxLen + pos)*D + d. Positions 0 .. pos0 + T - 1 are valid after kv_write of a call.
+// Uniform Params { B, T, H, KVH, maxLen, nsplit, scale } is shared by all entry points; the step buffer
+// Step { pos0 } (src/kernels/common.ts) gives the position of the first token of the call.
+// Overrides: D (head dim, multiple of 16, <= 256), CH (keys per split in decode, <= 1024), WG (threads of
+// the decode entries, power of two).
+//
+// entry point `prefill`  flash attention over the tokens of this call only (no cache; positions 0..T-1)
+//   bindings : 0 Params, 2 q, 3 k, 4 v (read), 5 out (read_write)
+//   dispatch : one workgroup of 256 threads per (b, h, tile of 16 queries): B*H*ceil(T/16) workgroups over (x, y),
+//              g = wid.y*nwg.x + wid.x, q-tile = g % ceil(T/16), h = (g / ceil(T/16)) % H, b = the rest.
+//              Thread (qi = lid / 16, j = lid % 16): scores of query qi against key j of each 16-key tile; then the
+//              output dims j, j + 16, ... of query qi. K and V tiles pass through one 16*D workgroup buffer.
+//   precision: online softmax in f32 (running max m, running sum l, rescale by exp(m_old - m_new));
+//              only key tiles up to the tile's last query are visited. Output = acc / l.
+//
+// entry point `kv_write` append this call's k, v rows to the cache
+//   bindings : 0 Params, 1 Step, 3 k, 4 v (read), 6 kc, 7 vc (read_write)
+//   dispatch : one thread per element of [rows, KVH*D]: ceil(rows*KVH*D / 256) workgroups of 256 over (x, y).
+//              Row r = b*T + t goes to position pos0 + t; positions >= maxLen are dropped (the engine must stop).
+//
+// entry point `decode_split` attention of this call's queries over the cache, split along the cache length
+//   bindings : 0 Params, 1 Step, 2 q, 6 kc, 7 vc (read), 8 part (read_write) [rows, H, nsplit, D + 2]
+//   dispatch : one workgroup of WG threads per (r, h, s): rows*H*nsplit workgroups over (x, y), s fastest.
+//              Query r (t = r mod T) sits at position pos0 + t and sees cache positions 0 .. pos0 + t; split s
+//              covers positions s*CH .. s*CH + CH - 1 of those (nsplit = ceil(maxLen / CH); empty splits write
+//              m = -3e38, l = 0, acc = 0). Writes the split's acc[D] = sum p_j v_j, then m, l.
+//   precision: scores held in workgroup memory; max and sum by tree reductions; exp(s - m) in f32.
+//
+// entry point `decode_reduce` merge the splits
+//   bindings : 0 Params, 8 part (read), 5 out (read_write)
+//   dispatch : one workgroup of WG threads per (r, h): rows*H workgroups over (x, y);
+//              out = sum_s exp(m_s - M) acc_s / sum_s exp(m_s - M) l_s with M = max_s m_s.
+// Prefill with a cache (chunked prefill, T > 1 with pos0 > 0) works through kv_write + decode_split/reduce.
+
+override D: u32 = 64u;
+override CH: u32 = 256u;
+override WG: u32 = 64u;
+
+const NEG: f32 = -3.0e38;
+
+struct Params {
+  B: u32,
+  T: u32,
+  H: u32,
+  KVH: u32,
+  maxLen: u32,
+  nsplit: u32,
+  scale: f32,
+}
+
+struct Step {
+  pos0: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<uniform> step: Step;
+@group(0) @binding(2) var<storage, read> q: array<f32>;
+@group(0) @binding(3) var<storage, read> k: array<f32>;
+@group(0) @binding(4) var<storage, read> v: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+@group(0) @binding(6) var<storage, read_write> kc: array<f32>;
+@group(0) @binding(7) var<storage, read_write> vc: array<f32>;
+@group(0) @binding(6) var<storage, read> kc_r: array<f32>;
+@group(0) @binding(7) var<storage, read> vc_r: array<f32>;
+@group(0) @binding(8) var<storage, read_write> part: array<f32>;
+@group(0) @binding(8) var<storage, read> part_r: array<f32>;
+
+fn group_id(wid: vec3u, nwg: vec3u) -> u32 {
+  return wid.y * nwg.x + wid.x;
+}
+
+// ---------------------------------------------------------------- prefill
+
+var<workgroup> kv_tile: array<f32, 16u * D>;
+var<workgroup> s_tile: array<f32, 256>;
+var<workgroup> p_tile: array<f32, 256>;
+
+@compute @workgroup_size(256)
+fn prefill(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+           @builtin(local_invocation_index) lid: u32) {
+  let ntq = (p.T + 15u) / 16u;
+  let g = group_id(wid, nwg);
+  if (g >= p.B * p.H * ntq) {
+    return;
+  }
+  let qt = g % ntq;
+  let h = (g / ntq) % p.H;
+  let b = g / (ntq * p.H);
+  let kvh = h / (p.H / p.KVH);
+  let qi = lid >> 4u;
+  let j = lid & 15u;
+  let tq_raw = qt * 16u + qi;
+  let tq = min(tq_raw, p.T - 1u); // rows past T compute a copy of the last row and are not stored
+  let q_base = (b * p.T + tq) * p.H * D + h * D;
+  let kv_stride = p.KVH * D;
+  let kv_base = b * p.T * kv_stride + kvh * D;
+
+  var o: array<f32, 16>; // D / 16 used (D <= 256)
+  var m = NEG;
+  var l = 0.0;
+  let last_key = min(p.T - 1u, qt * 16u + 15u);
+  for (var k0 = 0u; k0 <= last_key; k0 += 16u) {
+    for (var e = lid; e < 16u * D; e += 256u) {
+      let tk = k0 + e / D;
+      kv_tile[e] = select(0.0, k[kv_base + tk * kv_stride + e % D], tk < p.T);
+    }
+    workgroupBarrier();
+    var s = 0.0;
+    for (var d = 0u; d < D; d++) {
+      s = fma(q[q_base + d], kv_tile[j * D + d], s);
+    }
+    let tk = k0 + j;
+    s_tile[lid] = select(NEG, s * p.scale, tk <= tq);
+    workgroupBarrier();
+    for (var e = lid; e < 16u * D; e += 256u) {
+      let tk2 = k0 + e / D;
+      kv_tile[e] = select(0.0, v[kv_base + tk2 * kv_stride + e % D], tk2 < p.T);
+    }
+    var mt = m;
+    for (var jj = 0u; jj < 16u; jj++) {
+      mt = max(mt, s_tile[qi * 16u + jj]);
+    }
+    var rs = 0.0;
+    for (var jj = 0u; jj < 16u; jj++) {
+      rs += exp(s_tile[qi * 16u + jj] - mt);
+    }
+    let alpha = exp(m - mt);
+    l = l * alpha + rs;
+    m = mt;
+    p_tile[lid] = exp(s_tile[lid] - mt);
+    workgroupBarrier();
+    for (var e = 0u; e < D / 16u; e++) {
+      let d = j + 16u * e;
+      var acc = o[e] * alpha;
+      for (var jj = 0u; jj < 16u; jj++) {
+        acc = fma(p_tile[qi * 16u + jj], kv_tile[jj * D + d], acc);
+      }
+      o[e] = acc;
+    }
+    workgroupBarrier();
+  }
+  if (tq_raw < p.T) {
+    for (var e = 0u; e < D / 16u; e++) {
+      out[q_base + j + 16u * e] = o[e] / l;
+    }
+  }
+}
+
+// ---------------------------------------------------------------- KV cache append
+
+@compute @workgroup_size(256)
+fn kv_write(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+            @builtin(local_invocation_index) lid: u32) {
+  let i = group_id(wid, nwg) * 256u + lid;
+  let width = p.KVH * D;
+  if (i >= p.B * p.T * width) {
+    return;
+  }
+  let r = i / width;
+  let c = i - r * width;
+  let g = c / D;
+  let d = c - g * D;
+  let b = r / p.T;
+  let pos = step.pos0 + r % p.T;
+  if (pos >= p.maxLen) {
+    return;
+  }
+  let o = ((b * p.KVH + g) * p.maxLen + pos) * D + d;
+  kc[o] = k[i];
+  vc[o] = v[i];
+}
+
+// ---------------------------------------------------------------- decode: split over the cache
+
+var<workgroup> q_vec: array<f32, D>;
+var<workgroup> scores: array<f32, CH>;
+var<workgroup> red: array<f32, WG>;
+
+fn reduce_wg(x: f32, lid: u32, is_max: bool) -> f32 {
+  red[lid] = x;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+    if (lid < stride) {
+      let a = red[lid];
+      let c = red[lid + stride];
+      red[lid] = select(a + c, max(a, c), is_max);
+    }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+@compute @workgroup_size(WG)
+fn decode_split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                @builtin(local_invocation_index) lid: u32) {
+  let g = group_id(wid, nwg);
+  let rows = p.B * p.T;
+  if (g >= rows * p.H * p.nsplit) {
+    return;
+  }
+  let s = g % p.nsplit;
+  let rh = g / p.nsplit;
+  let h = rh % p.H;
+  let r = rh / p.H;
+  let b = r / p.T;
+  let kvh = h / (p.H / p.KVH);
+  let len = min(step.pos0 + r % p.T + 1u, p.maxLen);
+  let start = s * CH;
+  let n = min(CH, max(len, start) - start);
+  let part_base = (rh * p.nsplit + s) * (D + 2u);
+  let cache_base = (b * p.KVH + kvh) * p.maxLen * D;
+
+  for (var d = lid; d < D; d += WG) {
+    q_vec[d] = q[r * p.H * D + h * D + d] * p.scale;
+  }
+  workgroupBarrier();
+  var mx = NEG;
+  for (var jj = lid; jj < n; jj += WG) {
+    let kb = cache_base + (start + jj) * D;
+    var sc = 0.0;
+    for (var d = 0u; d < D; d++) {
+      sc = fma(q_vec[d], kc_r[kb + d], sc);
+    }
+    scores[jj] = sc;
+    mx = max(mx, sc);
+  }
+  let m = reduce_wg(mx, lid, true);
+  var sum = 0.0;
+  for (var jj = lid; jj < n; jj += WG) {
+    let e = exp(scores[jj] - m);
+    scores[jj] = e;
+    sum += e;
+  }
+  let l = reduce_wg(sum, lid, false); // its barriers also publish scores[]
+  for (var d = lid; d < D; d += WG) {
+    var acc = 0.0;
+    for (var jj = 0u; jj < n; jj++) {
+      acc = fma(scores[jj], vc_r[cache_base + (start + jj) * D + d], acc);
+    }
+    part[part_base + d] = acc;
+  }
+  if (lid == 0u) {
+    part[part_base + D] = select(NEG, m, n > 0u);
+    part[part_base + D + 1u] = l;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn decode_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                 @builtin(local_invocation_index) lid: u32) {
+  let rh = group_id(wid, nwg);
+  if (rh >= p.B * p.T * p.H) {
+    return;
+  }
+  let base = rh * p.nsplit * (D + 2u);
+  var mx = NEG;
+  for (var s = 0u; s < p.nsplit; s++) {
+    mx = max(mx, part_r[base + s * (D + 2u) + D]);
+  }
+  var l = 0.0;
+  for (var s = 0u; s < p.nsplit; s++) {
+    let o = base + s * (D + 2u);
+    l += exp(part_r[o + D] - mx) * part_r[o + D + 1u];
+  }
+  for (var d = lid; d < D; d += WG) {
+    var acc = 0.0;
+    for (var s = 0u; s < p.nsplit; s++) {
+      let o = base + s * (D + 2u);
+      acc += exp(part_r[o + D] - mx) * part_r[o + d];
+    }
+    out[rh * D + d] = acc / l;
+  }
+}

@@ -1,0 +1,130 @@
+import code from '../../shaders/attention.wgsl?raw';
+import { createStorageBuffer } from '../gpu/buffers';
+import { packParams, type GpuRuntime } from '../gpu/runtime';
+import { bindAt, encodeAll, type Dispatch, type StepBuffer } from './common';
+
+const shader = { name: 'attention', code };
+const WG = 64;
+
+export interface AttentionShape {
+  /** Sequences and tokens per sequence in this call (rows = B*T, batch-major). */
+  B: number;
+  T: number;
+  nHeads: number;
+  nKvHeads: number;
+  /** Multiple of 16, at most 256 (LLaMA: 64 or 128). */
+  headDim: number;
+}
+
+function checkShape(s: AttentionShape): void {
+  if (s.headDim % 16 !== 0 || s.headDim > 256) throw new Error(`attention: head_dim ${s.headDim} must be a multiple of 16 <= 256`);
+  if (s.nHeads % s.nKvHeads !== 0) throw new Error('attention: nHeads must be a multiple of nKvHeads');
+}
+
+function params(rt: GpuRuntime, s: AttentionShape, maxLen: number, nsplit: number): GPUBuffer {
+  return rt.uniform(
+    packParams([
+      { u32: s.B }, { u32: s.T }, { u32: s.nHeads }, { u32: s.nKvHeads }, { u32: maxLen }, { u32: nsplit },
+      { f32: 1 / Math.sqrt(s.headDim) },
+    ]),
+    'attention.params',
+  );
+}
+
+/**
+ * Causal flash attention over the T tokens of each sequence (no cache): q [B*T, H*D], k, v
+ * [B*T, KVH*D] -> out [B*T, H*D]. Used for scoring/perplexity prefill.
+ */
+export class AttentionPrefill {
+  private readonly dispatch: Dispatch;
+
+  constructor(rt: GpuRuntime, a: AttentionShape & { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; out: GPUBuffer }) {
+    checkShape(a);
+    const pipeline = rt.pipelines.get(shader, 'prefill', { D: a.headDim });
+    const bindGroup = bindAt(rt, pipeline, { 0: params(rt, a, 0, 1), 2: a.q, 3: a.k, 4: a.v, 5: a.out }, 'attention.prefill');
+    this.dispatch = { pipeline, bindGroup, grid: rt.grid(a.B * a.nHeads * Math.ceil(a.T / 16)) };
+  }
+
+  encode(pass: GPUComputePassEncoder): void {
+    encodeAll(pass, [this.dispatch]);
+  }
+}
+
+/** One layer's KV cache: k and v buffers [B, KVH, maxLen, headDim] f32. */
+export class KvCache {
+  readonly k: GPUBuffer;
+  readonly v: GPUBuffer;
+
+  constructor(rt: GpuRuntime, readonly B: number, readonly nKvHeads: number, readonly headDim: number, readonly maxLen: number) {
+    const bytes = B * nKvHeads * maxLen * headDim * 4;
+    this.k = createStorageBuffer(rt.device, bytes, 'kv.k');
+    this.v = createStorageBuffer(rt.device, bytes, 'kv.v');
+  }
+}
+
+/**
+ * Appends this call's k, v rows ([B*T, KVH*D]) to a cache at positions step.pos0 + t, then (encode)
+ * attends this call's queries over cache positions 0 .. pos0 + t (causal), split along the cache in
+ * chunks of `splitLen` keys and merged in a second dispatch. T = 1 is decode; T > 1 with pos0 > 0 is
+ * chunked prefill. `out` [B*T, H*D]. The step buffer must hold pos0 when the pass executes.
+ */
+export class AttentionDecode {
+  private readonly dispatches: Dispatch[];
+  readonly nsplit: number;
+  readonly splitLen: number;
+  /** Split partials [B*T, H, nsplit, D + 2] (acc[D], m, l), allocated here. */
+  readonly partials: GPUBuffer;
+
+  constructor(
+    rt: GpuRuntime,
+    a: AttentionShape & {
+      q: GPUBuffer;
+      k: GPUBuffer;
+      v: GPUBuffer;
+      cache: KvCache;
+      out: GPUBuffer;
+      step: StepBuffer;
+      /** Keys per split (<= 1024; default 256, 128 for caches of up to 2048 positions). */
+      splitLen?: number;
+      /** Skip the cache append (k, v already written). */
+      skipWrite?: boolean;
+    },
+  ) {
+    checkShape(a);
+    const { maxLen } = a.cache;
+    this.splitLen = a.splitLen ?? (maxLen <= 2048 ? 128 : 256);
+    this.nsplit = Math.ceil(maxLen / this.splitLen);
+    const rows = a.B * a.T;
+    const D = a.headDim;
+    const constants = { D, CH: this.splitLen, WG };
+    const u = params(rt, a, maxLen, this.nsplit);
+    this.partials = createStorageBuffer(rt.device, rows * a.nHeads * this.nsplit * (D + 2) * 4, 'attention.partials');
+    const write = rt.pipelines.get(shader, 'kv_write', constants);
+    const split = rt.pipelines.get(shader, 'decode_split', constants);
+    const reduce = rt.pipelines.get(shader, 'decode_reduce', constants);
+    const c = a.cache;
+    this.dispatches = [
+      ...(a.skipWrite
+        ? []
+        : [{
+            pipeline: write,
+            bindGroup: bindAt(rt, write, { 0: u, 1: a.step.buffer, 3: a.k, 4: a.v, 6: c.k, 7: c.v }, 'attention.kv_write'),
+            grid: rt.grid(Math.ceil((rows * a.nKvHeads * D) / 256)),
+          }]),
+      {
+        pipeline: split,
+        bindGroup: bindAt(rt, split, { 0: u, 1: a.step.buffer, 2: a.q, 6: c.k, 7: c.v, 8: this.partials }, 'attention.decode_split'),
+        grid: rt.grid(rows * a.nHeads * this.nsplit),
+      },
+      {
+        pipeline: reduce,
+        bindGroup: bindAt(rt, reduce, { 0: u, 8: this.partials, 5: a.out }, 'attention.decode_reduce'),
+        grid: rt.grid(rows * a.nHeads),
+      },
+    ];
+  }
+
+  encode(pass: GPUComputePassEncoder): void {
+    encodeAll(pass, this.dispatches);
+  }
+}

@@ -1,0 +1,101 @@
+import { describe, expect, it } from 'vitest';
+import { readF32, uploadBuffer } from '../../src/gpu/buffers';
+import { AttentionDecode, AttentionPrefill, KvCache } from '../../src/kernels/attention';
+import { StepBuffer } from '../../src/kernels/common';
+import { poisonedF32, runPass, testRuntime } from '../helpers/gpu';
+import { firstNonFinite, randomArray, relativeError, seededRandom } from '../helpers/numeric';
+import { attentionRef } from '../reference/attention';
+
+/** Rows [t0, t1) of every sequence of a [B*T, width] matrix. */
+function rowsOf(a: Float32Array, B: number, T: number, width: number, t0: number, t1: number): Float32Array {
+  const out = new Float32Array(B * (t1 - t0) * width);
+  for (let b = 0; b < B; b++) out.set(a.subarray((b * T + t0) * width, (b * T + t1) * width), b * (t1 - t0) * width);
+  return out;
+}
+
+describe('causal GQA attention', () => {
+  // [B, T, H, KVH, D]
+  const prefillCases: [number, number, number, number, number][] = [
+    [1, 1, 2, 1, 32],
+    [2, 19, 4, 2, 64],
+    [1, 37, 8, 2, 128],
+    [3, 33, 6, 3, 32],
+    [1, 160, 8, 4, 64], // moderately large
+  ];
+  for (const [B, T, H, KVH, D] of prefillCases) {
+    it(`prefill B${B} T${T} H${H}/${KVH} D${D}`, async () => {
+      const rt = await testRuntime();
+      const { normal } = seededRandom(`attention prefill ${B} ${T} ${H} ${KVH} ${D}`);
+      const rows = B * T;
+      const q = randomArray(rows * H * D, normal, 1.5);
+      const k = randomArray(rows * KVH * D, normal, 1.5);
+      const v = randomArray(rows * KVH * D, normal);
+      const out = poisonedF32(rt, rows * H * D);
+      const op = new AttentionPrefill(rt, {
+        B, T, nHeads: H, nKvHeads: KVH, headDim: D,
+        q: uploadBuffer(rt.device, q, 'q'), k: uploadBuffer(rt.device, k, 'k'), v: uploadBuffer(rt.device, v, 'v'), out,
+      });
+      runPass(rt, (pass) => op.encode(pass));
+      const got = await readF32(rt.device, out, rows * H * D);
+      expect(firstNonFinite(got)).toBe(-1);
+      const rel = relativeError(got, attentionRef(q, k, v, B, T, T, H, KVH, D));
+      console.log(`attention prefill B${B} T${T} H${H}/${KVH} D${D}: rel ${rel.toExponential(2)}`);
+      expect(rel).toBeLessThan(1e-5);
+    });
+  }
+
+  // Cache path: the first T1 tokens are appended in one call (pos0 = 0), then the next T - T1 tokens
+  // attend over the cache (pos0 = T1). T - T1 = 1 is a decode step; it must equal the prefill rows.
+  // [B, T, T1, H, KVH, D, maxLen, splitLen]
+  const cacheCases: [number, number, number, number, number, number, number, number][] = [
+    [2, 21, 20, 4, 2, 32, 40, 16], // decode, several splits, some empty
+    [1, 45, 44, 8, 2, 64, 64, 16],
+    [2, 17, 16, 4, 1, 128, 17, 8], // cache exactly full after the step
+    [1, 30, 27, 4, 4, 64, 48, 16], // chunked prefill: 3 new tokens over a cache
+  ];
+  for (const [B, T, T1, H, KVH, D, maxLen, splitLen] of cacheCases) {
+    it(`cache B${B} T${T} (${T1} cached + ${T - T1}) H${H}/${KVH} D${D} maxLen ${maxLen} split ${splitLen}`, async () => {
+      const rt = await testRuntime();
+      const { normal } = seededRandom(`attention cache ${B} ${T} ${T1} ${D}`);
+      const rows = B * T;
+      const q = randomArray(rows * H * D, normal, 1.5);
+      const k = randomArray(rows * KVH * D, normal, 1.5);
+      const v = randomArray(rows * KVH * D, normal);
+      const T2 = T - T1;
+      const cache = new KvCache(rt, B, KVH, D, maxLen);
+      const step = new StepBuffer(rt);
+      const shape = { nHeads: H, nKvHeads: KVH, headDim: D };
+      const up = (a: Float32Array, name: string) => uploadBuffer(rt.device, a, name);
+      // Call 1: T1 tokens per sequence; its outputs are not checked here (prefill covers them).
+      const first = new AttentionDecode(rt, {
+        ...shape, B, T: T1, cache, step, splitLen,
+        q: up(rowsOf(q, B, T, H * D, 0, T1), 'q1'), k: up(rowsOf(k, B, T, KVH * D, 0, T1), 'k1'),
+        v: up(rowsOf(v, B, T, KVH * D, 0, T1), 'v1'), out: poisonedF32(rt, B * T1 * H * D),
+      });
+      const out = poisonedF32(rt, B * T2 * H * D);
+      const second = new AttentionDecode(rt, {
+        ...shape, B, T: T2, cache, step, splitLen, out,
+        q: up(rowsOf(q, B, T, H * D, T1, T), 'q2'), k: up(rowsOf(k, B, T, KVH * D, T1, T), 'k2'),
+        v: up(rowsOf(v, B, T, KVH * D, T1, T), 'v2'),
+      });
+      step.set(0);
+      runPass(rt, (pass) => first.encode(pass));
+      step.set(T1);
+      runPass(rt, (pass) => second.encode(pass));
+      const got = await readF32(rt.device, out, B * T2 * H * D);
+      expect(firstNonFinite(got)).toBe(-1);
+      const ref = attentionRef(rowsOf(q, B, T, H * D, T1, T), k, v, B, T2, T, H, KVH, D);
+      const rel = relativeError(got, ref);
+
+      // The same rows from the flash prefill kernel over all T tokens.
+      const full = poisonedF32(rt, rows * H * D);
+      const prefill = new AttentionPrefill(rt, { ...shape, B, T, q: up(q, 'q'), k: up(k, 'k'), v: up(v, 'v'), out: full });
+      runPass(rt, (pass) => prefill.encode(pass));
+      const lastRows = rowsOf(await readF32(rt.device, full, rows * H * D), B, T, H * D, T1, T);
+      const vsPrefill = relativeError(got, lastRows);
+      console.log(`attention cache B${B} T${T}+${T2} D${D}: rel ${rel.toExponential(2)}, vs prefill ${vsPrefill.toExponential(2)}`);
+      expect(rel).toBeLessThan(1e-5);
+      expect(vsPrefill).toBeLessThan(1e-5);
+    });
+  }
+});
