@@ -62,7 +62,7 @@ export function planRowSlices(
   const align = rt.device.limits.minStorageBufferOffsetAlignment;
   const rowStep = align / gcd(rowBytes, align);
   const maxRows = Math.floor((maxBytes - 16) / rowBytes / rowStep) * rowStep;
-  if (maxRows < 1) throw new Error(`planRowSlices: one row (${rowBytes} B) exceeds binding limit ${maxBytes}`);
+  if (maxRows < 1) throw new Error(`planRowSlices: ${rowStep} rows of ${rowBytes} B (the offset alignment step) exceed the binding limit ${maxBytes}`);
   const slices: RowSlice[] = [];
   for (let row0 = 0; row0 < totalRows; row0 += maxRows) {
     const rows = Math.min(maxRows, totalRows - row0);
