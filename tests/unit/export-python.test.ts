@@ -1,0 +1,161 @@
+/**
+ * tools/apply_mask.py (Python, stdlib only) and the TypeScript export must write the same pruned
+ * checkpoint: same files, byte-identical tensors (and headers), equal parsed configs.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { exportPrunedCheckpoint } from '../../src/export/checkpoint';
+import { folderListing, nodeFolderExportSource, nodeFolderSink } from '../../src/export/node';
+import { parseSafetensors } from '../../src/export/safetensors';
+import { syntheticCheckpoint, syntheticFolderFiles, type SyntheticOptions } from '../../src/export/synthetic';
+import { buildMask, serializeMask, type PruningMask } from '../../src/prune/mask';
+
+const PYTHON = '/usr/bin/python3';
+const SCRIPT = join(process.cwd(), 'tools', 'apply_mask.py');
+const TINY = join(process.cwd(), 'public', 'models', 'kjv-tiny-llama');
+const hasPython = existsSync(PYTHON);
+
+const temps: string[] = [];
+afterAll(async () => {
+  for (const t of temps) await rm(t, { recursive: true, force: true });
+});
+async function temp(prefix: string): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), prefix));
+  temps.push(d);
+  return d;
+}
+
+function maskFor(numLayers: number, removed: number[], architecture = 'LlamaForCausalLM'): PruningMask {
+  return buildMask({
+    model: { source: { kind: 'local', name: 'synthetic' }, architecture, num_hidden_layers: numLayers, fingerprint: 'd'.repeat(64) },
+    criterion: { name: 'manual', calibration: null, protected_blocks: [] },
+    removed,
+    createdAt: '2026-11-29T19:00:00.000Z',
+  });
+}
+
+function runPython(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(PYTHON, [SCRIPT, ...args], { encoding: 'utf8', timeout: 120_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Exports with TS and with Python from the same folder and mask; returns both output folders. */
+async function bothWays(src: string, mask: PruningMask, maxShardBytes?: number): Promise<{ ts: string; py: string }> {
+  const maskPath = join(await temp('dpl-mask-'), 'mask.json');
+  await writeFile(maskPath, serializeMask(mask));
+  const ts = await temp('dpl-ts-');
+  const py = join(await temp('dpl-py-'), 'out');
+  const source = await nodeFolderExportSource(src);
+  try {
+    await exportPrunedCheckpoint({ source, sink: await nodeFolderSink(ts, { overwrite: true }), mask, maxShardBytes });
+  } finally {
+    await source.close();
+  }
+  const r = runPython([maskPath, src, py, ...(maxShardBytes ? ['--max-shard-size', String(maxShardBytes)] : [])]);
+  expect(r.stderr).toBe('');
+  expect(r.status).toBe(0);
+  return { ts, py };
+}
+
+async function expectSameFolders(ts: string, py: string): Promise<string[]> {
+  const a = await folderListing(ts);
+  const b = await folderListing(py);
+  expect(Object.keys(b)).toEqual(Object.keys(a));
+  for (const name of Object.keys(a)) {
+    const x = await readFile(join(ts, name));
+    const y = await readFile(join(py, name));
+    if (name.endsWith('.safetensors')) {
+      const px = parseSafetensors(x);
+      const py_ = parseSafetensors(y);
+      expect(py_.tensors.map((t) => t.name)).toEqual(px.tensors.map((t) => t.name));
+      for (const [i, t] of px.tensors.entries()) {
+        const u = py_.tensors[i]!;
+        expect([u.dtype, u.shape]).toEqual([t.dtype, t.shape]);
+        expect(Buffer.from(u.data).equals(Buffer.from(t.data)), `${name}: ${t.name}`).toBe(true);
+      }
+    }
+    if (name.endsWith('.json')) expect(JSON.parse(y.toString('utf8'))).toEqual(JSON.parse(x.toString('utf8')));
+    expect(y.equals(x), `${name} byte-identical`).toBe(true);
+  }
+  return Object.keys(a);
+}
+
+describe.skipIf(!hasPython)('tools/apply_mask.py equals the TypeScript export', () => {
+  const cases: [string, SyntheticOptions, number, number[], number | undefined][] = [
+    ['single file, untied', { numLayers: 6 }, 1, [1, 4], undefined],
+    ['sharded source and output, tied', { numLayers: 5, tied: true, dtype: 'BF16' }, 3, [0], 900],
+    ['F32 with per-layer config lists', { numLayers: 4, dtype: 'F32', extraConfig: { layer_types: ['full_attention', 'a', 'b', 'full_attention'] } }, 2, [1, 2], 2000],
+    ['more than 10 blocks (natural order)', { numLayers: 12, hidden: 4, intermediate: 4, vocab: 8, heads: 1, kvHeads: 1 }, 1, [3, 10], 1500],
+  ];
+  for (const [title, options, srcShards, removed, maxShard] of cases) {
+    it(title, async () => {
+      const c = syntheticCheckpoint(options);
+      const src = await temp('dpl-src-');
+      for (const [name, bytes] of Object.entries(syntheticFolderFiles(c, srcShards))) await writeFile(join(src, name), bytes);
+      const { ts, py } = await bothWays(src, maskFor(options.numLayers!, removed), maxShard);
+      const files = await expectSameFolders(ts, py);
+      expect(files).toContain('pruning_mask.json');
+      expect(files).toContain('tokenizer.json');
+      const config = JSON.parse(await readFile(join(py, 'config.json'), 'utf8'));
+      expect(config.num_hidden_layers).toBe(options.numLayers! - removed.length);
+      if (options.extraConfig) expect(config.layer_types).toEqual(['full_attention', 'full_attention']);
+    });
+  }
+
+  it('refuses a mask that does not fit, with a clear message', async () => {
+    const c = syntheticCheckpoint({ numLayers: 3 });
+    const src = await temp('dpl-src-');
+    for (const [name, bytes] of Object.entries(syntheticFolderFiles(c))) await writeFile(join(src, name), bytes);
+    const dir = await temp('dpl-mask-');
+    const write = async (name: string, text: string) => {
+      await writeFile(join(dir, name), text);
+      return join(dir, name);
+    };
+    const wrongL = await write('a.json', serializeMask(maskFor(4, [1])));
+    let r = runPython([wrongL, src, join(dir, 'out1')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/mask is for a model with 4 blocks, .*config.json has 3/);
+    const wrongArch = await write('b.json', serializeMask(maskFor(3, [1], 'MistralForCausalLM')));
+    r = runPython([wrongArch, src, join(dir, 'out2')]);
+    expect(r.stderr).toMatch(/mask is for MistralForCausalLM, the checkpoint is LlamaForCausalLM/);
+    const broken = JSON.parse(serializeMask(maskFor(3, [1])));
+    broken.kept = [0];
+    r = runPython([await write('c.json', JSON.stringify(broken)), src, join(dir, 'out3')]);
+    expect(r.stderr).toMatch(/block\(s\) \[2\] are neither kept nor removed/);
+    r = runPython([await write('d.json', '{"format": "x"}'), src, join(dir, 'out4')]);
+    expect(r.stderr).toMatch(/not a depth-pruning-lab mask/);
+    r = runPython([await write('e.json', '{'), src, join(dir, 'out5')]);
+    expect(r.stderr).toMatch(/not valid JSON/);
+    expect(existsSync(join(dir, 'out1'))).toBe(false);
+  });
+
+  it.skipIf(!existsSync(join(TINY, 'model.safetensors')))('on the embedded kjv-tiny-llama', async () => {
+    const config = JSON.parse(await readFile(join(TINY, 'config.json'), 'utf8'));
+    const L: number = config.num_hidden_layers;
+    const removed = [Math.floor(L / 2) - 1, Math.floor(L / 2), L - 3];
+    const { ts, py } = await bothWays(TINY, maskFor(L, removed), 1_000_000);
+    const files = await expectSameFolders(ts, py);
+    expect(files.filter((f) => f.endsWith('.safetensors')).length).toBeGreaterThan(1);
+    const pruned = JSON.parse(await readFile(join(py, 'config.json'), 'utf8'));
+    expect(pruned).toEqual({ ...config, num_hidden_layers: L - 3 });
+    // Every kept block's tensors equal the source block's, renumbered.
+    const src = parseSafetensors(await readFile(join(TINY, 'model.safetensors')));
+    const index = JSON.parse(await readFile(join(py, 'model.safetensors.index.json'), 'utf8'));
+    const kept = [...Array(L).keys()].filter((b) => !removed.includes(b));
+    const shards = new Map<string, ReturnType<typeof parseSafetensors>>();
+    for (const t of src.tensors) {
+      const m = /^model\.layers\.(\d+)\.(.+)$/.exec(t.name);
+      const j = m ? kept.indexOf(Number(m[1])) : -2;
+      if (j === -1) continue;
+      const name = m ? `model.layers.${j}.${m[2]}` : t.name;
+      const file: string = index.weight_map[name];
+      if (!shards.has(file)) shards.set(file, parseSafetensors(await readFile(join(py, file))));
+      const o = shards.get(file)!.tensors.find((x) => x.name === name)!;
+      expect(Buffer.from(o.data).equals(Buffer.from(t.data)), name).toBe(true);
+    }
+  });
+});

@@ -1,0 +1,397 @@
+#!/usr/bin/env python3
+"""Apply a Depth-Pruning Lab mask to a Hugging Face checkpoint folder, at the safetensors level.
+
+    python3 tools/apply_mask.py MASK.json SRC_DIR OUT_DIR [--max-shard-size 2GB] [--overwrite]
+
+Python 3 standard library only (json, struct): no torch, no transformers. It checks that the
+mask fits the checkpoint (num_hidden_layers, architecture, and the fingerprint where it can be
+recomputed), keeps the blocks listed in mask["kept"] renumbered 0..L'-1 (model.layers.{i}.*),
+keeps every other tensor (embeddings, final norm, lm_head; tied embeddings stay tied), copies the
+tensor bytes as they are, shards past --max-shard-size with model.safetensors.index.json, edits
+config.json in place (num_hidden_layers, and per-layer lists such as layer_types), copies the
+other top-level files (generation config, tokenizer) and writes the mask as pruning_mask.json.
+The result loads with LlamaForCausalLM.from_pretrained(OUT_DIR).
+
+The layout rules are those of src/export/checkpoint.ts (tensor order, header bytes, shard split,
+config edit), so both write byte-identical folders; tests/unit/export-python.test.ts checks it.
+"""
+import argparse
+import functools
+import json
+import os
+import re
+import shutil
+import struct
+import sys
+
+MASK_FORMAT = "depth-pruning-lab/mask"
+MASK_VERSION = 1
+INDEX_FILE = "model.safetensors.index.json"
+SINGLE_FILE = "model.safetensors"
+MASK_FILE = "pruning_mask.json"
+DEFAULT_SHARD_BYTES = 2_000_000_000  # "2GB" as Hugging Face counts it
+PER_LAYER_CONFIG_KEYS = ["layer_types", "no_rope_layers"]
+PIECE_BYTES = 4 << 20
+DTYPE_SIZE = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1,
+              "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1}
+LAYER_RE = re.compile(r"^model\.layers\.(\d+)\.(.+)$", re.S)
+WEIGHT_RE = re.compile(r"\.(safetensors|bin|pt|pth|ckpt|h5|msgpack|onnx|gguf|ggml)$", re.I)
+
+
+class MaskApplyError(Exception):
+    pass
+
+
+# ----------------------------------------------------------------------------------------------
+# Mask checks (the structural rules; the full JSON Schema lives in src/prune/mask-schema.json).
+
+def check_mask(mask):
+    if not isinstance(mask, dict):
+        raise MaskApplyError("mask: must be a JSON object")
+    if mask.get("format") != MASK_FORMAT:
+        raise MaskApplyError(f'mask: not a depth-pruning-lab mask (format is {mask.get("format")!r})')
+    if mask.get("version") != MASK_VERSION:
+        raise MaskApplyError(f'mask: unsupported version {mask.get("version")!r} (this tool reads version {MASK_VERSION})')
+    model = mask.get("model")
+    if not isinstance(model, dict):
+        raise MaskApplyError("mask: /model is missing")
+    L = model.get("num_hidden_layers")
+    if not isinstance(L, int) or isinstance(L, bool) or L < 1:
+        raise MaskApplyError(f"mask: /model/num_hidden_layers must be a positive integer, got {L!r}")
+    kept, removed = mask.get("kept"), mask.get("removed")
+    for name, lst in (("kept", kept), ("removed", removed)):
+        if not isinstance(lst, list) or any(not isinstance(b, int) or isinstance(b, bool) for b in lst):
+            raise MaskApplyError(f"mask: /{name} must be a list of block indices")
+        if lst != sorted(set(lst)):
+            raise MaskApplyError(f"mask: /{name} must be sorted ascending without duplicates")
+        bad = [b for b in lst if b < 0 or b >= L]
+        if bad:
+            raise MaskApplyError(f"mask: /{name}: block {bad[0]} does not exist in a model of {L} blocks")
+    if not kept:
+        raise MaskApplyError("mask: /kept is empty: a model needs at least one block")
+    both = sorted(set(kept) & set(removed))
+    if both:
+        raise MaskApplyError(f"mask: block {both[0]} is both kept and removed")
+    missing = sorted(set(range(L)) - set(kept) - set(removed))
+    if missing:
+        raise MaskApplyError(f"mask: block(s) {missing} are neither kept nor removed")
+    result = mask.get("result", {}).get("num_hidden_layers") if isinstance(mask.get("result"), dict) else None
+    if result != len(kept):
+        raise MaskApplyError(f"mask: /result/num_hidden_layers must be {len(kept)} (the number of kept blocks), got {result!r}")
+    return kept
+
+
+# ----------------------------------------------------------------------------------------------
+# safetensors
+
+def read_header(path):
+    with open(path, "rb") as f:
+        first8 = f.read(8)
+        if len(first8) < 8:
+            raise MaskApplyError(f"{path}: shorter than 8 bytes")
+        (n,) = struct.unpack("<Q", first8)
+        size = os.fstat(f.fileno()).st_size
+        if n < 2 or 8 + n > size:
+            raise MaskApplyError(f"{path}: invalid header length {n}")
+        header = json.loads(f.read(n).decode("utf-8"))
+    tensors = []
+    for name, e in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = e["data_offsets"]
+        count = 1
+        for d in e["shape"]:
+            count *= d
+        if e["dtype"] in DTYPE_SIZE and count * DTYPE_SIZE[e["dtype"]] != end - begin:
+            raise MaskApplyError(f'{path}: tensor "{name}": shape {e["shape"]} x {e["dtype"]} does not match its {end - begin} bytes')
+        if 8 + n + end > size:
+            raise MaskApplyError(f'{path}: tensor "{name}" runs past the end of the file (truncated?)')
+        tensors.append({"name": name, "dtype": e["dtype"], "shape": list(e["shape"]), "byte_length": end - begin,
+                        "file": path, "begin": 8 + n + begin})
+    return tensors
+
+
+def safetensors_prefix(tensors):
+    header = {"__metadata__": {"format": "pt"}}
+    offset = 0
+    for t in tensors:
+        header[t["name"]] = {"dtype": t["dtype"], "shape": t["shape"], "data_offsets": [offset, offset + t["byte_length"]]}
+        offset += t["byte_length"]
+    data = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    padded = (len(data) + 7) // 8 * 8
+    return struct.pack("<Q", padded) + data + b" " * (padded - len(data))
+
+
+def weight_files(src, names):
+    if INDEX_FILE in names:
+        with open(os.path.join(src, INDEX_FILE), encoding="utf-8") as f:
+            weight_map = json.load(f).get("weight_map")
+        if not isinstance(weight_map, dict):
+            raise MaskApplyError(f"{INDEX_FILE}: no weight_map")
+        files = sorted(set(weight_map.values()))
+        for fn in files:
+            if "/" in fn or "\\" in fn or fn in (".", ".."):
+                raise MaskApplyError(f"{INDEX_FILE}: {fn!r} is not a plain file name")
+        return files
+    if SINGLE_FILE in names:
+        return [SINGLE_FILE]
+    files = sorted(n for n in names if n.endswith(".safetensors"))
+    if not files:
+        raise MaskApplyError(f"{src}: no safetensors weights (pickle .bin checkpoints are not supported)")
+    return files
+
+
+# ----------------------------------------------------------------------------------------------
+# Planning: the same rules as planPrunedCheckpoint in src/export/checkpoint.ts.
+
+def natural_cmp(a, b):
+    ra, rb = re.findall(r"\d+|\D+", a), re.findall(r"\d+|\D+", b)
+    for x, y in zip(ra, rb):
+        if x == y:
+            continue
+        if x[0].isdigit() and y[0].isdigit():
+            d = int(x) - int(y)
+            return d if d else len(x) - len(y)
+        return -1 if x < y else 1
+    return len(ra) - len(rb)
+
+
+def plan(tensors, kept, num_layers, max_shard_bytes):
+    new_index = {b: j for j, b in enumerate(kept)}
+    out, seen, names = [], set(), set()
+    for t in tensors:
+        if t["name"] in names:
+            raise MaskApplyError(f'tensor "{t["name"]}" appears twice in the source')
+        names.add(t["name"])
+        name = t["name"]
+        m = LAYER_RE.match(name)
+        if m:
+            layer = int(m.group(1))
+            if layer >= num_layers:
+                raise MaskApplyError(f'tensor "{name}" belongs to block {layer}, but the model has {num_layers} blocks')
+            seen.add(layer)
+            if layer not in new_index:
+                continue
+            name = f"model.layers.{new_index[layer]}.{m.group(2)}"
+        out.append(dict(t, source=t["name"], name=name))
+    missing = [b for b in kept if b not in seen]
+    if missing:
+        raise MaskApplyError(f"the source has no tensors for kept block(s) {missing}")
+    out.sort(key=functools.cmp_to_key(lambda a, b: natural_cmp(a["name"], b["name"])))
+    groups, current, current_bytes = [], [], 0
+    for t in out:
+        if current and current_bytes + t["byte_length"] > max_shard_bytes:
+            groups.append(current)
+            current, current_bytes = [], 0
+        current.append(t)
+        current_bytes += t["byte_length"]
+    if current:
+        groups.append(current)
+    n = len(groups)
+    return [(SINGLE_FILE if n == 1 else f"model-{i + 1:05d}-of-{n:05d}.safetensors", g) for i, g in enumerate(groups)]
+
+
+# ----------------------------------------------------------------------------------------------
+# config.json: replace top-level values in place (same scanner as prunedConfigText).
+
+def top_level_value_spans(text):
+    spans, i, n = {}, 0, len(text)
+
+    def ws():
+        nonlocal i
+        while i < n and text[i] in " \t\r\n":
+            i += 1
+
+    def string():
+        nonlocal i
+        start = i
+        i += 1
+        while i < n and text[i] != '"':
+            i += 2 if text[i] == "\\" else 1
+        if i >= n:
+            raise MaskApplyError("config.json: unterminated string")
+        i += 1
+        return json.loads(text[start:i])
+
+    def value():
+        nonlocal i
+        ws()
+        if i < n and text[i] == '"':
+            string()
+            return
+        if i < n and text[i] in "{[":
+            depth = 0
+            while True:
+                c = text[i]
+                if c == '"':
+                    string()
+                else:
+                    if c in "{[":
+                        depth += 1
+                    elif c in "}]":
+                        depth -= 1
+                    i += 1
+                if depth <= 0 or i >= n:
+                    break
+            if depth != 0:
+                raise MaskApplyError("config.json: unbalanced brackets")
+            return
+        while i < n and text[i] not in ",}] \t\r\n":
+            i += 1
+
+    ws()
+    if i >= n or text[i] != "{":
+        raise MaskApplyError("config.json is not a JSON object")
+    i += 1
+    ws()
+    if i < n and text[i] == "}":
+        return spans
+    while True:
+        ws()
+        if i >= n or text[i] != '"':
+            raise MaskApplyError("config.json: expected a key")
+        key = string()
+        ws()
+        if i >= n or text[i] != ":":
+            raise MaskApplyError('config.json: expected ":"')
+        i += 1
+        ws()
+        start = i
+        value()
+        spans[key] = (start, i)
+        ws()
+        if i < n and text[i] == ",":
+            i += 1
+            continue
+        if i < n and text[i] == "}":
+            return spans
+        raise MaskApplyError('config.json: expected "," or "}"')
+
+
+def pruned_config_text(text, kept):
+    config = json.loads(text)
+    L = config.get("num_hidden_layers")
+    edits = {"num_hidden_layers": str(len(kept))}
+    for key in PER_LAYER_CONFIG_KEYS:
+        v = config.get(key)
+        if isinstance(v, list):
+            if len(v) != L:
+                raise MaskApplyError(f"config.json: {key} has {len(v)} entries for {L} layers")
+            edits[key] = json.dumps([v[b] for b in kept], separators=(",", ":"), ensure_ascii=False)
+    spans = top_level_value_spans(text)
+    for start, end, new in sorted(((*spans[k], v) for k, v in edits.items()), reverse=True):
+        text = text[:start] + new + text[end:]
+    return text
+
+
+def is_copied_file(name):
+    if "/" in name or "\\" in name or name.startswith("."):
+        return False
+    if name in ("config.json", INDEX_FILE, MASK_FILE):
+        return False
+    if WEIGHT_RE.search(name) or name.lower().endswith(".index.json"):
+        return False
+    return True
+
+
+# ----------------------------------------------------------------------------------------------
+
+def parse_size(text):
+    m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*", text, re.I)
+    if not m:
+        raise argparse.ArgumentTypeError(f"not a size: {text!r} (e.g. 2GB, 500MB, 1048576)")
+    unit = (m.group(2) or "B").upper()
+    mult = {"B": 1, "KB": 10**3, "MB": 10**6, "GB": 10**9, "TB": 10**12,
+            "KIB": 2**10, "MIB": 2**20, "GIB": 2**30, "TIB": 2**40}[unit]
+    return int(float(m.group(1)) * mult)
+
+
+def apply_mask(mask_path, src, out, max_shard_bytes=DEFAULT_SHARD_BYTES, overwrite=False, log=print):
+    with open(mask_path, "rb") as f:
+        mask_bytes = f.read()
+    try:
+        mask = json.loads(mask_bytes.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise MaskApplyError(f"mask: not valid JSON ({e})")
+    kept = check_mask(mask)
+    L = mask["model"]["num_hidden_layers"]
+
+    with open(os.path.join(src, "config.json"), encoding="utf-8") as f:
+        config_text = f.read()
+    config = json.loads(config_text)
+    if config.get("num_hidden_layers") != L:
+        raise MaskApplyError(f"the mask is for a model with {L} blocks, {src}/config.json has {config.get('num_hidden_layers')}")
+    archs = config.get("architectures") or []
+    if mask["model"].get("architecture") and archs and mask["model"]["architecture"] not in archs:
+        raise MaskApplyError(f"the mask is for {mask['model']['architecture']}, the checkpoint is {', '.join(archs)}")
+    # The mask's fingerprint (src/io/fingerprint.ts) covers the engine's normalized config and the
+    # first bytes of every tensor as loaded; it is not recomputed here, so the layer count and the
+    # architecture above are the checks (see tools/README.md).
+
+    names = sorted(e.name for e in os.scandir(src) if e.is_file())
+    tensors = []
+    for fn in weight_files(src, names):
+        tensors += read_header(os.path.join(src, fn))
+    shards = plan(tensors, kept, L, max_shard_bytes)
+
+    if os.path.exists(out) and os.listdir(out) and not overwrite:
+        raise MaskApplyError(f"output folder {out} is not empty (use --overwrite)")
+    os.makedirs(out, exist_ok=True)
+
+    total = 0
+    handles = {}
+    try:
+        for file, group in shards:
+            with open(os.path.join(out, file), "wb") as w:
+                w.write(safetensors_prefix(group))
+                for t in group:
+                    r = handles.get(t["file"]) or handles.setdefault(t["file"], open(t["file"], "rb"))
+                    r.seek(t["begin"])
+                    left = t["byte_length"]
+                    while left:
+                        piece = r.read(min(PIECE_BYTES, left))
+                        if not piece:
+                            raise MaskApplyError(f'{t["file"]}: ends inside tensor "{t["source"]}"')
+                        w.write(piece)
+                        left -= len(piece)
+                    total += t["byte_length"]
+    finally:
+        for h in handles.values():
+            h.close()
+
+    for name in names:
+        if is_copied_file(name):
+            shutil.copyfile(os.path.join(src, name), os.path.join(out, name))
+    if len(shards) > 1:
+        weight_map = {t["name"]: file for file, group in shards for t in group}
+        index = {"metadata": {"total_size": total}, "weight_map": dict(sorted(weight_map.items()))}
+        with open(os.path.join(out, INDEX_FILE), "w", encoding="utf-8", newline="") as f:
+            f.write(json.dumps(index, indent=2, ensure_ascii=False) + "\n")
+    with open(os.path.join(out, MASK_FILE), "wb") as f:
+        f.write(mask_bytes)
+    with open(os.path.join(out, "config.json"), "w", encoding="utf-8", newline="") as f:
+        f.write(pruned_config_text(config_text, kept))
+    log(f"kept {len(kept)} of {L} blocks (removed {mask.get('removed')}); "
+        f"{sum(len(g) for _, g in shards)} tensors, {total} bytes in {len(shards)} file(s) -> {out}")
+    return {"kept": kept, "shards": [f for f, _ in shards], "total_size": total}
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description="Apply a Depth-Pruning Lab mask to a Hugging Face safetensors checkpoint folder.")
+    p.add_argument("mask", help="the mask JSON exported by the lab")
+    p.add_argument("src", help="the source checkpoint folder (config.json + safetensors)")
+    p.add_argument("out", help="the output folder (created; must be empty unless --overwrite)")
+    p.add_argument("--max-shard-size", type=parse_size, default=DEFAULT_SHARD_BYTES,
+                   help="start a new shard past this many tensor bytes (default 2GB = 2*10^9)")
+    p.add_argument("--overwrite", action="store_true", help="write into a non-empty output folder")
+    a = p.parse_args(argv)
+    try:
+        apply_mask(a.mask, a.src, a.out, a.max_shard_size, a.overwrite)
+    except (MaskApplyError, OSError, ValueError, KeyError) as e:
+        print(f"apply_mask: error: {e}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
