@@ -2,11 +2,13 @@
 //   loss = (1/C) sum_{labelled rows r} (logsumexp(z_r) - z_r[label_r]),  C = number of labelled rows
 //   dz_r = (softmax(z_r) - onehot(label_r)) / C   for labelled rows, 0 for ignored rows
 // A label is ignored when it is 0xffffffff (e.g. the last position of every sequence) or >= vocab.
+// Row chunks: the logits may be one chunk of rows [row0, row0 + rows) of the batch (for a vocabulary
+// too large for one [B*T, V] buffer); labels are always bound whole ([label_rows]) so C is global.
 //
 // entry point `main`
-//   bindings : 0 uniform Params { rows, vocab }
+//   bindings : 0 uniform Params { rows, vocab, row0, label_rows }
 //              1 z        : array<f32> [rows, vocab] read_write: logits in, dL/dlogits out (in place)
-//              2 labels   : array<u32> [rows]
+//              2 labels   : array<u32> [label_rows]; row r of this chunk has label labels[row0 + r]
 //              3 row_loss : array<f32> [rows] read_write: lse - z[label] (0 for ignored rows)
 //   dispatch : one workgroup per row; rows spread over (x, y), row = wid.y * nwg.x + wid.x
 //   precision: max-subtracted (stable for any finite logits); max and sum of exp are per-thread then
@@ -19,12 +21,15 @@
 //   precision: per-thread strided sums then a tree (all terms >= 0).
 
 override WG: u32 = 256u;
+override ACCUMULATE: bool = false;
 
 const IGNORE: u32 = 0xffffffffu;
 
 struct Params {
   rows: u32,
   vocab: u32,
+  row0: u32,
+  label_rows: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -56,7 +61,7 @@ fn tree_sum(lid: u32, v: f32) -> f32 {
 
 fn count_labelled(lid: u32) -> f32 {
   var c = 0.0;
-  for (var r = lid; r < p.rows; r += WG) {
+  for (var r = lid; r < p.label_rows; r += WG) {
     c += select(0.0, 1.0, labelled(labels[r]));
   }
   return tree_sum(lid, c);
@@ -71,7 +76,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   }
   let count = count_labelled(lid);
   let base = row * p.vocab;
-  let label = labels[row];
+  let label = labels[p.row0 + row];
   if (!labelled(label)) {
     for (var i = lid; i < p.vocab; i += WG) {
       z[base + i] = 0.0;
@@ -122,7 +127,11 @@ fn reduce_loss(@builtin(local_invocation_index) lid: u32) {
   let total = tree_sum(lid, s);
   let count = count_labelled(lid);
   if (lid == 0u) {
-    loss[0] = total;
+    if (ACCUMULATE) {
+      loss[0] += total;
+    } else {
+      loss[0] = total;
+    }
     loss[1] = count;
   }
 }

@@ -37,4 +37,30 @@ describe('backward cross-entropy kernel (fused mean NLL + dlogits, in place)', (
       expect(errLoss).toBeLessThan(1e-5);
     });
   }
+
+  it('row chunks: global label count, loss accumulated over chunks', async () => {
+    const rt = await testRuntime();
+    const [B, T, V] = [3, 5, 131];
+    const rows = B * T;
+    const { normal, uniform } = seededRandom('backward-cross-entropy chunks');
+    const z = randomArray(rows * V, normal, 2);
+    const labels = new Uint32Array(rows);
+    for (let r = 0; r < rows; r++) labels[r] = r % T === T - 1 ? IGNORE_LABEL : Math.floor(uniform() * V);
+    const labelBuf = uploadBuffer(rt.device, labels, 'labels');
+    const loss = poisonedF32(rt, 2, 'loss');
+    const split = 6;
+    const chunks = [[0, split], [split, rows - split]] as const;
+    const bufs = chunks.map(([r0, n]) => uploadBuffer(rt.device, z.subarray(r0 * V, (r0 + n) * V), `logits ${r0}`));
+    const ops = chunks.map(([r0, n], i) => new CrossEntropyBackward(rt, {
+      rows: n, vocab: V, logits: bufs[i]!, labels: labelBuf, loss, rowOffset: r0, totalRows: rows, accumulateLoss: i > 0,
+    }));
+    runPass(rt, (pass) => ops.forEach((op) => op.encode(pass)));
+    const dz = new Float32Array(rows * V);
+    for (const [i, [r0, n]] of chunks.entries()) dz.set(await readF32(rt.device, bufs[i]!, n * V), r0 * V);
+    const [nllSum, count] = await readF32(rt.device, loss, 2);
+    const ref = crossEntropyRef(z, labels, rows, V);
+    expect(count).toBe(ref.count);
+    expect(relativeError(dz, ref.dz)).toBeLessThan(1e-5);
+    expect(Math.abs(nllSum! - ref.nllSum) / ref.nllSum).toBeLessThan(1e-5);
+  });
 });

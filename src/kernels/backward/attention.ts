@@ -1,7 +1,7 @@
 import code from '../../../shaders/backward_attention.wgsl?raw';
 import { createStorageBuffer } from '../../gpu/buffers';
 import { packParams, type GpuRuntime } from '../../gpu/runtime';
-import { prepare, type Dispatch } from './common';
+import { prepare, type Buf, type Dispatch } from './common';
 
 const shader = { name: 'backward_attention', code };
 const WG = 64;
@@ -27,12 +27,12 @@ function setup(rt: GpuRuntime, s: AttentionShape): { params: GPUBuffer; constant
 
 export interface AttentionForwardArgs extends AttentionShape {
   /** Post-RoPE q [rows, H*D], k and v [rows, KVH*D], f32. */
-  q: GPUBuffer;
-  k: GPUBuffer;
-  v: GPUBuffer;
+  q: Buf;
+  k: Buf;
+  v: Buf;
   /** Outputs: attention output O [rows, H*D] and logsumexp [rows, H] of the scaled scores. */
-  o: GPUBuffer;
-  lse: GPUBuffer;
+  o: Buf;
+  lse: Buf;
 }
 
 /**
@@ -55,18 +55,18 @@ export class AttentionForward {
 
 export interface AttentionBackwardArgs extends AttentionShape {
   /** Post-RoPE q, k, v of the forward pass, f32. */
-  q: GPUBuffer;
-  k: GPUBuffer;
-  v: GPUBuffer;
+  q: Buf;
+  k: Buf;
+  v: Buf;
   /** Forward output O [rows, H*D] and logsumexp [rows, H] (AttentionForward). */
-  o: GPUBuffer;
-  lse: GPUBuffer;
+  o: Buf;
+  lse: Buf;
   /** Gradient of O (the o_proj dX), [rows, H*D]. */
-  dO: GPUBuffer;
+  dO: Buf;
   /** Outputs, written (not accumulated): dQ [rows, H*D], dK and dV [rows, KVH*D] (post-RoPE). */
-  dQ: GPUBuffer;
-  dK: GPUBuffer;
-  dV: GPUBuffer;
+  dQ: Buf;
+  dK: Buf;
+  dV: Buf;
 }
 
 /** Causal GQA attention backward: `dq` (also writes delta = rowsum(dO * O)) then `dkv`. */

@@ -10,11 +10,14 @@ import { packParams, type GpuRuntime } from '../../gpu/runtime';
 /** Where a weight's Taylor score sum |W * dL/dW| goes: `scores[slot]` (f32), set or accumulated. */
 export interface ScoreTarget {
   /** f32 array, one slot per scored tensor (e.g. 9 per block). */
-  scores: GPUBuffer;
+  scores: Buf;
   slot: number;
   /** Add to scores[slot] instead of overwriting it (e.g. to sum a block's 9 tensors in one slot). */
   accumulate?: boolean;
 }
+
+/** A whole buffer, or a window of one ({ buffer, offset, size }), e.g. a row chunk of a large tensor. */
+export type Buf = GPUBuffer | GPUBufferBinding;
 
 /** One compute dispatch with everything built at construction. */
 export class Dispatch {
@@ -40,14 +43,17 @@ export function prepare(
   shader: { name: string; code: string },
   entryPoint: string,
   constants: Constants,
-  bindings: Record<number, GPUBuffer>,
+  bindings: Record<number, Buf>,
   workgroups: readonly [number, number?, number?],
 ): Dispatch {
   const pipeline = rt.pipelines.get(shader, entryPoint, constants);
   const bindGroup = rt.device.createBindGroup({
     label: `${shader.name}.${entryPoint}`,
     layout: pipeline.getBindGroupLayout(0),
-    entries: Object.entries(bindings).map(([binding, buffer]) => ({ binding: Number(binding), resource: { buffer } })),
+    entries: Object.entries(bindings).map(([binding, b]) => ({
+      binding: Number(binding),
+      resource: b instanceof GPUBuffer ? { buffer: b } : b,
+    })),
   });
   return new Dispatch(pipeline, bindGroup, [Math.max(1, workgroups[0]), workgroups[1] ?? 1, workgroups[2] ?? 1]);
 }

@@ -1,6 +1,6 @@
 import code from '../../../shaders/backward_linear.wgsl?raw';
 import type { GpuRuntime } from '../../gpu/runtime';
-import { prepare, ScoreReduce, u32Params, type Dispatch, type ScoreTarget } from './common';
+import { prepare, type Buf, ScoreReduce, u32Params, type Dispatch, type ScoreTarget } from './common';
 
 const shader = { name: 'backward_linear', code };
 const TILE = 64;
@@ -13,15 +13,15 @@ export interface LinearBackwardArgs {
   /** W stored as f16 packed two per u32 (true) or f32 (false). */
   weightF16: boolean;
   /** Gradient of the layer output, f32 [M, N]. */
-  dY: GPUBuffer;
+  dY: Buf;
   /** The weight W[N, K]. */
-  W: GPUBuffer;
+  W: Buf;
   /** Gradient of the layer input, f32 [M, K]; omit to skip dX (e.g. the first layer). */
-  dX?: GPUBuffer;
+  dX?: Buf;
   /** dX += dY W instead of dX = dY W (several layers reading the same input, or a residual). */
   accumulate?: boolean;
   /** Forward input x[M, K] and the score slot; omit both to skip the score (e.g. the LM head). */
-  X?: GPUBuffer;
+  X?: Buf;
   score?: ScoreTarget;
 }
 

@@ -1,7 +1,7 @@
 import code from '../../../shaders/backward_rmsnorm.wgsl?raw';
 import { createStorageBuffer } from '../../gpu/buffers';
 import { packParams, type GpuRuntime } from '../../gpu/runtime';
-import { prepare, ScoreReduce, type Dispatch, type ScoreTarget } from './common';
+import { prepare, type Buf, ScoreReduce, type Dispatch, type ScoreTarget } from './common';
 
 const shader = { name: 'backward_rmsnorm', code };
 const WG = 128;
@@ -12,13 +12,13 @@ export interface RmsNormBackwardArgs {
   eps: number;
   weightF16: boolean;
   /** The norm's forward input, f32 [rows, dim]. */
-  x: GPUBuffer;
+  x: Buf;
   /** The norm weight [dim]. */
-  w: GPUBuffer;
+  w: Buf;
   /** Gradient of the norm's output, f32 [rows, dim]. */
-  dy: GPUBuffer;
+  dy: Buf;
   /** Gradient of the norm's input, f32 [rows, dim]; must not alias x or dy. */
-  dx: GPUBuffer;
+  dx: Buf;
   /** dx += (norm backward) instead of dx = ...: dx already holds the residual stream's gradient. */
   accumulate?: boolean;
   /** Taylor score sum_i |w_i * dL/dw_i|; omit to skip (e.g. the final norm, which is not a block weight). */

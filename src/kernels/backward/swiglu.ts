@@ -1,6 +1,6 @@
 import code from '../../../shaders/backward_swiglu.wgsl?raw';
 import type { GpuRuntime } from '../../gpu/runtime';
-import { prepare, u32Params, type Dispatch } from './common';
+import { prepare, type Buf, u32Params, type Dispatch } from './common';
 
 const shader = { name: 'backward_swiglu', code };
 const WG = 256;
@@ -9,13 +9,13 @@ export interface SwiGluBackwardArgs {
   /** Elements (rows * intermediate size). */
   count: number;
   /** Gate and up projection outputs of the forward pass, f32. */
-  g: GPUBuffer;
-  u: GPUBuffer;
+  g: Buf;
+  u: Buf;
   /** Gradient of h = silu(g) * u, f32. */
-  dh: GPUBuffer;
+  dh: Buf;
   /** Outputs; omit both to write dg into g and du into u (in place). */
-  dg?: GPUBuffer;
-  du?: GPUBuffer;
+  dg?: Buf;
+  du?: Buf;
 }
 
 /** SwiGLU backward: dg = dh u silu'(g), du = dh silu(g). One elementwise dispatch. */
