@@ -1,0 +1,200 @@
+// Token selection on the GPU: greedy argmax, and top-k candidates (k <= 64) for sampling in TS.
+// Order used everywhere: larger logit first, equal logits by smaller token id; NaN counts as -inf and
+// +inf as the largest finite f32. Missing candidates (fewer than k elements) have id 0xffffffff, value -inf.
+//
+// entry point `argmax`   ids[r] = argmax_i logits[r, i]
+//   bindings : 0 uniform Params { rows, n }  1 vals : array<f32> [rows, n]   4 out_i : array<u32> [rows]
+//   dispatch : one workgroup of 256 threads per row: rows workgroups over (x, y); strided scan + tree.
+//
+// entry point `topk`     one selection stage: the k best of each chunk of CHUNK elements of each row
+//   bindings : 0 uniform Params { rows, n, nchunks, k, use_idx, want_lse, inv_temp }
+//              1 vals  : array<f32> [rows, n]                   logits (stage 0) or the previous stage's values
+//              2 idx   : array<u32> [rows, n]                   token ids of vals when use_idx = 1 (stage 0: any
+//                                                               buffer, unread; the id is then the column)
+//              3 out_v : array<f32> [rows, nchunks, k]          candidates, best first
+//              4 out_i : array<u32> [rows, nchunks, k]
+//              5 lse   : array<f32> [rows, nchunks, 2]          when want_lse = 1: (max, sum exp(x*inv_temp - max))
+//                                                               of the chunk at temperature 1/inv_temp
+//   dispatch : one workgroup of 256 threads per (row, chunk): rows*nchunks workgroups over (x, y), chunk fastest.
+//              The chunk (CHUNK = 1024 values + ids, 8 KiB) is bitonic-sorted in workgroup memory into the order
+//              above and its first k entries written (55 barrier steps, whatever k).
+//              The wrapper chains stages (n -> nchunks*k candidates) until one chunk remains.
+//   precision: selection is exact; lse partials in f32 (merged in TS in float64).
+
+const CHUNK: u32 = 1024u;
+
+const WG: u32 = 256u;
+const PER: u32 = CHUNK / WG;
+const NONE: u32 = 0xffffffffu;
+
+struct Params {
+  rows: u32,
+  n: u32,
+  nchunks: u32,
+  k: u32,
+  use_idx: u32,
+  want_lse: u32,
+  inv_temp: f32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> vals: array<f32>;
+@group(0) @binding(2) var<storage, read> idx: array<u32>;
+@group(0) @binding(3) var<storage, read_write> out_v: array<f32>;
+@group(0) @binding(4) var<storage, read_write> out_i: array<u32>;
+@group(0) @binding(5) var<storage, read_write> lse: array<f32>;
+
+var<workgroup> red_v: array<f32, WG>;
+var<workgroup> red_i: array<u32, WG>;
+
+// Infinities built at run time (a constant-expression infinity is a shader-creation error).
+var<private> NEG_INF_BITS: u32 = 0xff800000u;
+var<private> POS_INF_BITS: u32 = 0x7f800000u;
+
+fn neg_inf() -> f32 {
+  return bitcast<f32>(NEG_INF_BITS);
+}
+
+fn sanitize(x: f32) -> f32 {
+  if ((bitcast<u32>(x) & 0x7fffffffu) > 0x7f800000u) { // NaN, tested on the bits (x != x may be folded away)
+    return neg_inf();
+  }
+  return min(x, 0x1.fffffep+127f);
+}
+
+// Is (v1, i1) before (v2, i2)? A missing element (NONE) is after everything.
+fn before(v1: f32, i1: u32, v2: f32, i2: u32) -> bool {
+  if (i1 == NONE) {
+    return false;
+  }
+  if (i2 == NONE) {
+    return true;
+  }
+  return v1 > v2 || (v1 == v2 && i1 < i2);
+}
+
+// Tree-reduces each thread's (v, i) to the best pair, returned to all threads.
+fn reduce_best(v: f32, i: u32, lid: u32) -> vec2<u32> {
+  red_v[lid] = v;
+  red_i[lid] = i;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+    if (lid < stride && before(red_v[lid + stride], red_i[lid + stride], red_v[lid], red_i[lid])) {
+      red_v[lid] = red_v[lid + stride];
+      red_i[lid] = red_i[lid + stride];
+    }
+    workgroupBarrier();
+  }
+  let best = vec2<u32>(bitcast<u32>(red_v[0]), red_i[0]);
+  workgroupBarrier();
+  return best;
+}
+
+@compute @workgroup_size(WG)
+fn argmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+          @builtin(local_invocation_index) lid: u32) {
+  let r = wid.y * nwg.x + wid.x;
+  if (r >= p.rows) {
+    return;
+  }
+  var bv = neg_inf();
+  var bi = NONE;
+  for (var i = lid; i < p.n; i += WG) {
+    let x = sanitize(vals[r * p.n + i]);
+    if (before(x, i, bv, bi)) {
+      bv = x;
+      bi = i;
+    }
+  }
+  let best = reduce_best(bv, bi, lid);
+  if (lid == 0u) {
+    out_i[r] = best.y;
+  }
+}
+
+var<workgroup> sort_v: array<f32, CHUNK>;
+var<workgroup> sort_i: array<u32, CHUNK>;
+
+@compute @workgroup_size(WG)
+fn topk(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+        @builtin(local_invocation_index) lid: u32) {
+  let g = wid.y * nwg.x + wid.x;
+  if (g >= p.rows * p.nchunks) {
+    return;
+  }
+  let c = g % p.nchunks;
+  let r = g / p.nchunks;
+  var m = -3.0e38;
+  var s = 0.0;
+  for (var e = 0u; e < PER; e++) {
+    let slot = e * WG + lid;
+    let col = c * CHUNK + slot;
+    var x = neg_inf();
+    var id = NONE;
+    if (col < p.n) {
+      x = sanitize(vals[r * p.n + col]);
+      id = select(col, idx[r * p.n + col], p.use_idx != 0u);
+      let z = x * p.inv_temp;
+      if (z > m) {
+        s = s * exp(m - z) + 1.0;
+        m = z;
+      } else {
+        s += exp(z - m);
+      }
+    }
+    sort_v[slot] = x;
+    sort_i[slot] = id;
+  }
+  if (p.want_lse != 0u) {
+    // Two plain tree reductions through red_v: the chunk max, then the rescaled sums.
+    red_v[lid] = m;
+    workgroupBarrier();
+    for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+      if (lid < stride) {
+        red_v[lid] = max(red_v[lid], red_v[lid + stride]);
+      }
+      workgroupBarrier();
+    }
+    let mm = red_v[0];
+    workgroupBarrier();
+    red_v[lid] = s * exp(m - mm);
+    workgroupBarrier();
+    for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+      if (lid < stride) {
+        red_v[lid] += red_v[lid + stride];
+      }
+      workgroupBarrier();
+    }
+    if (lid == 0u) {
+      lse[2u * g] = mm;
+      lse[2u * g + 1u] = red_v[0];
+    }
+  }
+  workgroupBarrier();
+  // Bitonic sort of the chunk into the selection order (55 compare-exchange steps for 1024 elements),
+  // each thread exchanging CHUNK / 2 / WG pairs per step.
+  for (var k = 2u; k <= CHUNK; k <<= 1u) {
+    for (var j = k >> 1u; j > 0u; j >>= 1u) {
+      for (var q = lid; q < CHUNK / 2u; q += WG) {
+        let i = 2u * j * (q / j) + q % j;
+        let l = i + j;
+        let vi = sort_v[i];
+        let ii = sort_i[i];
+        let vl = sort_v[l];
+        let il = sort_i[l];
+        let forward = (i & k) == 0u;
+        if (select(before(vi, ii, vl, il), before(vl, il, vi, ii), forward)) {
+          sort_v[i] = vl;
+          sort_i[i] = il;
+          sort_v[l] = vi;
+          sort_i[l] = ii;
+        }
+      }
+      workgroupBarrier();
+    }
+  }
+  for (var e = lid; e < p.k; e += WG) {
+    out_v[g * p.k + e] = select(sort_v[e], neg_inf(), sort_i[e] == NONE);
+    out_i[g * p.k + e] = sort_i[e];
+  }
+}

@@ -1,0 +1,172 @@
+import code from '../../shaders/sampling.wgsl?raw';
+import { createStorageBuffer, readBuffer, readU32 } from '../gpu/buffers';
+import { packParams, type GpuRuntime } from '../gpu/runtime';
+import { bindAt, encodeAll, type Dispatch } from './common';
+
+const shader = { name: 'sampling', code };
+const CHUNK = 1024;
+/** Token id of a missing candidate. */
+export const NO_TOKEN = 0xffffffff;
+export const MAX_TOP_K = 64;
+
+/** Greedy decoding: ids[r] = argmax of logits row r (ties: smallest id). */
+export class Argmax {
+  private readonly dispatch: Dispatch;
+  /** u32 [rows] token ids. */
+  readonly ids: GPUBuffer;
+
+  constructor(private readonly rt: GpuRuntime, private readonly a: { rows: number; V: number; logits: GPUBuffer; ids?: GPUBuffer }) {
+    const pipeline = rt.pipelines.get(shader, 'argmax');
+    this.ids = a.ids ?? createStorageBuffer(rt.device, a.rows * 4, 'argmax.ids');
+    const params = rt.uniform(packParams([{ u32: a.rows }, { u32: a.V }, { u32: 0 }, { u32: 0 }, { u32: 0 }, { u32: 0 }, { f32: 1 }]), 'argmax.params');
+    this.dispatch = { pipeline, bindGroup: bindAt(rt, pipeline, { 0: params, 1: a.logits, 4: this.ids }, 'argmax'), grid: rt.grid(a.rows) };
+  }
+
+  encode(pass: GPUComputePassEncoder): void {
+    encodeAll(pass, [this.dispatch]);
+  }
+
+  async read(): Promise<Uint32Array> {
+    return readU32(this.rt.device, this.ids, this.a.rows);
+  }
+}
+
+/** The k best logits of each row (best first) and the row's log-partition at the current temperature. */
+export interface Candidates {
+  values: Float32Array;
+  ids: Uint32Array;
+  /** log sum_i exp(logit_i / temperature) over the whole vocabulary. */
+  logZ: number;
+}
+
+/**
+ * GPU top-k (k <= 64) over logits [rows, V]: chained selection stages (chunks of 1024 -> k each) until
+ * one chunk is left; the first stage also writes per-chunk log-sum-exp partials at the temperature set
+ * with setTemperature (a uniform rewritten in place, no rebuild). read() fetches k candidates per row
+ * plus the partials (a few KB), never the logits.
+ */
+export class TopK {
+  private readonly dispatches: Dispatch[] = [];
+  private firstParams!: GPUBuffer;
+  private firstParamWords!: ArrayBuffer;
+  private readonly outV: GPUBuffer;
+  private readonly outI: GPUBuffer;
+  private readonly lse: GPUBuffer;
+  private readonly nchunks0: number;
+
+  constructor(private readonly rt: GpuRuntime, private readonly a: { rows: number; V: number; k: number; logits: GPUBuffer; temperature?: number }) {
+    if (a.k < 1 || a.k > MAX_TOP_K) throw new Error(`TopK: k = ${a.k} outside 1..${MAX_TOP_K}`);
+    const pipeline = rt.pipelines.get(shader, 'topk');
+    const { rows, k } = a;
+    this.nchunks0 = Math.ceil(a.V / CHUNK);
+    this.lse = createStorageBuffer(rt.device, rows * this.nchunks0 * 8, 'topk.lse');
+    let n = a.V;
+    let vals = a.logits;
+    let idx: GPUBuffer | undefined;
+    let first = true;
+    for (;;) {
+      const nchunks = Math.ceil(n / CHUNK);
+      const outV = createStorageBuffer(rt.device, rows * nchunks * k * 4, 'topk.values');
+      const outI = createStorageBuffer(rt.device, rows * nchunks * k * 4, 'topk.ids');
+      const words = packParams([
+        { u32: rows }, { u32: n }, { u32: nchunks }, { u32: k }, { u32: idx ? 1 : 0 }, { u32: first ? 1 : 0 },
+        { f32: 1 / (a.temperature ?? 1) },
+      ]);
+      const params = rt.uniform(words, 'topk.params');
+      if (first) {
+        this.firstParams = params;
+        this.firstParamWords = words;
+      }
+      const bindGroup = bindAt(rt, pipeline, { 0: params, 1: vals, 2: idx ?? vals, 3: outV, 4: outI, 5: this.lse }, 'topk');
+      this.dispatches.push({ pipeline, bindGroup, grid: rt.grid(rows * nchunks) });
+      first = false;
+      vals = outV;
+      idx = outI;
+      n = nchunks * k;
+      if (nchunks === 1) break;
+    }
+    this.outV = vals;
+    this.outI = idx!;
+  }
+
+  /** Temperature for the log-partition (selection itself does not depend on it). */
+  setTemperature(temperature: number): void {
+    new DataView(this.firstParamWords).setFloat32(24, 1 / temperature, true);
+    this.rt.device.queue.writeBuffer(this.firstParams, 0, this.firstParamWords);
+  }
+
+  encode(pass: GPUComputePassEncoder): void {
+    encodeAll(pass, this.dispatches);
+  }
+
+  /** Candidates of each row (submit the pass first). */
+  async read(): Promise<Candidates[]> {
+    const { rows, k } = this.a;
+    const [v, i, l] = await Promise.all([
+      readBuffer(this.rt.device, this.outV, rows * k * 4),
+      readBuffer(this.rt.device, this.outI, rows * k * 4),
+      readBuffer(this.rt.device, this.lse, rows * this.nchunks0 * 8),
+    ]);
+    const values = new Float32Array(v);
+    const ids = new Uint32Array(i);
+    const lse = new Float32Array(l);
+    const out: Candidates[] = [];
+    for (let r = 0; r < rows; r++) {
+      let mx = -Infinity;
+      for (let c = 0; c < this.nchunks0; c++) mx = Math.max(mx, lse[(r * this.nchunks0 + c) * 2]!);
+      let s = 0;
+      for (let c = 0; c < this.nchunks0; c++) {
+        const o = (r * this.nchunks0 + c) * 2;
+        s += lse[o + 1]! * Math.exp(lse[o]! - mx);
+      }
+      out.push({ values: values.slice(r * k, (r + 1) * k), ids: ids.slice(r * k, (r + 1) * k), logZ: mx + Math.log(s) });
+    }
+    return out;
+  }
+}
+
+export interface SamplingOptions {
+  /** <= 0: greedy (the first candidate). */
+  temperature: number;
+  /** Keep the topK best (0 = off; at most the number of candidates). */
+  topK?: number;
+  /** Nucleus: keep the smallest best-first prefix whose probability reaches topP (1 = off). */
+  topP?: number;
+}
+
+/**
+ * Draws a token from GPU candidates with Hugging Face warper order: temperature, then top-k (the kept
+ * logits are renormalized among themselves), then top-p. Without top-k the probabilities are
+ * normalized over the whole vocabulary (logZ); a nucleus that extends past the candidates is
+ * truncated to them. `random` returns uniforms in [0, 1) (e.g. mulberry32(seed)).
+ */
+export function sampleFromCandidates(c: Candidates, o: SamplingOptions, random: () => number): number {
+  let n = 0;
+  while (n < c.ids.length && c.ids[n] !== NO_TOKEN) n++;
+  if (n === 0) return NO_TOKEN;
+  if (!(o.temperature > 0) || n === 1) return c.ids[0]!;
+  const topK = o.topK && o.topK > 0 ? Math.min(o.topK, n) : 0;
+  const keep = topK || n;
+  const z = Array.from(c.values.subarray(0, keep), (v) => v / o.temperature);
+  let logNorm = c.logZ;
+  if (topK) {
+    const mx = z[0]!;
+    logNorm = mx + Math.log(z.reduce((s, v) => s + Math.exp(v - mx), 0));
+  }
+  const probs = z.map((v) => Math.exp(v - logNorm));
+  let count = keep;
+  const topP = o.topP ?? 1;
+  if (topP < 1) {
+    let before = 0;
+    count = 0;
+    while (count < keep && (count === 0 || before < topP)) before += probs[count++]!;
+  }
+  let total = 0;
+  for (let i = 0; i < count; i++) total += probs[i]!;
+  let u = random() * total;
+  for (let i = 0; i < count; i++) {
+    u -= probs[i]!;
+    if (u < 0) return c.ids[i]!;
+  }
+  return c.ids[count - 1]!;
+}
