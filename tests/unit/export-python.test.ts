@@ -133,6 +133,16 @@ describe.skipIf(!hasPython)('tools/apply_mask.py equals the TypeScript export', 
     expect(existsSync(join(dir, 'out1'))).toBe(false);
   });
 
+  it('tests/python: the pruned folder loads as a LLaMA whose logits equal the in-memory cut (torch part skipped without torch)', () => {
+    const r = spawnSync(PYTHON, [join(process.cwd(), 'tests', 'python', 'test_apply_mask.py')], {
+      encoding: 'utf8',
+      timeout: 300_000,
+      env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+    });
+    console.log(r.stderr.split('\n').filter((l) => / \.\.\. |^Ran |^OK|FAIL|Error/.test(l)).join('\n'));
+    expect(r.status, r.stderr).toBe(0);
+  });
+
   it.skipIf(!existsSync(join(TINY, 'model.safetensors')))('on the embedded kjv-tiny-llama', async () => {
     const config = JSON.parse(await readFile(join(TINY, 'config.json'), 'utf8'));
     const L: number = config.num_hidden_layers;
