@@ -1,0 +1,234 @@
+/**
+ * config.json of a Hugging Face LLaMA-family checkpoint, parsed into a typed, validated
+ * ModelConfig. Anything the engine does not implement is refused here, naming the field, rather
+ * than silently computing something else.
+ */
+import { InvalidConfigError, UnsupportedConfigError } from './errors';
+
+export type Architecture = 'LlamaForCausalLM' | 'MistralForCausalLM';
+
+/** Llama 3.x frequency-dependent RoPE scaling (transformers' `_compute_llama3_parameters`). */
+export interface Llama3RopeScaling {
+  type: 'llama3';
+  factor: number;
+  lowFreqFactor: number;
+  highFreqFactor: number;
+  originalMaxPositionEmbeddings: number;
+}
+
+export interface ModelConfig {
+  architecture: Architecture;
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  /** Key/value heads (GQA when < numHeads); numHeads is a multiple of it. */
+  numKvHeads: number;
+  headDim: number;
+  rmsNormEps: number;
+  ropeTheta: number;
+  /** null: plain RoPE. */
+  ropeScaling: Llama3RopeScaling | null;
+  /** lm_head shares model.embed_tokens.weight (no lm_head.weight tensor is loaded). */
+  tieWordEmbeddings: boolean;
+  vocabSize: number;
+  bosTokenId: number | null;
+  /** All end-of-sequence ids (Llama 3 instruct lists several). */
+  eosTokenIds: number[];
+  /** Training dtype as declared ("bfloat16", "float16", "float32"), or null. */
+  torchDtype: string | null;
+  maxPositionEmbeddings: number;
+}
+
+const SUPPORTED_ARCHS: Architecture[] = ['LlamaForCausalLM', 'MistralForCausalLM'];
+const MODEL_TYPE_TO_ARCH: Record<string, Architecture> = { llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM' };
+
+type Json = Record<string, unknown>;
+
+/** Parses config.json text (or an already parsed object). */
+export function parseConfig(input: string | unknown): ModelConfig {
+  let raw: unknown = input;
+  if (typeof input === 'string') {
+    try {
+      raw = JSON.parse(input);
+    } catch (e) {
+      throw new InvalidConfigError('(file)', `is not valid JSON: ${(e as Error).message}`);
+    }
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidConfigError('(file)', 'is not a JSON object');
+  const c = raw as Json;
+
+  const architecture = parseArchitecture(c);
+
+  const hiddenAct = c.hidden_act ?? c.hidden_activation ?? 'silu';
+  if (hiddenAct !== 'silu') throw new UnsupportedConfigError('hidden_act', hiddenAct, '"silu"');
+  for (const field of ['attention_bias', 'mlp_bias']) {
+    if (c[field] !== undefined && c[field] !== null && c[field] !== false) {
+      throw new UnsupportedConfigError(field, c[field], 'false (LLaMA projections have no bias)');
+    }
+  }
+  if (c.sliding_window !== undefined && c.sliding_window !== null) {
+    throw new UnsupportedConfigError('sliding_window', c.sliding_window, 'null (full causal attention only)');
+  }
+  if (c.quantization_config !== undefined && c.quantization_config !== null) {
+    throw new UnsupportedConfigError('quantization_config', describe(c.quantization_config), 'none (unquantized F32/F16/BF16 weights)');
+  }
+
+  const hiddenSize = posInt(c, 'hidden_size');
+  const intermediateSize = posInt(c, 'intermediate_size');
+  const numLayers = posInt(c, 'num_hidden_layers');
+  const numHeads = posInt(c, 'num_attention_heads');
+  const numKvHeads = c.num_key_value_heads == null ? numHeads : posInt(c, 'num_key_value_heads');
+  if (numHeads % numKvHeads !== 0) {
+    throw new InvalidConfigError('num_key_value_heads', `(${numKvHeads}) must divide num_attention_heads (${numHeads})`);
+  }
+  let headDim: number;
+  if (c.head_dim == null) {
+    if (hiddenSize % numHeads !== 0) {
+      throw new InvalidConfigError('head_dim', `is absent and hidden_size (${hiddenSize}) is not a multiple of num_attention_heads (${numHeads})`);
+    }
+    headDim = hiddenSize / numHeads;
+  } else {
+    headDim = posInt(c, 'head_dim');
+  }
+  if (headDim % 2 !== 0) throw new InvalidConfigError('head_dim', `(${headDim}) must be even for rotary embeddings`);
+
+  const rmsNormEps = c.rms_norm_eps == null ? 1e-6 : posNumber(c, 'rms_norm_eps');
+  const vocabSize = posInt(c, 'vocab_size');
+  const maxPositionEmbeddings = c.max_position_embeddings == null ? 2048 : posInt(c, 'max_position_embeddings');
+
+  // transformers >= 4.5x may nest rope settings in rope_parameters (rope_theta included).
+  const ropeParams = isObject(c.rope_parameters) ? (c.rope_parameters as Json) : null;
+  const thetaSource = ropeParams && ropeParams.rope_theta != null ? ropeParams : c;
+  const ropeTheta = thetaSource.rope_theta == null ? 10000 : posNumber(thetaSource, 'rope_theta');
+  const ropeScaling = parseRopeScaling(c.rope_scaling ?? ropeParams ?? null, c.rope_scaling != null ? 'rope_scaling' : 'rope_parameters');
+
+  const tie = c.tie_word_embeddings ?? false;
+  if (typeof tie !== 'boolean') throw new InvalidConfigError('tie_word_embeddings', `must be true or false, got ${JSON.stringify(tie)}`);
+
+  const bosTokenId = c.bos_token_id == null ? null : tokenId(c.bos_token_id, 'bos_token_id');
+  const eos = c.eos_token_id;
+  const eosTokenIds = eos == null ? [] : Array.isArray(eos) ? eos.map((v, i) => tokenId(v, `eos_token_id[${i}]`)) : [tokenId(eos, 'eos_token_id')];
+  const dtypeField = c.torch_dtype ?? c.dtype ?? null;
+  const torchDtype = typeof dtypeField === 'string' ? dtypeField : null;
+
+  return {
+    architecture,
+    hiddenSize,
+    intermediateSize,
+    numLayers,
+    numHeads,
+    numKvHeads,
+    headDim,
+    rmsNormEps,
+    ropeTheta,
+    ropeScaling,
+    tieWordEmbeddings: tie,
+    vocabSize,
+    bosTokenId,
+    eosTokenIds,
+    torchDtype,
+    maxPositionEmbeddings,
+  };
+}
+
+function parseArchitecture(c: Json): Architecture {
+  const archs = c.architectures;
+  if (archs != null) {
+    if (!Array.isArray(archs) || archs.some((a) => typeof a !== 'string')) {
+      throw new InvalidConfigError('architectures', 'must be a list of class names');
+    }
+    const found = (archs as string[]).find((a): a is Architecture => (SUPPORTED_ARCHS as string[]).includes(a));
+    if (!found) throw new UnsupportedConfigError('architectures', archs, SUPPORTED_ARCHS.join(', '));
+    return found;
+  }
+  const modelType = c.model_type;
+  if (typeof modelType === 'string' && MODEL_TYPE_TO_ARCH[modelType]) return MODEL_TYPE_TO_ARCH[modelType]!;
+  throw new UnsupportedConfigError(
+    modelType == null ? 'architectures' : 'model_type',
+    modelType ?? null,
+    `${SUPPORTED_ARCHS.join(', ')} (model_type "llama" or "mistral")`,
+  );
+}
+
+function parseRopeScaling(value: unknown, field: string): Llama3RopeScaling | null {
+  if (value == null) return null;
+  if (!isObject(value)) throw new InvalidConfigError(field, 'must be an object or null');
+  const r = value as Json;
+  const type = r.rope_type ?? r.type ?? 'default';
+  if (type === 'default') return null;
+  if (type !== 'llama3') {
+    throw new UnsupportedConfigError(`${field}.rope_type`, type, 'null, "default" or "llama3"');
+  }
+  return {
+    type: 'llama3',
+    factor: posNumber(r, 'factor', field),
+    lowFreqFactor: posNumber(r, 'low_freq_factor', field),
+    highFreqFactor: posNumber(r, 'high_freq_factor', field),
+    originalMaxPositionEmbeddings: posInt(r, 'original_max_position_embeddings', field),
+  };
+}
+
+function posInt(o: Json, key: string, parent?: string): number {
+  return positive(o, key, parent, true);
+}
+
+function posNumber(o: Json, key: string, parent?: string): number {
+  return positive(o, key, parent, false);
+}
+
+function positive(o: Json, key: string, parent: string | undefined, integer: boolean): number {
+  const v = o[key];
+  const field = parent ? `${parent}.${key}` : key;
+  if (v === undefined || v === null) throw new InvalidConfigError(field, 'is missing');
+  if (typeof v !== 'number' || !(integer ? Number.isSafeInteger(v) : Number.isFinite(v)) || v <= 0) {
+    throw new InvalidConfigError(field, `must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function tokenId(v: unknown, field: string): number {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
+    throw new InvalidConfigError(field, `must be a non-negative integer, got ${JSON.stringify(v)}`);
+  }
+  return v;
+}
+
+function isObject(v: unknown): boolean {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function describe(v: unknown): unknown {
+  return isObject(v) && typeof (v as Json).quant_method === 'string' ? { quant_method: (v as Json).quant_method } : v;
+}
+
+/** A tensor the engine needs from the checkpoint, with its Hugging Face shape. */
+export interface TensorSpec {
+  name: string;
+  shape: number[];
+  /** RMSNorm weights (small; kept in f32 by default). */
+  isNorm: boolean;
+}
+
+/** Every tensor a LlamaForCausalLM with this config needs, in load order. */
+export function expectedTensors(config: ModelConfig): TensorSpec[] {
+  const { hiddenSize: h, intermediateSize: f, numHeads, numKvHeads, headDim, vocabSize: v } = config;
+  const out: TensorSpec[] = [{ name: 'model.embed_tokens.weight', shape: [v, h], isNorm: false }];
+  for (let i = 0; i < config.numLayers; i++) {
+    const p = `model.layers.${i}.`;
+    out.push(
+      { name: `${p}input_layernorm.weight`, shape: [h], isNorm: true },
+      { name: `${p}self_attn.q_proj.weight`, shape: [numHeads * headDim, h], isNorm: false },
+      { name: `${p}self_attn.k_proj.weight`, shape: [numKvHeads * headDim, h], isNorm: false },
+      { name: `${p}self_attn.v_proj.weight`, shape: [numKvHeads * headDim, h], isNorm: false },
+      { name: `${p}self_attn.o_proj.weight`, shape: [h, numHeads * headDim], isNorm: false },
+      { name: `${p}post_attention_layernorm.weight`, shape: [h], isNorm: true },
+      { name: `${p}mlp.gate_proj.weight`, shape: [f, h], isNorm: false },
+      { name: `${p}mlp.up_proj.weight`, shape: [f, h], isNorm: false },
+      { name: `${p}mlp.down_proj.weight`, shape: [h, f], isNorm: false },
+    );
+  }
+  out.push({ name: 'model.norm.weight', shape: [h], isNorm: true });
+  if (!config.tieWordEmbeddings) out.push({ name: 'lm_head.weight', shape: [v, h], isNorm: false });
+  return out;
+}

@@ -1,0 +1,313 @@
+/**
+ * HTTP sources: the app's embedded model folder and the Hugging Face Hub. Tensor bytes and
+ * headers are fetched with Range requests; an interrupted download resumes from the last byte
+ * received (Range again) where the server allows it, and restarts and skips otherwise.
+ */
+import { AccessDeniedError, CheckpointError, FileMissingError, LoadCancelledError, NetworkError } from './errors';
+import { checkFileName, collect, isAbort, throwIfAborted, type CheckpointSource } from './source';
+
+export const DEFAULT_HUB_HOST = 'https://huggingface.co';
+
+export interface HttpSourceOptions {
+  name: string;
+  cacheKey: string;
+  /** URL of a file relative to the checkpoint root. */
+  url: (file: string) => string;
+  /** Bearer token sent with every request; kept in a private field, never logged or exported. */
+  token?: string | undefined;
+  fetch?: typeof fetch;
+  /** Attempts after the first for one read (network errors, 5xx, 429, cut connections). Default 4. */
+  retries?: number;
+  /** First retry delay; doubles per attempt. Default 250 ms. */
+  retryDelayMs?: number;
+}
+
+class RetryableError extends Error {}
+
+export class HttpSource implements CheckpointSource {
+  readonly name: string;
+  readonly cacheKey: string;
+  readonly #token: string | undefined;
+  readonly #url: (file: string) => string;
+  readonly #fetch: typeof fetch;
+  readonly #retries: number;
+  readonly #retryDelayMs: number;
+  readonly #sizes = new Map<string, number>();
+
+  constructor(options: HttpSourceOptions) {
+    this.name = options.name;
+    this.cacheKey = options.cacheKey;
+    this.#token = options.token || undefined;
+    this.#url = options.url;
+    this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
+    this.#retries = options.retries ?? 4;
+    this.#retryDelayMs = options.retryDelayMs ?? 250;
+  }
+
+  /** Whether requests carry a token (the token itself is not readable). */
+  get hasToken(): boolean {
+    return this.#token !== undefined;
+  }
+
+  toJSON(): { name: string; cacheKey: string } {
+    return { name: this.name, cacheKey: this.cacheKey };
+  }
+
+  async size(file: string, signal?: AbortSignal): Promise<number> {
+    const known = this.#sizes.get(file);
+    if (known !== undefined) return known;
+    return this.#withRetries(file, signal, async () => {
+      const response = await this.#request(file, signal, 'bytes=0-0');
+      if (response.status === 416) {
+        await cancelBody(response);
+        const total = totalFromContentRange(response.headers.get('content-range'));
+        return this.#remember(file, total ?? 0);
+      }
+      await this.#check(response, file);
+      const total =
+        totalFromContentRange(response.headers.get('content-range')) ??
+        numberHeader(response, 'x-linked-size') ??
+        (response.status === 200 ? numberHeader(response, 'content-length') : null);
+      await cancelBody(response);
+      if (total === null) throw new NetworkError(this.name, file, 'the server did not report the file size');
+      return this.#remember(file, total);
+    });
+  }
+
+  async exists(file: string, signal?: AbortSignal): Promise<boolean> {
+    try {
+      await this.size(file, signal);
+      return true;
+    } catch (e) {
+      if (e instanceof FileMissingError) return false;
+      throw e;
+    }
+  }
+
+  async readText(file: string, signal?: AbortSignal): Promise<string> {
+    return this.#withRetries(file, signal, async () => {
+      const response = await this.#request(file, signal);
+      await this.#check(response, file);
+      try {
+        return await response.text();
+      } catch (e) {
+        if (isAbort(e, signal)) throw new LoadCancelledError();
+        throw new RetryableError(`body interrupted: ${(e as Error).message}`);
+      }
+    });
+  }
+
+  async readRange(file: string, start: number, end: number, signal?: AbortSignal): Promise<Uint8Array> {
+    return collect(this.stream(file, start, end, signal), end - start);
+  }
+
+  async *stream(file: string, start: number, end: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
+    let pos = start;
+    let failures = 0;
+    while (pos < end) {
+      throwIfAborted(signal);
+      let response: Response;
+      try {
+        response = await this.#request(file, signal, `bytes=${pos}-${end - 1}`);
+        await this.#check(response, file);
+      } catch (e) {
+        failures = await this.#retryOrThrow(e, file, signal, failures);
+        continue;
+      }
+      // 206: the bytes from pos. 200: the server ignored Range: skip to pos.
+      let skip = 0;
+      if (response.status === 206) {
+        const range = response.headers.get('content-range');
+        const total = totalFromContentRange(range);
+        if (total !== null) this.#sizes.set(file, total);
+        const first = range ? /^bytes (\d+)-/.exec(range) : null;
+        if (first && Number(first[1]) !== pos) {
+          await cancelBody(response);
+          throw new NetworkError(this.name, file, `asked for bytes from ${pos}, the server sent ${range}`);
+        }
+      } else {
+        skip = pos;
+      }
+      if (!response.body) throw new NetworkError(this.name, file, 'response has no body');
+      const reader = response.body.getReader();
+      let progressed = false;
+      try {
+        while (pos < end) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          let piece = value;
+          if (skip > 0) {
+            const n = Math.min(skip, piece.byteLength);
+            skip -= n;
+            piece = piece.subarray(n);
+          }
+          if (piece.byteLength > end - pos) piece = piece.subarray(0, end - pos);
+          if (piece.byteLength === 0) continue;
+          pos += piece.byteLength;
+          progressed = true;
+          yield piece;
+        }
+        if (pos < end) throw new RetryableError(`connection closed at byte ${pos} of ${end}`);
+      } catch (e) {
+        if (progressed) failures = 0; // a resumed transfer that moved forward earns fresh retries
+        const retryable = e instanceof CheckpointError || e instanceof RetryableError ? e : new RetryableError(`download interrupted: ${(e as Error).message}`);
+        failures = await this.#retryOrThrow(retryable, file, signal, failures);
+      } finally {
+        reader.cancel().catch(() => undefined);
+      }
+    }
+  }
+
+  #remember(file: string, size: number): number {
+    this.#sizes.set(file, size);
+    return size;
+  }
+
+  async #request(file: string, signal?: AbortSignal, range?: string): Promise<Response> {
+    checkFileName(file);
+    const headers: Record<string, string> = {};
+    if (range) headers.Range = range;
+    if (this.#token) headers.Authorization = `Bearer ${this.#token}`;
+    try {
+      return await this.#fetch(this.#url(file), { headers, signal, cache: 'no-store' } as RequestInit);
+    } catch (e) {
+      if (isAbort(e, signal)) throw new LoadCancelledError();
+      throw new RetryableError(`network error: ${(e as Error).message}`);
+    }
+  }
+
+  /** Maps HTTP failures to errors; 5xx and 429 become retryable. */
+  async #check(response: Response, file: string): Promise<void> {
+    if (response.ok) return;
+    const status = response.status;
+    const code = response.headers.get('x-error-code');
+    const message = response.headers.get('x-error-message');
+    await cancelBody(response);
+    if (status === 404 && code !== 'RepoNotFound' && code !== 'RevisionNotFound') throw new FileMissingError(this.name, file);
+    if (status === 401 || status === 403 || status === 404) {
+      let detail: string;
+      if (code === 'GatedRepo') {
+        detail = this.#token
+          ? "the repository is gated and this token's account has no access yet: accept the conditions on the model page"
+          : 'the repository is gated: accept its conditions on the Hub, then provide an access token';
+      } else if (code === 'RepoNotFound') {
+        detail = this.#token ? 'repository not found, or this token cannot read it' : 'repository not found, or private (provide an access token)';
+      } else if (code === 'RevisionNotFound') {
+        detail = 'revision not found';
+      } else {
+        detail = this.#token ? 'the access token was rejected or does not grant access' : 'this repository needs an access token (gated or private)';
+      }
+      throw new AccessDeniedError(this.name, status, detail);
+    }
+    if (status === 429 || status >= 500) throw new RetryableError(`HTTP ${status}${message ? `: ${message}` : ''}`);
+    throw new NetworkError(this.name, file, `HTTP ${status}${message ? `: ${message}` : ''}`);
+  }
+
+  async #retryOrThrow(e: unknown, file: string, signal: AbortSignal | undefined, failures: number): Promise<number> {
+    if (isAbort(e, signal)) throw new LoadCancelledError();
+    if (!(e instanceof RetryableError)) throw e;
+    if (failures >= this.#retries) throw new NetworkError(this.name, file, `${e.message} (after ${failures + 1} attempts)`);
+    await sleep(this.#retryDelayMs * 2 ** failures, signal);
+    return failures + 1;
+  }
+
+  async #withRetries<T>(file: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+    for (let failures = 0; ; ) {
+      throwIfAborted(signal);
+      try {
+        return await fn();
+      } catch (e) {
+        failures = await this.#retryOrThrow(e, file, signal, failures);
+      }
+    }
+  }
+}
+
+/** The embedded model the app ships in public/models/<name>/ (served at <base>models/<name>/). */
+export function embeddedSource(name: string, options: { baseUrl?: string; fetch?: typeof fetch } = {}): HttpSource {
+  checkFileName(name);
+  const base = options.baseUrl ?? defaultBase();
+  const root = new URL(`models/${encodeURIComponent(name)}/`, base);
+  return new HttpSource({
+    name: `embedded:${name}`,
+    cacheKey: `embedded/${name}`,
+    url: (file) => new URL(encodePath(file), root).href,
+    fetch: options.fetch,
+  });
+}
+
+export interface HubOptions {
+  /** "owner/name" (or a bare legacy name). */
+  modelId: string;
+  /** Branch, tag or commit; default "main". */
+  revision?: string;
+  /** Hub host, default https://huggingface.co (a mirror or a test server). */
+  host?: string;
+  /** Access token for gated/private repositories; memory only. */
+  token?: string;
+  fetch?: typeof fetch;
+  retries?: number;
+  retryDelayMs?: number;
+}
+
+export function hubSource(options: HubOptions): HttpSource {
+  const { modelId } = options;
+  if (!/^[\w.-]+(\/[\w.-]+)?$/.test(modelId) || modelId.includes('..')) {
+    throw new CheckpointError(`invalid Hub model id ${JSON.stringify(modelId)}: expected "owner/name"`, 'invalid-model-id');
+  }
+  const revision = options.revision || 'main';
+  const host = (options.host || DEFAULT_HUB_HOST).replace(/\/+$/, '');
+  return new HttpSource({
+    name: `hub:${modelId}@${revision}`,
+    cacheKey: `hub/${host}/${modelId}@${revision}`,
+    url: (file) => `${host}/${modelId}/resolve/${encodeURIComponent(revision)}/${encodePath(file)}`,
+    token: options.token,
+    fetch: options.fetch,
+    retries: options.retries,
+    retryDelayMs: options.retryDelayMs,
+  });
+}
+
+function defaultBase(): string {
+  const base = (import.meta.env?.BASE_URL as string | undefined) ?? '/';
+  const origin = (globalThis as { location?: { href: string } }).location?.href;
+  if (!origin) throw new CheckpointError('embeddedSource needs options.baseUrl outside the browser', 'invalid-source');
+  return new URL(base, origin).href;
+}
+
+function encodePath(file: string): string {
+  return checkFileName(file).split('/').map(encodeURIComponent).join('/');
+}
+
+function totalFromContentRange(value: string | null): number | null {
+  const m = value ? /\/(\d+)\s*$/.exec(value) : null;
+  return m ? Number(m[1]) : null;
+}
+
+function numberHeader(response: Response, name: string): number | null {
+  const v = response.headers.get(name);
+  return v !== null && /^\d+$/.test(v) ? Number(v) : null;
+}
+
+async function cancelBody(response: Response): Promise<void> {
+  try {
+    await response.body?.cancel();
+  } catch {
+    /* already closed */
+  }
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new LoadCancelledError());
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(new LoadCancelledError());
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,132 @@
+/**
+ * A Hugging Face Hub stand-in on 127.0.0.1 (random port) for tests: serves
+ * /{owner}/{name}/resolve/{revision}/{file} with Range support, HF's error codes (404
+ * EntryNotFound, 401 RepoNotFound / GatedRepo, 403 GatedRepo for a wrong token) and the app's
+ * embedded layout /models/{name}/{file}. Faults (cut connections, 500s) are injected per file.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface HubRepo {
+  files: Map<string, Uint8Array>;
+  /** Requests need `Authorization: Bearer <token>`. */
+  gatedToken?: string;
+  revisions?: string[];
+}
+
+export interface Fault {
+  file: string;
+  /** 'cut': send `afterBytes` of the body then destroy the socket; '500': answer 500; 'ignore-range': answer 200 with the whole file. */
+  kind: 'cut' | '500' | 'ignore-range';
+  afterBytes?: number;
+  /** How many requests the fault applies to (default 1). */
+  times?: number;
+}
+
+export interface RequestLog {
+  path: string;
+  range: string | null;
+  hasAuth: boolean;
+  status: number;
+}
+
+export interface HubServer {
+  url: string;
+  requests: RequestLog[];
+  faults: Fault[];
+  close(): Promise<void>;
+}
+
+export async function startHubServer(repos: Record<string, HubRepo>, embedded: Record<string, Map<string, Uint8Array>> = {}): Promise<HubServer> {
+  const requests: RequestLog[] = [];
+  const faults: Fault[] = [];
+
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
+    const url = new URL(req.url ?? '/', 'http://x');
+    const path = decodeURIComponent(url.pathname);
+    const auth = req.headers.authorization ?? null;
+    const log: RequestLog = { path, range: (req.headers.range as string | undefined) ?? null, hasAuth: auth !== null, status: 0 };
+    requests.push(log);
+    const fail = (status: number, code?: string) => {
+      log.status = status;
+      res.writeHead(status, { 'Content-Type': 'text/plain', ...(code ? { 'X-Error-Code': code, 'X-Error-Message': code } : {}) });
+      res.end(code ?? 'error');
+    };
+
+    let files: Map<string, Uint8Array>;
+    let file: string;
+    const embeddedMatch = /^\/models\/([^/]+)\/(.+)$/.exec(path);
+    const hubMatch = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path);
+    if (embeddedMatch) {
+      const model = embedded[embeddedMatch[1]!];
+      if (!model) return fail(404);
+      files = model;
+      file = embeddedMatch[2]!;
+    } else if (hubMatch) {
+      const repo = repos[hubMatch[1]!];
+      if (!repo) return fail(401, 'RepoNotFound');
+      if (repo.gatedToken !== undefined) {
+        if (auth === null) return fail(401, 'GatedRepo');
+        if (auth !== `Bearer ${repo.gatedToken}`) return fail(403, 'GatedRepo');
+      }
+      if (!(repo.revisions ?? ['main']).includes(hubMatch[2]!)) return fail(404, 'RevisionNotFound');
+      files = repo.files;
+      file = hubMatch[3]!;
+    } else {
+      return fail(404);
+    }
+    const body = files.get(file);
+    if (!body) return fail(404, 'EntryNotFound');
+
+    const fault = faults.find((f) => f.file === file && (f.times ?? 1) > 0);
+    if (fault) fault.times = (fault.times ?? 1) - 1;
+    if (fault?.kind === '500') return fail(500);
+
+    const size = body.byteLength;
+    let start = 0;
+    let end = size; // exclusive
+    let status = 200;
+    const range = req.headers.range;
+    if (range && fault?.kind !== 'ignore-range') {
+      const m = /^bytes=(\d+)-(\d*)$/.exec(range);
+      if (!m || Number(m[1]) >= size) {
+        log.status = 416;
+        res.writeHead(416, { 'Content-Range': `bytes */${size}` });
+        return res.end();
+      }
+      start = Number(m[1]);
+      end = m[2] ? Math.min(Number(m[2]) + 1, size) : size;
+      status = 206;
+    }
+    log.status = status;
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/octet-stream',
+      'Content-Length': String(end - start),
+      'Accept-Ranges': 'bytes',
+    };
+    if (status === 206) headers['Content-Range'] = `bytes ${start}-${end - 1}/${size}`;
+    res.writeHead(status, headers);
+    if (req.method === 'HEAD') return res.end();
+    const slice = body.subarray(start, end);
+    if (fault?.kind === 'cut') {
+      const n = Math.min(fault.afterBytes ?? 0, slice.byteLength - 1);
+      res.write(slice.subarray(0, n), () => setTimeout(() => res.socket?.destroy(), 10));
+      return;
+    }
+    res.end(slice);
+  };
+
+  const server = createServer(handle);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    faults,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
