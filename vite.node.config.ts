@@ -15,6 +15,7 @@ export default defineConfig({
     rollupOptions: {
       input: {
         'bench-kernels': 'bench/kernels.ts',
+        'bench-load-memory': 'bench/load-memory.ts',
       },
       output: { format: 'es', entryFileNames: '[name].mjs' },
     },

@@ -152,7 +152,7 @@ class TensorUpload {
     readonly tensor: PlannedTensor,
     readonly mode: ConversionMode,
     private readonly chunk: Uint8Array,
-    private readonly converted: Uint8Array,
+    private readonly converted: () => Uint8Array,
     private readonly onWrite: (bytes: number) => void,
   ) {
     this.storage = MODE_STORAGE[mode];
@@ -184,9 +184,10 @@ class TensorUpload {
     const input = this.chunk.subarray(0, this.fill);
     let out: Uint8Array = input;
     if (this.mode !== 'copy-f32' && this.mode !== 'copy-f16') {
-      const bytes = convertChunk(this.mode, input, this.converted);
+      const converted = this.converted();
+      const bytes = convertChunk(this.mode, input, converted);
       if (bytes < 0) throw new F16Overflow();
-      out = this.converted.subarray(0, bytes);
+      out = converted.subarray(0, bytes);
     }
     writeBuffer(this.device, this.buffer, out, this.written);
     this.written += out.byteLength;
@@ -234,7 +235,8 @@ export async function loadCheckpoint(device: GPUDevice, source: CheckpointSource
   const fallbacks: StorageFallback[] = [];
   const samples = new Map<string, Uint8Array>();
   const chunk = new Uint8Array(chunkBytes);
-  const converted = new Uint8Array(chunkBytes * 2);
+  let convertedBuffer: Uint8Array | undefined; // only when some tensor needs a conversion
+  const converted = () => (convertedBuffer ??= new Uint8Array(chunkBytes * 2));
   const groups = groupSpans(index.planned);
   let bytesTotal = groups.reduce((a, g) => a + g[g.length - 1]!.end - g[0]!.begin, 0);
   let bytesDone = 0;

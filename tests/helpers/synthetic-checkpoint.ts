@@ -165,13 +165,13 @@ export function asFiles(files: Map<string, Uint8Array>, folder = 'ckpt'): File[]
 
 /**
  * Writes a large single-file checkpoint tensor by tensor (never holding the file in memory):
- * F16 weights filled with a cheap pattern. Returns the file size and the largest tensor's bytes.
+ * weights filled with a repeated random block. Returns the file size and the largest tensor's bytes.
  */
 export async function writeLargeCheckpoint(dir: string, o: SyntheticOptions): Promise<{ fileBytes: number; largestTensorBytes: number }> {
   const config = syntheticConfig(o);
   const dtype = o.dtype ?? 'F16';
   const shapes = tensorShapes(config);
-  const entries = shapes.map(([name, shape]) => ({ name, dtype, shape, byteLength: shape.reduce((a, b) => a * b, 1) * 2 * (dtype === 'F32' ? 2 : 1) }));
+  const entries = shapes.map(([name, shape]) => ({ name, dtype, shape, byteLength: shape.reduce((a, b) => a * b, 1) * (dtype === 'F32' ? 4 : 2) }));
   await mkdir(dir, { recursive: true });
   await writeFile(join(dir, 'config.json'), JSON.stringify(config));
   const handle = await open(join(dir, 'model.safetensors'), 'w');
@@ -180,7 +180,7 @@ export async function writeLargeCheckpoint(dir: string, o: SyntheticOptions): Pr
     await handle.write(prefix);
     const block = new Uint8Array(4 << 20);
     const next = mulberry32(o.seed ?? 7);
-    const pattern = randomTensorBytes(block.byteLength / 2, 'F16', next);
+    const pattern = randomTensorBytes(block.byteLength / (dtype === 'F32' ? 4 : 2), dtype, next);
     block.set(pattern);
     for (const e of entries) {
       for (let left = e.byteLength; left > 0; ) {
