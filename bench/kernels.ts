@@ -1,0 +1,238 @@
+/**
+ * Kernel micro-benchmarks on the current adapter (npm run bench:kernels):
+ *   - streaming-read bandwidth probe and FMA-throughput probe (the roofline of this run),
+ *   - decode matvec on 4096x4096 and 11008x4096 f16 weights (effective GB/s of weight bytes),
+ *   - prefill matmul GFLOP/s at M = 128/512/1280 (K = N = 4096, f16 weights),
+ *   - attention prefill and decode timings,
+ * and the ratios matvec / read probe (target >= 70%) and matmul / FMA probe (target >= 40%).
+ * Times are GPU timestamps (timestamp-query) when available, else queue-synchronized wall clock.
+ * BENCH_QUICK=1 (default on SwiftShader / fallback adapters; BENCH_QUICK=0 forces full sizes) scales
+ * the compute-heavy cases down and says which. Writes results/bench-kernels-<time>.json.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import benchCode from '../shaders/bench.wgsl?raw';
+import { createStorageBuffer, readBuffer } from '../src/gpu/buffers';
+import { describeAdapter } from '../src/gpu/device';
+import { acquireNodeDevice } from '../src/gpu/node';
+import { packParams, GpuRuntime } from '../src/gpu/runtime';
+import { AttentionDecode, AttentionPrefill, KvCache } from '../src/kernels/attention';
+import { StepBuffer } from '../src/kernels/common';
+import { Matmul } from '../src/kernels/matmul';
+import { Matvec } from '../src/kernels/matvec';
+
+interface Row {
+  name: string;
+  shape: string;
+  ms: number;
+  metric: number;
+  unit: 'GB/s' | 'GFLOP/s' | 'ms';
+  note?: string;
+}
+
+const bench = { name: 'bench', code: benchCode };
+
+/** Fills a buffer with a constant word on the GPU side (values do not matter for timing). */
+function filledBuffer(rt: GpuRuntime, bytes: number, label: string, word = 0x3c003c00): GPUBuffer {
+  const buffer = createStorageBuffer(rt.device, bytes, label);
+  const chunk = new Uint32Array(Math.min(bytes, 1 << 24) / 4).fill(word);
+  for (let off = 0; off < bytes; off += chunk.byteLength) {
+    const n = Math.min(chunk.byteLength, bytes - off);
+    rt.device.queue.writeBuffer(buffer, off, chunk, 0, n / 4);
+  }
+  return buffer;
+}
+
+class Timer {
+  private readonly querySet?: GPUQuerySet;
+  private readonly resolve?: GPUBuffer;
+  readonly method: string;
+
+  constructor(private readonly rt: GpuRuntime, private readonly maxReps = 32) {
+    if (rt.ctx.adapter.hasTimestamps) {
+      this.querySet = rt.device.createQuerySet({ type: 'timestamp', count: 2 * maxReps });
+      this.resolve = rt.device.createBuffer({
+        size: 16 * maxReps,
+        usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
+      });
+    }
+    this.method = this.querySet ? 'timestamp-query' : 'wall clock (queue-synchronized)';
+  }
+
+  /** Median milliseconds of one pass running `encode`, after one warm-up pass. */
+  async time(encode: (pass: GPUComputePassEncoder) => void, reps: number): Promise<number> {
+    reps = Math.min(reps, this.maxReps);
+    const device = this.rt.device;
+    const run = (i: number | undefined) => {
+      const encoder = device.createCommandEncoder();
+      const pass = encoder.beginComputePass(
+        i !== undefined && this.querySet
+          ? { timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } }
+          : undefined,
+      );
+      encode(pass);
+      pass.end();
+      if (i === reps - 1 && this.querySet) encoder.resolveQuerySet(this.querySet, 0, 2 * reps, this.resolve!, 0);
+      device.queue.submit([encoder.finish()]);
+    };
+    run(undefined);
+    await device.queue.onSubmittedWorkDone();
+    const wall: number[] = [];
+    for (let i = 0; i < reps; i++) {
+      const t0 = performance.now();
+      run(i);
+      await device.queue.onSubmittedWorkDone();
+      wall.push(performance.now() - t0);
+    }
+    if (!this.querySet) return median(wall);
+    const stamps = new BigUint64Array(await readBuffer(device, this.resolve!, 16 * reps));
+    const gpu: number[] = [];
+    for (let i = 0; i < reps; i++) gpu.push(Number(stamps[2 * i + 1]! - stamps[2 * i]!) / 1e6);
+    // Some implementations return zeros (timestamps disabled or quantized away): fall back to wall clock.
+    return gpu.every((t) => t > 0) ? median(gpu) : median(wall);
+  }
+}
+
+function median(a: number[]): number {
+  const s = [...a].sort((x, y) => x - y);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const ctx = await acquireNodeDevice('bench-kernels');
+  const rt = new GpuRuntime(ctx);
+  const adapter = describeAdapter(ctx.adapter);
+  const software = ctx.adapter.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(adapter);
+  const quick = process.env.BENCH_QUICK ? process.env.BENCH_QUICK !== '0' : software;
+  const reps = quick ? 3 : 10;
+  const timer = new Timer(rt);
+  const scaled: string[] = [];
+  const rows: Row[] = [];
+  const add = (r: Row) => {
+    rows.push(r);
+    console.log(`${r.name.padEnd(22)} ${r.shape.padEnd(34)} ${r.ms.toFixed(3).padStart(10)} ms ${r.metric.toFixed(r.unit === 'ms' ? 3 : 1).padStart(10)} ${r.unit}`);
+  };
+  console.log(`adapter: ${adapter}; timing: ${timer.method}; quick: ${quick}`);
+
+  // Streaming-read probe.
+  const probeBytes = (quick ? 128 : 512) << 20;
+  const maxBytes = Math.min(ctx.device.limits.maxStorageBufferBindingSize, ctx.device.limits.maxBufferSize);
+  const readBytes = Math.min(probeBytes, Math.floor(maxBytes / 16) * 16);
+  const src = filledBuffer(rt, readBytes, 'probe.src', 0x3f800000);
+  const groups = 2048;
+  const dst = createStorageBuffer(rt.device, groups * 256 * 4, 'probe.dst');
+  const readPipe = rt.pipelines.get(bench, 'read_probe');
+  const readBg = rt.bindGroup(readPipe, [rt.uniform(packParams([{ u32: readBytes / 16 }, { u32: 0 }]), 'probe'), src, dst]);
+  const readMs = await timer.time((pass) => {
+    pass.setPipeline(readPipe);
+    pass.setBindGroup(0, readBg);
+    pass.dispatchWorkgroups(groups);
+  }, reps);
+  const probeGBs = readBytes / 1e6 / readMs;
+  add({ name: 'read probe', shape: `${readBytes >> 20} MiB f32`, ms: readMs, metric: probeGBs, unit: 'GB/s' });
+  src.destroy();
+
+  // FMA probe.
+  const fmaGroups = quick ? 256 : 4096;
+  const iters = quick ? 512 : 2048;
+  const fmaPipe = rt.pipelines.get(bench, 'fma_probe');
+  const fmaDst = createStorageBuffer(rt.device, fmaGroups * 256 * 4, 'fma.dst');
+  const fmaBg = rt.device.createBindGroup({
+    layout: fmaPipe.getBindGroupLayout(0),
+    entries: [
+      { binding: 0, resource: { buffer: rt.uniform(packParams([{ u32: 0 }, { u32: iters }]), 'fma') } },
+      { binding: 2, resource: { buffer: fmaDst } },
+    ],
+  });
+  const fmaMs = await timer.time((pass) => {
+    pass.setPipeline(fmaPipe);
+    pass.setBindGroup(0, fmaBg);
+    pass.dispatchWorkgroups(fmaGroups);
+  }, reps);
+  const fmaGF = (fmaGroups * 256 * iters * 8 * 4 * 2) / 1e6 / fmaMs;
+  add({ name: 'fma probe', shape: `${fmaGroups}x256 threads x ${iters} it`, ms: fmaMs, metric: fmaGF, unit: 'GFLOP/s' });
+
+  // Decode matvec, f16 weights, M = 1.
+  const matvecGBs: number[] = [];
+  for (const [N, K] of [[4096, 4096], [11008, 4096]] as const) {
+    const w = filledBuffer(rt, N * K * 2, 'mv.w');
+    const x = filledBuffer(rt, K * 4, 'mv.x', 0x3f800000);
+    const y = createStorageBuffer(rt.device, N * 4, 'mv.y');
+    const op = new Matvec(rt, { M: 1, N, K, dtype: 'f16', x, w, y });
+    const ms = await timer.time((pass) => op.encode(pass), reps);
+    const gbs = (N * K * 2) / 1e6 / ms;
+    matvecGBs.push(gbs);
+    add({ name: `matvec f16${op.usesSubgroups ? ' (subgroups)' : ''}`, shape: `1x${K} . ${N}x${K}^T`, ms, metric: gbs, unit: 'GB/s' });
+    w.destroy();
+  }
+
+  // Prefill matmul, f16 weights.
+  const dim = quick ? 1024 : 4096;
+  const Ms = quick ? [128, 512] : [128, 512, 1280];
+  if (quick) scaled.push(`matmul K = N = ${dim} (not 4096), M = ${Ms.join('/')} (not 128/512/1280)`);
+  const matmulGF: number[] = [];
+  {
+    const w = filledBuffer(rt, dim * dim * 2, 'mm.w');
+    for (const M of Ms) {
+      const x = filledBuffer(rt, M * dim * 4, 'mm.x', 0x3f800000);
+      const y = createStorageBuffer(rt.device, M * dim * 4, 'mm.y');
+      const op = new Matmul(rt, { M, N: dim, K: dim, dtype: 'f16', x, w, y });
+      const ms = await timer.time((pass) => op.encode(pass), reps);
+      const gf = (2 * M * dim * dim) / 1e6 / ms;
+      matmulGF.push(gf);
+      add({ name: 'matmul f16', shape: `${M}x${dim} . ${dim}x${dim}^T`, ms, metric: gf, unit: 'GFLOP/s' });
+      x.destroy();
+      y.destroy();
+    }
+    w.destroy();
+  }
+
+  // Attention.
+  const H = quick ? 8 : 32;
+  const KVH = quick ? 2 : 8;
+  const D = 128;
+  const T = quick ? 128 : 512;
+  const cacheLen = quick ? 512 : 2048;
+  if (quick) scaled.push(`attention H = ${H}/${KVH} (not 32/8), prefill T = ${T} (not 512), decode cache ${cacheLen} (not 2048)`);
+  {
+    const q = filledBuffer(rt, T * H * D * 4, 'att.q', 0x3c23d70a);
+    const k = filledBuffer(rt, T * KVH * D * 4, 'att.k', 0x3c23d70a);
+    const v = filledBuffer(rt, T * KVH * D * 4, 'att.v', 0x3f800000);
+    const out = createStorageBuffer(rt.device, T * H * D * 4, 'att.out');
+    const op = new AttentionPrefill(rt, { B: 1, T, nHeads: H, nKvHeads: KVH, headDim: D, q, k, v, out });
+    const ms = await timer.time((pass) => op.encode(pass), reps);
+    const flops = 2 * 2 * ((T * (T + 1)) / 2) * H * D;
+    add({ name: 'attention prefill', shape: `T${T} H${H}/${KVH} D${D}`, ms, metric: flops / 1e6 / ms, unit: 'GFLOP/s', note: 'causal FLOPs' });
+
+    const cache = new KvCache(rt, 1, KVH, D, cacheLen);
+    const step = new StepBuffer(rt, cacheLen - 1);
+    const dec = new AttentionDecode(rt, { B: 1, T: 1, nHeads: H, nKvHeads: KVH, headDim: D, q, k, v, cache, step, out });
+    const dms = await timer.time((pass) => dec.encode(pass), reps);
+    const cacheBytes = 2 * cacheLen * KVH * D * 4;
+    add({ name: 'attention decode', shape: `len ${cacheLen} H${H}/${KVH} D${D} ${dec.nsplit} splits`, ms: dms, metric: cacheBytes / 1e6 / dms, unit: 'GB/s', note: 'KV-cache bytes' });
+  }
+
+  const ratios = {
+    matvecVsReadProbe: matvecGBs.map((g) => g / probeGBs),
+    matmulVsFmaProbe: matmulGF.map((g) => g / fmaGF),
+  };
+  console.log(`matvec / read probe: ${ratios.matvecVsReadProbe.map((r) => `${(100 * r).toFixed(0)}%`).join(', ')} (target >= 70%)`);
+  console.log(`matmul / FMA probe:  ${ratios.matmulVsFmaProbe.map((r) => `${(100 * r).toFixed(0)}%`).join(', ')} (target >= 40%)`);
+  if (scaled.length) console.log(`scaled (quick mode): ${scaled.join('; ')}`);
+
+  mkdirSync('results', { recursive: true });
+  const file = `results/bench-kernels-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
+  writeFileSync(
+    file,
+    JSON.stringify({ adapter, adapterSummary: ctx.adapter, timing: timer.method, quick, scaled, reps, rows, ratios, date: new Date().toISOString() }, null, 2),
+  );
+  console.log(`wrote ${file}`);
+  ctx.device.destroy();
+}
+
+main().then(
+  () => process.exit(0),
+  (e) => {
+    console.error(e);
+    process.exit(1);
+  },
+);
