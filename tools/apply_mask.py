@@ -4,8 +4,8 @@
     python3 tools/apply_mask.py MASK.json SRC_DIR OUT_DIR [--max-shard-size 2GB] [--overwrite]
 
 Python 3 standard library only (json, struct): no torch, no transformers. It checks that the
-mask fits the checkpoint (num_hidden_layers, architecture, and the fingerprint where it can be
-recomputed), keeps the blocks listed in mask["kept"] renumbered 0..L'-1 (model.layers.{i}.*),
+mask fits the checkpoint (num_hidden_layers, architecture, and model.fingerprint, recomputed the
+way src/io/fingerprint.ts computes it; --skip-fingerprint to rely on the first two), keeps the blocks listed in mask["kept"] renumbered 0..L'-1 (model.layers.{i}.*),
 keeps every other tensor (embeddings, final norm, lm_head; tied embeddings stay tied), copies the
 tensor bytes as they are, shards past --max-shard-size with model.safetensors.index.json, edits
 config.json in place (num_hidden_layers, and per-layer lists such as layer_types), copies the
@@ -295,6 +295,155 @@ def is_copied_file(name):
 
 
 # ----------------------------------------------------------------------------------------------
+# The checkpoint fingerprint, recomputed as src/io/fingerprint.ts does it (contentFingerprint over
+# layoutFingerprint + sampled bytes), with the normalized config of src/io/config.ts parseConfig.
+# tests/unit/export-python.test.ts compares it with the engine's on real loads.
+
+SUPPORTED_ARCHS = ["LlamaForCausalLM", "MistralForCausalLM"]
+MODEL_TYPE_TO_ARCH = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM"}
+SAMPLE_BYTES = 64
+
+
+class FingerprintUnavailable(Exception):
+    pass
+
+
+def js_number(x):
+    """A number as JavaScript's JSON.stringify writes it (Number::toString)."""
+    if isinstance(x, bool):
+        return "true" if x else "false"
+    if isinstance(x, int):
+        if abs(x) < 10**21:
+            return str(x)
+        x = float(x)
+    if x != x or x in (float("inf"), float("-inf")):
+        return "null"
+    if x == 0:
+        return "0"
+    from decimal import Decimal
+    sign = "-" if x < 0 else ""
+    d = Decimal(repr(abs(x))).normalize()
+    t = d.as_tuple()
+    digits = "".join(map(str, t.digits))
+    k = len(digits)
+    n = t.exponent + k
+    if k <= n <= 21:
+        return sign + digits + "0" * (n - k)
+    if 0 < n <= 21:
+        return sign + digits[:n] + "." + digits[n:]
+    if -6 < n <= 0:
+        return sign + "0." + "0" * (-n) + digits
+    e = n - 1
+    mant = digits if k == 1 else digits[0] + "." + digits[1:]
+    return f"{sign}{mant}e{'+' if e >= 0 else '-'}{abs(e)}"
+
+
+def canonical_json(v):
+    """src/io/fingerprint.ts canonicalJson: JSON with object keys sorted at every level."""
+    if v is None or isinstance(v, (bool, int, float)):
+        return "null" if v is None else js_number(v)
+    if isinstance(v, str):
+        return json.dumps(v, ensure_ascii=False)
+    if isinstance(v, list):
+        return "[" + ",".join(canonical_json(x) for x in v) + "]"
+    if isinstance(v, dict):
+        items = sorted(v.items(), key=lambda kv: kv[0].encode("utf-16-be"))
+        return "{" + ",".join(json.dumps(k, ensure_ascii=False) + ":" + canonical_json(x) for k, x in items) + "}"
+    raise FingerprintUnavailable(f"unexpected value {v!r}")
+
+
+def normalized_config(c):
+    """The ModelConfig that src/io/config.ts parseConfig returns (field names and defaults)."""
+    def get(o, k):
+        return o.get(k) if isinstance(o, dict) else None
+
+    archs = c.get("architectures")
+    if archs is not None:
+        found = [a for a in archs if a in SUPPORTED_ARCHS]
+        if not found:
+            raise FingerprintUnavailable(f"architecture {archs} is not one the engine loads")
+        arch = found[0]
+    elif c.get("model_type") in MODEL_TYPE_TO_ARCH:
+        arch = MODEL_TYPE_TO_ARCH[c["model_type"]]
+    else:
+        raise FingerprintUnavailable("no architectures / model_type")
+    hidden, heads = c["hidden_size"], c["num_attention_heads"]
+    kv = heads if c.get("num_key_value_heads") is None else c["num_key_value_heads"]
+    head_dim = hidden // heads if c.get("head_dim") is None else c["head_dim"]
+    rope_params = c.get("rope_parameters") if isinstance(c.get("rope_parameters"), dict) else None
+    theta_src = rope_params if rope_params is not None and rope_params.get("rope_theta") is not None else c
+    theta = 10000 if theta_src.get("rope_theta") is None else theta_src["rope_theta"]
+    rs = c.get("rope_scaling") if c.get("rope_scaling") is not None else rope_params
+    scaling = None
+    if rs is not None:
+        kind = rs.get("rope_type") if rs.get("rope_type") is not None else rs.get("type")
+        kind = "default" if kind is None else kind
+        if kind == "llama3":
+            scaling = {"type": "llama3", "factor": rs["factor"], "lowFreqFactor": rs["low_freq_factor"],
+                       "highFreqFactor": rs["high_freq_factor"],
+                       "originalMaxPositionEmbeddings": rs["original_max_position_embeddings"]}
+        elif kind != "default":
+            raise FingerprintUnavailable(f"rope type {kind!r} is not one the engine loads")
+    eos = c.get("eos_token_id")
+    dtype = c.get("torch_dtype") if c.get("torch_dtype") is not None else c.get("dtype")
+    return {
+        "architecture": arch,
+        "hiddenSize": hidden,
+        "intermediateSize": c["intermediate_size"],
+        "numLayers": c["num_hidden_layers"],
+        "numHeads": heads,
+        "numKvHeads": kv,
+        "headDim": head_dim,
+        "rmsNormEps": 1e-6 if c.get("rms_norm_eps") is None else c["rms_norm_eps"],
+        "ropeTheta": theta,
+        "ropeScaling": scaling,
+        "tieWordEmbeddings": False if c.get("tie_word_embeddings") is None else c["tie_word_embeddings"],
+        "vocabSize": c["vocab_size"],
+        "bosTokenId": c.get("bos_token_id"),
+        "eosTokenIds": [] if eos is None else (list(eos) if isinstance(eos, list) else [eos]),
+        "torchDtype": dtype if isinstance(dtype, str) else None,
+        "maxPositionEmbeddings": 2048 if c.get("max_position_embeddings") is None else c["max_position_embeddings"],
+    }
+
+
+def loaded_tensor_names(mc):
+    """src/io/config.ts expectedTensors: the tensors the engine loads (and samples)."""
+    names = ["model.embed_tokens.weight"]
+    for i in range(mc["numLayers"]):
+        p = f"model.layers.{i}."
+        names += [p + s for s in ("input_layernorm.weight", "self_attn.q_proj.weight", "self_attn.k_proj.weight",
+                                  "self_attn.v_proj.weight", "self_attn.o_proj.weight", "post_attention_layernorm.weight",
+                                  "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight")]
+    names.append("model.norm.weight")
+    if not mc["tieWordEmbeddings"]:
+        names.append("lm_head.weight")
+    return names
+
+
+def checkpoint_fingerprint(config, tensors):
+    """SHA-256 hex as LoadedCheckpoint.fingerprint; raises FingerprintUnavailable when it cannot."""
+    import hashlib
+
+    def sha(text):
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+    mc = normalized_config(config)
+    by_name = {t["name"]: t for t in tensors}
+    index = [[t["name"], t["dtype"], t["shape"], t["byte_length"]]
+             for t in sorted(tensors, key=lambda t: t["name"].encode("utf-16-be"))]
+    layout = sha(canonical_json({"version": 1, "config": mc, "tensors": index}))
+    samples = []
+    for name in sorted(loaded_tensor_names(mc), key=lambda n: n.encode("utf-16-be")):
+        t = by_name.get(name)
+        if t is None:
+            raise FingerprintUnavailable(f"tensor {name} is missing")
+        with open(t["file"], "rb") as f:
+            f.seek(t["begin"])
+            samples.append([name, f.read(min(SAMPLE_BYTES, t["byte_length"])).hex()])
+    return sha(canonical_json({"version": 1, "layout": layout, "samples": samples}))
+
+
+# ----------------------------------------------------------------------------------------------
 
 def parse_size(text):
     m = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*([KMGT]i?B|B)?\s*", text, re.I)
@@ -306,7 +455,7 @@ def parse_size(text):
     return int(float(m.group(1)) * mult)
 
 
-def apply_mask(mask_path, src, out, max_shard_bytes=DEFAULT_SHARD_BYTES, overwrite=False, log=print):
+def apply_mask(mask_path, src, out, max_shard_bytes=DEFAULT_SHARD_BYTES, overwrite=False, check_fingerprint=True, log=print):
     with open(mask_path, "rb") as f:
         mask_bytes = f.read()
     try:
@@ -324,14 +473,20 @@ def apply_mask(mask_path, src, out, max_shard_bytes=DEFAULT_SHARD_BYTES, overwri
     archs = config.get("architectures") or []
     if mask["model"].get("architecture") and archs and mask["model"]["architecture"] not in archs:
         raise MaskApplyError(f"the mask is for {mask['model']['architecture']}, the checkpoint is {', '.join(archs)}")
-    # The mask's fingerprint (src/io/fingerprint.ts) covers the engine's normalized config and the
-    # first bytes of every tensor as loaded; it is not recomputed here, so the layer count and the
-    # architecture above are the checks (see tools/README.md).
-
     names = sorted(e.name for e in os.scandir(src) if e.is_file())
     tensors = []
     for fn in weight_files(src, names):
         tensors += read_header(os.path.join(src, fn))
+    want = mask["model"].get("fingerprint")
+    if check_fingerprint:
+        try:
+            have = checkpoint_fingerprint(config, tensors)
+        except (FingerprintUnavailable, KeyError, TypeError, ValueError) as e:
+            raise MaskApplyError(f"cannot recompute the checkpoint fingerprint ({e}); "
+                                 "use --skip-fingerprint to rely on the layer count and architecture only")
+        if have != want:
+            raise MaskApplyError(f"the mask was made for another checkpoint (fingerprint {str(want)[:12]}..., "
+                                 f"this folder's is {have[:12]}...); use --skip-fingerprint to apply it anyway")
     shards = plan(tensors, kept, L, max_shard_bytes)
 
     if os.path.exists(out) and os.listdir(out) and not overwrite:
@@ -384,9 +539,11 @@ def main(argv=None):
     p.add_argument("--max-shard-size", type=parse_size, default=DEFAULT_SHARD_BYTES,
                    help="start a new shard past this many tensor bytes (default 2GB = 2*10^9)")
     p.add_argument("--overwrite", action="store_true", help="write into a non-empty output folder")
+    p.add_argument("--skip-fingerprint", action="store_true",
+                   help="do not compare the mask's model.fingerprint with this checkpoint's (layer count and architecture are still checked)")
     a = p.parse_args(argv)
     try:
-        apply_mask(a.mask, a.src, a.out, a.max_shard_size, a.overwrite)
+        apply_mask(a.mask, a.src, a.out, a.max_shard_size, a.overwrite, not a.skip_fingerprint)
     except (MaskApplyError, OSError, ValueError, KeyError) as e:
         print(f"apply_mask: error: {e}", file=sys.stderr)
         return 1

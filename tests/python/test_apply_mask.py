@@ -25,12 +25,12 @@ except ImportError:  # pragma: no cover
 TINY = os.path.join(ROOT, "public", "models", "kjv-tiny-llama")
 
 
-def mask_json(L, removed, arch="LlamaForCausalLM"):
+def mask_json(L, removed, arch="LlamaForCausalLM", fingerprint="e" * 64):
     kept = [b for b in range(L) if b not in removed]
     return {
         "format": "depth-pruning-lab/mask", "version": 1,
         "model": {"source": {"kind": "local", "name": "test"}, "architecture": arch, "num_hidden_layers": L,
-                  "fingerprint": "e" * 64},
+                  "fingerprint": fingerprint},
         "criterion": {"name": "manual", "calibration": None, "protected_blocks": []},
         "scores": {}, "ranking": [], "removed": sorted(removed), "kept": kept,
         "result": {"num_hidden_layers": len(kept)}, "lab_version": "0.1.0", "created_at": "2026-11-29T19:00:00Z",
@@ -164,6 +164,17 @@ class StdlibTests(unittest.TestCase):
         out = am.pruned_config_text(text, [0, 1, 5])
         self.assertEqual(out, '{"a": 1e-05, "num_hidden_layers": 3,\n "nested": {"num_hidden_layers": 6}, "layer_types": ["x","y","y"]}')
 
+    def test_js_number_formatting(self):
+        cases = {1e-05: "0.00001", 1e-06: "0.000001", 1e-07: "1e-7", 10000.0: "10000", 500000.0: "500000", 0.02: "0.02",
+                 1.5e21: "1.5e+21", 1e21: "1e+21", 123456789012345680000.0: "123456789012345680000", -0.5: "-0.5",
+                 0.1 + 0.2: "0.30000000000000004", 5e-324: "5e-324", 7: "7", True: "true"}
+        for x, js in cases.items():
+            self.assertEqual(am.js_number(x), js, repr(x))
+
+    def test_canonical_json(self):
+        self.assertEqual(am.canonical_json({"b": [1, 2.5, None], "a": {"d": "x\"y", "c": False}}),
+                         '{"a":{"c":false,"d":"x\\"y"},"b":[1,2.5,null]}')
+
     def test_header_alignment(self):
         p = am.safetensors_prefix([{"name": "x", "dtype": "F16", "shape": [3], "byte_length": 6}])
         (n,) = struct.unpack("<Q", p[:8])
@@ -177,8 +188,11 @@ class TorchTests(unittest.TestCase):
     def check(self, src, removed, c):
         with tempfile.TemporaryDirectory() as tmp:
             mpath = os.path.join(tmp, "mask.json")
+            tensors = []
+            for fn in am.weight_files(src, sorted(os.listdir(src))):
+                tensors += am.read_header(os.path.join(src, fn))
             with open(mpath, "w") as f:
-                json.dump(mask_json(c["num_hidden_layers"], removed), f)
+                json.dump(mask_json(c["num_hidden_layers"], removed, fingerprint=am.checkpoint_fingerprint(c, tensors)), f)
             out = os.path.join(tmp, "out")
             am.apply_mask(mpath, src, out, max_shard_bytes=200_000, log=lambda *_: None)
             with open(os.path.join(out, "config.json")) as f:

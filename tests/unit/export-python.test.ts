@@ -12,7 +12,10 @@ import { exportPrunedCheckpoint } from '../../src/export/checkpoint';
 import { folderListing, nodeFolderExportSource, nodeFolderSink } from '../../src/export/node';
 import { parseSafetensors } from '../../src/export/safetensors';
 import { syntheticCheckpoint, syntheticFolderFiles, type SyntheticOptions } from '../../src/export/synthetic';
+import { loadCheckpoint } from '../../src/io/load';
+import { NodeFolderSource } from '../../src/io/node-source';
 import { buildMask, serializeMask, type PruningMask } from '../../src/prune/mask';
+import { testRuntime } from '../helpers/gpu';
 
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = join(process.cwd(), 'tools', 'apply_mask.py');
@@ -29,9 +32,20 @@ async function temp(prefix: string): Promise<string> {
   return d;
 }
 
-function maskFor(numLayers: number, removed: number[], architecture = 'LlamaForCausalLM'): PruningMask {
+/** The fingerprint the engine gives the checkpoint in `folder` (a real load on the test GPU). */
+async function engineFingerprint(folder: string): Promise<string> {
+  const rt = await testRuntime();
+  const loaded = await loadCheckpoint(rt.device, new NodeFolderSource(folder));
+  try {
+    return loaded.fingerprint;
+  } finally {
+    loaded.dispose();
+  }
+}
+
+function maskFor(numLayers: number, removed: number[], architecture = 'LlamaForCausalLM', fingerprint = 'd'.repeat(64)): PruningMask {
   return buildMask({
-    model: { source: { kind: 'local', name: 'synthetic' }, architecture, num_hidden_layers: numLayers, fingerprint: 'd'.repeat(64) },
+    model: { source: { kind: 'local', name: 'synthetic' }, architecture, num_hidden_layers: numLayers, fingerprint },
     criterion: { name: 'manual', calibration: null, protected_blocks: [] },
     removed,
     createdAt: '2026-11-29T19:00:00.000Z',
@@ -89,6 +103,11 @@ describe.skipIf(!hasPython)('tools/apply_mask.py equals the TypeScript export', 
     ['single file, untied', { numLayers: 6 }, 1, [1, 4], undefined],
     ['sharded source and output, tied', { numLayers: 5, tied: true, dtype: 'BF16' }, 3, [0], 900],
     ['F32 with per-layer config lists', { numLayers: 4, dtype: 'F32', extraConfig: { layer_types: ['full_attention', 'a', 'b', 'full_attention'] } }, 2, [1, 2], 2000],
+    ['Llama 3 style config (llama3 rope scaling, eos list, no head_dim, BF16, tied)', {
+      numLayers: 4, dtype: 'BF16', tied: true,
+      extraConfig: { head_dim: undefined, eos_token_id: [2, 3], bos_token_id: null, rope_theta: 500000.0, rms_norm_eps: 1e-6,
+        rope_scaling: { rope_type: 'llama3', factor: 8.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 8192 } },
+    }, 1, [2], undefined],
     ['more than 10 blocks (natural order)', { numLayers: 12, hidden: 4, intermediate: 4, vocab: 8, heads: 1, kvHeads: 1 }, 1, [3, 10], 1500],
   ];
   for (const [title, options, srcShards, removed, maxShard] of cases) {
@@ -96,13 +115,14 @@ describe.skipIf(!hasPython)('tools/apply_mask.py equals the TypeScript export', 
       const c = syntheticCheckpoint(options);
       const src = await temp('dpl-src-');
       for (const [name, bytes] of Object.entries(syntheticFolderFiles(c, srcShards))) await writeFile(join(src, name), bytes);
-      const { ts, py } = await bothWays(src, maskFor(options.numLayers!, removed), maxShard);
+      // The mask carries the engine's fingerprint; apply_mask.py recomputes it and must agree.
+      const { ts, py } = await bothWays(src, maskFor(options.numLayers!, removed, 'LlamaForCausalLM', await engineFingerprint(src)), maxShard);
       const files = await expectSameFolders(ts, py);
       expect(files).toContain('pruning_mask.json');
       expect(files).toContain('tokenizer.json');
       const config = JSON.parse(await readFile(join(py, 'config.json'), 'utf8'));
       expect(config.num_hidden_layers).toBe(options.numLayers! - removed.length);
-      if (options.extraConfig) expect(config.layer_types).toEqual(['full_attention', 'full_attention']);
+      if (options.extraConfig?.layer_types) expect(config.layer_types).toEqual(['full_attention', 'full_attention']);
     });
   }
 
@@ -115,8 +135,15 @@ describe.skipIf(!hasPython)('tools/apply_mask.py equals the TypeScript export', 
       await writeFile(join(dir, name), text);
       return join(dir, name);
     };
+    const fp = await engineFingerprint(src);
+    let r = runPython([await write('f.json', serializeMask(maskFor(3, [1]))), src, join(dir, 'out0')]);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/the mask was made for another checkpoint \(fingerprint dddddddddddd\.\.\., this folder's is [0-9a-f]{12}\.\.\.\)/);
+    expect(r.stderr).toContain(fp.slice(0, 12));
+    r = runPython([join(dir, 'f.json'), src, join(dir, 'out0'), '--skip-fingerprint']);
+    expect(r.status).toBe(0);
     const wrongL = await write('a.json', serializeMask(maskFor(4, [1])));
-    let r = runPython([wrongL, src, join(dir, 'out1')]);
+    r = runPython([wrongL, src, join(dir, 'out1')]);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/mask is for a model with 4 blocks, .*config.json has 3/);
     const wrongArch = await write('b.json', serializeMask(maskFor(3, [1], 'MistralForCausalLM')));
@@ -147,7 +174,7 @@ describe.skipIf(!hasPython)('tools/apply_mask.py equals the TypeScript export', 
     const config = JSON.parse(await readFile(join(TINY, 'config.json'), 'utf8'));
     const L: number = config.num_hidden_layers;
     const removed = [Math.floor(L / 2) - 1, Math.floor(L / 2), L - 3];
-    const { ts, py } = await bothWays(TINY, maskFor(L, removed), 1_000_000);
+    const { ts, py } = await bothWays(TINY, maskFor(L, removed, 'LlamaForCausalLM', await engineFingerprint(TINY)), 1_000_000);
     const files = await expectSameFolders(ts, py);
     expect(files.filter((f) => f.endsWith('.safetensors')).length).toBeGreaterThan(1);
     const pruned = JSON.parse(await readFile(join(py, 'config.json'), 'utf8'));
