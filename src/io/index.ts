@@ -5,7 +5,7 @@ export * from './errors';
 export { parseConfig, expectedTensors, type ModelConfig, type Llama3RopeScaling, type TensorSpec, type Architecture } from './config';
 export type { CheckpointSource } from './source';
 export { HttpSource, embeddedSource, hubSource, DEFAULT_HUB_HOST, type HubOptions } from './http-source';
-export { FilesSource } from './file-source';
+export { FilesSource, filesFromDrop, type PathedFile } from './file-source';
 export { cachedSource, checkpointCacheUsage, clearCheckpointCache, type CacheOptions } from './cache';
 export {
   parseHeaderLength,

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachedSource, checkpointCacheUsage, clearCheckpointCache } from '../../src/io/cache';
 import { bf16ToF16, convertChunk } from '../../src/io/convert';
 import { AccessDeniedError, CheckpointError, FileMissingError, LoadCancelledError, NetworkError, TruncatedFileError } from '../../src/io/errors';
-import { FilesSource } from '../../src/io/file-source';
+import { FilesSource, filesFromDrop } from '../../src/io/file-source';
 import { embeddedSource, hubSource } from '../../src/io/http-source';
 import { NodeFolderSource } from '../../src/io/node-source';
 import { collect, type CheckpointSource } from '../../src/io/source';
@@ -71,6 +71,32 @@ describe('checkpoint sources', () => {
     expect(await local.readText('sub/x.txt')).toBe('nested');
     await checkSource(new NodeFolderSource(dir));
     await expect(new NodeFolderSource(dir).readText('../etc/passwd')).rejects.toBeInstanceOf(CheckpointError);
+  });
+
+  it('a dropped folder (FileSystem entries) becomes a source', async () => {
+    const fileEntry = (name: string, bytes: Uint8Array) => ({
+      name, isFile: true, isDirectory: false,
+      file: (ok: (f: File) => void) => ok(new File([bytes as Uint8Array<ArrayBuffer>], name)),
+    });
+    const dirEntry = (name: string, kids: unknown[]) => ({
+      name, isFile: false, isDirectory: true,
+      createReader: () => {
+        let done = false;
+        return { readEntries: (ok: (e: unknown[]) => void) => { ok(done ? [] : kids); done = true; } };
+      },
+    });
+    const folder = dirEntry('My-Model', [
+      fileEntry('blob.bin', blob),
+      fileEntry('config.json', files.get('config.json')!),
+      dirEntry('sub', [fileEntry('x.txt', files.get('sub/x.txt')!)]),
+    ]);
+    const items = [{ kind: 'file', webkitGetAsEntry: () => folder }, { kind: 'string', webkitGetAsEntry: () => null }];
+    const dropped = await filesFromDrop(items as unknown as DataTransferItem[]);
+    expect(dropped.map((d) => d.path).sort()).toEqual(['My-Model/blob.bin', 'My-Model/config.json', 'My-Model/sub/x.txt']);
+    const source = new FilesSource(dropped);
+    expect(source.name).toBe('files:My-Model');
+    await checkSource(source);
+    expect(await source.readText('sub/x.txt')).toBe('nested');
   });
 
   it('resumes a cut transfer with Range from the last byte received', async () => {
