@@ -7,8 +7,10 @@ import { firstNonFinite, randomArray, relativeError, seededRandom } from '../hel
 import { linearBackwardRef } from '../reference/backward-linear';
 
 describe('backward linear kernel (dX = dY W, score sum |W * dY^T X|)', () => {
-  // [M, N, K]: single element, odd sizes below / across the 64 tile and the 16 reduction step.
-  const shapes: [number, number, number][] = [[1, 1, 1], [13, 70, 33], [65, 17, 129], [130, 96, 80]];
+  // [M, N, K]: single element, odd sizes below / across the 64 tile and the 16 reduction step; the
+  // calibration batch's 1280 rows (dW summed over all of them per tile). (More score partials than the
+  // reduction's 256 threads: see the 2 x 40000 RMSNorm case.)
+  const shapes: [number, number, number][] = [[1, 1, 1], [13, 70, 33], [65, 17, 129], [130, 96, 80], [1280, 70, 67]];
   for (const weightF16 of [false, true]) {
     for (const [M, N, K] of shapes) {
       it(`M=${M} N=${N} K=${K} weights ${weightF16 ? 'f16' : 'f32'}`, async () => {
@@ -65,5 +67,31 @@ describe('backward linear kernel (dX = dY W, score sum |W * dY^T X|)', () => {
     expect(relativeError(out, expected)).toBeLessThan(1e-5);
     expect(Math.abs(s[0]! - ref.score) / ref.score).toBeLessThan(1e-5);
     expect(Math.abs(s[1]! - (0.5 + ref.score)) / ref.score).toBeLessThan(1e-5);
+  });
+
+  it('binds dY and dX as windows of larger buffers (offsets)', async () => {
+    const rt = await testRuntime();
+    const [M, N, K] = [5, 64, 19];
+    const { normal } = seededRandom('backward-linear windows');
+    const dy = randomArray(M * N, normal);
+    const w = randomArray(N * K, normal);
+    const x = randomArray(M * K, normal);
+    const pad = 256 / 4; // minStorageBufferOffsetAlignment in floats
+    const big = new Float32Array(pad + M * N);
+    big.set(dy, pad);
+    const dXbig = poisonedF32(rt, pad + M * K, 'dX big');
+    const scores = poisonedF32(rt, 1, 'scores');
+    const op = new LinearBackward(rt, {
+      M, N, K, weightF16: false,
+      dY: { buffer: uploadBuffer(rt.device, big, 'dY big'), offset: 256, size: M * N * 4 },
+      W: uploadBuffer(rt.device, w, 'W'), X: uploadBuffer(rt.device, x, 'X'),
+      dX: { buffer: dXbig, offset: 256, size: M * K * 4 },
+      score: { scores, slot: 0 },
+    });
+    runPass(rt, (pass) => op.encode(pass));
+    const out = await readF32(rt.device, dXbig, M * K, 256);
+    const ref = linearBackwardRef(dy, w, x, M, N, K);
+    expect(relativeError(out, ref.dx)).toBeLessThan(1e-5);
+    expect(Math.abs((await readF32(rt.device, scores, 1))[0]! - ref.score) / ref.score).toBeLessThan(1e-5);
   });
 });

@@ -7,7 +7,8 @@ import { firstNonFinite, randomArray, relativeError, seededRandom } from '../hel
 import { rmsnormBackwardRef } from '../reference/backward-rmsnorm';
 
 describe('backward rmsnorm kernel (dx and weight score)', () => {
-  const shapes: [number, number][] = [[1, 1], [3, 257], [17, 1000], [130, 96]];
+  // 1280 rows = the calibration batch; dim 40000 gives 313 score partials (> the reduction's 256 threads)
+  const shapes: [number, number][] = [[1, 1], [3, 257], [17, 1000], [130, 96], [1280, 131], [2, 40000]];
   for (const weightF16 of [false, true]) {
     for (const [rows, dim] of shapes) {
       it(`${rows}x${dim} weights ${weightF16 ? 'f16' : 'f32'}`, async () => {
