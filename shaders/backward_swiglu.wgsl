@@ -12,8 +12,9 @@
 //   dispatch : ceil(count / WG) workgroups spread over (x, y); i = (wid.y * nwg.x + wid.x) * WG + lid
 //
 // entry point `in_place`: same geometry; bindings 0, 3 and 6 g_dg, 7 u_du (read_write): g is
-//   replaced by dg and u by du (saves two [rows, I] buffers; g, u are not needed afterwards except
-//   as the down projection's recomputed input, which must then be scored first).
+//   replaced by dg and u by du (saves two [rows, I] buffers). g and u are dead afterwards; if the
+//   engine recomputes the down projection's input m = silu(g) u from them, it must do so (and score
+//   the down projection) before this dispatch.
 //
 //   precision: f32; sigmoid as 1 / (1 + exp(-g)) is exact to a few ulp for all g (exp overflow to +inf
 //   for g < -88 gives s = 0, the right limit).
