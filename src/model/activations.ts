@@ -1,0 +1,42 @@
+/** The f32 activation buffers of one forward shape (rows = B*T tokens), shared by all blocks. */
+import { createStorageBuffer } from '../gpu/buffers';
+import type { GpuRuntime } from '../gpu/runtime';
+import type { ModelConfig } from '../io/config';
+
+export interface Activations {
+  rows: number;
+  /** Residual stream [rows, hidden]: blocks add into it in place. */
+  x: GPUBuffer;
+  /** Normalised residual [rows, hidden]. */
+  xn: GPUBuffer;
+  q: GPUBuffer;
+  k: GPUBuffer;
+  v: GPUBuffer;
+  /** Attention output [rows, heads*headDim]. */
+  attn: GPUBuffer;
+  /** SwiGLU activations [rows, intermediate]. */
+  h: GPUBuffer;
+}
+
+export function createActivations(rt: GpuRuntime, c: ModelConfig, rows: number, label: string): Activations {
+  const f32 = (features: number, name: string) => createStorageBuffer(rt.device, rows * features * 4, `${label}.${name}`);
+  return {
+    rows,
+    x: f32(c.hiddenSize, 'x'),
+    xn: f32(c.hiddenSize, 'xn'),
+    q: f32(c.numHeads * c.headDim, 'q'),
+    k: f32(c.numKvHeads * c.headDim, 'k'),
+    v: f32(c.numKvHeads * c.headDim, 'v'),
+    attn: f32(c.numHeads * c.headDim, 'attn'),
+    h: f32(c.intermediateSize, 'h'),
+  };
+}
+
+export function destroyActivations(a: Activations): void {
+  for (const b of [a.x, a.xn, a.q, a.k, a.v, a.attn, a.h]) b.destroy();
+}
+
+/** Bytes of one shape's activations, for memory estimates. */
+export function activationBytes(c: ModelConfig, rows: number): number {
+  return rows * 4 * (2 * c.hiddenSize + 2 * (c.numHeads + c.numKvHeads) * c.headDim + c.intermediateSize);
+}

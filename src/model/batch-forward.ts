@@ -1,0 +1,166 @@
+/**
+ * Batched forward over B sequences of T tokens (calibration, perplexity windows), prepared once
+ * per shape with the ops of EVERY block, so running any block plan only changes which ops are
+ * encoded. Reads back per-sequence NLL sums, never the logits (unless a test asks for rows).
+ */
+import { createStorageBuffer, readF32, writeBuffer } from '../gpu/buffers';
+import type { GpuRuntime } from '../gpu/runtime';
+import type { ModelConfig } from '../io/config';
+import { StepBuffer } from '../kernels/common';
+import { Embedding } from '../kernels/embedding';
+import { IGNORE_LABEL, NllRows, SequenceNll } from '../kernels/loss';
+import { createLinear } from '../kernels/matvec';
+import { RmsNorm } from '../kernels/rmsnorm';
+import { createActivations, destroyActivations, type Activations } from './activations';
+import { buildBlockOps, type Encodable } from './block-ops';
+import type { BlockPlan } from './plan';
+import type { ModelWeights } from './weights';
+
+/** Logits rows computed per head dispatch: bounds the [rows, V] logits buffer (Llama 3: V = 128256). */
+const LOGITS_BUDGET_BYTES = 256 << 20;
+
+export interface RunOptions {
+  /** Blocks to run, in order (original indices). */
+  plan: BlockPlan;
+  /** Start from this residual stream [rows, hidden] instead of the embeddings. */
+  from?: GPUBuffer;
+  /**
+   * Copy the residual stream into captures[j] before plan[j] runs, and into captures[plan.length]
+   * after the last block (before the final norm). Entries may be undefined to skip.
+   */
+  captures?: (GPUBuffer | undefined)[];
+  /** Skip the head and loss (when only captures are wanted). */
+  skipHead?: boolean;
+}
+
+export interface NllResult {
+  /** Per-sequence NLL sums and predicted-token counts. */
+  sums: Float64Array;
+  counts: Float64Array;
+}
+
+export class BatchForward {
+  readonly rows: number;
+  readonly ids: GPUBuffer;
+  readonly labels: GPUBuffer;
+  readonly act: Activations;
+  private readonly step: StepBuffer;
+  private readonly embed: Embedding;
+  private readonly blocks: Encodable[][];
+  private readonly finalNorm: RmsNorm;
+  private readonly chunkRows: number;
+  private readonly xnChunk: GPUBuffer | undefined;
+  private readonly logits: GPUBuffer;
+  private readonly heads: { row0: number; rows: number; ops: Encodable[] }[];
+  private readonly nll: GPUBuffer;
+  private readonly seq: SequenceNll;
+  private hasTokens = false;
+
+  constructor(
+    private readonly rt: GpuRuntime,
+    readonly config: ModelConfig,
+    weights: ModelWeights,
+    readonly B: number,
+    readonly T: number,
+  ) {
+    const c = config;
+    const R = (this.rows = B * T);
+    const dev = rt.device;
+    this.ids = createStorageBuffer(dev, R * 4, 'batch.ids');
+    this.labels = createStorageBuffer(dev, R * 4, 'batch.labels');
+    this.act = createActivations(rt, c, R, 'batch');
+    this.step = new StepBuffer(rt, 0);
+    this.embed = new Embedding(rt, {
+      rows: R, vocab: c.vocabSize, hidden: c.hiddenSize, dtype: weights.embed.dtype, ids: this.ids, table: weights.embed.buffer, y: this.act.x,
+    });
+    this.blocks = weights.blocks.map((w) => buildBlockOps(rt, c, w, this.act, { B, T, step: this.step }));
+    this.finalNorm = new RmsNorm(rt, {
+      rows: R, dim: c.hiddenSize, eps: c.rmsNormEps, weightF16: weights.finalNorm.dtype === 'f16',
+      x: this.act.x, w: weights.finalNorm.buffer, y: this.act.xn,
+    });
+    this.chunkRows = Math.max(1, Math.min(R, Math.floor(LOGITS_BUDGET_BYTES / (c.vocabSize * 4))));
+    this.xnChunk = this.chunkRows < R ? createStorageBuffer(dev, this.chunkRows * c.hiddenSize * 4, 'batch.xn_chunk') : undefined;
+    this.logits = createStorageBuffer(dev, this.chunkRows * c.vocabSize * 4, 'batch.logits');
+    this.nll = createStorageBuffer(dev, R * 4, 'batch.nll');
+    this.heads = [];
+    for (let row0 = 0; row0 < R; row0 += this.chunkRows) {
+      const rows = Math.min(this.chunkRows, R - row0);
+      this.heads.push({
+        row0,
+        rows,
+        ops: [
+          createLinear(rt, {
+            M: rows, N: c.vocabSize, K: c.hiddenSize, dtype: weights.head.dtype, x: this.xnChunk ?? this.act.xn, w: weights.head.buffer, y: this.logits,
+          }),
+          new NllRows(rt, { rows, V: c.vocabSize, logits: this.logits, labels: this.labels, nll: this.nll, rowOffset: row0 }),
+        ],
+      });
+    }
+    this.seq = new SequenceNll(rt, { B, T, V: c.vocabSize, labels: this.labels, nll: this.nll });
+  }
+
+  /** Uploads [B, T] token ids; labels are the next token within each sequence. */
+  setTokens(ids: Uint32Array): void {
+    if (ids.length !== this.rows) throw new RangeError(`expected ${this.rows} token ids (${this.B} x ${this.T}), got ${ids.length}`);
+    const labels = new Uint32Array(this.rows);
+    for (let r = 0; r < this.rows; r++) labels[r] = (r + 1) % this.T === 0 ? IGNORE_LABEL : ids[r + 1]!;
+    writeBuffer(this.rt.device, this.ids, ids);
+    writeBuffer(this.rt.device, this.labels, labels);
+    this.hasTokens = true;
+  }
+
+  /** Encodes and submits one forward pass; returns once it is queued. */
+  submit(o: RunOptions): void {
+    if (!this.hasTokens) throw new Error('setTokens() before running the batch');
+    const dev = this.rt.device;
+    const encoder = dev.createCommandEncoder({ label: 'batch.forward' });
+    const residualBytes = this.rows * this.config.hiddenSize * 4;
+    const capture = (j: number) => {
+      const target = o.captures?.[j];
+      if (target) encoder.copyBufferToBuffer(this.act.x, 0, target, 0, residualBytes);
+    };
+    if (o.from) encoder.copyBufferToBuffer(o.from, 0, this.act.x, 0, residualBytes);
+    else this.inPass(encoder, (p) => this.embed.encode(p));
+    o.plan.forEach((block, j) => {
+      capture(j);
+      const ops = this.blocks[block];
+      if (!ops) throw new RangeError(`no block ${block}`);
+      this.inPass(encoder, (p) => ops.forEach((op) => op.encode(p)));
+    });
+    capture(o.plan.length);
+    if (!o.skipHead) {
+      this.inPass(encoder, (p) => this.finalNorm.encode(p));
+      const rowBytes = this.config.hiddenSize * 4;
+      for (const head of this.heads) {
+        if (this.xnChunk) encoder.copyBufferToBuffer(this.act.xn, head.row0 * rowBytes, this.xnChunk, 0, head.rows * rowBytes);
+        this.inPass(encoder, (p) => head.ops.forEach((op) => op.encode(p)));
+      }
+      this.inPass(encoder, (p) => this.seq.encode(p));
+    }
+    dev.queue.submit([encoder.finish()]);
+  }
+
+  /** Runs the plan and reads back the per-sequence NLL sums. */
+  async run(o: RunOptions): Promise<NllResult> {
+    this.submit(o);
+    return this.seq.read();
+  }
+
+  /** Logits of the given rows after run() (only when all logits fit one head chunk). */
+  async logitsRows(rows: number[]): Promise<Float32Array[]> {
+    if (this.heads.length !== 1) throw new Error('logits are not kept when the head runs in row chunks');
+    const V = this.config.vocabSize;
+    return Promise.all(rows.map((r) => readF32(this.rt.device, this.logits, V, r * V * 4)));
+  }
+
+  private inPass(encoder: GPUCommandEncoder, body: (pass: GPUComputePassEncoder) => void): void {
+    const pass = encoder.beginComputePass();
+    body(pass);
+    pass.end();
+  }
+
+  destroy(): void {
+    destroyActivations(this.act);
+    for (const b of [this.ids, this.labels, this.logits, this.nll, this.seq.out, this.xnChunk]) b?.destroy();
+  }
+}

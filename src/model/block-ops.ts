@@ -1,0 +1,70 @@
+/**
+ * The dispatches of one LLaMA block, prepared once for a set of activation buffers:
+ *   xn = rmsnorm(x); q, k, v = xn Wq^T, xn Wk^T, xn Wv^T; rope(q, k); attn = attention(q, k, v);
+ *   x += attn Wo^T; xn = rmsnorm(x); h = silu(xn Wg^T) * (xn Wu^T); x += h Wd^T
+ * The residual adds are fused into the output projections' epilogues.
+ */
+import type { GpuRuntime } from '../gpu/runtime';
+import type { ModelConfig } from '../io/config';
+import { AttentionDecode, AttentionPrefill, type KvCache } from '../kernels/attention';
+import type { StepBuffer } from '../kernels/common';
+import { createLinear } from '../kernels/matvec';
+import { RmsNorm } from '../kernels/rmsnorm';
+import { Rope } from '../kernels/rope';
+import type { Activations } from './activations';
+import type { BlockWeights } from './weights';
+
+export interface Encodable {
+  encode(pass: GPUComputePassEncoder): void;
+}
+
+/** B sequences of T tokens; with a cache, the tokens continue at step.pos0 (decode / chunked prefill). */
+export interface BlockShape {
+  B: number;
+  T: number;
+  step: StepBuffer;
+  cache?: KvCache;
+}
+
+export function buildBlockOps(rt: GpuRuntime, c: ModelConfig, w: BlockWeights, a: Activations, s: BlockShape): Encodable[] {
+  const M = a.rows;
+  const H = c.hiddenSize;
+  const qDim = c.numHeads * c.headDim;
+  const kvDim = c.numKvHeads * c.headDim;
+  const norm = (weight: typeof w.inputNorm) =>
+    new RmsNorm(rt, { rows: M, dim: H, eps: c.rmsNormEps, weightF16: weight.dtype === 'f16', x: a.x, w: weight.buffer, y: a.xn });
+  const heads = { B: s.B, T: s.T, nHeads: c.numHeads, nKvHeads: c.numKvHeads, headDim: c.headDim };
+  const attention = s.cache
+    ? new AttentionDecode(rt, { ...heads, q: a.q, k: a.k, v: a.v, cache: s.cache, out: a.attn, step: s.step })
+    : new AttentionPrefill(rt, { ...heads, q: a.q, k: a.k, v: a.v, out: a.attn });
+  return [
+    norm(w.inputNorm),
+    createLinear(rt, { M, N: qDim, K: H, dtype: w.q.dtype, x: a.xn, w: w.q.buffer, y: a.q }),
+    createLinear(rt, { M, N: kvDim, K: H, dtype: w.k.dtype, x: a.xn, w: w.k.buffer, y: a.k }),
+    createLinear(rt, { M, N: kvDim, K: H, dtype: w.v.dtype, x: a.xn, w: w.v.buffer, y: a.v }),
+    new Rope(rt, {
+      rows: M, T: s.T, headDim: c.headDim, nHeads: c.numHeads, nKvHeads: c.numKvHeads,
+      q: a.q, k: a.k, step: s.step, theta: c.ropeTheta, ...ropeScaling(c),
+    }),
+    attention,
+    createLinear(rt, { M, N: H, K: qDim, dtype: w.o.dtype, x: a.attn, w: w.o.buffer, y: a.x, epilogue: 'residual' }),
+    norm(w.postNorm),
+    createLinear(rt, {
+      M, N: c.intermediateSize, K: H, dtype: w.gate.dtype, x: a.xn, w: w.gate.buffer, wUp: w.up.buffer, y: a.h, epilogue: 'swiglu',
+    }),
+    createLinear(rt, { M, N: H, K: c.intermediateSize, dtype: w.down.dtype, x: a.h, w: w.down.buffer, y: a.x, epilogue: 'residual' }),
+  ];
+}
+
+function ropeScaling(c: ModelConfig) {
+  const r = c.ropeScaling;
+  if (!r) return {};
+  return {
+    scaling: {
+      factor: r.factor,
+      low_freq_factor: r.lowFreqFactor,
+      high_freq_factor: r.highFreqFactor,
+      original_max_position_embeddings: r.originalMaxPositionEmbeddings,
+    },
+  };
+}

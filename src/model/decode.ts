@@ -1,0 +1,156 @@
+/**
+ * Batch-1 generation state: a KV cache per active block (sized for the plan and the context),
+ * op sets for a prompt of P tokens and for single-token steps, and the head producing logits.
+ * Op sets are built per block plan and reused; weights are only ever bound, never copied.
+ */
+import { createStorageBuffer, readF32, writeBuffer } from '../gpu/buffers';
+import type { GpuRuntime } from '../gpu/runtime';
+import type { ModelConfig } from '../io/config';
+import { KvCache } from '../kernels/attention';
+import { StepBuffer } from '../kernels/common';
+import { Embedding } from '../kernels/embedding';
+import { createLinear } from '../kernels/matvec';
+import { RmsNorm } from '../kernels/rmsnorm';
+import { createActivations, destroyActivations, type Activations } from './activations';
+import { buildBlockOps, type Encodable } from './block-ops';
+import type { BlockPlan } from './plan';
+import type { ModelWeights } from './weights';
+
+export class ContextLengthError extends RangeError {
+  override name = 'ContextLengthError';
+}
+
+/** Ops for `rows` tokens continuing at step.pos0: embedding, the plan's blocks, final norm, head on the last row. */
+class TokenOps {
+  readonly act: Activations;
+  readonly ids: GPUBuffer;
+  private readonly ops: Encodable[][];
+
+  constructor(rt: GpuRuntime, c: ModelConfig, w: ModelWeights, plan: BlockPlan, caches: KvCache[], step: StepBuffer, readonly rows: number, logits: GPUBuffer) {
+    this.act = createActivations(rt, c, rows, `decode${rows}`);
+    this.ids = createStorageBuffer(rt.device, rows * 4, 'decode.ids');
+    const embed = new Embedding(rt, { rows, vocab: c.vocabSize, hidden: c.hiddenSize, dtype: w.embed.dtype, ids: this.ids, table: w.embed.buffer, y: this.act.x });
+    const blocks = plan.map((b, slot) => buildBlockOps(rt, c, w.blocks[b]!, this.act, { B: 1, T: rows, step, cache: caches[slot]! }));
+    // Only the last row's logits are needed: normalise all rows (cheap), project the last one.
+    const norm = new RmsNorm(rt, {
+      rows, dim: c.hiddenSize, eps: c.rmsNormEps, weightF16: w.finalNorm.dtype === 'f16', x: this.act.x, w: w.finalNorm.buffer, y: this.act.xn,
+    });
+    this.lastRow = rows === 1 ? this.act.xn : createStorageBuffer(rt.device, c.hiddenSize * 4, 'decode.last_row');
+    const head = createLinear(rt, { M: 1, N: c.vocabSize, K: c.hiddenSize, dtype: w.head.dtype, x: this.lastRow, w: w.head.buffer, y: logits });
+    this.ops = [[embed], ...blocks, [norm]];
+    this.head = head;
+    this.rowBytes = c.hiddenSize * 4;
+  }
+
+  private readonly lastRow: GPUBuffer;
+  private readonly head: Encodable;
+  private readonly rowBytes: number;
+
+  encode(encoder: GPUCommandEncoder): void {
+    for (const group of this.ops) {
+      const pass = encoder.beginComputePass();
+      group.forEach((op) => op.encode(pass));
+      pass.end();
+    }
+    if (this.lastRow !== this.act.xn) {
+      encoder.copyBufferToBuffer(this.act.xn, (this.rows - 1) * this.rowBytes, this.lastRow, 0, this.rowBytes);
+    }
+    const pass = encoder.beginComputePass();
+    this.head.encode(pass);
+    pass.end();
+  }
+
+  destroy(): void {
+    destroyActivations(this.act);
+    this.ids.destroy();
+    if (this.lastRow !== this.act.xn) this.lastRow.destroy();
+  }
+}
+
+export class DecodeState {
+  readonly logits: GPUBuffer;
+  private readonly step: StepBuffer;
+  private caches: KvCache[] = [];
+  private stepOps: TokenOps | undefined;
+  private promptOps: TokenOps | undefined;
+  private planKey = '';
+  /** Tokens currently in the cache. */
+  position = 0;
+
+  constructor(
+    private readonly rt: GpuRuntime,
+    readonly config: ModelConfig,
+    private readonly weights: ModelWeights,
+    readonly maxLen: number,
+  ) {
+    const limit = config.maxPositionEmbeddings;
+    if (maxLen > limit) throw new ContextLengthError(`context of ${maxLen} tokens exceeds the model's max_position_embeddings (${limit})`);
+    const cacheBytes = maxLen * config.numKvHeads * config.headDim * 4;
+    if (cacheBytes > rt.device.limits.maxStorageBufferBindingSize) {
+      throw new ContextLengthError(`a KV cache of ${maxLen} tokens needs ${cacheBytes} bytes per layer, over the adapter's binding limit`);
+    }
+    this.logits = createStorageBuffer(rt.device, config.vocabSize * 4, 'decode.logits');
+    this.step = new StepBuffer(rt, 0);
+  }
+
+  /** Selects the blocks to run; caches are sized for the plan (reallocated only when it grows). */
+  setPlan(plan: BlockPlan): void {
+    const key = plan.join(',');
+    if (key === this.planKey) return;
+    this.planKey = key;
+    while (this.caches.length < plan.length) {
+      this.caches.push(new KvCache(this.rt, 1, this.config.numKvHeads, this.config.headDim, this.maxLen));
+    }
+    this.stepOps?.destroy();
+    this.promptOps?.destroy();
+    this.stepOps = new TokenOps(this.rt, this.config, this.weights, plan, this.caches, this.step, 1, this.logits);
+    this.promptOps = undefined;
+    this.plan = [...plan];
+    this.position = 0;
+  }
+
+  private plan: number[] = [];
+
+  /** Clears the cache and runs the prompt; the logits of its last token are then in `logits`. */
+  prefill(ids: ArrayLike<number>): void {
+    if (ids.length === 0) throw new RangeError('the prompt is empty');
+    if (ids.length > this.maxLen) throw new ContextLengthError(`prompt of ${ids.length} tokens exceeds the context of ${this.maxLen}`);
+    if (!this.stepOps) throw new Error('setPlan() before prefill');
+    if (this.promptOps?.rows !== ids.length) {
+      this.promptOps?.destroy();
+      this.promptOps = ids.length === 1 ? undefined : new TokenOps(this.rt, this.config, this.weights, this.plan, this.caches, this.step, ids.length, this.logits);
+    }
+    this.position = 0;
+    this.run(this.promptOps ?? this.stepOps, ids);
+  }
+
+  /** Appends one token; the logits of the next position are then in `logits`. */
+  append(token: number): void {
+    if (!this.stepOps) throw new Error('setPlan() before decoding');
+    if (this.position >= this.maxLen) throw new ContextLengthError(`the context of ${this.maxLen} tokens is full`);
+    this.run(this.stepOps, [token]);
+  }
+
+  private run(ops: TokenOps, ids: ArrayLike<number>): void {
+    this.step.set(this.position);
+    writeBuffer(this.rt.device, ops.ids, Uint32Array.from(ids));
+    const encoder = this.rt.device.createCommandEncoder({ label: 'decode' });
+    ops.encode(encoder);
+    this.rt.device.queue.submit([encoder.finish()]);
+    this.position += ids.length;
+  }
+
+  readLogits(): Promise<Float32Array> {
+    return readF32(this.rt.device, this.logits, this.config.vocabSize);
+  }
+
+  destroy(): void {
+    this.stepOps?.destroy();
+    this.promptOps?.destroy();
+    for (const c of this.caches) {
+      c.k.destroy();
+      c.v.destroy();
+    }
+    this.logits.destroy();
+  }
+}
