@@ -1,0 +1,90 @@
+// Reductions used by the forward-only criteria: weight magnitudes and residual-stream similarity.
+//
+// entry point `abs_sum`  (magnitude criterion: sum |W| of one weight tensor)
+//   bindings : 0 uniform Params { n (elements), per_group (elements per workgroup) }
+//              1 w        : array<u32>  weight, f32 bits or f16 packed two per u32 (W_F16)
+//              2 partials : array<f32>  one sum per workgroup, folded by backward_reduce.wgsl
+//   dispatch : ceil(n / per_group) workgroups, linear id = wid.y * nwg.x + wid.x
+//   precision: f32 per thread over a strided slice, then a tree in workgroup memory; all terms >= 0.
+//
+// entry point `row_cosine`  (Block Influence / angular distance: cos(a_r, b_r) per token)
+//   bindings : 0 uniform Params { n (rows), per_group (row length) }
+//              3 a, 4 b : array<f32> [rows, dim]
+//              5 out    : array<f32> [rows]
+//   dispatch : one workgroup per row, linear id as above
+//   precision: dot and squared norms in f32 per thread, tree-reduced; cos = dot / sqrt(|a|^2 |b|^2).
+//
+// overrides: WG (power of two), W_F16
+
+override WG: u32 = 256u;
+override W_F16: bool = false;
+
+struct Params {
+  n: u32,
+  per_group: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> w: array<u32>;
+@group(0) @binding(2) var<storage, read_write> partials: array<f32>;
+@group(0) @binding(3) var<storage, read> a: array<f32>;
+@group(0) @binding(4) var<storage, read> b: array<f32>;
+@group(0) @binding(5) var<storage, read_write> out: array<f32>;
+
+var<workgroup> red: array<vec3f, WG>;
+
+fn weight(i: u32) -> f32 {
+  if (W_F16) {
+    let pair = unpack2x16float(w[i >> 1u]);
+    return select(pair.x, pair.y, (i & 1u) == 1u);
+  }
+  return bitcast<f32>(w[i]);
+}
+
+fn tree(lid: u32) {
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+    if (lid < stride) {
+      red[lid] += red[lid + stride];
+    }
+    workgroupBarrier();
+  }
+}
+
+@compute @workgroup_size(WG)
+fn abs_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+           @builtin(local_invocation_index) lid: u32) {
+  let group = wid.y * nwg.x + wid.x;
+  let start = group * p.per_group;
+  let end = min(start + p.per_group, p.n);
+  var s = 0.0;
+  for (var i = start + lid; i < end; i += WG) {
+    s += abs(weight(i));
+  }
+  red[lid] = vec3f(s, 0.0, 0.0);
+  tree(lid);
+  if (lid == 0u && start < p.n) {
+    partials[group] = red[0].x;
+  }
+}
+
+@compute @workgroup_size(WG)
+fn row_cosine(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+              @builtin(local_invocation_index) lid: u32) {
+  let row = wid.y * nwg.x + wid.x;
+  if (row >= p.n) {
+    return;
+  }
+  let base = row * p.per_group;
+  var acc = vec3f(0.0);
+  for (var i = lid; i < p.per_group; i += WG) {
+    let x = a[base + i];
+    let y = b[base + i];
+    acc += vec3f(x * y, x * x, y * y);
+  }
+  red[lid] = acc;
+  tree(lid);
+  if (lid == 0u) {
+    out[row] = red[0].x / sqrt(red[0].y * red[0].z);
+  }
+}
