@@ -9,17 +9,17 @@
  * tools/apply_mask.py implements the same layout rules in Python (tensor order, header bytes,
  * shard split, config edit); tests/unit/export-python.test.ts keeps the two byte-identical.
  */
-import { bf16BitsToF32, f32ToF16Bits } from '../util/f16';
+import { INDEX_FILE, SINGLE_FILE } from '../io/checkpoint';
+import { DTYPE_BYTES, safetensorsPrefix, type SafetensorsDType } from '../io/safetensors';
 import { serializeMask, type PruningMask } from '../prune/mask';
-import { DTYPE_SIZE, safetensorsPrefix } from './safetensors';
+import { bf16BitsToF32, f32ToF16Bits } from '../util/f16';
 
 // ---------------------------------------------------------------------------------------------
 // Interfaces.
 
 export interface ExportTensor {
   name: string;
-  /** safetensors dtype: F32, F16, BF16 (others are copied as they are). */
-  dtype: string;
+  dtype: SafetensorsDType;
   shape: number[];
   byteLength: number;
 }
@@ -53,8 +53,7 @@ export class ExportError extends Error {
   override name = 'ExportError';
 }
 
-export const INDEX_FILE = 'model.safetensors.index.json';
-export const SINGLE_FILE = 'model.safetensors';
+export { INDEX_FILE, SINGLE_FILE };
 export const MASK_FILE = 'pruning_mask.json';
 /** Default shard limit: 2 GB as Hugging Face counts it ("2GB" = 2 * 10^9 bytes of tensor data). */
 export const DEFAULT_SHARD_BYTES = 2_000_000_000;
@@ -83,9 +82,9 @@ export interface PlannedTensor {
   /** Name in the output (layer index renumbered). */
   name: string;
   /** Source dtype. */
-  sourceDtype: string;
+  sourceDtype: SafetensorsDType;
   /** Output dtype (differs only when converting). */
-  dtype: string;
+  dtype: SafetensorsDType;
   shape: number[];
   /** Output byte length. */
   byteLength: number;
@@ -159,9 +158,10 @@ export function planPrunedCheckpoint(tensors: readonly ExportTensor[], kept: rea
   for (const t of tensors) {
     if (names.has(t.name)) throw new ExportError(`tensor "${t.name}" appears twice in the source`);
     names.add(t.name);
-    const size = DTYPE_SIZE[t.dtype];
+    const size = DTYPE_BYTES[t.dtype];
+    if (size === undefined) throw new ExportError(`tensor "${t.name}" has dtype ${String(t.dtype)}; supported: F32, F16, BF16`);
     const elements = t.shape.reduce((a, b) => a * b, 1);
-    if (size !== undefined && size * elements !== t.byteLength) {
+    if (size * elements !== t.byteLength) {
       throw new ExportError(`tensor "${t.name}": shape [${t.shape.join(', ')}] x ${t.dtype} is ${size * elements} bytes, the source says ${t.byteLength}`);
     }
     let name = t.name;
@@ -184,7 +184,7 @@ export function planPrunedCheckpoint(tensors: readonly ExportTensor[], kept: rea
       sourceDtype: t.dtype,
       dtype: convert ? 'F16' : t.dtype,
       shape: [...t.shape],
-      byteLength: convert ? (t.byteLength / DTYPE_SIZE[t.dtype]!) * 2 : t.byteLength,
+      byteLength: convert ? (t.byteLength / size) * 2 : t.byteLength,
     });
   }
   const missing = kept.filter((b) => !seenLayers.has(b));
@@ -400,7 +400,7 @@ export async function exportPrunedCheckpoint(options: ExportOptions): Promise<Ex
   if (maskText) smallFiles.push([MASK_FILE, encoder.encode(maskText)]);
   smallFiles.push(['config.json', encoder.encode(newConfig)]);
 
-  const prefixes = plan.shards.map((s) => safetensorsPrefix(s.tensors));
+  const prefixes = plan.shards.map((s) => safetensorsPrefix(s.tensors, { format: 'pt' }));
   const bytesTotal = prefixes.reduce((a, p) => a + p.byteLength, 0) + plan.totalSize + smallFiles.reduce((a, [, b]) => a + b.byteLength, 0);
   let bytesDone = 0;
   const files: { name: string; size: number }[] = [];
@@ -447,7 +447,7 @@ export async function exportPrunedCheckpoint(options: ExportOptions): Promise<Ex
 
 async function writeTensor(source: ExportSource, t: PlannedTensor, f: SinkFile, signal: AbortSignal | undefined, progress: (n: number) => void): Promise<number> {
   const convert = t.dtype !== t.sourceDtype;
-  const inSize = DTYPE_SIZE[t.sourceDtype] ?? 1;
+  const inSize = DTYPE_BYTES[t.sourceDtype];
   let written = 0;
   let overflowed = 0;
   let carry = new Uint8Array(0);
@@ -485,7 +485,7 @@ async function writeTensor(source: ExportSource, t: PlannedTensor, f: SinkFile, 
 
 export interface MemoryTensor {
   name: string;
-  dtype: string;
+  dtype: SafetensorsDType;
   shape: number[];
   data: Uint8Array;
 }

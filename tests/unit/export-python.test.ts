@@ -10,17 +10,36 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { exportPrunedCheckpoint } from '../../src/export/checkpoint';
 import { folderListing, nodeFolderExportSource, nodeFolderSink } from '../../src/export/node';
-import { parseSafetensors } from '../../src/export/safetensors';
-import { syntheticCheckpoint, syntheticFolderFiles, type SyntheticOptions } from '../../src/export/synthetic';
 import { loadCheckpoint } from '../../src/io/load';
 import { NodeFolderSource } from '../../src/io/node-source';
+import { parseHeaderLength, parseSafetensorsHeader } from '../../src/io/safetensors';
 import { buildMask, serializeMask, type PruningMask } from '../../src/prune/mask';
 import { testRuntime } from '../helpers/gpu';
+import { makeSyntheticCheckpoint, writeCheckpointFiles, type SyntheticOptions } from '../helpers/synthetic-checkpoint';
 
 const PYTHON = '/usr/bin/python3';
 const SCRIPT = join(process.cwd(), 'tools', 'apply_mask.py');
 const TINY = join(process.cwd(), 'public', 'models', 'kjv-tiny-llama');
 const hasPython = existsSync(PYTHON);
+
+/** A whole safetensors file, each tensor with its bytes (src/io's reader). */
+function parseSafetensors(bytes: Uint8Array) {
+  const h = parseSafetensorsHeader('f', bytes.byteLength, parseHeaderLength('f', bytes.byteLength, bytes.subarray(0, 8)), bytes.subarray(8));
+  return h.tensors.map((t) => ({ ...t, data: bytes.subarray(t.begin, t.end) }));
+}
+
+type Case = SyntheticOptions & { extraConfig?: Record<string, unknown> };
+
+/** A synthetic checkpoint folder (src/io's test helper) with tokenizer files and an edited config. */
+async function syntheticFolder(o: Case): Promise<string> {
+  const ck = makeSyntheticCheckpoint({ hidden: 8, heads: 2, kvHeads: 1, intermediate: 12, vocab: 16, ...o });
+  const dir = await temp('dpl-src-');
+  await writeCheckpointFiles(dir, ck.files);
+  await writeFile(join(dir, 'config.json'), `${JSON.stringify({ ...ck.config, ...o.extraConfig }, null, 2)}\n`);
+  await writeFile(join(dir, 'tokenizer.json'), '{"model": {"type": "BPE"}}');
+  await writeFile(join(dir, 'generation_config.json'), '{"bos_token_id": 1}');
+  return dir;
+}
 
 const temps: string[] = [];
 afterAll(async () => {
@@ -64,11 +83,7 @@ async function bothWays(src: string, mask: PruningMask, maxShardBytes?: number):
   const ts = await temp('dpl-ts-');
   const py = join(await temp('dpl-py-'), 'out');
   const source = await nodeFolderExportSource(src);
-  try {
-    await exportPrunedCheckpoint({ source, sink: await nodeFolderSink(ts, { overwrite: true }), mask, maxShardBytes });
-  } finally {
-    await source.close();
-  }
+  await exportPrunedCheckpoint({ source, sink: await nodeFolderSink(ts, { overwrite: true }), mask, maxShardBytes });
   const r = runPython([maskPath, src, py, ...(maxShardBytes ? ['--max-shard-size', String(maxShardBytes)] : [])]);
   expect(r.stderr).toBe('');
   expect(r.status).toBe(0);
@@ -85,9 +100,9 @@ async function expectSameFolders(ts: string, py: string): Promise<string[]> {
     if (name.endsWith('.safetensors')) {
       const px = parseSafetensors(x);
       const py_ = parseSafetensors(y);
-      expect(py_.tensors.map((t) => t.name)).toEqual(px.tensors.map((t) => t.name));
-      for (const [i, t] of px.tensors.entries()) {
-        const u = py_.tensors[i]!;
+      expect(py_.map((t) => t.name)).toEqual(px.map((t) => t.name));
+      for (const [i, t] of px.entries()) {
+        const u = py_[i]!;
         expect([u.dtype, u.shape]).toEqual([t.dtype, t.shape]);
         expect(Buffer.from(u.data).equals(Buffer.from(t.data)), `${name}: ${t.name}`).toBe(true);
       }
@@ -99,37 +114,29 @@ async function expectSameFolders(ts: string, py: string): Promise<string[]> {
 }
 
 describe.skipIf(!hasPython)('tools/apply_mask.py equals the TypeScript export', () => {
-  const cases: [string, SyntheticOptions, number, number[], number | undefined][] = [
-    ['single file, untied', { numLayers: 6 }, 1, [1, 4], undefined],
-    ['sharded source and output, tied', { numLayers: 5, tied: true, dtype: 'BF16' }, 3, [0], 900],
-    ['F32 with per-layer config lists', { numLayers: 4, dtype: 'F32', extraConfig: { layer_types: ['full_attention', 'a', 'b', 'full_attention'] } }, 2, [1, 2], 2000],
-    ['Llama 3 style config (llama3 rope scaling, eos list, no head_dim, BF16, tied)', {
-      numLayers: 4, dtype: 'BF16', tied: true,
-      extraConfig: { head_dim: undefined, eos_token_id: [2, 3], bos_token_id: null, rope_theta: 500000.0, rms_norm_eps: 1e-6,
-        rope_scaling: { rope_type: 'llama3', factor: 8.0, low_freq_factor: 1.0, high_freq_factor: 4.0, original_max_position_embeddings: 8192 } },
-    }, 1, [2], undefined],
-    ['more than 10 blocks (natural order)', { numLayers: 12, hidden: 4, intermediate: 4, vocab: 8, heads: 1, kvHeads: 1 }, 1, [3, 10], 1500],
+  const cases: [string, Case, number[], number | undefined][] = [
+    ['single file, untied, extra tensor (rotary inv_freq)', { layers: 6, dtype: 'F16', extra: true }, [1, 4], undefined],
+    ['sharded source and output, tied', { layers: 5, tied: true, dtype: 'BF16', shards: 3 }, [0], 900],
+    ['F32 with per-layer config lists', { layers: 4, dtype: 'F32', shards: 2, extraConfig: { layer_types: ['full_attention', 'a', 'b', 'full_attention'] } }, [1, 2], 2000],
+    ['Llama 3 style config (llama3 rope scaling, eos list, no bos, BF16, tied)', { layers: 4, dtype: 'BF16', tied: true, llama3Rope: true, extraConfig: { eos_token_id: [2, 3], bos_token_id: null, rms_norm_eps: 1e-6 } }, [2], undefined],
+    ['more than 10 blocks (natural order)', { layers: 12, hidden: 4, intermediate: 4, vocab: 8, heads: 1, kvHeads: 1, dtype: 'F16' }, [3, 10], 1500],
   ];
-  for (const [title, options, srcShards, removed, maxShard] of cases) {
+  for (const [title, options, removed, maxShard] of cases) {
     it(title, async () => {
-      const c = syntheticCheckpoint(options);
-      const src = await temp('dpl-src-');
-      for (const [name, bytes] of Object.entries(syntheticFolderFiles(c, srcShards))) await writeFile(join(src, name), bytes);
+      const src = await syntheticFolder(options);
       // The mask carries the engine's fingerprint; apply_mask.py recomputes it and must agree.
-      const { ts, py } = await bothWays(src, maskFor(options.numLayers!, removed, 'LlamaForCausalLM', await engineFingerprint(src)), maxShard);
+      const { ts, py } = await bothWays(src, maskFor(options.layers!, removed, 'LlamaForCausalLM', await engineFingerprint(src)), maxShard);
       const files = await expectSameFolders(ts, py);
       expect(files).toContain('pruning_mask.json');
       expect(files).toContain('tokenizer.json');
       const config = JSON.parse(await readFile(join(py, 'config.json'), 'utf8'));
-      expect(config.num_hidden_layers).toBe(options.numLayers! - removed.length);
+      expect(config.num_hidden_layers).toBe(options.layers! - removed.length);
       if (options.extraConfig?.layer_types) expect(config.layer_types).toEqual(['full_attention', 'full_attention']);
     });
   }
 
   it('refuses a mask that does not fit, with a clear message', async () => {
-    const c = syntheticCheckpoint({ numLayers: 3 });
-    const src = await temp('dpl-src-');
-    for (const [name, bytes] of Object.entries(syntheticFolderFiles(c))) await writeFile(join(src, name), bytes);
+    const src = await syntheticFolder({ layers: 3 });
     const dir = await temp('dpl-mask-');
     const write = async (name: string, text: string) => {
       await writeFile(join(dir, name), text);
@@ -184,14 +191,14 @@ describe.skipIf(!hasPython)('tools/apply_mask.py equals the TypeScript export', 
     const index = JSON.parse(await readFile(join(py, 'model.safetensors.index.json'), 'utf8'));
     const kept = [...Array(L).keys()].filter((b) => !removed.includes(b));
     const shards = new Map<string, ReturnType<typeof parseSafetensors>>();
-    for (const t of src.tensors) {
+    for (const t of src) {
       const m = /^model\.layers\.(\d+)\.(.+)$/.exec(t.name);
       const j = m ? kept.indexOf(Number(m[1])) : -2;
       if (j === -1) continue;
       const name = m ? `model.layers.${j}.${m[2]}` : t.name;
       const file: string = index.weight_map[name];
       if (!shards.has(file)) shards.set(file, parseSafetensors(await readFile(join(py, file))));
-      const o = shards.get(file)!.tensors.find((x) => x.name === name)!;
+      const o = shards.get(file)!.find((x) => x.name === name)!;
       expect(Buffer.from(o.data).equals(Buffer.from(t.data)), name).toBe(true);
     }
   });

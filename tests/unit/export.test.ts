@@ -17,10 +17,14 @@ import {
 } from '../../src/export/checkpoint';
 import { BlobSink, DirectorySink, type DirectoryHandleLike } from '../../src/export/browser';
 import { folderListing, nodeFolderExportSource, nodeFolderSink } from '../../src/export/node';
-import { parseSafetensors } from '../../src/export/safetensors';
-import { syntheticCheckpoint, syntheticFolderFiles, type SyntheticOptions } from '../../src/export/synthetic';
+import { exportSourceFromIndex } from '../../src/export/source';
+import { inspectCheckpoint } from '../../src/io/checkpoint';
+import { NodeFolderSource } from '../../src/io/node-source';
+import { parseHeaderLength, parseSafetensorsHeader } from '../../src/io/safetensors';
+import type { CheckpointSource } from '../../src/io/source';
 import { buildMask, serializeMask } from '../../src/prune/mask';
 import { bf16BitsToF32, f32ToF16Bits } from '../../src/util/f16';
+import { makeSyntheticCheckpoint, writeCheckpointFiles, type SyntheticOptions } from '../helpers/synthetic-checkpoint';
 
 const dec = new TextDecoder();
 const temps: string[] = [];
@@ -28,9 +32,33 @@ afterAll(async () => {
   for (const t of temps) await rm(t, { recursive: true, force: true });
 });
 
+/** Non-weight files a real checkpoint folder has: copied unchanged. */
+const EXTRA_FILES: Record<string, string> = {
+  'generation_config.json': '{\n  "bos_token_id": 1,\n  "eos_token_id": 2\n}\n',
+  'tokenizer.json': '{"version": "1.0", "model": {"type": "BPE", "vocab": {}, "merges": []}}\n',
+  'tokenizer_config.json': '{"bos_token": "<s>"}\n',
+  'README.md': '# synthetic\n',
+};
+
+/** A small synthetic checkpoint (src/io's test helper) whose config.json is written like transformers writes it (1e-05). */
+function syntheticCheckpoint(o: SyntheticOptions = {}) {
+  const ck = makeSyntheticCheckpoint({ layers: 5, hidden: 8, heads: 2, kvHeads: 1, intermediate: 12, vocab: 16, dtype: 'F16', ...o });
+  const configText = `${JSON.stringify(ck.config, null, 2).replace('"rms_norm_eps": 0.00001', '"rms_norm_eps": 1e-05')}\n`;
+  const folder = new Map(ck.files).set('config.json', new TextEncoder().encode(configText));
+  for (const [name, text] of Object.entries(EXTRA_FILES)) folder.set(name, new TextEncoder().encode(text));
+  return { configText, tensors: ck.tensors, files: EXTRA_FILES, folder };
+}
+
 function source(o: SyntheticOptions = {}, pieceBytes?: number) {
   const c = syntheticCheckpoint(o);
   return { c, src: memorySource(c.configText, c.tensors, c.files, pieceBytes) };
+}
+
+/** A whole safetensors file parsed with src/io's reader, each tensor with its bytes. */
+function parseSafetensors(bytes: Uint8Array) {
+  const n = parseHeaderLength('out', bytes.byteLength, bytes.subarray(0, 8));
+  const h = parseSafetensorsHeader('out', bytes.byteLength, n, bytes.subarray(8, 8 + n));
+  return { ...h, headerBytes: h.dataOffset, tensors: h.tensors.map((t) => ({ ...t, data: bytes.subarray(t.begin, t.end) })) };
 }
 
 /** Every tensor of the written checkpoint (all shards), by name. */
@@ -75,11 +103,11 @@ function expectPrunedCopy(c: ReturnType<typeof syntheticCheckpoint>, files: Map<
 
 describe('export: pruned checkpoint', () => {
   it('keeps the chosen blocks renumbered, with embeddings, norm and head, config updated, files copied', async () => {
-    const { c, src } = source({ numLayers: 6 });
+    const { c, src } = source({ layers: 6 });
     const sink = new MemorySink();
     const kept = [0, 2, 3, 5];
     const result = await exportPrunedCheckpoint({ source: src, sink, kept });
-    expect([...sink.files.keys()].sort()).toEqual(['README.md', 'config.json', 'generation_config.json', 'model.safetensors', 'special_tokens_map.json', 'tokenizer.json', 'tokenizer_config.json']);
+    expect([...sink.files.keys()].sort()).toEqual(['README.md', 'config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
     expect(result.files.at(-1)!.name).toBe('config.json');
     expect(result.plan.numHiddenLayers).toBe(4);
     expect(result.plan.shards).toHaveLength(1);
@@ -103,7 +131,7 @@ describe('export: pruned checkpoint', () => {
   });
 
   it('shards past the size limit with a correct index', async () => {
-    const { c, src } = source({ numLayers: 5 });
+    const { c, src } = source({ layers: 5 });
     const sink = new MemorySink();
     const kept = [0, 1, 3, 4];
     const result = await exportPrunedCheckpoint({ source: src, sink, kept, maxShardBytes: 700 });
@@ -128,7 +156,7 @@ describe('export: pruned checkpoint', () => {
 
   it('converts F32 and BF16 to F16 on request (odd piece sizes), config dtype updated', async () => {
     for (const dtype of ['F32', 'BF16'] as const) {
-      const { c, src } = source({ dtype, numLayers: 3 }, 7);
+      const { c, src } = source({ dtype, layers: 3 }, 7);
       const sink = new MemorySink();
       const result = await exportPrunedCheckpoint({ source: src, sink, kept: [0, 2], toF16: true });
       expect(result.overflowed).toBe(0);
@@ -172,7 +200,7 @@ describe('export: pruned checkpoint', () => {
   });
 
   it('writes the mask next to the weights and checks it fits', async () => {
-    const { c, src } = source({ numLayers: 5 });
+    const { c, src } = source({ layers: 5 });
     const mask = buildMask({
       model: { source: { kind: 'local', name: 'synthetic' }, architecture: 'LlamaForCausalLM', num_hidden_layers: 5, fingerprint: 'c'.repeat(64) },
       criterion: { name: 'manual', calibration: null, protected_blocks: [] },
@@ -183,13 +211,13 @@ describe('export: pruned checkpoint', () => {
     await exportPrunedCheckpoint({ source: src, sink, mask });
     expect(dec.decode(sink.files.get('pruning_mask.json')!)).toBe(serializeMask(mask));
     expectPrunedCopy(c, sink.files, [0, 2, 4]);
-    const six = memorySource(syntheticCheckpoint({ numLayers: 6 }).configText, c.tensors, c.files);
+    const six = memorySource(syntheticCheckpoint({ layers: 6 }).configText, c.tensors, c.files);
     await expect(exportPrunedCheckpoint({ source: six, sink: new MemorySink(), mask })).rejects.toThrow(/mask is for a model with 5 blocks, config.json has 6/);
     await expect(exportPrunedCheckpoint({ source: src, sink: new MemorySink(), mask, kept: [0, 1] })).rejects.toThrow(/kept and mask.kept differ/);
   });
 
   it('reads one tensor at a time and never holds the whole model', async () => {
-    const { c, src } = source({ numLayers: 4 }, 16);
+    const { c, src } = source({ layers: 4 }, 16);
     let active = 0;
     let maxActive = 0;
     let maxPiece = 0;
@@ -224,7 +252,7 @@ describe('export: pruned checkpoint', () => {
   });
 
   it('refuses bad input with a clear error and aborts partial files', async () => {
-    const { c, src } = source({ numLayers: 3 });
+    const { c, src } = source({ layers: 3 });
     await expect(exportPrunedCheckpoint({ source: src, sink: new MemorySink(), kept: [] })).rejects.toThrow(/no block is kept/);
     await expect(exportPrunedCheckpoint({ source: src, sink: new MemorySink(), kept: [2, 1] })).rejects.toThrow(/sorted and unique/);
     await expect(exportPrunedCheckpoint({ source: src, sink: new MemorySink() })).rejects.toThrow(/pass kept or mask/);
@@ -246,7 +274,7 @@ describe('export: pruned checkpoint', () => {
   });
 
   it('plan: sizes and the copy rule', () => {
-    const { src } = source({ numLayers: 4, dtype: 'F32' });
+    const { src } = source({ layers: 4, dtype: 'F32' });
     const plan = planPrunedCheckpoint(src.tensors, [1, 2], 4, { toF16: true });
     const all = src.tensors.reduce((a, t) => a + t.byteLength, 0);
         expect(plan.totalSize * 2 + plan.droppedBytes).toBe(all);
@@ -258,23 +286,37 @@ describe('export: pruned checkpoint', () => {
 describe('export: sinks and the Node folder source', () => {
   it('Node folder -> Node folder equals the in-memory export, for single and sharded sources', async () => {
     for (const shards of [1, 3]) {
-      const c = syntheticCheckpoint({ numLayers: 5, seed: 11 });
+      const c = syntheticCheckpoint({ layers: 5, seed: 11, shards, extra: true });
       const dir = await mkdtemp(join(tmpdir(), 'dpl-src-'));
       const out = await mkdtemp(join(tmpdir(), 'dpl-out-'));
       temps.push(dir, out);
-      for (const [name, bytes] of Object.entries(syntheticFolderFiles(c, shards))) await writeFile(join(dir, name), bytes);
+      await writeCheckpointFiles(dir, c.folder);
       const src = await nodeFolderExportSource(dir);
-      try {
-        await exportPrunedCheckpoint({ source: src, sink: await nodeFolderSink(out, { overwrite: true }), kept: [0, 2, 4], maxShardBytes: 1000 });
-      } finally {
-        await src.close();
-      }
+      await exportPrunedCheckpoint({ source: src, sink: await nodeFolderSink(out, { overwrite: true }), kept: [0, 2, 4], maxShardBytes: 1000 });
       const mem = new MemorySink();
       await exportPrunedCheckpoint({ source: memorySource(c.configText, c.tensors, c.files), sink: mem, kept: [0, 2, 4], maxShardBytes: 1000 });
       const listing = await folderListing(out);
       expect(Object.keys(listing).sort()).toEqual([...mem.files.keys()].sort());
       for (const [name, bytes] of mem.files) expect(Buffer.from(await readFile(join(out, name))).equals(Buffer.from(bytes)), name).toBe(true);
     }
+  });
+
+  it('a source that cannot list its files (the Hub) copies the known tokenizer/generation files it has', async () => {
+    const c = syntheticCheckpoint({ layers: 3 });
+    const dir = await mkdtemp(join(tmpdir(), 'dpl-nolist-'));
+    temps.push(dir);
+    await writeCheckpointFiles(dir, c.folder);
+    const folder = new NodeFolderSource(dir);
+    const unlisted: CheckpointSource = {
+      name: 'unlisted', cacheKey: 'unlisted',
+      size: (f) => folder.size(f), exists: (f) => folder.exists(f), readText: (f, s) => folder.readText(f, s),
+      readRange: (f, a, b, s) => folder.readRange(f, a, b, s), stream: (f, a, b, s) => folder.stream(f, a, b, s),
+    };
+    const src = await exportSourceFromIndex(await inspectCheckpoint(unlisted));
+    expect([...src.files].sort()).toEqual(['generation_config.json', 'tokenizer.json', 'tokenizer_config.json']);
+    const sink = new MemorySink();
+    await exportPrunedCheckpoint({ source: src, sink, kept: [0, 2] });
+    expect([...sink.files.keys()].sort()).toEqual(['config.json', 'generation_config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
   });
 
   it('Node folder sink refuses a non-empty folder', async () => {
@@ -285,7 +327,7 @@ describe('export: sinks and the Node folder source', () => {
   });
 
   it('BlobSink and DirectorySink hold the same files as the memory sink', async () => {
-    const { src } = source({ numLayers: 3 });
+    const { src } = source({ layers: 3 });
     const mem = new MemorySink();
     await exportPrunedCheckpoint({ source: src, sink: mem, kept: [0, 2], maxShardBytes: 900 });
 
