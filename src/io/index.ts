@@ -6,6 +6,7 @@ export { parseConfig, expectedTensors, type ModelConfig, type Llama3RopeScaling,
 export type { CheckpointSource } from './source';
 export { HttpSource, embeddedSource, hubSource, DEFAULT_HUB_HOST, type HubOptions } from './http-source';
 export { FilesSource, filesFromDrop, type PathedFile } from './file-source';
+export { openSource, describeSource, type SourceSpec, type SourceRecord, type OpenOptions } from './open';
 export { cachedSource, checkpointCacheUsage, clearCheckpointCache, type CacheOptions } from './cache';
 export {
   parseHeaderLength,

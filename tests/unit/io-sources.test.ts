@@ -8,6 +8,7 @@ import { AccessDeniedError, CheckpointError, FileMissingError, LoadCancelledErro
 import { FilesSource, filesFromDrop } from '../../src/io/file-source';
 import { embeddedSource, hubSource } from '../../src/io/http-source';
 import { NodeFolderSource } from '../../src/io/node-source';
+import { describeSource, openSource } from '../../src/io/open';
 import { collect, type CheckpointSource } from '../../src/io/source';
 import { bf16BitsToF32, f32ToF16Bits } from '../../src/util/f16';
 import { startHubServer, type HubServer } from '../helpers/hub-server';
@@ -97,6 +98,15 @@ describe('checkpoint sources', () => {
     expect(source.name).toBe('files:My-Model');
     await checkSource(source);
     expect(await source.readText('sub/x.txt')).toBe('nested');
+  });
+
+  it('opens sources from serializable specs and records them without secrets', async () => {
+    await checkSource(openSource({ kind: 'hub', id: 'org/gated', host: server.url, token: 'tok' }));
+    await checkSource(openSource({ kind: 'embedded', name: 'tiny', baseUrl: `${server.url}/` }));
+    await checkSource(openSource({ kind: 'local', files: asFiles(files, 'picked') }));
+    expect(describeSource({ kind: 'hub', id: 'org/gated', host: server.url, token: 'tok' })).toEqual({ kind: 'hub', id: 'org/gated', revision: 'main' });
+    expect(describeSource({ kind: 'local', files: asFiles(files, 'picked') })).toEqual({ kind: 'local', name: 'picked' });
+    expect(describeSource({ kind: 'embedded', name: 'tiny' })).toEqual({ kind: 'embedded', name: 'tiny' });
   });
 
   it('resumes a cut transfer with Range from the last byte received', async () => {
