@@ -244,6 +244,7 @@ export async function loadCheckpoint(device: GPUDevice, source: CheckpointSource
   const started = performance.now();
   let lastReport = 0;
   let current: string | null = null;
+  let fingerprint = '';
 
   const report = (force = false) => {
     if (!options.onProgress) return;
@@ -353,6 +354,7 @@ export async function loadCheckpoint(device: GPUDevice, source: CheckpointSource
     current = null;
     await device.queue.onSubmittedWorkDone();
     throwIfAborted(signal);
+    fingerprint = await contentFingerprint(index.layoutFingerprint, samples);
     report(true);
   } catch (e) {
     for (const buffer of created) buffer.destroy();
@@ -366,7 +368,7 @@ export async function loadCheckpoint(device: GPUDevice, source: CheckpointSource
     config: index.config,
     rawConfig: index.rawConfig,
     tensors,
-    fingerprint: await contentFingerprint(index.layoutFingerprint, samples),
+    fingerprint,
     layoutFingerprint: index.layoutFingerprint,
     bytesOnGpu,
     fallbacks,
