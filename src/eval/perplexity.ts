@@ -1,0 +1,65 @@
+/**
+ * Perplexity by the seed's protocol (METHOD.md): the evaluation text tokenized once, cut into
+ * non-overlapping windows of T tokens, the remainder dropped; PPL = exp(mean NLL) over every
+ * next-token prediction inside the windows. BOS mode 'first': BOS only at the very start of the
+ * stream. 'every': the stream without its BOS cut into (T-1)-token chunks, each prefixed by BOS.
+ */
+import type { LlamaModel } from '../model/model';
+import type { BlockPlan } from '../model/plan';
+import type { BosMode } from '../prune/calibration';
+import { checkCancelled, type JobOptions } from '../prune/job';
+
+export interface PerplexityProtocol {
+  window: number;
+  bos: BosMode;
+  /** Windows per GPU batch. */
+  batch?: number;
+  /** Evaluate at most this many windows (the first ones). */
+  maxWindows?: number;
+}
+
+export interface PerplexityResult {
+  ppl: number;
+  nll: number;
+  windows: number;
+  predictions: number;
+}
+
+/** The windows of a token stream that starts with BOS (as the tokenizer encodes a document). */
+export function evaluationWindows(stream: ArrayLike<number>, bosId: number, p: PerplexityProtocol): Uint32Array[] {
+  const T = p.window;
+  const windows: Uint32Array[] = [];
+  if (p.bos === 'first') {
+    for (let s = 0; s + T <= stream.length; s += T) windows.push(Uint32Array.from(Array.prototype.slice.call(stream, s, s + T) as number[]));
+  } else {
+    const body = stream[0] === bosId ? 1 : 0;
+    for (let s = body; s + T - 1 <= stream.length; s += T - 1) {
+      const w = new Uint32Array(T);
+      w[0] = bosId;
+      for (let i = 1; i < T; i++) w[i] = stream[s + i - 1]!;
+      windows.push(w);
+    }
+  }
+  return p.maxWindows ? windows.slice(0, p.maxWindows) : windows;
+}
+
+export async function perplexityOf(model: LlamaModel, windows: Uint32Array[], plan: BlockPlan, p: Pick<PerplexityProtocol, 'window' | 'batch'>, o: JobOptions = {}): Promise<PerplexityResult> {
+  const T = p.window;
+  if (windows.length === 0) throw new RangeError(`the text has fewer than ${T} tokens: no full ${T}-token window to evaluate`);
+  const B = Math.max(1, Math.min(p.batch ?? 8, windows.length));
+  let nll = 0;
+  let predictions = 0;
+  for (let w0 = 0; w0 < windows.length; w0 += B) {
+    checkCancelled(o.signal);
+    const group = windows.slice(w0, w0 + B);
+    const ids = new Uint32Array(group.length * T);
+    group.forEach((w, i) => ids.set(w, i * T));
+    const r = await model.nll(ids, group.length, T, plan);
+    for (let i = 0; i < group.length; i++) {
+      nll += r.sums[i]!;
+      predictions += r.counts[i]!;
+    }
+    o.onProgress?.(Math.min(w0 + B, windows.length), windows.length, 'windows');
+  }
+  return { ppl: Math.exp(nll / predictions), nll: nll / predictions, windows: windows.length, predictions };
+}
