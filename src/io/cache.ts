@@ -5,7 +5,7 @@
  * not exist (Node, insecure origins). Keys use the source's cacheKey, never a token.
  * A moving revision ("main") is cached as first seen: clear the cache to pick up new commits.
  */
-import { TruncatedFileError } from './errors';
+import { FileMissingError, TruncatedFileError } from './errors';
 import { checkFileName, collect, type CheckpointSource } from './source';
 
 export const DEFAULT_CACHE_NAME = 'depth-pruning-lab-checkpoints-v1';
@@ -47,11 +47,20 @@ export function cachedSource(inner: CheckpointSource, options: CacheOptions = {}
     }
   };
 
+  /** File sizes, and absent files as -1, so a cached model opens offline without probing. */
   const size = async (file: string, signal?: AbortSignal) => {
     const hit = await match(key(file, '?size'));
-    if (hit) return Number(await hit.text());
-    const n = await inner.size(file, signal);
-    await put(key(file, '?size'), String(n), 0);
+    let n = hit ? Number(await hit.text()) : null;
+    if (n === null) {
+      try {
+        n = await inner.size(file, signal);
+      } catch (e) {
+        if (!(e instanceof FileMissingError)) throw e;
+        n = -1;
+      }
+      await put(key(file, '?size'), String(n), 0);
+    }
+    if (n < 0) throw new FileMissingError(inner.name, file);
     return n;
   };
 
@@ -83,8 +92,13 @@ export function cachedSource(inner: CheckpointSource, options: CacheOptions = {}
     ...(inner.list ? { list: (signal?: AbortSignal) => inner.list!(signal) } : {}),
     size,
     async exists(file, signal) {
-      if (await match(key(file, '?size'))) return true;
-      return inner.exists(file, signal);
+      try {
+        await size(file, signal); // cached, so a repeated probe costs no request
+        return true;
+      } catch (e) {
+        if (e instanceof FileMissingError) return false;
+        throw e;
+      }
     },
     async readText(file, signal) {
       const url = key(file);

@@ -86,15 +86,17 @@ function u16(bytes: Uint8Array, count = bytes.byteLength / 2): Uint16Array {
 
 /** bfloat16 -> f16 bits, round to nearest even (exact for normal f16 values); false on |x| > 65504. */
 export function bf16ToF16(src: Uint16Array, dst: Uint16Array): boolean {
-  for (let i = 0; i < src.length; i++) {
+  const n = src.length;
+  for (let i = 0; i < n; i++) {
     const h = src[i]!;
-    const exp = (h >>> 7) & 0xff;
-    if (exp >= 113 && exp <= 142) {
-      // f16 normal range: the exponent rebiases (127 -> 15), the 7 mantissa bits widen to 10 exactly.
-      dst[i] = (h & 0x8000) | ((exp - 112) << 10) | ((h & 0x7f) << 3);
-    } else if (exp > 142) {
-      if (exp !== 0xff) return false; // finite and >= 65536: beyond f16
-      dst[i] = (h & 0x8000) | 0x7c00 | (h & 0x7f ? 0x200 : 0); // inf / nan
+    const magnitude = h & 0x7fff;
+    // f16 normal range (bf16 exponent 113..142): rebias 127 -> 15 and widen the mantissa 7 -> 10 bits,
+    // both in one subtraction and shift.
+    if ((magnitude - 0x3880) >>> 0 < 0xf00) {
+      dst[i] = (h & 0x8000) | ((magnitude - 0x3800) << 3);
+    } else if (magnitude >= 0x4780) {
+      if (magnitude < 0x7f80) return false; // finite and >= 65536: beyond f16
+      dst[i] = (h & 0x8000) | 0x7c00 | (magnitude > 0x7f80 ? 0x200 : 0); // inf / nan
     } else {
       dst[i] = f32ToF16Bits(bf16BitsToF32(h)); // f16 subnormal or zero: rounds
     }

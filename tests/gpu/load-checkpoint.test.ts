@@ -14,12 +14,13 @@ import {
 } from '../../src/io/errors';
 import { FilesSource } from '../../src/io/file-source';
 import { hubSource } from '../../src/io/http-source';
+import { cachedSource } from '../../src/io/cache';
 import { estimateGpuMemory, loadCheckpoint, outputWeight, type LoadOptions, type LoadProgress } from '../../src/io/load';
 import { inspectCheckpoint } from '../../src/io/checkpoint';
 import { NodeFolderSource } from '../../src/io/node-source';
 import type { CheckpointSource } from '../../src/io/source';
 import { testRuntime } from '../helpers/gpu';
-import { startHubServer, type HubServer } from '../helpers/hub-server';
+import { memoryCacheStorage, startHubServer, type HubServer } from '../helpers/hub-server';
 import {
   asFiles,
   expectedStorageBytes,
@@ -261,9 +262,11 @@ describe('failed loads leave no GPU buffers', () => {
 describe('loading from a Hub server over HTTP', () => {
   let server: HubServer;
   const ck = makeSyntheticCheckpoint({ dtype: 'BF16', kvHeads: 2, shards: 2, overflow: ['model.layers.0.self_attn.o_proj.weight'] });
+  const single = makeSyntheticCheckpoint({ dtype: 'F16', tied: true });
   beforeAll(async () => {
     server = await startHubServer({
       'test-org/tiny': { files: ck.files },
+      'test-org/single': { files: single.files },
       'test-org/gated': { files: ck.files, gatedToken: 'hf_secret_token_123' },
       'test-org/pickle': { files: new Map([['config.json', ck.files.get('config.json')!], ['pytorch_model.bin', new Uint8Array(64)]]) },
     });
@@ -278,6 +281,18 @@ describe('loading from a Hub server over HTTP', () => {
     const resumed = shard2.filter((r) => r.status === 206).map((r) => Number(/bytes=(\d+)/.exec(r.range!)![1]));
     expect(resumed.length).toBeGreaterThan(2);
     expect(server.requests.every((r) => !r.hasAuth)).toBe(true);
+  });
+
+  it('a second load through Cache Storage makes no HTTP request (sharded; single file with a cached 404 probe)', async () => {
+    const caches = memoryCacheStorage();
+    for (const [id, checkpoint, f32] of [['test-org/tiny', ck, ['model.layers.0.self_attn.o_proj.weight']], ['test-org/single', single, []]] as const) {
+      const open = () => cachedSource(hubSource({ modelId: id, host: server.url }), { caches, blockBytes: 4096 });
+      const first = await loadAndVerify(checkpoint, open(), { chunkBytes: 256 }, [...f32]);
+      const before = server.requests.length;
+      const second = await loadAndVerify(checkpoint, open(), {}, [...f32]);
+      expect(server.requests.slice(before)).toEqual([]);
+      expect(second.fingerprint).toBe(first.fingerprint);
+    }
   });
 
   it('gated repository: 401 without token, 403 with a wrong one, loads with the right one; token never shown', async () => {

@@ -130,3 +130,33 @@ export async function startHubServer(repos: Record<string, HubRepo>, embedded: R
       }),
   };
 }
+
+/** A minimal in-memory Cache Storage (Node has none). */
+export function memoryCacheStorage(): CacheStorage {
+  const stores = new Map<string, Map<string, { body: ArrayBuffer; headers: [string, string][] }>>();
+  const makeCache = (m: Map<string, { body: ArrayBuffer; headers: [string, string][] }>) =>
+    ({
+      async match(url: RequestInfo) {
+        const e = m.get(typeof url === 'string' ? url : url.url);
+        return e ? new Response(e.body.slice(0), { headers: e.headers }) : undefined;
+      },
+      async put(url: RequestInfo, response: Response) {
+        m.set(typeof url === 'string' ? url : url.url, { body: await response.arrayBuffer(), headers: [...response.headers] });
+      },
+      async keys() {
+        return [...m.keys()].map((u) => new Request(u));
+      },
+    }) as unknown as Cache;
+  return {
+    async open(name: string) {
+      if (!stores.has(name)) stores.set(name, new Map());
+      return makeCache(stores.get(name)!);
+    },
+    async has(name: string) {
+      return stores.has(name);
+    },
+    async delete(name: string) {
+      return stores.delete(name);
+    },
+  } as unknown as CacheStorage;
+}

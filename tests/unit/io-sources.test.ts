@@ -11,7 +11,7 @@ import { NodeFolderSource } from '../../src/io/node-source';
 import { describeSource, openSource } from '../../src/io/open';
 import { collect, type CheckpointSource } from '../../src/io/source';
 import { bf16BitsToF32, f32ToF16Bits } from '../../src/util/f16';
-import { startHubServer, type HubServer } from '../helpers/hub-server';
+import { memoryCacheStorage, startHubServer, type HubServer } from '../helpers/hub-server';
 import { asFiles, writeCheckpointFiles } from '../helpers/synthetic-checkpoint';
 
 const blob = new Uint8Array(300_001).map((_, i) => (i * 7919 + (i >> 8)) & 0xff);
@@ -160,36 +160,6 @@ describe('checkpoint sources', () => {
     await expect(collect(source.stream('blob.bin', 0, blob.byteLength + 10), blob.byteLength + 10)).rejects.toBeInstanceOf(TruncatedFileError);
   });
 });
-
-/** A minimal in-memory Cache Storage (Node has none). */
-function memoryCacheStorage(): CacheStorage {
-  const stores = new Map<string, Map<string, { body: ArrayBuffer; headers: [string, string][] }>>();
-  const makeCache = (m: Map<string, { body: ArrayBuffer; headers: [string, string][] }>) =>
-    ({
-      async match(url: RequestInfo) {
-        const e = m.get(typeof url === 'string' ? url : url.url);
-        return e ? new Response(e.body.slice(0), { headers: e.headers }) : undefined;
-      },
-      async put(url: RequestInfo, response: Response) {
-        m.set(typeof url === 'string' ? url : url.url, { body: await response.arrayBuffer(), headers: [...response.headers] });
-      },
-      async keys() {
-        return [...m.keys()].map((u) => new Request(u));
-      },
-    }) as unknown as Cache;
-  return {
-    async open(name: string) {
-      if (!stores.has(name)) stores.set(name, new Map());
-      return makeCache(stores.get(name)!);
-    },
-    async has(name: string) {
-      return stores.has(name);
-    },
-    async delete(name: string) {
-      return stores.delete(name);
-    },
-  } as unknown as CacheStorage;
-}
 
 describe('Cache Storage layer', () => {
   it('serves repeated reads from the cache in blocks; reports size; clears', async () => {
