@@ -1,6 +1,6 @@
 import type { EngineEvent, EngineReply, EngineRequest, ReplyEnvelope } from './protocol';
 
-/** Thrown on the UI side when the engine replies with an error. */
+/** Thrown on the UI side when the engine replies with an error (or the job was cancelled). */
 export class EngineError extends Error {
   constructor(message: string, readonly kind: string) {
     super(message);
@@ -9,6 +9,13 @@ export class EngineError extends Error {
 }
 
 type Pending = { resolve: (r: EngineReply) => void; reject: (e: Error) => void };
+type Reply<T extends EngineReply['type']> = Extract<EngineReply, { type: T }>;
+
+/** A started engine job: its id (for cancel and for matching progress events) and its result. */
+export interface Job<T extends EngineReply['type']> {
+  id: number;
+  result: Promise<Reply<T>>;
+}
 
 /** Promise-based access to the engine worker; one instance per page. */
 export class EngineClient {
@@ -26,19 +33,30 @@ export class EngineClient {
     };
   }
 
-  request<T extends EngineReply['type']>(request: EngineRequest, expect: T): Promise<Extract<EngineReply, { type: T }>> {
+  /** Starts a job; `result` rejects with EngineError on an error reply or a cancellation. */
+  start<T extends EngineReply['type']>(request: EngineRequest, expect: T): Job<T> {
     const id = this.nextId++;
-    return new Promise((resolve, reject) => {
+    const result = new Promise<Reply<T>>((resolve, reject) => {
       this.pending.set(id, {
         resolve: (reply) => {
           if (reply.type === 'error') reject(new EngineError(reply.message, reply.kind));
+          else if (reply.type === 'cancelled') reject(new EngineError('cancelled', 'cancelled'));
           else if (reply.type !== expect) reject(new EngineError(`expected ${expect}, got ${reply.type}`, 'internal'));
-          else resolve(reply as Extract<EngineReply, { type: T }>);
+          else resolve(reply as Reply<T>);
         },
         reject,
       });
       this.worker.postMessage({ id, request });
     });
+    return { id, result };
+  }
+
+  request<T extends EngineReply['type']>(request: EngineRequest, expect: T): Promise<Reply<T>> {
+    return this.start(request, expect).result;
+  }
+
+  cancel(job: number): void {
+    void this.request({ type: 'cancel', job }, 'ok');
   }
 
   onEvent(listener: (e: EngineEvent) => void): () => void {

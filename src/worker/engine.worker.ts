@@ -1,40 +1,87 @@
 /// <reference lib="webworker" />
 /**
- * The engine behind the UI: owns the GPU device and everything on it. Receives requests
- * from src/worker/client.ts and replies with plain data.
+ * The browser's engine host: owns the GPU device and the LabEngine, answers the UI's requests
+ * (src/worker/client.ts) with plain data, streams progress and tokens as events, and aborts a
+ * job on `cancel`.
  */
-import { acquireDevice, type GpuContext } from '../gpu/device';
+import { acquireDevice } from '../gpu/device';
 import { GpuError } from '../gpu/errors';
-import type { EngineReply, EngineRequest, ReplyEnvelope, RequestEnvelope } from './protocol';
+import { BlobSink } from '../export/browser';
+import { cachedSource } from '../io/cache';
+import { embeddedSource, hubSource } from '../io/http-source';
+import { FilesSource } from '../io/file-source';
+import { EMBEDDED_TEXTS, LabEngine, type EngineHost } from './lab-engine';
+import type { EngineReply, ReplyEnvelope, RequestEnvelope } from './protocol';
 
 declare const self: DedicatedWorkerGlobalScope;
 
-let gpu: GpuContext | undefined;
+const base = new URL('/', self.location.href).href;
 
-async function handle(request: EngineRequest): Promise<EngineReply> {
-  switch (request.type) {
-    case 'init': {
-      gpu ??= await acquireDevice(navigator.gpu);
-      const ctx = gpu;
-      void ctx.lost.then((info) => {
-        if (gpu === ctx) gpu = undefined;
-        post({ id: 0, event: { type: 'device-lost', message: info.message || String(info.reason) } });
-      });
-      return { type: 'ready', adapter: ctx.adapter };
+const browserHost: EngineHost = {
+  source(spec) {
+    switch (spec.kind) {
+      case 'embedded':
+        return embeddedSource(spec.name, { baseUrl: base });
+      case 'hub':
+        return cachedSource(hubSource({ modelId: spec.id, revision: spec.revision, ...(spec.token ? { token: spec.token } : {}), ...(spec.host ? { host: spec.host } : {}) }));
+      case 'files':
+        return new FilesSource(spec.files, spec.name);
+      case 'folder':
+        throw new Error('folder paths are only supported by the command line; pick or drop the folder instead');
     }
-  }
-}
+  },
+  async embeddedText(name) {
+    const response = await fetch(new URL(`data/${EMBEDDED_TEXTS[name]}`, base));
+    if (!response.ok) throw new Error(`embedded ${name} text: HTTP ${response.status}`);
+    return response.text();
+  },
+  exportSink: () => new BlobSink(),
+};
+
+let engine: Promise<LabEngine> | undefined;
+const jobs = new Map<number, AbortController>();
 
 function post(envelope: ReplyEnvelope): void {
   self.postMessage(envelope);
 }
 
+function getEngine(): Promise<LabEngine> {
+  engine ??= acquireDevice(navigator.gpu).then((gpu) => {
+    void gpu.lost.then((info) => {
+      engine = undefined;
+      post({ id: 0, event: { type: 'device-lost', message: info.message || String(info.reason) } });
+    });
+    return new LabEngine(gpu, browserHost);
+  });
+  engine.catch(() => (engine = undefined));
+  return engine;
+}
+
 self.onmessage = async (e: MessageEvent<RequestEnvelope>) => {
   const { id, request } = e.data;
-  try {
-    post({ id, reply: await handle(request) });
-  } catch (err) {
-    const kind = err instanceof GpuError ? err.kind : 'internal';
-    post({ id, reply: { type: 'error', message: err instanceof Error ? err.message : String(err), kind } });
+  if (request.type === 'cancel') {
+    jobs.get(request.job)?.abort();
+    post({ id, reply: { type: 'ok' } });
+    return;
   }
+  const controller = new AbortController();
+  jobs.set(id, controller);
+  let reply: EngineReply;
+  try {
+    const lab = await getEngine();
+    reply = await lab.handle(request, {
+      signal: controller.signal,
+      progress: (p) => post({ id: 0, event: { type: 'progress', job: id, ...p } }),
+      token: (text, index, elapsedMs) => post({ id: 0, event: { type: 'token', job: id, text, index, elapsedMs } }),
+    });
+  } catch (err) {
+    if (controller.signal.aborted) reply = { type: 'cancelled' };
+    else {
+      const kind = err instanceof GpuError ? err.kind : err instanceof Error ? err.name : 'internal';
+      reply = { type: 'error', message: err instanceof Error ? err.message : String(err), kind };
+    }
+  } finally {
+    jobs.delete(id);
+  }
+  post({ id, reply });
 };
