@@ -178,7 +178,14 @@ export class HttpSource implements CheckpointSource {
 
   /** Maps HTTP failures to errors; 5xx and 429 become retryable. */
   async #check(response: Response, file: string): Promise<void> {
-    if (response.ok) return;
+    if (response.ok) {
+      // Dev servers and static hosts with an SPA fallback answer a missing file with index.html.
+      if (/^text\/html/i.test(response.headers.get('content-type') ?? '') && !/\.html?$/i.test(file)) {
+        await cancelBody(response);
+        throw new FileMissingError(this.name, file);
+      }
+      return;
+    }
     const status = response.status;
     const code = response.headers.get('x-error-code');
     const message = response.headers.get('x-error-message');

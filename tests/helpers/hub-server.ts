@@ -2,7 +2,8 @@
  * A Hugging Face Hub stand-in on 127.0.0.1 (random port) for tests: serves
  * /{owner}/{name}/resolve/{revision}/{file} with Range support, HF's error codes (404
  * EntryNotFound, 401 RepoNotFound / GatedRepo, 403 GatedRepo for a wrong token) and the app's
- * embedded layout /models/{name}/{file}. Faults (cut connections, 500s) are injected per file.
+ * embedded layout /models/{name}/{file} (optionally with an SPA fallback: index.html for unknown
+ * paths, as Vite's dev server answers). Faults (cut connections, 500s) are injected per file.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -37,7 +38,11 @@ export interface HubServer {
   close(): Promise<void>;
 }
 
-export async function startHubServer(repos: Record<string, HubRepo>, embedded: Record<string, Map<string, Uint8Array>> = {}): Promise<HubServer> {
+export async function startHubServer(
+  repos: Record<string, HubRepo>,
+  embedded: Record<string, Map<string, Uint8Array>> = {},
+  options: { spaFallback?: boolean } = {},
+): Promise<HubServer> {
   const requests: RequestLog[] = [];
   const faults: Fault[] = [];
 
@@ -76,6 +81,12 @@ export async function startHubServer(repos: Record<string, HubRepo>, embedded: R
       return fail(404);
     }
     const body = files.get(file);
+    if (!body && embeddedMatch && options.spaFallback) {
+      // What Vite's dev server and SPA hosts do: index.html, 200, for any unknown path.
+      log.status = 200;
+      res.writeHead(200, { 'Content-Type': 'text/html' });
+      return res.end('<!doctype html><html><body>app</body></html>');
+    }
     if (!body) return fail(404, 'EntryNotFound');
 
     const fault = faults.find((f) => f.file === file && (f.times ?? 1) > 0);

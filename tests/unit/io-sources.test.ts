@@ -65,6 +65,17 @@ describe('checkpoint sources', () => {
     expect(() => embeddedSource('tiny')).toThrow(CheckpointError); // no page origin in Node
   });
 
+  it('embedded source behind an SPA fallback (index.html for missing files, as the Vite dev server does)', async () => {
+    const spa = await startHubServer({}, { tiny: files }, { spaFallback: true });
+    try {
+      const source = embeddedSource('tiny', { baseUrl: `${spa.url}/` });
+      await checkSource(source);
+      expect(await source.exists('model.safetensors.index.json')).toBe(false);
+    } finally {
+      await spa.close();
+    }
+  });
+
   it('local File objects and a Node folder', async () => {
     const local = new FilesSource(asFiles(files, 'picked'));
     await checkSource(local);
