@@ -6,6 +6,8 @@ import { defineConfig } from 'vite';
  * Add an entry here for each new Node script.
  */
 export default defineConfig({
+  // The app's public/ folder (models, texts) is read in place by the CLI, not copied.
+  publicDir: false,
   build: {
     ssr: true,
     outDir: 'dist-node',
@@ -14,6 +16,7 @@ export default defineConfig({
     sourcemap: true,
     rollupOptions: {
       input: {
+        cli: 'src/cli/main.ts',
         'bench-kernels': 'bench/kernels.ts',
         'bench-load-memory': 'bench/load-memory.ts',
       },

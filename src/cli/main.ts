@@ -1,0 +1,298 @@
+/**
+ * depth-pruning-lab: the lab's engine without the page, on the same WGSL kernels through
+ * Node's WebGPU (Dawn). Exit codes: 0 success, 2 bad input (arguments, files, masks), 1 failure.
+ */
+import { writeFileSync } from 'node:fs';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { describeAdapter } from '../gpu/device';
+import { acquireNodeDevice } from '../gpu/node';
+import { CheckpointError } from '../io/errors';
+import { inspectCheckpoint } from '../io/checkpoint';
+import { estimateGpuMemory } from '../io/load';
+import { exportPrunedCheckpoint } from '../export/checkpoint';
+import { nodeFolderSink } from '../export/node';
+import { exportSourceFromIndex } from '../export/source';
+import { speedup } from '../eval/speed';
+import { CalibrationError } from '../prune/calibration';
+import { buildMask, MaskError, parseMask, serializeMask, type ScoredCriterion } from '../prune/mask';
+import { blocksForRatio, resolveProtected, SEED_PROTECTED, selectBlocks } from '../prune/select';
+import { planWithout } from '../model/plan';
+import { LabEngine } from '../worker/lab-engine';
+import type { CriterionResult, EngineReply, EngineRequest, ModelInfo, TextSpec } from '../worker/protocol';
+import { modelSpec, nodeHost, readTextFile, UsageError } from './node-host';
+import { progressBar, table } from './format';
+
+const CRITERIA: ScoredCriterion[] = ['ppl', 'taylor', 'magnitude', 'block-influence', 'angular', 'iterative-ppl'];
+
+interface Globals {
+  json?: boolean;
+  hubHost?: string;
+  quiet?: boolean;
+}
+
+const int = (name: string, min = 1) => (v: string) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new InvalidArgumentError(`${name} must be an integer >= ${min}`);
+  return n;
+};
+const num = (name: string, min: number, max: number) => (v: string) => {
+  const n = Number(v);
+  if (!(n >= min && n <= max)) throw new InvalidArgumentError(`${name} must be a number in [${min}, ${max}]`);
+  return n;
+};
+const protectList = (v: string) => {
+  const list = v === '' || v === 'none' ? [] : v.split(',').map((s) => Number(s.trim()));
+  if (list.some((n) => !Number.isInteger(n))) throw new InvalidArgumentError('--protect takes comma-separated block indices (negative from the end), or "none"');
+  return list;
+};
+
+/** Loads the model and runs requests against it, with progress on stderr. */
+class Session {
+  private constructor(readonly lab: LabEngine, readonly info: ModelInfo, private readonly g: Globals) {}
+
+  static async open(model: string, g: Globals): Promise<Session> {
+    const spec = modelSpec(model, g.hubHost, process.env.HF_TOKEN);
+    const lab = new LabEngine(await acquireNodeDevice('cli'), nodeHost);
+    const info = await lab.load(spec, new AbortController().signal, progressBar('loading', g.quiet));
+    return new Session(lab, info, g);
+  }
+
+  async run<T extends EngineReply['type']>(request: EngineRequest, expect: T, what: string): Promise<Extract<EngineReply, { type: T }>> {
+    const reply = await this.lab.handle(request, {
+      signal: new AbortController().signal,
+      progress: progressBar(what, this.g.quiet),
+      token: (text) => (this.g.json ? undefined : process.stdout.write(text)),
+    });
+    if (reply.type !== expect) throw new Error(`unexpected reply ${reply.type}`);
+    return reply as Extract<EngineReply, { type: T }>;
+  }
+
+  /** The plan a --mask file describes (validated against this model), or the full model. */
+  planFromMask(path: string | undefined): { kept: number[]; removed: number[] } {
+    const L = this.info.numLayers;
+    if (!path) return { kept: planWithout(L, []), removed: [] };
+    const mask = parseMask(readTextFile(path, 'mask'), { fingerprint: this.info.fingerprint, numLayers: L, architecture: this.info.architecture });
+    return { kept: [...mask.kept], removed: [...mask.removed] };
+  }
+}
+
+function textSpec(path: string | undefined, fallback: 'calibration' | 'heldout'): TextSpec {
+  return path ? { kind: 'inline', name: path.split('/').pop()!, text: readTextFile(path, 'text') } : { kind: 'embedded', name: fallback };
+}
+
+function print(g: Globals, json: unknown, human: () => string): void {
+  process.stdout.write(g.json ? `${JSON.stringify(json, null, 2)}\n` : `${human()}\n`);
+}
+
+function scoreTable(info: ModelInfo, results: CriterionResult[], protectedSet: Set<number>): string {
+  const rows = Array.from({ length: info.numLayers }, (_, b) => [
+    String(b) + (protectedSet.has(b) ? ' *' : ''),
+    ...results.flatMap((r) => [r.scores[b] == null ? '-' : Number(r.scores[b]).toPrecision(6), String(r.ranking.indexOf(b) + 1)]),
+  ]);
+  return table(['block', ...results.flatMap((r) => [r.criterion, 'rank'])], rows) + (protectedSet.size ? '\n* protected' : '');
+}
+
+const program = new Command()
+  .name('depth-pruning-lab')
+  .description('Depth pruning of LLaMA models on WebGPU: score blocks, prune, measure perplexity and speed.')
+  .option('--json', 'machine-readable output on stdout')
+  .option('--hub-host <url>', 'Hugging Face Hub host (a mirror or a local server)')
+  .option('-q, --quiet', 'no progress on stderr')
+  .showHelpAfterError()
+  .exitOverride();
+
+const modelArg = '<model>';
+const modelHelp = 'a checkpoint folder, "embedded", or a Hub id owner/name[@revision] (token from HF_TOKEN)';
+
+program
+  .command('info')
+  .description('config, parameter count, adapter and GPU memory estimate (reads headers only)')
+  .argument(modelArg, modelHelp)
+  .action(async (model: string) => {
+    const g = program.opts<Globals>();
+    const gpu = await acquireNodeDevice('cli');
+    const index = await inspectCheckpoint(nodeHost.source(modelSpec(model, g.hubHost, process.env.HF_TOKEN)));
+    const estimate = estimateGpuMemory(index, gpu.device.limits);
+    const c = index.config;
+    const parameters = index.planned.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
+    const out = { config: c, parameters, adapter: describeAdapter(gpu.adapter), memory: estimate, layoutFingerprint: index.layoutFingerprint };
+    print(g, out, () => table(['field', 'value'], [
+      ['architecture', c.architecture], ['blocks', String(c.numLayers)], ['hidden', String(c.hiddenSize)], ['intermediate', String(c.intermediateSize)],
+      ['heads / kv heads', `${c.numHeads} / ${c.numKvHeads}`], ['head_dim', String(c.headDim)], ['vocab', String(c.vocabSize)],
+      ['parameters', `${(parameters / 1e6).toFixed(2)} M`], ['GPU memory (est.)', `${(estimate.totalBytes / 2 ** 20).toFixed(1)} MiB`],
+      ['largest tensor', `${estimate.largestTensor} (${(estimate.largestBytes / 2 ** 20).toFixed(1)} MiB)`], ['adapter', out.adapter],
+    ]));
+    gpu.device.destroy();
+  });
+
+const calibrationOptions = (cmd: Command) =>
+  cmd
+    .option('--calib <file>', 'calibration text (.txt with blank-line-separated documents, or .jsonl with "text")')
+    .option('-n, --samples <n>', 'calibration samples', int('--samples'), 10)
+    .option('-t, --seq-len <t>', 'tokens per sample', int('--seq-len', 2), 128)
+    .option('--seed <n>', 'sampling seed', int('--seed', 0), 1234)
+    .addOption(new Option('--bos <mode>', 'BOS on the first window of a document only, or on every sample').choices(['first', 'every']).default('first'))
+    .option('--protect <list>', 'never-removed blocks, negative from the end ("none" for no protection)', protectList, SEED_PROTECTED);
+
+interface CalibOpts { calib?: string; samples: number; seqLen: number; seed: number; bos: 'first' | 'every'; protect: number[] }
+
+async function scoreWith(s: Session, criteria: ScoredCriterion[], o: CalibOpts, k: number) {
+  return s.run({
+    type: 'score', criteria, k, protect: resolveProtected(o.protect, s.info.numLayers),
+    calibration: { text: textSpec(o.calib, 'calibration'), n: o.samples, t: o.seqLen, seed: o.seed, bos: o.bos },
+  }, 'scored', 'scoring');
+}
+
+function maskFor(s: Session, scored: Extract<EngineReply, { type: 'scored' }>, criterion: ScoredCriterion, removed: number[], protect: number[]) {
+  const main = scored.results.find((r) => r.criterion === criterion)!;
+  return buildMask({
+    model: { source: s.info.source, architecture: s.info.architecture, num_hidden_layers: s.info.numLayers, fingerprint: s.info.fingerprint },
+    criterion: { name: criterion, calibration: criterion === 'magnitude' ? null : scored.calibration, protected_blocks: resolveProtected(protect, s.info.numLayers) },
+    scores: Object.fromEntries(scored.results.map((r) => [r.criterion, r.scores])),
+    ranking: main.ranking,
+    removed,
+  });
+}
+
+/** The one-shot selection of a criterion result (angular: its best contiguous window). */
+function selection(result: CriterionResult, k: number, protect: number[]) {
+  if (result.criterion === 'iterative-ppl') return { removed: result.ranking.slice(0, k).sort((a, b) => a - b), warning: undefined };
+  return selectBlocks(result.scores.map((v) => (v == null ? Infinity : v)), k, protect);
+}
+
+calibrationOptions(
+  program
+    .command('score')
+    .description('per-block importance scores and ranking; --out writes a pruning mask')
+    .argument(modelArg, modelHelp)
+    .addOption(new Option('--criterion <c...>', 'criteria to compute').choices(CRITERIA).default(['ppl']))
+    .option('--ratio <r>', 'fraction of blocks the mask removes', num('--ratio', 0, 1), 0.2)
+    .option('--out <mask.json>', 'write a pruning mask for the first criterion'),
+).action(async (model: string, o: CalibOpts & { criterion: ScoredCriterion[]; ratio: number; out?: string }) => {
+  const g = program.opts<Globals>();
+  const s = await Session.open(model, g);
+  const k = blocksForRatio(o.ratio, s.info.numLayers);
+  const scored = await scoreWith(s, o.criterion, o, k);
+  const main = scored.results[0]!;
+  const sel = selection(main, k, o.protect);
+  if (sel.warning) process.stderr.write(`warning: ${sel.warning}\n`);
+  const mask = maskFor(s, scored, main.criterion, sel.removed, o.protect);
+  if (o.out) writeFileSync(o.out, serializeMask(mask));
+  const protectedSet = new Set(resolveProtected(o.protect, s.info.numLayers));
+  print(g, { model: s.info, calibration: scored.calibration, results: scored.results, removed: sel.removed, mask: o.out ?? null }, () =>
+    `${scoreTable(s.info, scored.results, protectedSet)}\nremove ${k} of ${s.info.numLayers} by ${main.criterion}: [${sel.removed.join(', ')}]${o.out ? `\nmask written to ${o.out}` : ''}`);
+  s.lab.dispose();
+});
+
+calibrationOptions(
+  program
+    .command('prune')
+    .description('write the pruned checkpoint (HF layout) for a mask, or for a criterion and ratio')
+    .argument(modelArg, modelHelp)
+    .option('--mask <mask.json>', 'a pruning mask for this model')
+    .addOption(new Option('--criterion <c>', 'score with this criterion instead of a mask').choices(CRITERIA))
+    .option('--ratio <r>', 'fraction of blocks to remove with --criterion', num('--ratio', 0, 1), 0.2)
+    .option('--f16', 'store weights as F16 (default: the source dtype)')
+    .requiredOption('--out <folder>', 'output folder (must be empty or new)'),
+).action(async (model: string, o: CalibOpts & { mask?: string; criterion?: ScoredCriterion; ratio: number; f16?: boolean; out: string }) => {
+  const g = program.opts<Globals>();
+  if (!o.mask === !o.criterion) throw new UsageError('prune needs exactly one of --mask or --criterion');
+  const s = await Session.open(model, g);
+  let kept: number[];
+  let mask: ReturnType<typeof buildMask> | undefined;
+  if (o.mask) kept = s.planFromMask(o.mask).kept;
+  else {
+    const k = blocksForRatio(o.ratio, s.info.numLayers);
+    const scored = await scoreWith(s, [o.criterion!], o, k);
+    const sel = selection(scored.results[0]!, k, o.protect);
+    mask = maskFor(s, scored, o.criterion!, sel.removed, o.protect);
+    kept = [...mask.kept];
+  }
+  const spec = modelSpec(model, g.hubHost, process.env.HF_TOKEN);
+  const index = await inspectCheckpoint(nodeHost.source(spec));
+  const sink = await nodeFolderSink(o.out);
+  const result = await exportPrunedCheckpoint({ source: await exportSourceFromIndex(index), sink, kept, toF16: Boolean(o.f16), onProgress: (p) => progressBar('writing', g.quiet)({ done: p.bytesDone, total: p.bytesTotal, what: p.file }) });
+  if (mask) writeFileSync(`${o.out}/pruning-mask.json`, serializeMask(mask));
+  print(g, { out: o.out, kept, files: result.files }, () => `wrote ${o.out}: ${kept.length} of ${s.info.numLayers} blocks kept [${kept.join(', ')}]`);
+  s.lab.dispose();
+});
+
+program
+  .command('ppl')
+  .description("perplexity by the seed's protocol (non-overlapping windows, remainder dropped)")
+  .argument(modelArg, modelHelp)
+  .option('--mask <mask.json>', 'evaluate the pruned plan too')
+  .option('--text <file>', 'evaluation text (default: the embedded held-out KJV books)')
+  .option('--window <t>', 'tokens per window', int('--window', 2), 128)
+  .addOption(new Option('--bos <mode>', 'BOS at the stream start only, or on every window').choices(['first', 'every']).default('first'))
+  .option('--max-windows <n>', 'evaluate only the first n windows', int('--max-windows'))
+  .action(async (model: string, o: { mask?: string; text?: string; window: number; bos: 'first' | 'every'; maxWindows?: number }) => {
+    const g = program.opts<Globals>();
+    const s = await Session.open(model, g);
+    const { kept } = s.planFromMask(o.mask);
+    const plans = o.mask ? [planWithout(s.info.numLayers, []), kept] : [kept];
+    const r = await s.run({ type: 'perplexity', text: textSpec(o.text, 'heldout'), window: o.window, bos: o.bos, plans, ...(o.maxWindows ? { maxWindows: o.maxWindows } : {}) }, 'perplexity', 'perplexity');
+    print(g, { text: r.textName, textSha256: r.textSha256, window: o.window, bos: o.bos, plans, results: r.results }, () =>
+      table(['plan', 'blocks', 'PPL', 'windows'], r.results.map((x, i) => [i === 0 ? 'original' : 'pruned', String(plans[i]!.length), x.ppl.toFixed(2), String(x.windows)])));
+    s.lab.dispose();
+  });
+
+program
+  .command('generate')
+  .description('stream generated text to stdout with tokens/s')
+  .argument(modelArg, modelHelp)
+  .option('--mask <mask.json>', 'generate with the pruned plan')
+  .requiredOption('--prompt <text>', 'the prompt')
+  .option('--max-tokens <n>', 'new tokens at most', int('--max-tokens'), 64)
+  .option('--temperature <t>', 'sampling temperature (0 = greedy)', num('--temperature', 0, 100), 1)
+  .option('--top-k <k>', 'top-k (0 = off)', int('--top-k', 0), 50)
+  .option('--top-p <p>', 'nucleus top-p', num('--top-p', 0, 1), 0.95)
+  .option('--seed <n>', 'sampling seed', int('--seed', 0), 0)
+  .action(async (model: string, o: { mask?: string; prompt: string; maxTokens: number; temperature: number; topK: number; topP: number; seed: number }) => {
+    const g = program.opts<Globals>();
+    const s = await Session.open(model, { ...g, quiet: true });
+    const { kept } = s.planFromMask(o.mask);
+    if (!g.json) process.stdout.write(o.prompt);
+    const r = await s.run({ type: 'generate', prompt: o.prompt, plan: kept, maxNewTokens: o.maxTokens, sampling: { temperature: o.temperature, topK: o.topK, topP: o.topP }, seed: o.seed }, 'generated', 'generating');
+    const decodeTps = r.tokens > 1 ? ((r.tokens - 1) / r.decodeMs) * 1000 : NaN;
+    print(g, { ...r, blocks: kept.length, decodeTokensPerS: decodeTps }, () => `\n\n[${r.tokens} tokens, ${kept.length} blocks: prefill ${r.prefillMs.toFixed(0)} ms, decode ${decodeTps.toFixed(1)} tok/s]`);
+    s.lab.dispose();
+  });
+
+program
+  .command('bench')
+  .description('decode/prefill tokens/s, full and pruned, against the memory-bound ideal')
+  .argument(modelArg, modelHelp)
+  .option('--mask <mask.json>', 'the pruned plan (default: full model only)')
+  .option('--prompt-tokens <n>', 'prompt length', int('--prompt-tokens'), 32)
+  .option('--new-tokens <n>', 'forced output length', int('--new-tokens'), 128)
+  .option('--warmup <n>', 'untimed runs', int('--warmup', 0), 2)
+  .option('--runs <n>', 'timed runs (mean)', int('--runs'), 5)
+  .action(async (model: string, o: { mask?: string; promptTokens: number; newTokens: number; warmup: number; runs: number }) => {
+    const g = program.opts<Globals>();
+    const s = await Session.open(model, g);
+    const { kept } = s.planFromMask(o.mask);
+    const plans = o.mask ? [planWithout(s.info.numLayers, []), kept] : [kept];
+    const r = await s.run({ type: 'benchmark', plans, options: { promptTokens: o.promptTokens, newTokens: o.newTokens, warmup: o.warmup, runs: o.runs } }, 'benchmarked', 'benchmark');
+    const sp = r.results.length === 2 ? speedup(r.results[0]!, r.results[1]!) : undefined;
+    print(g, { results: r.results, speedup: sp ?? null }, () =>
+      table(['plan', 'blocks', 'prefill tok/s', 'decode tok/s', 'ms/token', 'weight MiB/token'], r.results.map((x, i) => [
+        i === 0 ? 'original' : 'pruned', String(x.blocks), x.prefillTokensPerS.toFixed(1), x.decodeTokensPerS.toFixed(1), x.msPerDecodeToken.toFixed(2), (x.weightBytesPerToken / 2 ** 20).toFixed(2),
+      ])) + (sp ? `\ndecode speedup ${sp.measured.toFixed(3)}x (memory-bound ideal ${sp.ideal.toFixed(3)}x, ${(sp.ofIdeal * 100).toFixed(1)}% of ideal)` : '') + `\nadapter: ${r.results[0]!.adapter}`);
+    s.lab.dispose();
+  });
+
+/** Bad input exits 2, anything else 1; commander's help/version exit 0. */
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await program.parseAsync(argv);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
+    const bad = e instanceof UsageError || e instanceof MaskError || e instanceof CheckpointError || e instanceof CalibrationError || e instanceof RangeError;
+    process.stderr.write(`error: ${(e as Error).message}\n`);
+    return bad ? 2 : 1;
+  }
+}
+
+main(process.argv).then((code) => process.exit(code));

@@ -1,0 +1,63 @@
+/** The engine host for Node: checkpoints from folders, the Hub or the package's embedded model. */
+import { existsSync, readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { BlobSink } from '../export/browser';
+import { hubSource } from '../io/http-source';
+import { NodeFolderSource } from '../io/node-source';
+import { EMBEDDED_MODEL, EMBEDDED_TEXTS, type EngineHost } from '../worker/lab-engine';
+import type { ModelSourceSpec } from '../worker/protocol';
+
+/** The package root (holding public/): found upwards from this bundle, so it works from dist-node/ and from src/. */
+export function packageRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'public'))) return dir;
+    dir = dirname(dir);
+  }
+  return process.cwd();
+}
+
+export const PUBLIC = join(packageRoot(), 'public');
+
+/**
+ * A model argument: an existing folder, "embedded" (or the embedded model's name), or a Hub
+ * id "owner/name[@revision]".
+ */
+export function modelSpec(arg: string, hubHost?: string, token?: string): ModelSourceSpec {
+  if (arg === 'embedded' || arg === EMBEDDED_MODEL) return { kind: 'embedded', name: EMBEDDED_MODEL };
+  if (existsSync(arg)) return { kind: 'folder', path: resolve(arg) };
+  const m = /^([\w.-]+\/[\w.-]+)(?:@([\w./-]+))?$/.exec(arg);
+  if (!m) throw new UsageError(`model "${arg}" is neither a folder, "embedded", nor a Hub id like owner/name[@revision]`);
+  return { kind: 'hub', id: m[1]!, revision: m[2] ?? 'main', ...(hubHost ? { host: hubHost } : {}), ...(token ? { token } : {}) };
+}
+
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+export const nodeHost: EngineHost = {
+  source(spec) {
+    switch (spec.kind) {
+      case 'embedded':
+        return new NodeFolderSource(join(PUBLIC, 'models', spec.name));
+      case 'folder':
+        return new NodeFolderSource(spec.path);
+      case 'hub':
+        return hubSource({ modelId: spec.id, revision: spec.revision, ...(spec.host ? { host: spec.host } : {}), ...(spec.token ? { token: spec.token } : {}) });
+      case 'files':
+        throw new UsageError('File objects are a browser source; pass a folder path');
+    }
+  },
+  embeddedText: (name) => readFile(join(PUBLIC, 'data', EMBEDDED_TEXTS[name]), 'utf8'),
+  exportSink: () => new BlobSink(),
+};
+
+export function readTextFile(path: string, what: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (e) {
+    throw new UsageError(`cannot read ${what} ${path}: ${(e as Error).message}`);
+  }
+}
