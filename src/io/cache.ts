@@ -82,7 +82,7 @@ export function cachedSource(inner: CheckpointSource, options: CacheOptions = {}
       }
       const from = Math.max(start, blockStart) - blockStart;
       const to = Math.min(end, blockEnd) - blockStart;
-      if (to > from) yield block.slice(from, to);
+      if (to > from) yield block.subarray(from, to);
     }
   }
 

@@ -86,8 +86,27 @@ function u16(bytes: Uint8Array, count = bytes.byteLength / 2): Uint16Array {
 
 /** bfloat16 -> f16 bits, round to nearest even (exact for normal f16 values); false on |x| > 65504. */
 export function bf16ToF16(src: Uint16Array, dst: Uint16Array): boolean {
-  const n = src.length;
-  for (let i = 0; i < n; i++) {
+  if (src.byteOffset % 4 !== 0 || dst.byteOffset % 4 !== 0) return bf16ToF16Scalar(src, dst, 0, src.length);
+  // Two values per step through u32 views: the common case (both in the f16 normal range) is a
+  // few integer ops; anything else goes through the scalar path.
+  const pairs = src.length >> 1;
+  const s32 = new Uint32Array(src.buffer, src.byteOffset, pairs);
+  const d32 = new Uint32Array(dst.buffer, dst.byteOffset, pairs);
+  for (let i = 0; i < pairs; i++) {
+    const w = s32[i]!;
+    const lo = w & 0x7fff;
+    const hi = (w >>> 16) & 0x7fff;
+    if ((lo - 0x3880) >>> 0 < 0xf00 && (hi - 0x3880) >>> 0 < 0xf00) {
+      d32[i] = (w & 0x80008000) | ((lo - 0x3800) << 3) | ((hi - 0x3800) << 19);
+    } else if (!bf16ToF16Scalar(src, dst, 2 * i, 2 * i + 2)) {
+      return false;
+    }
+  }
+  return bf16ToF16Scalar(src, dst, pairs * 2, src.length);
+}
+
+function bf16ToF16Scalar(src: Uint16Array, dst: Uint16Array, from: number, to: number): boolean {
+  for (let i = from; i < to; i++) {
     const h = src[i]!;
     const magnitude = h & 0x7fff;
     // f16 normal range (bf16 exponent 113..142): rebias 127 -> 15 and widen the mantissa 7 -> 10 bits,

@@ -214,6 +214,16 @@ describe('dtype conversion', () => {
       }
     }
     expect(bad).toEqual([]);
+    // The paired path (aligned arrays, odd length, mixed ranges) agrees with the one-value path.
+    const all = Uint16Array.from({ length: 65537 }, (_, i) => (i * 40503) & 0xffff).filter((h) => {
+      const x = bf16BitsToF32(h);
+      return !Number.isNaN(x) && !(Number.isFinite(x) && Math.abs(x) > 65504);
+    });
+    const paired = new Uint16Array(all.length);
+    expect(bf16ToF16(all, paired)).toBe(true);
+    const single = all.map((h) => f32ToF16Bits(bf16BitsToF32(h)));
+    expect(Buffer.compare(Buffer.from(paired.buffer), Buffer.from(single.buffer))).toBe(0);
+    expect(all.length % 2).toBe(1);
   });
 
   it('F32 -> f16 conversion refuses values beyond the f16 range', () => {
