@@ -242,7 +242,7 @@ export async function loadCheckpoint(device: GPUDevice, source: CheckpointSource
   let bytesDone = 0;
   let pendingWrites = 0;
   const started = performance.now();
-  let lastReport = 0;
+  let lastReport = -Infinity; // the first piece always reports
   let current: string | null = null;
   let fingerprint = '';
 
