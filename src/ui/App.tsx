@@ -1,18 +1,58 @@
-import { useEffect } from 'react';
+import { useEffect, useRef } from 'react';
 import { AdapterPanel } from './AdapterPanel';
-import { startGpu } from './engine';
+import { BlocksPanel } from './BlocksPanel';
+import { CriteriaPanel } from './CriteriaPanel';
+import { embeddedSpec, loadModel, startGpu } from './engine';
+import { EvaluatePanel } from './EvaluatePanel';
+import { ExportPanel } from './ExportPanel';
+import { GeneratePanel } from './GeneratePanel';
+import { ModelPanel } from './ModelPanel';
+import { SpeedPanel } from './SpeedPanel';
+import { useLab } from './store';
+
+/** Loads the remembered model source once the GPU is up (the embedded model on a first visit). */
+function useAutoLoad(): void {
+  const gpuReady = useLab((s) => s.gpu.state === 'ready');
+  const hydrated = useLab((s) => s.hydrated);
+  const started = useRef(false);
+  useEffect(() => {
+    if (!gpuReady || !hydrated || started.current || useLab.getState().model) return;
+    started.current = true;
+    const source = useLab.getState().source;
+    // A Hub model reloads from the browser's cache (a private one needs its token again: then the
+    // error says so); picked files cannot be reopened without the user, so the embedded model loads.
+    if (source.kind === 'hub') void loadModel({ kind: 'hub', id: source.id, revision: source.revision });
+    else void loadModel(embeddedSpec());
+  }, [gpuReady, hydrated]);
+}
 
 export function App() {
   useEffect(() => {
     void startGpu();
   }, []);
+  useAutoLoad();
   return (
     <main>
       <header>
         <h1>Depth-Pruning Lab</h1>
         <p className="tagline">Score LLaMA blocks, drop the least important, measure what it costs and what it buys — on your GPU.</p>
       </header>
-      <AdapterPanel />
+      <div className="top-row">
+        <ModelPanel />
+        <AdapterPanel />
+      </div>
+      <div className="layout">
+        <div className="col-blocks">
+          <BlocksPanel />
+        </div>
+        <div className="col-work">
+          <CriteriaPanel />
+          <EvaluatePanel />
+          <GeneratePanel />
+          <SpeedPanel />
+          <ExportPanel />
+        </div>
+      </div>
     </main>
   );
 }

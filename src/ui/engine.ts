@@ -1,17 +1,58 @@
-/** The page's single engine worker and the actions that drive it and update the store. */
-import { EngineClient } from '../worker/client';
-import { useLab } from './store';
+/**
+ * The page's single engine worker and the actions that drive it and update the store. The
+ * worker runs one job at a time; every action here starts one job, routes its progress events
+ * to the store under a job key, and can be cancelled by that key.
+ */
+import { EngineClient, EngineError } from '../worker/client';
+import type { EngineRequest, ModelSourceSpec, TextSpec } from '../worker/protocol';
+import { EMBEDDED_MODEL } from './constants';
+import { currentRecord, keptBlocks, kFor, planKey, protectedBlocks, selectableScores, useLab, type JobKey, type PaneState, type SourceChoice, type TextChoice } from './store';
+import { selectBlocks } from '../prune/select';
 
 let client: EngineClient | undefined;
+/** Which job key each running job id belongs to (for progress events). */
+const running = new Map<number, JobKey>();
+/** Token listeners of running generate jobs. */
+const tokenSinks = new Map<number, (text: string, index: number, elapsedMs: number) => void>();
 
 function engine(): EngineClient {
   if (!client) {
     client = new EngineClient();
     client.onEvent((e) => {
-      if (e.type === 'device-lost') useLab.getState().setGpu({ state: 'lost', message: e.message });
+      const s = useLab.getState();
+      if (e.type === 'device-lost') s.setGpu({ state: 'lost', message: e.message });
+      else if (e.type === 'progress') {
+        const key = running.get(e.job);
+        const job = key && s.jobs[key];
+        if (key && job && job.id === e.job) s.setJob(key, { ...job, done: e.done, total: e.total, what: e.what, ...(e.bytes ? { bytes: e.bytes } : {}) });
+      } else if (e.type === 'token') tokenSinks.get(e.job)?.(e.text, e.index, e.elapsedMs);
     });
   }
   return client;
+}
+
+const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+const cancelled = (err: unknown) => err instanceof EngineError && err.kind === 'cancelled';
+
+/** Runs one engine job under a key: progress to the store, errors to the key's error slot. */
+async function run<T extends Parameters<EngineClient['start']>[1]>(key: JobKey, request: EngineRequest, expect: T, what = 'starting') {
+  const s = useLab.getState();
+  s.setError(key, undefined);
+  const job = engine().start(request, expect);
+  running.set(job.id, key);
+  s.setJob(key, { id: job.id, done: 0, total: 0, what, startedAt: Date.now() });
+  try {
+    return await job.result;
+  } finally {
+    running.delete(job.id);
+    if (useLab.getState().jobs[key]?.id === job.id) useLab.getState().setJob(key, undefined);
+  }
+}
+
+/** Cancels the job running under a key (if any). */
+export function cancelJob(key: JobKey): void {
+  const job = useLab.getState().jobs[key];
+  if (job) engine().cancel(job.id);
 }
 
 /** Acquires (or re-acquires after a loss) the GPU in the worker. */
@@ -22,6 +63,212 @@ export async function startGpu(): Promise<void> {
     const { adapter } = await engine().request({ type: 'init' }, 'ready');
     setGpu({ state: 'ready', adapter });
   } catch (err) {
-    setGpu({ state: 'unavailable', message: err instanceof Error ? err.message : String(err) });
+    setGpu({ state: 'unavailable', message: message(err) });
   }
+}
+
+/** Loads a model; on failure the previous model stays and the error is shown. */
+export async function loadModel(spec: ModelSourceSpec): Promise<boolean> {
+  const s = useLab.getState();
+  s.setLoadError(null);
+  try {
+    const { model } = await run('load', { type: 'load', source: spec }, 'loaded', 'reading the checkpoint index');
+    const choice: SourceChoice = spec.kind === 'hub' ? { kind: 'hub', id: spec.id, revision: spec.revision } : spec.kind === 'files' ? { kind: 'files', name: spec.name } : { kind: 'embedded' };
+    useLab.setState((st) => ({ model, loadError: null, source: choice, records: st.records[model.fingerprint] ? st.records : { ...st.records } }));
+    return true;
+  } catch (err) {
+    useLab.getState().setLoadError(cancelled(err) ? 'Loading was cancelled; the previous model is kept.' : message(err));
+    return false;
+  }
+}
+
+export const embeddedSpec = (): ModelSourceSpec => ({ kind: 'embedded', name: EMBEDDED_MODEL });
+
+function textSpec(choice: TextChoice, embedded: 'calibration' | 'heldout'): TextSpec {
+  return choice.kind === 'embedded' ? { kind: 'embedded', name: embedded } : { kind: 'inline', name: choice.name, text: choice.text };
+}
+
+/** Scores the blocks with the chosen criteria on the chosen calibration set. */
+export async function runScoring(): Promise<void> {
+  const s = useLab.getState();
+  const model = s.model;
+  if (!model) return;
+  const st = s.settings;
+  const L = model.numLayers;
+  try {
+    const reply = await run('score', {
+      type: 'score',
+      criteria: st.criteria,
+      calibration: { text: textSpec(st.calibration, 'calibration'), n: st.n, t: st.t, seed: st.seed, bos: st.bos },
+      k: Math.max(1, kFor(st, L)),
+      protect: protectedBlocks(st.protectText, L),
+    }, 'scored');
+    if (useLab.getState().model?.fingerprint !== model.fingerprint) return;
+    useLab.getState().mergeScores(st.criteria.some((c) => c !== 'magnitude') ? reply.calibration : null, reply.results);
+  } catch (err) {
+    if (!cancelled(err)) useLab.getState().setError('score', message(err));
+  }
+}
+
+/** PPL of the full model and of the current plan (plans already measured with this protocol are reused). */
+export async function runPerplexity(): Promise<void> {
+  const s = useLab.getState();
+  const model = s.model;
+  if (!model) return;
+  const st = s.settings;
+  const rec = currentRecord(s);
+  const full = keptBlocks(model.numLayers, []);
+  const current = keptBlocks(model.numLayers, rec.plan.removed);
+  const textKey = st.evalText.kind === 'embedded' ? 'embedded' : `${st.evalText.name}:${st.evalText.text.length}:${hashString(st.evalText.text)}`;
+  const key = `${textKey}|${st.evalWindow}|${st.evalBos}|${st.evalMaxWindows}`;
+  const cached = rec.ppl?.key === key ? rec.ppl.results : {};
+  const plans = [full, current].filter((p, i, all) => !cached[planKey(p)] && all.findIndex((q) => planKey(q) === planKey(p)) === i);
+  if (plans.length === 0) return;
+  try {
+    const reply = await run('ppl', {
+      type: 'perplexity', text: textSpec(st.evalText, 'heldout'), window: st.evalWindow, bos: st.evalBos, plans,
+      ...(st.evalMaxWindows > 0 ? { maxWindows: st.evalMaxWindows } : {}),
+    }, 'perplexity');
+    if (useLab.getState().model?.fingerprint !== model.fingerprint) return;
+    useLab.getState().updateRecord((r) => {
+      const base = r.ppl?.key === key ? r.ppl.results : {};
+      const results = { ...base };
+      plans.forEach((p, i) => (results[planKey(p)] = reply.results[i]!));
+      return { ...r, ppl: { key, window: st.evalWindow, bos: st.evalBos, maxWindows: st.evalMaxWindows, textSha256: reply.textSha256, textName: reply.textName, results } };
+    });
+  } catch (err) {
+    if (!cancelled(err)) useLab.getState().setError('ppl', message(err));
+  }
+}
+
+function hashString(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return (h >>> 0).toString(16);
+}
+
+let stopGeneration = false;
+
+/** The original and the pruned model generate from one prompt, one after the other, streaming tokens. */
+export async function runGeneration(): Promise<void> {
+  const s = useLab.getState();
+  const model = s.model;
+  if (!model) return;
+  const st = s.settings;
+  const rec = currentRecord(s);
+  const panes: ['original' | 'pruned', number[]][] = [
+    ['original', keptBlocks(model.numLayers, [])],
+    ['pruned', keptBlocks(model.numLayers, rec.plan.removed)],
+  ];
+  stopGeneration = false;
+  const setPane = (name: 'original' | 'pruned', pane: PaneState | null) =>
+    useLab.getState().updateRecord((r) => ({ ...r, generation: { prompt: st.prompt, original: r.generation?.original ?? null, pruned: r.generation?.pruned ?? null, [name]: pane } }));
+  useLab.getState().updateRecord((r) => ({ ...r, generation: { prompt: st.prompt, original: null, pruned: null } }));
+  for (const [name, plan] of panes) {
+    if (stopGeneration) break;
+    let pane: PaneState = { text: '', tokens: 0, tokPerS: null, running: true, plan };
+    setPane(name, pane);
+    const request: EngineRequest = {
+      type: 'generate', prompt: st.prompt, plan, maxNewTokens: st.maxTokens, seed: st.genSeed,
+      sampling: { temperature: st.temperature, topK: st.topK, topP: st.topP },
+    };
+    const s2 = useLab.getState();
+    s2.setError('generate', undefined);
+    const job = engine().start(request, 'generated');
+    running.set(job.id, 'generate');
+    s2.setJob('generate', { id: job.id, done: 0, total: st.maxTokens, what: `${name} model`, startedAt: Date.now() });
+    tokenSinks.set(job.id, (text, index, elapsedMs) => {
+      pane = { ...pane, text: pane.text + text, tokens: index + 1, tokPerS: elapsedMs > 0 ? ((index + 1) / elapsedMs) * 1000 : null };
+      setPane(name, pane);
+      const j = useLab.getState().jobs.generate;
+      if (j?.id === job.id) useLab.getState().setJob('generate', { ...j, done: index + 1 });
+    });
+    try {
+      const r = await job.result;
+      const ms = r.prefillMs + r.decodeMs;
+      pane = { ...pane, text: r.text, tokens: r.tokens, tokPerS: ms > 0 ? (r.tokens / ms) * 1000 : null, running: false };
+    } catch (err) {
+      pane = { ...pane, running: false, ...(cancelled(err) ? { error: 'cancelled' } : { error: message(err) }) };
+      if (cancelled(err)) stopGeneration = true;
+    } finally {
+      tokenSinks.delete(job.id);
+      running.delete(job.id);
+      useLab.getState().setJob('generate', undefined);
+    }
+    setPane(name, pane);
+  }
+}
+
+export function cancelGeneration(): void {
+  stopGeneration = true;
+  cancelJob('generate');
+}
+
+/** The benchmark: original, current plan, and a sweep of k blocks removed by the chosen criterion. */
+export async function runBenchmark(): Promise<void> {
+  const s = useLab.getState();
+  const model = s.model;
+  if (!model) return;
+  const st = s.settings;
+  const rec = currentRecord(s);
+  const L = model.numLayers;
+  const full = keptBlocks(L, []);
+  const current = keptBlocks(L, rec.plan.removed);
+  const sweep: { criterion: typeof st.selectCriterion; k: number; plan: number[] }[] = [];
+  const result = rec.scores?.results[st.selectCriterion];
+  if (result) {
+    const prot = protectedBlocks(st.protectText, L);
+    const step = Math.max(1, Math.round(st.sweepStep));
+    for (let k = step; k <= Math.floor(L / 2); k += step) {
+      const sel = selectBlocks(selectableScores(result.scores), k, prot);
+      if (sel.removed.length < k) break;
+      sweep.push({ criterion: st.selectCriterion, k, plan: sel.kept });
+    }
+  }
+  const optionsKey = JSON.stringify(st.speed);
+  const cached = rec.speed && JSON.stringify(rec.speed.options) === optionsKey ? rec.speed.results : {};
+  const all = [full, current, ...sweep.map((x) => x.plan)];
+  const plans = all.filter((p, i) => !cached[planKey(p)] && all.findIndex((q) => planKey(q) === planKey(p)) === i);
+  const store = (results: Record<string, import('../eval/speed').SpeedResult>) =>
+    useLab.getState().updateRecord((r) => ({ ...r, speed: { options: st.speed, results, sweep } }));
+  if (plans.length === 0) {
+    store(cached);
+    return;
+  }
+  try {
+    const reply = await run('benchmark', { type: 'benchmark', plans, options: st.speed }, 'benchmarked');
+    if (useLab.getState().model?.fingerprint !== model.fingerprint) return;
+    const results = { ...cached };
+    plans.forEach((p, i) => (results[planKey(p)] = reply.results[i]!));
+    store(results);
+  } catch (err) {
+    if (!cancelled(err)) useLab.getState().setError('benchmark', message(err));
+  }
+}
+
+/** Writes the pruned checkpoint in the worker and downloads each file. */
+export async function exportCheckpoint(mask?: import('../prune/mask').PruningMask): Promise<string[]> {
+  const s = useLab.getState();
+  const model = s.model;
+  if (!model) return [];
+  const kept = keptBlocks(model.numLayers, currentRecord(s).plan.removed);
+  try {
+    const reply = await run('export', { type: 'export-checkpoint', kept, toF16: s.settings.toF16, ...(mask ? { mask } : {}) }, 'exported', 'writing');
+    for (const f of reply.files) downloadBlob(f.blob, f.name);
+    return reply.files.map((f) => f.name);
+  } catch (err) {
+    if (!cancelled(err)) useLab.getState().setError('export', message(err));
+    return [];
+  }
+}
+
+export function downloadBlob(blob: Blob, name: string): void {
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60_000);
 }

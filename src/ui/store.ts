@@ -1,19 +1,415 @@
+/**
+ * UI state only (zustand): what the page shows and what the user chose. Engine objects live in
+ * the worker; engine calls live in the action modules (engine.ts, mask-actions.ts). Pure plan
+ * edits (toggle, prune k, undo/redo) are store actions, so components and tests use them alike.
+ *
+ * Persisted to IndexedDB (idb-keyval) through zustand's persist middleware: the chosen model
+ * source (never a Hub token), the settings, and per model fingerprint the scores, the plan with its
+ * history, and the perplexity, speed and generation results.
+ */
 import { create } from 'zustand';
+import { createJSONStorage, persist, type StateStorage } from 'zustand/middleware';
 import type { AdapterSummary } from '../gpu/device';
+import type { SpeedResult, SpeedOptions } from '../eval/speed';
+import type { PerplexityResult } from '../eval/perplexity';
+import type { BosMode, CalibrationSpec } from '../prune/calibration';
+import type { CriterionName, ScoredCriterion } from '../prune/mask';
+import { resolveProtected, selectBlocks, SEED_PROTECTED } from '../prune/select';
+import type { CriterionResult, ModelInfo } from '../worker/protocol';
 
-/** UI state only: what the page shows. Engine objects live in the worker. */
 export type GpuStatus =
   | { state: 'starting' }
   | { state: 'ready'; adapter: AdapterSummary }
   | { state: 'unavailable'; message: string }
   | { state: 'lost'; message: string };
 
-export interface LabState {
-  gpu: GpuStatus;
-  setGpu: (gpu: GpuStatus) => void;
+/** The model source as remembered (a Hub token is never part of it). */
+export type SourceChoice = { kind: 'embedded' } | { kind: 'hub'; id: string; revision: string } | { kind: 'files'; name: string };
+
+export type JobKey = 'load' | 'score' | 'ppl' | 'generate' | 'benchmark' | 'export';
+
+export interface JobStatus {
+  id: number;
+  done: number;
+  total: number;
+  what: string;
+  bytes?: { done: number; total: number; rate: number };
+  startedAt: number;
 }
 
-export const useLab = create<LabState>()((set) => ({
-  gpu: { state: 'starting' },
-  setGpu: (gpu) => set({ gpu }),
-}));
+export const ALL_CRITERIA: readonly ScoredCriterion[] = ['ppl', 'taylor', 'magnitude', 'block-influence', 'angular', 'iterative-ppl'];
+export const CRITERION_LABEL: Record<CriterionName, string> = {
+  ppl: 'PPL',
+  taylor: 'Taylor',
+  magnitude: 'Magnitude',
+  'block-influence': 'Block Influence',
+  angular: 'Angular',
+  'iterative-ppl': 'Iterative PPL',
+  manual: 'manual',
+};
+
+/** A computed criterion as kept in the UI (the bulky per-weight detail is dropped). */
+export interface StoredCriterion {
+  criterion: ScoredCriterion;
+  scores: (number | null)[];
+  ranking: number[];
+  seconds: number;
+  /** PPL: full-model calibration PPL; angular: windows[n-1][l] = d(l, l+n). */
+  fullPpl?: number;
+  windows?: number[][];
+}
+
+export interface ScoreRecord {
+  /** The calibration all data-based scores were computed on (null: only data-free criteria). */
+  calibration: CalibrationSpec | null;
+  results: Partial<Record<ScoredCriterion, StoredCriterion>>;
+}
+
+export interface PlanState {
+  /** Removed blocks, original indices, sorted. */
+  removed: number[];
+  /** What decided them: a criterion's one-shot selection, or 'manual' after a hand edit. */
+  criterion: CriterionName;
+  /** Resolved protected blocks the selection honoured. */
+  protect: number[];
+  warning?: string;
+}
+
+export interface PplRecord {
+  key: string;
+  window: number;
+  bos: BosMode;
+  maxWindows: number;
+  textSha256: string;
+  textName: string;
+  /** Per plan key (kept blocks joined by ','). */
+  results: Record<string, PerplexityResult>;
+}
+
+export interface SpeedRecord {
+  options: SpeedOptions;
+  results: Record<string, SpeedResult>;
+  /** The sweep: criterion and its plans (k blocks removed), for the chart. */
+  sweep: { criterion: CriterionName; k: number; plan: number[] }[];
+}
+
+export interface PaneState {
+  text: string;
+  tokens: number;
+  tokPerS: number | null;
+  running: boolean;
+  error?: string;
+  plan: number[];
+}
+
+export interface GenerationRecord {
+  prompt: string;
+  original: PaneState | null;
+  pruned: PaneState | null;
+}
+
+export interface ModelRecord {
+  scores: ScoreRecord | null;
+  plan: PlanState;
+  past: PlanState[];
+  future: PlanState[];
+  ppl: PplRecord | null;
+  speed: SpeedRecord | null;
+  generation: GenerationRecord | null;
+}
+
+export type TextChoice = { kind: 'embedded' } | { kind: 'inline'; name: string; text: string };
+
+export interface Settings {
+  criteria: ScoredCriterion[];
+  calibration: TextChoice;
+  n: number;
+  t: number;
+  seed: number;
+  bos: BosMode;
+  protectText: string;
+  /** Prune by: the criterion, and k or a ratio. */
+  selectCriterion: ScoredCriterion;
+  pruneMode: 'k' | 'ratio';
+  pruneK: number;
+  pruneRatio: number;
+  evalText: TextChoice;
+  evalWindow: number;
+  evalBos: BosMode;
+  evalMaxWindows: number;
+  prompt: string;
+  temperature: number;
+  topK: number;
+  topP: number;
+  genSeed: number;
+  maxTokens: number;
+  speed: SpeedOptions;
+  sweepStep: number;
+  toF16: boolean;
+}
+
+export const DEFAULT_SETTINGS: Settings = {
+  criteria: ['ppl', 'taylor'],
+  calibration: { kind: 'embedded' },
+  n: 10,
+  t: 128,
+  seed: 1234,
+  bos: 'first',
+  protectText: SEED_PROTECTED.join(','),
+  selectCriterion: 'ppl',
+  pruneMode: 'ratio',
+  pruneK: 3,
+  pruneRatio: 0.2,
+  evalText: { kind: 'embedded' },
+  evalWindow: 128,
+  evalBos: 'first',
+  evalMaxWindows: 0,
+  prompt: 'In the beginning',
+  temperature: 1,
+  topK: 50,
+  topP: 0.95,
+  genSeed: 1234,
+  maxTokens: 48,
+  speed: { promptTokens: 32, newTokens: 64, warmup: 1, runs: 3 },
+  sweepStep: 2,
+  toF16: false,
+};
+
+export const emptyRecord = (): ModelRecord => ({
+  scores: null,
+  plan: { removed: [], criterion: 'manual', protect: [] },
+  past: [],
+  future: [],
+  ppl: null,
+  speed: null,
+  generation: null,
+});
+
+/** A plan's key: its kept blocks. */
+export const planKey = (kept: readonly number[]): string => kept.join(',');
+
+export function keptBlocks(numLayers: number, removed: readonly number[]): number[] {
+  const r = new Set(removed);
+  return Array.from({ length: numLayers }, (_, i) => i).filter((i) => !r.has(i));
+}
+
+/** Parses "0,1,2,3,-2,-1" (spaces and ranges "0-3" allowed); throws on anything else. */
+export function parseProtect(text: string): number[] {
+  const out: number[] = [];
+  for (const part of text.split(/[,\s]+/).filter(Boolean)) {
+    const range = /^(\d+)\.\.(\d+)$/.exec(part) ?? /^(\d+)-(\d+)$/.exec(part);
+    if (range) {
+      for (let i = Number(range[1]); i <= Number(range[2]); i++) out.push(i);
+    } else if (/^-?\d+$/.test(part)) out.push(Number(part));
+    else throw new Error(`"${part}" is not a block index (use e.g. 0,1,2,3,-2,-1)`);
+  }
+  return out;
+}
+
+/** Protected blocks for the settings' text, or the seed default when it does not parse. */
+export function protectedBlocks(text: string, numLayers: number): number[] {
+  try {
+    return resolveProtected(parseProtect(text), numLayers);
+  } catch {
+    return resolveProtected(SEED_PROTECTED, numLayers);
+  }
+}
+
+/** Scores as selectBlocks reads them (null = not scored = most important). */
+export const selectableScores = (scores: readonly (number | null)[]): number[] =>
+  scores.map((s) => (typeof s === 'number' && Number.isFinite(s) ? s : Infinity));
+
+export function kFor(settings: Pick<Settings, 'pruneMode' | 'pruneK' | 'pruneRatio'>, numLayers: number): number {
+  if (settings.pruneMode === 'k') return Math.max(0, Math.min(numLayers - 1, Math.round(settings.pruneK)));
+  return Math.min(numLayers - 1, Math.round(Math.max(0, Math.min(1, settings.pruneRatio)) * numLayers));
+}
+
+/**
+ * The one-shot selection: the k least important unprotected blocks by a criterion (selectBlocks);
+ * for angular distance the contiguous window of k blocks with the smallest d(l, l+k).
+ */
+export function selectByCriterion(result: StoredCriterion, k: number, protect: readonly number[], numLayers: number): PlanState {
+  const prot = resolveProtected(protect, numLayers);
+  if (result.criterion === 'angular' && k > 1 && result.windows?.[k - 1]) {
+    const d = result.windows[k - 1]!;
+    let best = -1;
+    for (let l = 0; l + k <= numLayers && l < d.length; l++) {
+      if (!Number.isFinite(d[l]!)) continue;
+      if (prot.some((p) => p >= l && p < l + k)) continue;
+      if (best < 0 || d[l]! < d[best]!) best = l;
+    }
+    if (best < 0) return { removed: [], criterion: 'angular', protect: prot, warning: `no window of ${k} contiguous blocks avoids the protected set` };
+    return { removed: Array.from({ length: k }, (_, i) => best + i), criterion: 'angular', protect: prot };
+  }
+  const s = selectBlocks(selectableScores(result.scores), k, prot);
+  return { removed: s.removed, criterion: result.criterion, protect: prot, ...(s.warning ? { warning: s.warning } : {}) };
+}
+
+export interface LabState {
+  gpu: GpuStatus;
+  /** The loaded model (null until a load succeeds); a failed load keeps the previous one. */
+  model: ModelInfo | null;
+  loadError: string | null;
+  source: SourceChoice;
+  jobs: Partial<Record<JobKey, JobStatus>>;
+  errors: Partial<Record<JobKey, string>>;
+  settings: Settings;
+  records: Record<string, ModelRecord>;
+  maskMessage: { kind: 'ok' | 'error'; text: string; issues?: string[] } | null;
+  hydrated: boolean;
+
+  setGpu: (gpu: GpuStatus) => void;
+  setModel: (model: ModelInfo) => void;
+  setLoadError: (message: string | null) => void;
+  setSource: (source: SourceChoice) => void;
+  setJob: (key: JobKey, job: JobStatus | undefined) => void;
+  setError: (key: JobKey, message: string | undefined) => void;
+  updateSettings: (patch: Partial<Settings>) => void;
+  /** Edits the loaded model's record. */
+  updateRecord: (fn: (r: ModelRecord) => ModelRecord) => void;
+  setMaskMessage: (m: LabState['maskMessage']) => void;
+
+  toggleBlock: (block: number) => void;
+  /** Prunes k blocks by the chosen criterion's scores (one-shot, with the protected set). */
+  pruneBy: (criterion: ScoredCriterion, k: number) => void;
+  /** Replaces the plan (e.g. from an imported mask); undoable. */
+  applyPlan: (plan: PlanState) => void;
+  undo: () => void;
+  redo: () => void;
+  mergeScores: (calibration: CalibrationSpec | null, results: CriterionResult[]) => void;
+}
+
+/** The current model's record (a fresh one when nothing is stored yet). */
+export function currentRecord(s: Pick<LabState, 'model' | 'records'>): ModelRecord {
+  return (s.model && s.records[s.model.fingerprint]) || EMPTY;
+}
+const EMPTY = emptyRecord();
+
+const sameCalibration = (a: CalibrationSpec | null, b: CalibrationSpec | null) =>
+  !!a && !!b && a.textSha256 === b.textSha256 && a.n === b.n && a.t === b.t && a.seed === b.seed && a.bos === b.bos;
+
+const HISTORY = 100;
+
+const idbStorage: StateStorage = {
+  getItem: async (name) => {
+    const { get } = await import('idb-keyval');
+    return (await get<string>(name)) ?? null;
+  },
+  setItem: async (name, value) => {
+    const { set } = await import('idb-keyval');
+    await set(name, value);
+  },
+  removeItem: async (name) => {
+    const { del } = await import('idb-keyval');
+    await del(name);
+  },
+};
+
+/** Whether IndexedDB exists (not in Node tests): otherwise nothing is persisted. */
+const storage = typeof indexedDB === 'undefined' ? undefined : createJSONStorage(() => idbStorage);
+
+export const useLab = create<LabState>()(
+  persist(
+    (set, get) => {
+      const edit = (fn: (r: ModelRecord, s: LabState) => ModelRecord) => {
+        const s = get();
+        if (!s.model) return;
+        const fp = s.model.fingerprint;
+        set({ records: { ...s.records, [fp]: fn(s.records[fp] ?? emptyRecord(), s) } });
+      };
+      const change = (next: (r: ModelRecord, s: LabState) => PlanState | null) =>
+        edit((r, s) => {
+          const plan = next(r, s);
+          if (!plan) return r;
+          return { ...r, plan, past: [...r.past, r.plan].slice(-HISTORY), future: [] };
+        });
+      return {
+        gpu: { state: 'starting' },
+        model: null,
+        loadError: null,
+        source: { kind: 'embedded' },
+        jobs: {},
+        errors: {},
+        settings: DEFAULT_SETTINGS,
+        records: {},
+        maskMessage: null,
+        hydrated: false,
+
+        setGpu: (gpu) => set({ gpu }),
+        setModel: (model) => set({ model, loadError: null }),
+        setLoadError: (loadError) => set({ loadError }),
+        setSource: (source) => set({ source }),
+        setJob: (key, job) => set((s) => ({ jobs: { ...s.jobs, [key]: job } })),
+        setError: (key, message) => set((s) => ({ errors: { ...s.errors, [key]: message } })),
+        updateSettings: (patch) => set((s) => ({ settings: { ...s.settings, ...patch } })),
+        updateRecord: (fn) => edit(fn),
+        setMaskMessage: (maskMessage) => set({ maskMessage }),
+
+        toggleBlock: (block) =>
+          change((r, s) => {
+            const L = s.model!.numLayers;
+            if (block < 0 || block >= L) return null;
+            const removed = new Set(r.plan.removed);
+            if (removed.has(block)) removed.delete(block);
+            else {
+              if (removed.size >= L - 1) return null; // keep at least one block
+              removed.add(block);
+            }
+            return { removed: [...removed].sort((a, b) => a - b), criterion: 'manual', protect: r.plan.protect };
+          }),
+        pruneBy: (criterion, k) =>
+          change((r, s) => {
+            const result = r.scores?.results[criterion];
+            if (!result) return null;
+            const L = s.model!.numLayers;
+            return selectByCriterion(result, k, protectedBlocks(s.settings.protectText, L), L);
+          }),
+        applyPlan: (plan) => change(() => plan),
+        undo: () =>
+          edit((r) => {
+            const prev = r.past[r.past.length - 1];
+            if (!prev) return r;
+            return { ...r, plan: prev, past: r.past.slice(0, -1), future: [r.plan, ...r.future] };
+          }),
+        redo: () =>
+          edit((r) => {
+            const next = r.future[0];
+            if (!next) return r;
+            return { ...r, plan: next, past: [...r.past, r.plan], future: r.future.slice(1) };
+          }),
+        mergeScores: (calibration, results) =>
+          edit((r) => {
+            const usesData = results.some((x) => x.criterion !== 'magnitude');
+            const prev = r.scores;
+            // Data-based scores from another calibration set are replaced (a mask carries one calibration).
+            const keepOld = prev && (!usesData || !prev.calibration || sameCalibration(prev.calibration, calibration));
+            const base: ScoreRecord['results'] = {};
+            if (prev) {
+              for (const [name, v] of Object.entries(prev.results)) {
+                if (keepOld || name === 'magnitude') base[name as ScoredCriterion] = v;
+              }
+            }
+            for (const x of results) {
+              const stored: StoredCriterion = { criterion: x.criterion, scores: x.scores.map((v) => (typeof v === 'number' && Number.isFinite(v) ? v : null)), ranking: x.ranking, seconds: x.seconds };
+              if (typeof x.detail.fullPpl === 'number') stored.fullPpl = x.detail.fullPpl;
+              if (Array.isArray(x.detail.windows)) stored.windows = x.detail.windows as number[][];
+              base[x.criterion] = stored;
+            }
+            const cal = usesData ? calibration : (prev?.calibration ?? null);
+            return { ...r, scores: { calibration: cal, results: base } };
+          }),
+      };
+    },
+    {
+      name: 'depth-pruning-lab',
+      version: 1,
+      ...(storage ? { storage } : {}),
+      partialize: (s) => ({ source: s.source, settings: s.settings, records: s.records }),
+      merge: (persisted, current) => {
+        const p = (persisted ?? {}) as Partial<LabState>;
+        return { ...current, ...p, settings: { ...DEFAULT_SETTINGS, ...(p.settings ?? {}) }, hydrated: true };
+      },
+      onRehydrateStorage: () => () => useLab.setState({ hydrated: true }),
+    },
+  ),
+);

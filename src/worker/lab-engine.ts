@@ -126,7 +126,7 @@ export class LabEngine {
         const sink = this.host.exportSink();
         await exportPrunedCheckpoint({
           source: await exportSourceFromIndex(await inspectCheckpoint(source, o.signal)),
-          sink, kept: request.kept, toF16: request.toF16, signal: o.signal,
+          sink, kept: request.kept, toF16: request.toF16, ...(request.mask ? { mask: request.mask } : {}), signal: o.signal,
           onProgress: (p: { bytesDone: number; bytesTotal: number }) => o.progress({ done: p.bytesDone, total: p.bytesTotal, what: 'writing' }),
         });
         return { type: 'exported', files: sink.files().map((f) => ({ name: f.name, blob: f })) };

@@ -8,7 +8,7 @@ import type { SpeedOptions, SpeedResult } from '../eval/speed';
 import type { PerplexityResult } from '../eval/perplexity';
 import type { SamplingOptions } from '../kernels/sampling';
 import type { BosMode, CalibrationSpec } from '../prune/calibration';
-import type { ScoredCriterion } from '../prune/mask';
+import type { PruningMask, ScoredCriterion } from '../prune/mask';
 
 /** Where a checkpoint comes from. A Hub token stays in the worker's memory only. */
 export type ModelSourceSpec =
@@ -70,7 +70,7 @@ export type EngineRequest =
   | { type: 'perplexity'; text: TextSpec; window: number; bos: BosMode; plans: number[][]; maxWindows?: number }
   | { type: 'generate'; prompt: string; plan: number[]; maxNewTokens: number; sampling: SamplingOptions; seed: number }
   | { type: 'benchmark'; plans: number[][]; options: SpeedOptions }
-  | { type: 'export-checkpoint'; kept: number[]; toF16: boolean }
+  | { type: 'export-checkpoint'; kept: number[]; toF16: boolean; /** Written as pruning_mask.json beside the weights (its kept blocks must equal `kept`). */ mask?: PruningMask }
   | { type: 'cancel'; job: number };
 
 export type EngineReply =

@@ -1,0 +1,78 @@
+import { useMemo } from 'react';
+import type { ScoredCriterion } from '../prune/mask';
+import { BlockRow, type BarInfo } from './BlockRow';
+import { CRITERION_COLOR } from './criteria-style';
+import { fmtCount } from './format';
+import { PruneControls } from './PruneControls';
+import { ALL_CRITERIA, CRITERION_LABEL, currentRecord, keptBlocks, protectedBlocks, selectableScores, useLab } from './store';
+import { rankAscending } from '../prune/select';
+
+/** The model as a vertical stack of its blocks, with scores, the plan, and its edits. */
+export function BlocksPanel() {
+  const model = useLab((s) => s.model);
+  const record = useLab(currentRecord);
+  const protectText = useLab((s) => s.settings.protectText);
+  const selectCriterion = useLab((s) => s.settings.selectCriterion);
+  const toggleBlock = useLab((s) => s.toggleBlock);
+  const undo = useLab((s) => s.undo);
+  const redo = useLab((s) => s.redo);
+
+  const L = model?.numLayers ?? 0;
+  const computed = ALL_CRITERIA.filter((c) => record.scores?.results[c]);
+  const bars = useMemo(() => {
+    const perBlock: BarInfo[][] = Array.from({ length: L }, () => []);
+    const ranks: Partial<Record<ScoredCriterion, (number | null)[]>> = {};
+    for (const c of computed) {
+      const r = record.scores!.results[c]!;
+      const vals = r.scores.filter((v): v is number => v !== null && Number.isFinite(v));
+      const lo = Math.min(...vals);
+      const hi = Math.max(...vals);
+      const order = rankAscending(selectableScores(r.scores));
+      const rank: (number | null)[] = Array.from({ length: L }, () => null);
+      order.forEach((b, i) => { if (r.scores[b] !== null) rank[b] = i + 1; });
+      ranks[c] = rank;
+      for (let b = 0; b < L; b++) {
+        const v = r.scores[b] ?? null;
+        perBlock[b]!.push({ criterion: c, raw: v, norm: v === null ? null : hi > lo ? (v - lo) / (hi - lo) : 0.5, rank: rank[b] ?? null });
+      }
+    }
+    return { perBlock, ranks };
+  }, [record.scores, L, computed.join(',')]);
+
+  if (!model) return <section className="panel" aria-labelledby="blocks-h"><h2 id="blocks-h">Blocks</h2><p className="muted">Load a model to see its blocks.</p></section>;
+  const removed = new Set(record.plan.removed);
+  const prot = new Set(protectedBlocks(protectText, L));
+  const kept = keptBlocks(L, record.plan.removed);
+  const paramsRemoved = record.plan.removed.length * model.blockParameters;
+  const rankBy = record.scores?.results[selectCriterion] ? bars.ranks[selectCriterion] : undefined;
+
+  return (
+    <section className="panel blocks-panel" aria-labelledby="blocks-h" data-testid="blocks-panel">
+      <h2 id="blocks-h">Blocks</h2>
+      <p className="counts" data-testid="plan-counts" aria-live="polite">
+        <strong data-testid="removed-count">{record.plan.removed.length}</strong> of {L} blocks removed ·{' '}
+        <strong>{fmtCount(paramsRemoved)}</strong> parameters removed ({((paramsRemoved / model.parameters) * 100).toFixed(1)}% of {fmtCount(model.parameters)}) ·
+        by <span data-testid="plan-criterion">{CRITERION_LABEL[record.plan.criterion]}</span>
+      </p>
+      <PruneControls />
+      <div className="row">
+        <button type="button" onClick={undo} disabled={record.past.length === 0} data-testid="undo">Undo</button>
+        <button type="button" onClick={redo} disabled={record.future.length === 0} data-testid="redo">Redo</button>
+      </div>
+      {computed.length > 0 && (
+        <p className="legend">
+          {computed.map((c) => (
+            <span key={c} className="legend-item"><span className="swatch" style={{ background: CRITERION_COLOR[c] }} />{CRITERION_LABEL[c]}</span>
+          ))}
+          <span className="muted"> (bars: per-criterion min → max; longer = more important; hover or focus for the value)</span>
+        </p>
+      )}
+      <ol className="block-stack" aria-label="Blocks, input at the top" data-testid="block-stack">
+        {Array.from({ length: L }, (_, i) => (
+          <BlockRow key={i} index={i} removed={removed.has(i)} isProtected={prot.has(i)} rank={rankBy?.[i] ?? null} bars={bars.perBlock[i] ?? []} onToggle={toggleBlock} />
+        ))}
+      </ol>
+      <p className="plan" data-testid="plan">Plan (kept blocks): <code>[{kept.join(', ')}]</code></p>
+    </section>
+  );
+}

@@ -1,0 +1,75 @@
+import { BosSelect } from './BosSelect';
+import { CRITERION_COLOR } from './criteria-style';
+import { runScoring } from './engine';
+import { ErrorNote } from './ErrorNote';
+import { JobProgress } from './JobProgress';
+import { NumberField } from './NumberField';
+import { ALL_CRITERIA, CRITERION_LABEL, currentRecord, parseProtect, protectedBlocks, useLab } from './store';
+import { TextSourcePicker } from './TextSourcePicker';
+
+const HINT: Record<string, string> = {
+  ppl: 'PPL with each block removed alone (L × N forwards)',
+  taylor: 'Σ|W·∂L/∂W| per block (one forward + backward)',
+  magnitude: 'Σ|W| per block (no data)',
+  'block-influence': '1 − cos(h_i, h_i+1) (ShortGPT)',
+  angular: 'arccos of the last token’s cos / π (Gromov et al.)',
+  'iterative-ppl': 'greedy PPL removal, re-scored each step (SLEB)',
+};
+
+/** Which criteria to compute and on what calibration set; runs the scoring job. */
+export function CriteriaPanel() {
+  const settings = useLab((s) => s.settings);
+  const update = useLab((s) => s.updateSettings);
+  const model = useLab((s) => s.model);
+  const busy = useLab((s) => !!s.jobs.score);
+  const scores = useLab((s) => currentRecord(s).scores);
+  let protectError: string | null = null;
+  try {
+    parseProtect(settings.protectText);
+  } catch (err) {
+    protectError = (err as Error).message;
+  }
+  const L = model?.numLayers ?? 0;
+  const toggle = (c: (typeof ALL_CRITERIA)[number]) =>
+    update({ criteria: settings.criteria.includes(c) ? settings.criteria.filter((x) => x !== c) : ALL_CRITERIA.filter((x) => x === c || settings.criteria.includes(x)) });
+  const calibrationOk = settings.calibration.kind === 'embedded' || settings.calibration.text.trim().length > 0;
+  return (
+    <section className="panel" aria-labelledby="criteria-h" data-testid="criteria-panel">
+      <h2 id="criteria-h">Criteria</h2>
+      <fieldset>
+        <legend>Compute</legend>
+        <div className="checks">
+          {ALL_CRITERIA.map((c) => (
+            <label key={c} title={HINT[c]}>
+              <input type="checkbox" checked={settings.criteria.includes(c)} onChange={() => toggle(c)} data-testid={`criterion-${c}`} />
+              <span className="swatch" style={{ background: CRITERION_COLOR[c] }} />
+              {CRITERION_LABEL[c]}
+              {scores?.results[c] && <span className="done-mark" title={`computed in ${scores.results[c]!.seconds.toFixed(1)} s`}> ✓</span>}
+            </label>
+          ))}
+        </div>
+      </fieldset>
+      <TextSourcePicker legend="Calibration text" embeddedLabel="embedded KJV calibration split" value={settings.calibration} onChange={(calibration) => update({ calibration })} />
+      <div className="row">
+        <NumberField label="N samples" value={settings.n} min={1} max={256} onChange={(n) => update({ n })} testId="cal-n" />
+        <NumberField label="T tokens" value={settings.t} min={2} max={4096} onChange={(t) => update({ t })} testId="cal-t" />
+        <NumberField label="Seed" value={settings.seed} min={0} onChange={(seed) => update({ seed })} testId="cal-seed" width="6rem" />
+        <BosSelect value={settings.bos} onChange={(bos) => update({ bos })} firstLabel="first (document start, seed)" everyLabel="every sample" />
+        <label className="field">
+          <span>Protected blocks</span>
+          <input value={settings.protectText} onChange={(e) => update({ protectText: e.target.value })} aria-invalid={!!protectError} data-testid="protect" style={{ width: '10rem' }} />
+        </label>
+      </div>
+      {protectError ? <p className="error-text" role="alert">{protectError}</p>
+        : model && <p className="muted">Protected: {protectedBlocks(settings.protectText, L).join(', ') || 'none'}{protectedBlocks(settings.protectText, L).length > L / 2 ? ' — more than half of this model: the “+” rule is strong for a small model.' : ''}</p>}
+      {scores?.calibration && <p className="muted" data-testid="calibration-used">Scores computed on {scores.calibration.description}: N={scores.calibration.n} × T={scores.calibration.t}, seed {scores.calibration.seed}, BOS {scores.calibration.bos}.</p>}
+      <div className="row">
+        <button type="button" className="primary" disabled={!model || busy || settings.criteria.length === 0 || !!protectError || !calibrationOk} onClick={() => void runScoring()} data-testid="run-scoring">
+          Compute scores
+        </button>
+      </div>
+      <JobProgress jobKey="score" label="Scoring" />
+      <ErrorNote jobKey="score" />
+    </section>
+  );
+}

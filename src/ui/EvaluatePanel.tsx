@@ -1,0 +1,47 @@
+import { BosSelect } from './BosSelect';
+import { runPerplexity } from './engine';
+import { ErrorNote } from './ErrorNote';
+import { fmtPpl } from './format';
+import { JobProgress } from './JobProgress';
+import { NumberField } from './NumberField';
+import { currentRecord, keptBlocks, planKey, useLab } from './store';
+import { TextSourcePicker } from './TextSourcePicker';
+
+/** Perplexity of the original and the current plan by the seed's protocol. */
+export function EvaluatePanel() {
+  const settings = useLab((s) => s.settings);
+  const update = useLab((s) => s.updateSettings);
+  const model = useLab((s) => s.model);
+  const record = useLab(currentRecord);
+  const busy = useLab((s) => !!s.jobs.ppl);
+  const L = model?.numLayers ?? 0;
+  const ppl = record.ppl;
+  const original = ppl?.results[planKey(keptBlocks(L, []))];
+  const pruned = ppl?.results[planKey(keptBlocks(L, record.plan.removed))];
+  const textOk = settings.evalText.kind === 'embedded' || settings.evalText.text.trim().length > 0;
+  return (
+    <section className="panel" aria-labelledby="eval-h" data-testid="evaluate-panel">
+      <h2 id="eval-h">Evaluate</h2>
+      <TextSourcePicker legend="Evaluation text" embeddedLabel="embedded KJV held-out split" value={settings.evalText} onChange={(evalText) => update({ evalText })} />
+      <div className="row">
+        <NumberField label="Window" value={settings.evalWindow} min={2} max={4096} onChange={(evalWindow) => update({ evalWindow })} testId="eval-window" />
+        <BosSelect value={settings.evalBos} onChange={(evalBos) => update({ evalBos })} firstLabel="first (text start, seed)" everyLabel="every window" />
+        <NumberField label="Max windows (0 = all)" value={settings.evalMaxWindows} min={0} onChange={(evalMaxWindows) => update({ evalMaxWindows })} testId="eval-max-windows" />
+        <button type="button" className="primary" disabled={!model || busy || !textOk} onClick={() => void runPerplexity()} data-testid="run-ppl">Measure PPL</button>
+      </div>
+      <JobProgress jobKey="ppl" label="Perplexity" />
+      <ErrorNote jobKey="ppl" />
+      {ppl && (original || pruned) && (
+        <table className="results" data-testid="ppl-table">
+          <caption className="muted">{ppl.textName}, window {ppl.window}, BOS {ppl.bos}{original ? `, ${original.windows} windows (${original.predictions.toLocaleString()} predictions)` : ''}</caption>
+          <thead><tr><th scope="col">Model</th><th scope="col">Blocks</th><th scope="col">PPL</th></tr></thead>
+          <tbody>
+            <tr><th scope="row">Original</th><td>{L}</td><td data-testid="ppl-original">{original ? fmtPpl(original.ppl) : '–'}</td></tr>
+            <tr><th scope="row">Current plan</th><td>{L - record.plan.removed.length}</td><td data-testid="ppl-pruned">{pruned ? fmtPpl(pruned.ppl) : 'not measured yet'}</td></tr>
+            <tr><th scope="row">Difference</th><td></td><td data-testid="ppl-diff">{original && pruned ? `${pruned.ppl >= original.ppl ? '+' : ''}${fmtPpl(pruned.ppl - original.ppl)} (${((pruned.ppl / original.ppl - 1) * 100).toFixed(1)}%)` : '–'}</td></tr>
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

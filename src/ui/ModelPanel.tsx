@@ -1,0 +1,106 @@
+import { useRef, useState, type DragEvent } from 'react';
+import { filesFromDrop } from '../io/file-source';
+import { embeddedSpec, loadModel } from './engine';
+import { JobProgress } from './JobProgress';
+import { ModelFacts } from './ModelFacts';
+import { useLab } from './store';
+import { EMBEDDED_MODEL } from './constants';
+
+type Kind = 'embedded' | 'hub' | 'files';
+
+/** Files of a dropped folder as plain File objects named by their path inside that folder. */
+async function droppedFiles(items: DataTransferItemList): Promise<File[]> {
+  const pathed = await filesFromDrop(items);
+  const out: File[] = [];
+  for (const { file, path } of pathed) {
+    const parts = path.split('/').filter(Boolean);
+    const rel = parts.length > 1 ? parts.slice(1).join('/') : parts[0]!;
+    if (rel.includes('/')) continue; // sub-folders are not part of a checkpoint
+    out.push(file.name === rel ? file : new File([file], rel, { type: file.type, lastModified: file.lastModified }));
+  }
+  return out;
+}
+
+/** The model: where it comes from, loading progress, errors, and its shape. */
+export function ModelPanel() {
+  const source = useLab((s) => s.source);
+  const loadError = useLab((s) => s.loadError);
+  const loading = useLab((s) => !!s.jobs.load);
+  const gpuReady = useLab((s) => s.gpu.state === 'ready');
+  const [kind, setKind] = useState<Kind>(source.kind);
+  const [hubId, setHubId] = useState(source.kind === 'hub' ? source.id : '');
+  const [revision, setRevision] = useState(source.kind === 'hub' ? source.revision : 'main');
+  const [token, setToken] = useState('');
+  const [files, setFiles] = useState<File[]>([]);
+  const [folderName, setFolderName] = useState('');
+  const [dragging, setDragging] = useState(false);
+  const folderInput = useRef<HTMLInputElement>(null);
+
+  const load = () => {
+    if (kind === 'embedded') void loadModel(embeddedSpec());
+    else if (kind === 'hub') void loadModel({ kind: 'hub', id: hubId.trim(), revision: revision.trim() || 'main', ...(token ? { token } : {}) });
+    else void loadModel({ kind: 'files', name: folderName || 'local model', files });
+  };
+  const onDrop = async (e: DragEvent) => {
+    e.preventDefault();
+    setDragging(false);
+    const items = e.dataTransfer.items;
+    const list = items && items.length ? await droppedFiles(items) : Array.from(e.dataTransfer.files);
+    const first = items?.[0]?.webkitGetAsEntry?.();
+    setKind('files');
+    setFiles(list);
+    setFolderName(first?.isDirectory ? first.name : 'dropped files');
+  };
+  const canLoad = gpuReady && !loading && (kind === 'embedded' || (kind === 'hub' && /^[\w.-]+\/[\w.-]+$/.test(hubId.trim())) || (kind === 'files' && files.length > 0));
+
+  return (
+    <section className="panel" aria-labelledby="model-h" data-testid="model-panel">
+      <h2 id="model-h">Model</h2>
+      <div className="source-picker">
+        <fieldset>
+          <legend>Source</legend>
+          <div className="radios">
+            <label><input type="radio" name="source" checked={kind === 'embedded'} onChange={() => setKind('embedded')} /> Embedded ({EMBEDDED_MODEL})</label>
+            <label><input type="radio" name="source" checked={kind === 'hub'} onChange={() => setKind('hub')} /> Hugging Face Hub</label>
+            <label><input type="radio" name="source" checked={kind === 'files'} onChange={() => setKind('files')} /> Local folder</label>
+          </div>
+          {kind === 'hub' && (
+            <div className="row">
+              <label className="field"><span>Model id</span><input value={hubId} onChange={(e) => setHubId(e.target.value)} placeholder="owner/name" style={{ width: '16rem' }} /></label>
+              <label className="field"><span>Revision</span><input value={revision} onChange={(e) => setRevision(e.target.value)} style={{ width: '7rem' }} /></label>
+              <label className="field"><span>Token (optional, never stored)</span><input type="password" autoComplete="off" value={token} onChange={(e) => setToken(e.target.value)} style={{ width: '12rem' }} /></label>
+            </div>
+          )}
+          {kind === 'files' && (
+            <div
+              className={`dropzone${dragging ? ' dragging' : ''}`}
+              onDragOver={(e) => { e.preventDefault(); setDragging(true); }}
+              onDragLeave={() => setDragging(false)}
+              onDrop={(e) => void onDrop(e)}
+              data-testid="dropzone"
+            >
+              <input
+                ref={folderInput}
+                type="file"
+                aria-label="Pick a model folder"
+                {...({ webkitdirectory: '', directory: '' } as Record<string, string>)}
+                multiple
+                onChange={(e) => {
+                  const list = Array.from(e.target.files ?? []);
+                  setFiles(list);
+                  setFolderName((list[0] as File & { webkitRelativePath?: string })?.webkitRelativePath?.split('/')[0] || 'local model');
+                }}
+              />
+              <span className="muted">or drop the folder (config.json, *.safetensors, tokenizer.json) here. {files.length ? `${files.length} files from ${folderName}.` : ''}</span>
+            </div>
+          )}
+        </fieldset>
+        <button type="button" className="primary" onClick={load} disabled={!canLoad} data-testid="load-model">Load</button>
+      </div>
+      {source.kind === 'files' && files.length === 0 && kind === 'files' && <p className="muted">The folder {source.name} was used last time: pick it again to reload it.</p>}
+      <JobProgress jobKey="load" label="Loading" />
+      {loadError && <p className="error-text" role="alert" data-testid="load-error">{loadError}</p>}
+      <ModelFacts />
+    </section>
+  );
+}

@@ -1,0 +1,45 @@
+import { useEffect, useRef } from 'react';
+import uPlot from 'uplot';
+import 'uplot/dist/uPlot.min.css';
+import type { SpeedPoint } from './speed-points';
+
+/** Decode speedup against blocks removed: measured and the memory-bound ideal (uPlot). */
+export default function SpeedChart({ points, current }: { points: SpeedPoint[]; current: number }) {
+  const host = useRef<HTMLDivElement>(null);
+  useEffect(() => {
+    const el = host.current;
+    if (!el || points.length === 0) return;
+    const css = getComputedStyle(document.documentElement);
+    const fg = css.getPropertyValue('--fg').trim() || '#222';
+    const muted = css.getPropertyValue('--muted').trim() || '#666';
+    const grid = css.getPropertyValue('--border').trim() || '#ccc';
+    const accent = css.getPropertyValue('--accent').trim() || '#2f6fde';
+    const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+    const x = points.map((p) => p.removed);
+    const opts: uPlot.Options = {
+      width: Math.max(320, el.clientWidth),
+      height: 240,
+      scales: { x: { time: false }, y: { range: (_u, min, max) => [Math.min(0.9, min), Math.max(1.1, max * 1.05)] } },
+      axes: [
+        { ...axis, label: 'blocks removed', incrs: [1, 2, 4, 8] },
+        { ...axis, label: 'decode speedup ×', values: (_u, v) => v.map((t) => `${t.toFixed(2)}×`), size: 60 },
+      ],
+      series: [
+        { label: 'removed' },
+        { label: 'measured', stroke: accent, width: 2, points: { size: 7, fill: accent }, value: (_u, v) => (v == null ? '–' : `${v.toFixed(2)}×`) },
+        { label: 'memory-bound ideal', stroke: muted, width: 2, dash: [6, 4], points: { size: 5 }, value: (_u, v) => (v == null ? '–' : `${v.toFixed(2)}×`) },
+        { label: 'current plan', stroke: '#d9822b', width: 0, points: { size: 11, fill: '#d9822b', stroke: '#d9822b' }, paths: () => null, value: (_u, v) => (v == null ? '–' : `${v.toFixed(2)}×`) },
+      ],
+      legend: { live: false },
+    };
+    const data: uPlot.AlignedData = [x, points.map((p) => p.measured), points.map((p) => p.ideal), points.map((p) => (p.removed === current ? p.measured : null))];
+    const plot = new uPlot(opts, data, el);
+    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(320, el.clientWidth), height: 240 }));
+    resize.observe(el);
+    return () => {
+      resize.disconnect();
+      plot.destroy();
+    };
+  }, [points, current]);
+  return <div ref={host} className="speed-chart" data-testid="speed-chart" role="img" aria-label={`Decode speedup against blocks removed: ${points.map((p) => `${p.removed} removed ${p.measured.toFixed(2)}× (ideal ${p.ideal.toFixed(2)}×)`).join('; ')}`} />;
+}

@@ -1,0 +1,78 @@
+import { lazy, Suspense, useMemo } from 'react';
+import { runBenchmark } from './engine';
+import { ErrorNote } from './ErrorNote';
+import { fmtRate } from './format';
+import { JobProgress } from './JobProgress';
+import { NumberField } from './NumberField';
+import { speedPoints } from './speed-points';
+import { CRITERION_LABEL, currentRecord, keptBlocks, planKey, useLab } from './store';
+
+const SpeedChart = lazy(() => import('./SpeedChart'));
+
+/** Decode and prefill tokens/s of the original, the current plan and a sweep; the speedup. */
+export function SpeedPanel() {
+  const settings = useLab((s) => s.settings);
+  const update = useLab((s) => s.updateSettings);
+  const model = useLab((s) => s.model);
+  const record = useLab(currentRecord);
+  const busy = useLab((s) => !!s.jobs.benchmark);
+  const L = model?.numLayers ?? 0;
+  const speed = record.speed;
+  const fullKey = planKey(keptBlocks(L, []));
+  const curKey = planKey(keptBlocks(L, record.plan.removed));
+  const full = speed?.results[fullKey];
+  const cur = speed?.results[curKey];
+  const points = useMemo(() => (speed ? speedPoints(speed.results, L, fullKey) : []), [speed, L, fullKey]);
+  const measured = full && cur ? cur.decodeTokensPerS / full.decodeTokensPerS : null;
+  const ideal = full && cur ? full.weightBytesPerToken / cur.weightBytesPerToken : null;
+  const o = settings.speed;
+  const setO = (patch: Partial<typeof o>) => update({ speed: { ...o, ...patch } });
+  const rows = speed ? Object.values(speed.results).sort((a, b) => b.blocks - a.blocks) : [];
+  return (
+    <section className="panel" aria-labelledby="speed-h" data-testid="speed-panel">
+      <h2 id="speed-h">Speed</h2>
+      <div className="row">
+        <NumberField label="Prompt tokens" value={o.promptTokens} min={1} max={2048} onChange={(promptTokens) => setO({ promptTokens })} testId="speed-prompt" />
+        <NumberField label="New tokens" value={o.newTokens} min={2} max={2048} onChange={(newTokens) => setO({ newTokens })} testId="speed-new" />
+        <NumberField label="Warm-up" value={o.warmup} min={0} max={20} onChange={(warmup) => setO({ warmup })} testId="speed-warmup" />
+        <NumberField label="Runs" value={o.runs} min={1} max={50} onChange={(runs) => setO({ runs })} testId="speed-runs" />
+        <NumberField label="Sweep step (0 = none)" value={settings.sweepStep} min={0} max={L || 64} onChange={(sweepStep) => update({ sweepStep })} testId="sweep-step" />
+        <button type="button" className="primary" disabled={!model || busy} onClick={() => void runBenchmark()} data-testid="run-benchmark">Benchmark</button>
+      </div>
+      <p className="muted">Plans: original, current plan{settings.sweepStep > 0 ? `, and k = ${settings.sweepStep}, ${settings.sweepStep * 2}, … ≤ ${Math.floor(L / 2)} blocks removed by ${CRITERION_LABEL[settings.selectCriterion]} (if computed)` : ''}. Batch 1, forced length, mean of the timed runs.</p>
+      <JobProgress jobKey="benchmark" label="Benchmark" />
+      <ErrorNote jobKey="benchmark" />
+      <div className="speed-summary">
+        <div className="big-number">
+          <span className="big" data-testid="speedup">{measured !== null ? `${measured.toFixed(2)}×` : '–'}</span>
+          <span className="muted">decode speedup of the current plan{ideal !== null ? ` (memory-bound ideal ${ideal.toFixed(2)}×)` : full ? ' — benchmark the current plan' : ''}</span>
+        </div>
+        {points.length > 0 && (
+          <Suspense fallback={<div className="speed-chart muted">Loading chart…</div>}>
+            <SpeedChart points={points} current={record.plan.removed.length} />
+          </Suspense>
+        )}
+      </div>
+      {rows.length > 0 && (
+        <table className="results" data-testid="speed-table">
+          <caption className="muted">{rows[0]!.adapter}; {speed!.options.promptTokens} prompt + {speed!.options.newTokens} new tokens, {speed!.options.warmup} warm-up, {speed!.options.runs} runs</caption>
+          <thead><tr><th scope="col">Blocks</th><th scope="col">Decode tok/s</th><th scope="col">Prefill tok/s</th><th scope="col">Speedup</th><th scope="col">Ideal</th></tr></thead>
+          <tbody>
+            {rows.map((r) => {
+              const key = planKey(r.plan);
+              return (
+                <tr key={key} className={key === curKey ? 'current' : ''}>
+                  <th scope="row">{r.blocks}{key === fullKey ? ' (original)' : key === curKey ? ' (current plan)' : ''}</th>
+                  <td>{fmtRate(r.decodeTokensPerS)}</td>
+                  <td>{fmtRate(r.prefillTokensPerS)}</td>
+                  <td>{full ? `${(r.decodeTokensPerS / full.decodeTokensPerS).toFixed(2)}×` : '–'}</td>
+                  <td>{full ? `${(full.weightBytesPerToken / r.weightBytesPerToken).toFixed(2)}×` : '–'}</td>
+                </tr>
+              );
+            })}
+          </tbody>
+        </table>
+      )}
+    </section>
+  );
+}

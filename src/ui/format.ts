@@ -1,0 +1,20 @@
+/** Number formats used across the panels. */
+export const fmtPpl = (v: number | null | undefined) => (v == null || !Number.isFinite(v) ? '∞' : v.toFixed(2));
+export const fmtRate = (v: number | null | undefined) => (v == null || !Number.isFinite(v) ? '–' : v.toFixed(1));
+
+export function fmtBytes(n: number): string {
+  if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(2)} GiB`;
+  if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;
+  if (n >= 1 << 10) return `${(n / (1 << 10)).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+export function fmtCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)} B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(2)} M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)} k`;
+  return String(n);
+}
+
+/** A score for a tooltip: 4 significant digits. */
+export const fmtScore = (v: number | null) => (v == null ? 'not scored' : Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : Number(v.toPrecision(4)).toString());

@@ -1,0 +1,197 @@
+/**
+ * The lab end to end in Chromium (WebGPU on SwiftShader), with small settings so the whole flow
+ * stays within minutes: the embedded model loads on the first visit; PPL and Taylor+ scores are
+ * computed and drawn; "prune 20%" drops what selectBlocks picks on the displayed scores; PPL,
+ * side-by-side generation, the speed benchmark; the mask downloads, validates, re-imports after a
+ * reload; a bad mask is refused with its issues and changes nothing. Screenshots: artifacts/e2e/.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { parseMask } from '../../src/prune/mask';
+import { blocksForRatio, selectBlocks, SEED_PROTECTED } from '../../src/prune/select';
+import { ARTIFACTS, openLab, type Lab } from './browser';
+
+const CRITERIA = (process.env.E2E_CRITERIA ?? 'ppl,taylor').split(',');
+const MIN = 60_000;
+
+let lab: Lab;
+let page: Page;
+const t0 = Date.now();
+const log = (what: string) => console.log(`[lab.e2e +${((Date.now() - t0) / 1000).toFixed(0)}s] ${what}`);
+
+beforeAll(async () => {
+  lab = await openLab();
+  page = lab.page;
+});
+afterAll(async () => lab?.close());
+
+async function fill(testId: string, value: string | number) {
+  const input = page.getByTestId(testId);
+  await input.fill(String(value));
+  await input.blur();
+}
+
+async function panelShot(testId: string, name: string) {
+  await page.getByTestId(testId).screenshot({ path: join(ARTIFACTS, `${name}.png`) });
+}
+
+async function keptPlan(): Promise<number[]> {
+  const states = await page.locator('[data-testid="block-stack"] > li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-state')));
+  return states.flatMap((s, i) => (s === 'kept' ? [i] : []));
+}
+
+async function displayedScores(criterion: string): Promise<number[]> {
+  return page.locator(`[data-testid="block-stack"] .bar-track[data-criterion="${criterion}"]`).evaluateAll((els) =>
+    els.map((e) => {
+      const v = e.getAttribute('data-score');
+      return v === null || v === '' ? Infinity : Number(v);
+    }),
+  );
+}
+
+it('loads the embedded model on the first visit', async () => {
+  await page.getByTestId('model-facts').waitFor({ timeout: 4 * MIN });
+  expect(await page.getByTestId('model-blocks').textContent()).toBe('16');
+  await page.getByTestId('block-stack').waitFor();
+  expect(await page.locator('[data-testid="block-stack"] > li').count()).toBe(16);
+  log('model loaded');
+  await panelShot('model-panel', 'lab-model');
+});
+
+it('computes PPL and Taylor+ scores on a small calibration set and draws them', async () => {
+  for (const c of ['ppl', 'taylor', 'magnitude', 'block-influence', 'angular', 'iterative-ppl']) {
+    const box = page.getByTestId(`criterion-${c}`);
+    if ((await box.isChecked()) !== CRITERIA.includes(c)) await box.click();
+  }
+  await fill('cal-n', 2);
+  await fill('cal-t', 32);
+  await page.getByTestId('run-scoring').click();
+  await page.getByTestId('job-score').waitFor({ timeout: MIN });
+  await page.getByTestId('job-score').waitFor({ state: 'detached', timeout: 8 * MIN });
+  expect(await page.getByTestId('error-score').count()).toBe(0);
+  for (const c of CRITERIA) {
+    const scores = await displayedScores(c);
+    expect(scores).toHaveLength(16);
+    expect(scores.every((s) => Number.isFinite(s))).toBe(true);
+  }
+  log('scored');
+  await panelShot('criteria-panel', 'lab-criteria');
+});
+
+it('"prune 20%" drops the blocks selectBlocks picks on the displayed scores', async () => {
+  await page.getByTestId('select-criterion').selectOption('ppl');
+  await page.getByTestId('prune-mode').selectOption('ratio');
+  await fill('prune-ratio', 20);
+  await page.getByTestId('prune').click();
+  const expected = selectBlocks(await displayedScores('ppl'), blocksForRatio(0.2, 16), SEED_PROTECTED);
+  await expect.poll(keptPlan).toEqual(expected.kept);
+  expect(expected.removed).toHaveLength(3);
+  expect(await page.getByTestId('removed-count').textContent()).toBe('3');
+  // Toggling by keyboard, then undo / redo.
+  await page.getByTestId('block-5').getByRole('button').focus();
+  await page.keyboard.press('Enter');
+  await expect.poll(keptPlan).not.toEqual(expected.kept);
+  await page.getByTestId('undo').click();
+  await expect.poll(keptPlan).toEqual(expected.kept);
+  await page.getByTestId('redo').click();
+  await expect.poll(keptPlan).not.toEqual(expected.kept);
+  await page.getByTestId('undo').click();
+  await expect.poll(keptPlan).toEqual(expected.kept);
+  await panelShot('blocks-panel', 'lab-blocks');
+  log('pruned');
+});
+
+it('evaluates a pruned PPL different from the original', async () => {
+  await fill('eval-window', 64);
+  await fill('eval-max-windows', 2);
+  await page.getByTestId('run-ppl').click();
+  await page.getByTestId('ppl-pruned').filter({ hasText: /^\d+\.\d\d$/ }).waitFor({ timeout: 6 * MIN });
+  const original = await page.getByTestId('ppl-original').textContent();
+  const pruned = await page.getByTestId('ppl-pruned').textContent();
+  expect(original).toMatch(/^\d+\.\d\d$/);
+  expect(pruned).not.toBe(original);
+  log(`ppl ${original} -> ${pruned}`);
+  await panelShot('evaluate-panel', 'lab-evaluate');
+});
+
+it('streams generated text into both panes with tokens/s', async () => {
+  await fill('max-tokens', 8);
+  await page.getByTestId('run-generate').click();
+  await page.getByTestId('gen-original-rate').filter({ hasText: /tok\/s/ }).waitFor({ timeout: 4 * MIN });
+  await page.getByTestId('gen-pruned-rate').filter({ hasText: /\d\.\d tok\/s/ }).waitFor({ timeout: 4 * MIN });
+  await expect.poll(() => page.getByTestId('run-generate').isEnabled(), { timeout: 4 * MIN }).toBe(true);
+  expect((await page.getByTestId('gen-original-text').textContent())!.length).toBeGreaterThan(0);
+  expect((await page.getByTestId('gen-pruned-text').textContent())!.length).toBeGreaterThan(0);
+  log('generated');
+  await panelShot('generate-panel', 'lab-generate');
+});
+
+it('benchmarks a speedup above 1 for the pruned plan', async () => {
+  await fill('speed-prompt', 8);
+  await fill('speed-new', 24);
+  await fill('speed-warmup', 1);
+  await fill('speed-runs', 2);
+  await fill('sweep-step', 6);
+  await page.getByTestId('run-benchmark').click();
+  await page.getByTestId('speedup').filter({ hasText: /×$/ }).waitFor({ timeout: 8 * MIN });
+  const speedup = Number((await page.getByTestId('speedup').textContent())!.replace('×', ''));
+  log(`speedup ${speedup}`);
+  expect(speedup).toBeGreaterThan(1);
+  await page.getByTestId('speed-chart').locator('canvas').waitFor({ timeout: MIN });
+  await panelShot('speed-panel', 'lab-speed');
+});
+
+let maskText = '';
+it('downloads a mask that validates against the schema', async () => {
+  const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-mask').click()]);
+  const file = join(ARTIFACTS, 'lab-mask.json');
+  await download.saveAs(file);
+  maskText = readFileSync(file, 'utf8');
+  const mask = parseMask(maskText, { numLayers: 16 });
+  expect(mask.kept).toEqual(await keptPlan());
+  expect(mask.criterion.name).toBe('ppl');
+  for (const c of CRITERIA) expect(mask.scores[c as 'ppl']).toHaveLength(16);
+  expect(mask.metrics?.perplexity?.before).toBeGreaterThan(0);
+  expect(mask.metrics?.speed?.decode_tokens_per_s.after).toBeGreaterThan(0);
+  await panelShot('export-panel', 'lab-export');
+  await lab.screenshot('lab-page');
+});
+
+it('keeps everything across a reload and re-imports the mask to the same plan', async () => {
+  const plan = await keptPlan();
+  const ppl = await page.getByTestId('ppl-pruned').textContent();
+  await page.reload();
+  await page.getByTestId('model-facts').waitFor({ timeout: 4 * MIN });
+  await expect.poll(keptPlan, { timeout: MIN }).toEqual(plan);
+  expect(await page.getByTestId('ppl-pruned').textContent()).toBe(ppl);
+  expect((await displayedScores('ppl')).every(Number.isFinite)).toBe(true);
+  expect(await page.getByTestId('speedup').textContent()).toMatch(/×$/);
+  await page.getByTestId('restore-all').click();
+  await expect.poll(keptPlan).toHaveLength(16);
+  await page.getByTestId('import-mask').setInputFiles({ name: 'mask.json', mimeType: 'application/json', buffer: Buffer.from(maskText) });
+  await expect.poll(keptPlan).toEqual(plan);
+  expect(await page.getByTestId('mask-message').textContent()).toMatch(/imported/);
+  log('reloaded and re-imported');
+});
+
+it('refuses a bad mask with its issues and changes nothing', async () => {
+  const plan = await keptPlan();
+  const bad = JSON.parse(maskText);
+  bad.kept = bad.kept.slice(1);
+  bad.model.hf_token = 'hf_abc';
+  const file = join(ARTIFACTS, 'lab-bad-mask.json');
+  writeFileSync(file, JSON.stringify(bad));
+  await page.getByTestId('import-mask').setInputFiles(file);
+  await page.getByTestId('mask-issues').waitFor({ timeout: MIN });
+  const issues = await page.getByTestId('mask-issues').locator('li').allTextContents();
+  expect(issues.length).toBeGreaterThanOrEqual(1);
+  expect(issues.join('\n')).toMatch(/hf_token/);
+  expect(await page.getByTestId('mask-message').getAttribute('role')).toBe('alert');
+  expect(await keptPlan()).toEqual(plan);
+  await panelShot('export-panel', 'lab-export-error');
+  await lab.screenshot('lab-page-after-reload');
+  expect(lab.errors.filter((e) => !/favicon/.test(e))).toEqual([]);
+  log('done');
+});

@@ -1,0 +1,109 @@
+// @vitest-environment jsdom
+import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testing-library/react';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { buildMask, serializeMask } from '../../src/prune/mask';
+import { selectBlocks, SEED_PROTECTED } from '../../src/prune/select';
+import { BlocksPanel } from '../../src/ui/BlocksPanel';
+import { ExportPanel } from '../../src/ui/ExportPanel';
+import { buildCurrentMask, importMaskText } from '../../src/ui/mask-actions';
+import { currentRecord, useLab } from '../../src/ui/store';
+import { CALIBRATION, MODEL, PPL_SCORES, resetStore } from './ui-fixtures';
+
+const removedInDom = () =>
+  screen.getAllByRole('listitem').filter((li) => li.dataset.state === 'removed').map((li) => Number(li.dataset.testid!.replace('block-', '')));
+
+afterEach(cleanup);
+
+describe('BlocksPanel', () => {
+  beforeEach(() => resetStore());
+
+  it('draws one row per block with a bar per computed criterion and the raw value in its label', () => {
+    render(<BlocksPanel />);
+    const rows = within(screen.getByTestId('block-stack')).getAllByRole('listitem');
+    expect(rows).toHaveLength(16);
+    const bar = within(rows[8]!).getByLabelText(/^PPL: 35\.5 \(rank 1\)$/);
+    expect(bar.getAttribute('data-score')).toBe('35.5');
+    expect(within(rows[8]!).getAllByRole('img')).toHaveLength(2);
+    expect(within(rows[0]!).getByText('protected')).toBeTruthy();
+  });
+
+  it('toggles a block with its button and undoes/redoes', () => {
+    render(<BlocksPanel />);
+    fireEvent.click(screen.getByRole('button', { name: /Block 6: kept/ }));
+    expect(removedInDom()).toEqual([6]);
+    expect(screen.getByTestId('removed-count').textContent).toBe('1');
+    expect(screen.getByTestId('plan-criterion').textContent).toBe('manual');
+    fireEvent.click(screen.getByTestId('undo'));
+    expect(removedInDom()).toEqual([]);
+    fireEvent.click(screen.getByTestId('redo'));
+    expect(removedInDom()).toEqual([6]);
+  });
+
+  it('"Prune" by a ratio removes exactly what selectBlocks selects', () => {
+    render(<BlocksPanel />);
+    const button = screen.getByTestId('prune');
+    expect(button.textContent).toBe('Prune 3 blocks');
+    fireEvent.click(button);
+    expect(removedInDom()).toEqual(selectBlocks(PPL_SCORES, 3, SEED_PROTECTED).removed);
+    fireEvent.change(screen.getByTestId('prune-mode'), { target: { value: 'k' } });
+    fireEvent.change(screen.getByTestId('prune-k'), { target: { value: '5' } });
+    fireEvent.click(screen.getByTestId('prune'));
+    expect(removedInDom()).toEqual(selectBlocks(PPL_SCORES, 5, SEED_PROTECTED).removed);
+    expect(screen.getByTestId('plan').textContent).toContain(selectBlocks(PPL_SCORES, 5, SEED_PROTECTED).kept.join(', '));
+  });
+});
+
+describe('mask export and import', () => {
+  beforeEach(() => resetStore());
+
+  it('builds a valid mask of the current plan and re-imports it', async () => {
+    act(() => useLab.getState().pruneBy('taylor', 3));
+    const mask = await buildCurrentMask();
+    expect(mask.criterion.name).toBe('taylor');
+    expect(mask.criterion.calibration?.num_samples).toBe(2);
+    const text = serializeMask(mask);
+    act(() => useLab.getState().applyPlan({ removed: [], criterion: 'manual', protect: [] }));
+    expect(await importMaskText(text, 'm.json')).toBe(true);
+    expect(currentRecord(useLab.getState()).plan.removed).toEqual(mask.removed);
+  });
+
+  it('writes a hand-edited plan as "manual"', async () => {
+    act(() => useLab.getState().pruneBy('ppl', 3));
+    act(() => useLab.getState().toggleBlock(0));
+    const mask = await buildCurrentMask();
+    expect(mask.criterion.name).toBe('manual');
+    expect(mask.criterion.protected_blocks).not.toContain(0);
+  });
+
+  it('shows every issue of a bad mask and changes nothing', async () => {
+    render(<ExportPanel />);
+    act(() => useLab.getState().pruneBy('ppl', 3));
+    const before = currentRecord(useLab.getState());
+    const good = buildMask({
+      model: { source: MODEL.source, architecture: MODEL.architecture, num_hidden_layers: 16, fingerprint: MODEL.fingerprint },
+      criterion: { name: 'ppl', calibration: CALIBRATION, protected_blocks: [0, 1, 2, 3, 14, 15] },
+      scores: { ppl: PPL_SCORES },
+      removed: [7, 8, 9],
+    });
+    const bad = { ...JSON.parse(serializeMask(good)), kept: good.kept.slice(1), extra: 1 };
+    const input = screen.getByTestId('import-mask') as HTMLInputElement;
+    fireEvent.change(input, { target: { files: [new File([JSON.stringify(bad)], 'bad.json', { type: 'application/json' })] } });
+    await waitFor(() => expect(screen.getByTestId('mask-issues')).toBeTruthy());
+    const issues = within(screen.getByTestId('mask-issues')).getAllByRole('listitem').map((li) => li.textContent);
+    expect(issues.some((i) => /extra/.test(i!))).toBe(true);
+    expect(screen.getByTestId('mask-message').textContent).toMatch(/bad\.json: invalid pruning mask\. Nothing was changed/);
+    expect(currentRecord(useLab.getState())).toBe(before);
+
+    // A mask of another model: refused with the model mismatch.
+    const other = serializeMask({ ...good, model: { ...good.model, fingerprint: 'ef'.repeat(32) } });
+    expect(await importMaskText(other, 'other.json')).toBe(false);
+    await waitFor(() => expect(screen.getByTestId('mask-message').textContent).toMatch(/does not fit the loaded model/));
+    expect(screen.getByTestId('mask-issues').textContent).toMatch(/fingerprint/);
+    expect(currentRecord(useLab.getState())).toBe(before);
+
+    // Not JSON at all.
+    expect(await importMaskText('{nope', 'x.json')).toBe(false);
+    await waitFor(() => expect(screen.getByTestId('mask-issues').textContent).toMatch(/not valid JSON/));
+    expect(currentRecord(useLab.getState())).toBe(before);
+  });
+});

@@ -1,0 +1,100 @@
+// @vitest-environment jsdom
+import { beforeEach, describe, expect, it } from 'vitest';
+import { blocksForRatio, selectBlocks, SEED_PROTECTED } from '../../src/prune/select';
+import { currentRecord, kFor, parseProtect, protectedBlocks, selectByCriterion, useLab } from '../../src/ui/store';
+import { CALIBRATION, L, PPL_SCORES, resetStore, result, TAYLOR_SCORES } from './ui-fixtures';
+
+const plan = () => currentRecord(useLab.getState()).plan;
+
+describe('UI store: the plan', () => {
+  beforeEach(() => resetStore());
+
+  it('toggles blocks by hand (criterion becomes manual) and never removes the last block', () => {
+    useLab.getState().toggleBlock(7);
+    useLab.getState().toggleBlock(3);
+    expect(plan()).toMatchObject({ removed: [3, 7], criterion: 'manual' });
+    useLab.getState().toggleBlock(7);
+    expect(plan().removed).toEqual([3]);
+    for (let b = 0; b < L; b++) if (b !== 3) useLab.getState().toggleBlock(b);
+    expect(plan().removed).toHaveLength(L - 1);
+    expect(plan().removed).not.toContain(15); // the last toggle was refused: one block stays
+    useLab.getState().toggleBlock(15);
+    expect(plan().removed).toHaveLength(L - 1);
+  });
+
+  it('prune k by a criterion equals selectBlocks with the protected set', () => {
+    for (const k of [0, 1, 3, 6, 10]) {
+      useLab.getState().pruneBy('ppl', k);
+      expect(plan().removed).toEqual(selectBlocks(PPL_SCORES, k, SEED_PROTECTED).removed);
+      expect(plan().criterion).toBe('ppl');
+      useLab.getState().pruneBy('taylor', k);
+      expect(plan().removed).toEqual(selectBlocks(TAYLOR_SCORES, k, SEED_PROTECTED).removed);
+    }
+    // 20% of 16 -> 3 blocks, as blocksForRatio.
+    expect(kFor({ pruneMode: 'ratio', pruneRatio: 0.2, pruneK: 0 }, L)).toBe(blocksForRatio(0.2, L));
+  });
+
+  it('honours an edited protected set and shows the selection warning', () => {
+    useLab.getState().updateSettings({ protectText: '0-13' });
+    useLab.getState().pruneBy('ppl', 4);
+    const expected = selectBlocks(PPL_SCORES, 4, protectedBlocks('0-13', L));
+    expect(plan().removed).toEqual(expected.removed);
+    expect(plan().warning).toBe(expected.warning);
+    expect(plan().warning).toMatch(/fewer than the 4 requested/);
+  });
+
+  it('undo and redo walk the plan history; a new edit clears redo', () => {
+    useLab.getState().pruneBy('ppl', 3);
+    const pruned = plan().removed;
+    useLab.getState().toggleBlock(9);
+    const edited = plan().removed;
+    useLab.getState().undo();
+    expect(plan().removed).toEqual(pruned);
+    useLab.getState().undo();
+    expect(plan().removed).toEqual([]);
+    useLab.getState().undo();
+    expect(plan().removed).toEqual([]);
+    useLab.getState().redo();
+    useLab.getState().redo();
+    expect(plan().removed).toEqual(edited);
+    useLab.getState().undo();
+    useLab.getState().toggleBlock(12);
+    expect(currentRecord(useLab.getState()).future).toEqual([]);
+  });
+
+  it('keeps one record per model fingerprint', () => {
+    useLab.getState().pruneBy('ppl', 2);
+    const other = { ...useLab.getState().model!, fingerprint: 'ef'.repeat(32) };
+    useLab.getState().setModel(other);
+    expect(plan().removed).toEqual([]);
+    expect(currentRecord(useLab.getState()).scores).toBeNull();
+  });
+});
+
+describe('UI store: scores', () => {
+  beforeEach(() => resetStore(false));
+
+  it('merges scores of one calibration set and replaces data-based ones of another', () => {
+    useLab.getState().mergeScores(null, [result('magnitude', PPL_SCORES)]);
+    useLab.getState().mergeScores(CALIBRATION, [result('ppl', PPL_SCORES)]);
+    useLab.getState().mergeScores(CALIBRATION, [result('taylor', TAYLOR_SCORES)]);
+    expect(Object.keys(currentRecord(useLab.getState()).scores!.results).sort()).toEqual(['magnitude', 'ppl', 'taylor']);
+    useLab.getState().mergeScores({ ...CALIBRATION, seed: 7 }, [result('taylor', TAYLOR_SCORES)]);
+    expect(Object.keys(currentRecord(useLab.getState()).scores!.results).sort()).toEqual(['magnitude', 'taylor']);
+    expect(currentRecord(useLab.getState()).scores!.calibration!.seed).toBe(7);
+  });
+
+  it('angular selection removes the contiguous window with the smallest distance', () => {
+    const windows = [Array(16).fill(0.5), Array(15).fill(0.5)];
+    windows[1]![9] = 0.1; // blocks 9, 10
+    windows[1]![1] = 0.01; // blocks 1, 2: protected
+    const r = { criterion: 'angular' as const, scores: windows[0]!, ranking: [], seconds: 0, windows };
+    expect(selectByCriterion(r, 2, SEED_PROTECTED, L).removed).toEqual([9, 10]);
+  });
+
+  it('parses protected sets', () => {
+    expect(parseProtect('0,1,2,3,-2,-1')).toEqual([0, 1, 2, 3, -2, -1]);
+    expect(protectedBlocks('0,1,2,3,-2,-1', L)).toEqual([0, 1, 2, 3, 14, 15]);
+    expect(() => parseProtect('0,x')).toThrow(/not a block index/);
+  });
+});
