@@ -18,6 +18,7 @@ export default defineConfig({
       input: {
         cli: 'src/cli/main.ts',
         'bench-kernels': 'bench/kernels.ts',
+        'bench-engine': 'bench/engine.ts',
         'bench-load-memory': 'bench/load-memory.ts',
       },
       output: { format: 'es', entryFileNames: '[name].mjs' },
