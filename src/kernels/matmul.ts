@@ -1,9 +1,9 @@
-import code from '../../shaders/matmul.wgsl?raw';
+import code from '../../shaders/linear.wgsl?raw';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
 import type { StorageDType } from '../gpu/tensor';
 import { planWeightSlices } from './common';
 
-const shader = { name: 'matmul', code };
+const shader = { name: 'linear', code };
 
 /** What happens to x W^T before it is stored. */
 export type Epilogue = 'store' | 'residual' | 'swiglu';
@@ -68,15 +68,16 @@ export class Matmul {
   private readonly dispatches: { bindGroup: GPUBindGroup; grid: [number, number] }[];
 
   constructor(rt: GpuRuntime, a: LinearArgs) {
-    this.pipeline = rt.pipelines.get(shader, 'main', {
+    const tile = 64;
+    this.pipeline = rt.pipelines.get(shader, 'matmul', {
       W_F16: a.dtype === 'f16',
       VEC: a.K % 4 === 0,
       EPI: EPI[a.epilogue ?? 'store'],
     });
-    const tilesM = Math.ceil(a.M / 64);
+    const tilesM = Math.ceil(a.M / tile);
     this.dispatches = linearBindGroups(rt, this.pipeline, a, 'matmul').map(({ bindGroup, rows }) => ({
       bindGroup,
-      grid: rt.grid(tilesM * Math.ceil(rows / 64)),
+      grid: rt.grid(tilesM * Math.ceil(rows / tile)),
     }));
   }
 

@@ -1,23 +1,19 @@
-import code from '../../shaders/matvec.wgsl?raw';
-import sgCode from '../../shaders/matvec_subgroups.wgsl?raw';
+import code from '../../shaders/linear.wgsl?raw';
+import sgCode from '../../shaders/linear_subgroups.wgsl?raw';
 import type { GpuRuntime } from '../gpu/runtime';
-import { linearBindGroups, Matmul, type Epilogue, type LinearArgs } from './matmul';
+import { linearBindGroups, Matmul, type LinearArgs } from './matmul';
 
-const shader = { name: 'matvec', code };
+const shader = { name: 'linear', code };
 // `enable subgroups;` must open the module: the subgroup entry point goes in front of the shared body.
-const sgShader = { name: 'matvec_sg', code: `${sgCode}\n${code}` };
-const WG = 64;
+const sgShader = { name: 'linear_sg', code: `${sgCode}\n${code}` };
+const DEFAULT_WG = 64;
 const MAX_M = 8;
 
 export interface MatvecArgs extends LinearArgs {
   /** Use the subgroup reduction (default: when the device has the `subgroups` feature). */
   subgroups?: boolean;
-}
-
-/** Output rows per workgroup: 4, fewer when M and the SwiGLU pair would exceed 32 partial sums. */
-function rowsPerGroup(M: number, epilogue: Epilogue): number {
-  const parts = epilogue === 'swiglu' ? 2 : 1;
-  return Math.max(1, Math.min(4, Math.floor(32 / (parts * M))));
+  /** Tuning: threads per workgroup (power of two, default 64). */
+  workgroupSize?: number;
 }
 
 /**
@@ -33,18 +29,17 @@ export class Matvec {
     if (a.M < 1 || a.M > MAX_M) throw new Error(`Matvec: M = ${a.M} outside 1..${MAX_M}; use Matmul`);
     const epilogue = a.epilogue ?? 'store';
     this.usesSubgroups = a.subgroups ?? rt.ctx.adapter.hasSubgroups;
-    const R = rowsPerGroup(a.M, epilogue);
-    this.pipeline = rt.pipelines.get(this.usesSubgroups ? sgShader : shader, this.usesSubgroups ? 'main_sg' : 'main', {
+    const WG = a.workgroupSize ?? DEFAULT_WG;
+    this.pipeline = rt.pipelines.get(this.usesSubgroups ? sgShader : shader, this.usesSubgroups ? 'matvec_sg' : 'matvec', {
       W_F16: a.dtype === 'f16',
       VEC: a.K % 8 === 0,
       EPI: { store: 0, residual: 1, swiglu: 2 }[epilogue],
       MB: a.M,
-      R,
       WG,
     });
     this.dispatches = linearBindGroups(rt, this.pipeline, a, 'matvec').map(({ bindGroup, rows }) => ({
       bindGroup,
-      grid: rt.grid(Math.ceil(rows / R)),
+      grid: rt.grid(Math.ceil(rows / 4)),
     }));
   }
 

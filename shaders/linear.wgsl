@@ -1,0 +1,340 @@
+// Linear layers y = x W^T (HF Linear weight W[N, K] = [out, in]): y[m, n] = sum_k x[m, k] * W[n, k].
+// Two kernels over the same bindings, overrides and epilogues:
+//   `matmul`    tiled, for prefill / scoring (M = B*T rows, up to thousands)
+//   `matvec`    split-K, for decode (M = 1..8 rows): memory-bound, every weight byte read once
+//   `matvec_sg` in linear_subgroups.wgsl, which the wrapper puts in front of this file (it starts with
+//               `enable subgroups;`): `matvec` with a subgroup reduction, chosen when the device has `subgroups`.
+//
+// Shared bindings (all entry points):
+//   0 uniform Params { M, N, K, ldy, n_off }
+//   1 x  : array<vec4<f32>>  activations [M, K] row-major f32 (viewed as vec4; buffers are 16-byte padded)
+//   2 wg : array<vec4<u32>>  weight [N, K] row-major: f32 bits, or f16 packed two per u32 with element 2i in the
+//                            low half (W_F16). The gate weight for EPI = 2.
+//   3 wu : array<vec4<u32>>  up weight [N, K] for EPI = 2; for EPI 0/1 bind the same buffer as wg (two read-only
+//                            bindings of one buffer are allowed; it is never read)
+//   4 y  : array<f32>        output, element (m, n) at m*ldy + n_off + n (ldy >= n_off + N)
+// Large weights (LM head) are bound in row windows: one dispatch per window, each with its own Params
+// (N = rows in the window, n_off = its first row), writing its columns of y.
+// Shared overrides:
+//   W_F16  weight storage
+//   EPI    epilogue: 0 y = acc; 1 y = y + acc (residual add in place: y holds the residual stream);
+//          2 y = silu(acc_gate) * acc_up (SwiGLU from the gate and up weights in one pass)
+//   VEC    16-byte loads: matmul needs K % 4 == 0, matvec K % 8 == 0; false: scalar loads, any K.
+
+override W_F16: bool = false;
+override VEC: bool = false;
+override EPI: u32 = 0u;
+
+struct Params {
+  M: u32,
+  N: u32,
+  K: u32,
+  ldy: u32,
+  n_off: u32,
+}
+
+@group(0) @binding(0) var<uniform> p: Params;
+@group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
+@group(0) @binding(2) var<storage, read> wg: array<vec4<u32>>;
+@group(0) @binding(3) var<storage, read> wu: array<vec4<u32>>;
+@group(0) @binding(4) var<storage, read_write> y: array<f32>;
+
+fn x_at(i: u32) -> f32 {
+  return x[i >> 2u][i & 3u];
+}
+
+fn w_vec(up: bool, j: u32) -> vec4<u32> {
+  if (up) {
+    return wu[j];
+  }
+  return wg[j];
+}
+
+fn w_at(up: bool, i: u32) -> f32 {
+  if (W_F16) {
+    let word = i >> 1u;
+    let pair = unpack2x16float(w_vec(up, word >> 2u)[word & 3u]);
+    return select(pair.x, pair.y, (i & 1u) == 1u);
+  }
+  return bitcast<f32>(w_vec(up, i >> 2u)[i & 3u]);
+}
+
+fn silu(v: f32) -> f32 {
+  return v / (1.0 + exp(-v));
+}
+
+// Stores one output element through the epilogue.
+fn store(o: u32, acc: f32, acc_up: f32) {
+  if (EPI == 0u) {
+    y[o] = acc;
+  } else if (EPI == 1u) {
+    y[o] = y[o] + acc;
+  } else {
+    y[o] = silu(acc) * acc_up;
+  }
+}
+
+// ============================================================================ matmul
+//
+// entry point `matmul`
+//   dispatch : one workgroup of 16x16 threads per BM x BN = 64 x 64 output tile; tiles numbered
+//              t = wid.y*nwg.x + wid.x, tile row = t / ceil(N/64), tile col = t % ceil(N/64).
+//   tiling   : BK = 16; x and W tiles are staged in workgroup memory as rows of vec4 along k (padded rows,
+//              15 KiB with EPI 2); each thread accumulates a 4x4 block (two with EPI 2) as 4-wide dot products,
+//              all in named registers (no dynamically indexed arrays, which software GPUs emulate per lane).
+//              With VEC, x is read as vec4<f32> and weights as vec4<u32> (4 f32, or 8 f16 of which 4 are used).
+//   precision: f32 accumulation, 4-term dot products in k order within each thread (no split-K):
+//              error ~ sqrt(K) * 2^-24 * |x||w|.
+
+const BM: u32 = 64u;
+const BN: u32 = 64u;
+const BK: u32 = 16u;
+
+// Tiles stored row-major as vec4 along k, rows padded to 5 vec4 (BK/4 + 1) against bank conflicts:
+// elements (row, 4q .. 4q+3) of a tile at [row * TS + q].
+const TS: u32 = 5u;
+var<workgroup> xs: array<vec4<f32>, 320>;
+var<workgroup> gs: array<vec4<f32>, 320>;
+var<workgroup> us: array<vec4<f32>, 320>;
+
+fn x_or_zero(i: u32, ok: bool) -> f32 {
+  return select(0.0, x_at(i), ok);
+}
+
+fn w_or_zero(up: bool, i: u32, ok: bool) -> f32 {
+  return select(0.0, w_at(up, i), ok);
+}
+
+// Four consecutive x elements of row m from column k (zeros past the matrix).
+fn load_x4(m: u32, k: u32) -> vec4<f32> {
+  if (m >= p.M || k >= p.K) {
+    return vec4<f32>(0.0);
+  }
+  let i = m * p.K + k;
+  if (VEC) {
+    return x[i >> 2u];
+  }
+  return vec4<f32>(x_at(i), x_or_zero(i + 1u, k + 1u < p.K), x_or_zero(i + 2u, k + 2u < p.K), x_or_zero(i + 3u, k + 3u < p.K));
+}
+
+// Four consecutive weight elements of row n from column k (zeros past the matrix).
+fn load_w4(up: bool, n: u32, k: u32) -> vec4<f32> {
+  if (n >= p.N || k >= p.K) {
+    return vec4<f32>(0.0);
+  }
+  let i = n * p.K + k;
+  if (VEC) {
+    if (W_F16) {
+      let q = w_vec(up, i >> 3u);
+      let h = select(q.xy, q.zw, (i & 4u) != 0u);
+      return vec4<f32>(unpack2x16float(h.x), unpack2x16float(h.y));
+    }
+    return bitcast<vec4<f32>>(w_vec(up, i >> 2u));
+  }
+  return vec4<f32>(w_at(up, i), w_or_zero(up, i + 1u, k + 1u < p.K), w_or_zero(up, i + 2u, k + 2u < p.K),
+                   w_or_zero(up, i + 3u, k + 3u < p.K));
+}
+
+// One row of x against four weight rows: the 4 dot products.
+fn dot4(a: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(dot(a, b0), dot(a, b1), dot(a, b2), dot(a, b3));
+}
+
+fn store_row(m: u32, n: u32, acc: vec4<f32>, accu: vec4<f32>) {
+  if (m >= p.M) {
+    return;
+  }
+  let o = m * p.ldy + p.n_off + n;
+  if (n < p.N) {
+    store(o, acc.x, accu.x);
+  }
+  if (n + 1u < p.N) {
+    store(o + 1u, acc.y, accu.y);
+  }
+  if (n + 2u < p.N) {
+    store(o + 2u, acc.z, accu.z);
+  }
+  if (n + 3u < p.N) {
+    store(o + 3u, acc.w, accu.w);
+  }
+}
+
+@compute @workgroup_size(256)
+fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+          @builtin(local_invocation_index) t: u32) {
+  let tiles_n = (p.N + BN - 1u) / BN;
+  let tile = wid.y * nwg.x + wid.x;
+  if (tile >= tiles_n * ((p.M + BM - 1u) / BM)) {
+    return;
+  }
+  let m0 = (tile / tiles_n) * BM;
+  let n0 = (tile % tiles_n) * BN;
+  // Loader geometry: tile row lr, vec4 column lq (elements 4*lq .. 4*lq + 3 of the BK slice).
+  let lr = t >> 2u;
+  let lq = t & 3u;
+  // Compute geometry: rows m0 + ty*4 .. +3, columns n0 + tx*4 .. +3; no dynamically indexed arrays.
+  let tx = t & 15u;
+  let ty = t >> 4u;
+  let xr = ty * 4u * TS;
+  let wr = tx * 4u * TS;
+
+  var c0 = vec4<f32>(0.0);
+  var c1 = vec4<f32>(0.0);
+  var c2 = vec4<f32>(0.0);
+  var c3 = vec4<f32>(0.0);
+  var u0 = vec4<f32>(0.0);
+  var u1 = vec4<f32>(0.0);
+  var u2 = vec4<f32>(0.0);
+  var u3 = vec4<f32>(0.0);
+  for (var k0 = 0u; k0 < p.K; k0 += BK) {
+    xs[lr * TS + lq] = load_x4(m0 + lr, k0 + lq * 4u);
+    gs[lr * TS + lq] = load_w4(false, n0 + lr, k0 + lq * 4u);
+    if (EPI == 2u) {
+      us[lr * TS + lq] = load_w4(true, n0 + lr, k0 + lq * 4u);
+    }
+    workgroupBarrier();
+    for (var q = 0u; q < BK / 4u; q++) {
+      let a0 = xs[xr + q];
+      let a1 = xs[xr + TS + q];
+      let a2 = xs[xr + 2u * TS + q];
+      let a3 = xs[xr + 3u * TS + q];
+      let b0 = gs[wr + q];
+      let b1 = gs[wr + TS + q];
+      let b2 = gs[wr + 2u * TS + q];
+      let b3 = gs[wr + 3u * TS + q];
+      c0 += dot4(a0, b0, b1, b2, b3);
+      c1 += dot4(a1, b0, b1, b2, b3);
+      c2 += dot4(a2, b0, b1, b2, b3);
+      c3 += dot4(a3, b0, b1, b2, b3);
+      if (EPI == 2u) {
+        let v0 = us[wr + q];
+        let v1 = us[wr + TS + q];
+        let v2 = us[wr + 2u * TS + q];
+        let v3 = us[wr + 3u * TS + q];
+        u0 += dot4(a0, v0, v1, v2, v3);
+        u1 += dot4(a1, v0, v1, v2, v3);
+        u2 += dot4(a2, v0, v1, v2, v3);
+        u3 += dot4(a3, v0, v1, v2, v3);
+      }
+    }
+    workgroupBarrier();
+  }
+  let m = m0 + ty * 4u;
+  let n = n0 + tx * 4u;
+  store_row(m, n, c0, u0);
+  store_row(m + 1u, n, c1, u1);
+  store_row(m + 2u, n, c2, u2);
+  store_row(m + 3u, n, c3, u3);
+}
+
+// ============================================================================ matvec
+//
+// entry points `matvec` (reduction in workgroup memory, the portable fallback) and `matvec_sg` (subgroups)
+//   dispatch : one workgroup per 4 consecutive output rows n: ceil(N/4) workgroups spread over (x, y),
+//              group = wid.y*nwg.x + wid.x. The WG threads split K: thread i reads the 16-byte chunks i, i+WG, ...
+//              of each of the 4 weight rows (8 elements a chunk: one vec4<u32> of packed f16, or two of f32) and
+//              dots them with the matching x elements; the 4 rows are the lanes of a vec4 accumulator.
+//              Batch rows m = 0 .. MB-1 are done one after the other (weights re-read from cache), each
+//              followed by its reduction.
+//   overrides: MB (batch rows = M, 1..8), WG (threads, power of two).
+//   precision: f32; each thread accumulates its strided chunks, then a tree / subgroup reduction
+//              (summation order differs from a sequential dot: error ~ 2^-24 * sqrt(K) * |x||w|).
+
+override MB: u32 = 1u;
+override WG: u32 = 64u;
+
+// Gate (g) and up (u, EPI = 2 only) partial sums of the 4 rows of a workgroup.
+struct Acc2 {
+  g: vec4<f32>,
+  u: vec4<f32>,
+}
+
+var<workgroup> red: array<vec4<f32>, 2u * WG>;
+
+// Dot of x elements (xa, xb) with the 8 weight elements starting at e (e % 8 == 0).
+fn wdot8(up: bool, e: u32, xa: vec4<f32>, xb: vec4<f32>) -> f32 {
+  if (W_F16) {
+    let q = w_vec(up, e >> 3u);
+    return dot(xa, vec4<f32>(unpack2x16float(q.x), unpack2x16float(q.y))) +
+           dot(xb, vec4<f32>(unpack2x16float(q.z), unpack2x16float(q.w)));
+  }
+  let j = e >> 2u;
+  return dot(xa, bitcast<vec4<f32>>(w_vec(up, j))) + dot(xb, bitcast<vec4<f32>>(w_vec(up, j + 1u)));
+}
+
+fn wdot8x4(up: bool, rows: vec4<u32>, e: u32, xa: vec4<f32>, xb: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(wdot8(up, rows.x + e, xa, xb), wdot8(up, rows.y + e, xa, xb),
+                   wdot8(up, rows.z + e, xa, xb), wdot8(up, rows.w + e, xa, xb));
+}
+
+fn w4(up: bool, rows: vec4<u32>, k: u32) -> vec4<f32> {
+  return vec4<f32>(w_at(up, rows.x + k), w_at(up, rows.y + k), w_at(up, rows.z + k), w_at(up, rows.w + k));
+}
+
+// This thread's share of rows n0 .. n0 + 3 (clamped to N - 1) against x row m.
+fn mv_accumulate(n0: u32, m: u32, lid: u32) -> Acc2 {
+  let last = p.N - 1u;
+  let rows = vec4<u32>(n0, min(n0 + 1u, last), min(n0 + 2u, last), min(n0 + 3u, last)) * p.K;
+  var acc = Acc2(vec4<f32>(0.0), vec4<f32>(0.0));
+  if (VEC) {
+    for (var c = lid; c < (p.K >> 3u); c += WG) {
+      let e = c * 8u;
+      let xi = (m * p.K + e) >> 2u;
+      let xa = x[xi];
+      let xb = x[xi + 1u];
+      acc.g += wdot8x4(false, rows, e, xa, xb);
+      if (EPI == 2u) {
+        acc.u += wdot8x4(true, rows, e, xa, xb);
+      }
+    }
+  } else {
+    for (var k = lid; k < p.K; k += WG) {
+      let xv = x_at(m * p.K + k);
+      acc.g += xv * w4(false, rows, k);
+      if (EPI == 2u) {
+        acc.u += xv * w4(true, rows, k);
+      }
+    }
+  }
+  return acc;
+}
+
+fn mv_store(n0: u32, m: u32, g: vec4<f32>, u: vec4<f32>) {
+  let o = m * p.ldy + p.n_off + n0;
+  store(o, g.x, u.x);
+  if (n0 + 1u < p.N) {
+    store(o + 1u, g.y, u.y);
+  }
+  if (n0 + 2u < p.N) {
+    store(o + 2u, g.z, u.z);
+  }
+  if (n0 + 3u < p.N) {
+    store(o + 3u, g.w, u.w);
+  }
+}
+
+@compute @workgroup_size(WG)
+fn matvec(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+          @builtin(local_invocation_index) lid: u32) {
+  let n0 = (wid.y * nwg.x + wid.x) * 4u;
+  if (n0 >= p.N) {
+    return;
+  }
+  for (var m = 0u; m < MB; m++) {
+    let acc = mv_accumulate(n0, m, lid);
+    red[lid] = acc.g;
+    red[WG + lid] = acc.u;
+    workgroupBarrier();
+    for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
+      if (lid < stride) {
+        red[lid] += red[lid + stride];
+        red[WG + lid] += red[WG + lid + stride];
+      }
+      workgroupBarrier();
+    }
+    if (lid == 0u) {
+      mv_store(n0, m, red[0], red[WG]);
+    }
+    workgroupBarrier();
+  }
+}

@@ -1,0 +1,36 @@
+enable subgroups;
+// Subgroup variant of the decode matvec. Not a standalone module: the wrapper compiles this file
+// followed by linear.wgsl (bindings, overrides, layout and precision are documented there).
+//
+// entry point `matvec_sg`
+//   dispatch : as `matvec`.
+//   reduction: subgroupAdd of the vec4 partials; lane 0 of every subgroup stores its sum in its own slot
+//              red[lid] (other lanes store 0), so no assumption is made about how subgroups map onto
+//              local_invocation_index; thread 0 then sums the WG slots. Two barriers per batch row.
+
+@compute @workgroup_size(WG)
+fn matvec_sg(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+             @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) lane: u32) {
+  let n0 = (wid.y * nwg.x + wid.x) * 4u;
+  if (n0 >= p.N) {
+    return;
+  }
+  for (var m = 0u; m < MB; m++) {
+    let acc = mv_accumulate(n0, m, lid);
+    let g = subgroupAdd(acc.g);
+    let u = subgroupAdd(acc.u);
+    red[lid] = select(vec4<f32>(0.0), g, lane == 0u);
+    red[WG + lid] = select(vec4<f32>(0.0), u, lane == 0u);
+    workgroupBarrier();
+    if (lid == 0u) {
+      var sg = vec4<f32>(0.0);
+      var su = vec4<f32>(0.0);
+      for (var i = 0u; i < WG; i++) {
+        sg += red[i];
+        su += red[WG + i];
+      }
+      mv_store(n0, m, sg, su);
+    }
+    workgroupBarrier();
+  }
+}
