@@ -92,6 +92,11 @@ class Timer {
   }
 }
 
+/** Three significant digits, whatever the scale (software adapters reach 0.01 GB/s). */
+function fmt(v: number): string {
+  return v >= 100 ? v.toFixed(0) : v.toPrecision(3);
+}
+
 function median(a: number[]): number {
   const s = [...a].sort((x, y) => x - y);
   return s[Math.floor(s.length / 2)]!;
@@ -109,7 +114,7 @@ async function main(): Promise<void> {
   const rows: Row[] = [];
   const add = (r: Row) => {
     rows.push(r);
-    console.log(`${r.name.padEnd(22)} ${r.shape.padEnd(34)} ${r.ms.toFixed(3).padStart(10)} ms ${r.metric.toFixed(r.unit === 'ms' ? 3 : 1).padStart(10)} ${r.unit}`);
+    console.log(`${r.name.padEnd(22)} ${r.shape.padEnd(34)} ${r.ms.toFixed(3).padStart(10)} ms ${fmt(r.metric).padStart(10)} ${r.unit}`);
   };
   console.log(`adapter: ${adapter}; timing: ${timer.method}; quick: ${quick}`);
 

@@ -140,6 +140,7 @@ fn dot4(a: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>, b2: vec4<f32>, b3: vec4<f32>
   return vec4<f32>(dot(a, b0), dot(a, b1), dot(a, b2), dot(a, b3));
 }
 
+// Columns n .. n+3 of row m through the epilogue, skipping those past M / N (matmul and matvec).
 fn store_row(m: u32, n: u32, acc: vec4<f32>, accu: vec4<f32>) {
   if (m >= p.M) {
     return;
@@ -299,20 +300,6 @@ fn mv_accumulate(n0: u32, m: u32, lid: u32) -> Acc2 {
   return acc;
 }
 
-fn mv_store(n0: u32, m: u32, g: vec4<f32>, u: vec4<f32>) {
-  let o = m * p.ldy + p.n_off + n0;
-  store(o, g.x, u.x);
-  if (n0 + 1u < p.N) {
-    store(o + 1u, g.y, u.y);
-  }
-  if (n0 + 2u < p.N) {
-    store(o + 2u, g.z, u.z);
-  }
-  if (n0 + 3u < p.N) {
-    store(o + 3u, g.w, u.w);
-  }
-}
-
 @compute @workgroup_size(WG)
 fn matvec(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
           @builtin(local_invocation_index) lid: u32) {
@@ -333,7 +320,7 @@ fn matvec(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
       workgroupBarrier();
     }
     if (lid == 0u) {
-      mv_store(n0, m, red[0], red[WG]);
+      store_row(m, n0, red[0], red[WG]);
     }
     workgroupBarrier();
   }

@@ -29,7 +29,7 @@ fn matvec_sg(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: ve
         sg += red[i];
         su += red[WG + i];
       }
-      mv_store(n0, m, sg, su);
+      store_row(m, n0, sg, su);
     }
     workgroupBarrier();
   }
