@@ -7,8 +7,8 @@
 //   ((b*KVH + g)*maxLen + pos)*D + d. Positions 0 .. pos0 + T - 1 are valid after kv_write of a call.
 // Uniform Params { B, T, H, KVH, maxLen, nsplit, scale } is shared by all entry points; the step buffer
 // Step { pos0 } (src/kernels/common.ts) gives the position of the first token of the call.
-// Overrides: D (head dim, multiple of 16, <= 256), CH (keys per split in decode, <= 1024), WG (threads of
-// the decode entries, power of two).
+// Overrides: D (head dim, multiple of 16, <= 256), CH (keys per split in decode), WG (threads of the decode
+// entries, power of two), GQ (H / KVH, decode_split only).
 //
 // entry point `prefill`  flash attention over the tokens of this call only (no cache; positions 0..T-1)
 //   bindings : 0 Params, 2 q, 3 k, 4 v (read), 5 out (read_write)
@@ -16,6 +16,8 @@
 //              g = wid.y*nwg.x + wid.x, q-tile = g % ceil(T/16), h = (g / ceil(T/16)) % H, b = the rest.
 //              Thread (qi = lid / 16, j = lid % 16): scores of query qi against key j of each 16-key tile; then the
 //              output dims j, j + 16, ... of query qi. K and V tiles pass through one 16*D workgroup buffer.
+//   memory   : (16*D + 512) * 4 bytes of workgroup memory (10 KiB at D = 128; D = 256 needs 18 KiB, above the
+//              16 KiB WebGPU default, so the wrapper checks the device limit).
 //   precision: online softmax in f32 (running max m, running sum l, rescale by exp(m_old - m_new));
 //              only key tiles up to the tile's last query are visited. Output = acc / l.
 //
@@ -26,10 +28,12 @@
 //
 // entry point `decode_split` attention of this call's queries over the cache, split along the cache length
 //   bindings : 0 Params, 1 Step, 2 q, 6 kc, 7 vc (read), 8 part (read_write) [rows, H, nsplit, D + 2]
-//   dispatch : one workgroup of WG threads per (r, h, s): rows*H*nsplit workgroups over (x, y), s fastest.
-//              Query r (t = r mod T) sits at position pos0 + t and sees cache positions 0 .. pos0 + t; split s
-//              covers positions s*CH .. s*CH + CH - 1 of those (nsplit = ceil(maxLen / CH); empty splits write
-//              m = -3e38, l = 0, acc = 0). Writes the split's acc[D] = sum p_j v_j, then m, l.
+//   dispatch : one workgroup of WG threads per (r, kv head, s): rows*KVH*nsplit workgroups over (x, y), s fastest.
+//              The GQ = H/KVH query heads of the kv head are done together, so each cached K/V row is fetched
+//              once per group. Query r (t = r mod T) sits at position pos0 + t and sees cache positions
+//              0 .. pos0 + t; split s covers positions s*CH .. s*CH + CH - 1 of those (nsplit = ceil(maxLen / CH);
+//              empty splits write m = -3e38, l = 0, acc = 0). Writes acc[D] = sum_j p_j v_j, then m, l per head.
+//   memory   : (GQ*D + GQ*CH + GQ*WG) * 4 bytes of workgroup memory (the wrapper sizes CH to fit 16 KiB).
 //   precision: scores held in workgroup memory; max and sum by tree reductions; exp(s - m) in f32.
 //
 // entry point `decode_reduce` merge the splits
@@ -41,6 +45,8 @@
 override D: u32 = 64u;
 override CH: u32 = 256u;
 override WG: u32 = 64u;
+override GQ: u32 = 1u;      // query heads per kv head (H / KVH), <= GQ_MAX
+const GQ_MAX: u32 = 16u;
 
 const NEG: f32 = -3.0e38;
 
@@ -178,78 +184,100 @@ fn kv_write(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
 
 // ---------------------------------------------------------------- decode: split over the cache
 
-var<workgroup> q_vec: array<f32, D>;
-var<workgroup> scores: array<f32, CH>;
-var<workgroup> red: array<f32, WG>;
+var<workgroup> q_vec: array<f32, GQ * D>;
+var<workgroup> scores: array<f32, GQ * CH>;
+var<workgroup> red: array<f32, GQ * WG>;
 
-fn reduce_wg(x: f32, lid: u32, is_max: bool) -> f32 {
-  red[lid] = x;
+// Tree-reduces red[g * WG + i] over i for every g at once (max or sum); the result for g lands in red[g * WG].
+// Callers read it and pass through another barrier (the next reduction or the end) before red is rewritten.
+fn reduce_groups(lid: u32, is_max: bool) {
   workgroupBarrier();
   for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
     if (lid < stride) {
-      let a = red[lid];
-      let c = red[lid + stride];
-      red[lid] = select(a + c, max(a, c), is_max);
+      for (var g = 0u; g < GQ; g++) {
+        let a = red[g * WG + lid];
+        let c = red[g * WG + lid + stride];
+        red[g * WG + lid] = select(a + c, max(a, c), is_max);
+      }
     }
     workgroupBarrier();
   }
-  let r = red[0];
-  workgroupBarrier();
-  return r;
 }
 
 @compute @workgroup_size(WG)
 fn decode_split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
                 @builtin(local_invocation_index) lid: u32) {
-  let g = group_id(wid, nwg);
+  let wg_id = group_id(wid, nwg);
   let rows = p.B * p.T;
-  if (g >= rows * p.H * p.nsplit) {
+  if (wg_id >= rows * p.KVH * p.nsplit) {
     return;
   }
-  let s = g % p.nsplit;
-  let rh = g / p.nsplit;
-  let h = rh % p.H;
-  let r = rh / p.H;
+  let s = wg_id % p.nsplit;
+  let rk = wg_id / p.nsplit;
+  let kvh = rk % p.KVH;
+  let r = rk / p.KVH;
   let b = r / p.T;
-  let kvh = h / (p.H / p.KVH);
   let len = min(step.pos0 + r % p.T + 1u, p.maxLen);
   let start = s * CH;
   let n = min(CH, max(len, start) - start);
-  let part_base = (rh * p.nsplit + s) * (D + 2u);
   let cache_base = (b * p.KVH + kvh) * p.maxLen * D;
+  // Query heads kvh*GQ .. kvh*GQ + GQ - 1 share this kv head: each K/V row is fetched once for all of them.
+  let q_base = r * p.H * D + kvh * GQ * D;
 
-  for (var d = lid; d < D; d += WG) {
-    q_vec[d] = q[r * p.H * D + h * D + d] * p.scale;
+  for (var i = lid; i < GQ * D; i += WG) {
+    q_vec[i] = q[q_base + i] * p.scale;
   }
   workgroupBarrier();
-  var mx = NEG;
+  var mx: array<f32, GQ_MAX>;
+  for (var g = 0u; g < GQ; g++) {
+    mx[g] = NEG;
+  }
   for (var jj = lid; jj < n; jj += WG) {
     let kb = cache_base + (start + jj) * D;
-    var sc = 0.0;
-    for (var d = 0u; d < D; d++) {
-      sc = fma(q_vec[d], kc_r[kb + d], sc);
+    for (var g = 0u; g < GQ; g++) {
+      var sc = 0.0;
+      for (var d = 0u; d < D; d++) {
+        sc = fma(q_vec[g * D + d], kc_r[kb + d], sc);
+      }
+      scores[g * CH + jj] = sc;
+      mx[g] = max(mx[g], sc);
     }
-    scores[jj] = sc;
-    mx = max(mx, sc);
   }
-  let m = reduce_wg(mx, lid, true);
-  var sum = 0.0;
+  for (var g = 0u; g < GQ; g++) {
+    red[g * WG + lid] = mx[g];
+  }
+  reduce_groups(lid, true);
+  var m: array<f32, GQ_MAX>;
+  var sum: array<f32, GQ_MAX>;
+  for (var g = 0u; g < GQ; g++) {
+    m[g] = red[g * WG];
+    sum[g] = 0.0;
+  }
   for (var jj = lid; jj < n; jj += WG) {
-    let e = exp(scores[jj] - m);
-    scores[jj] = e;
-    sum += e;
+    for (var g = 0u; g < GQ; g++) {
+      let e = exp(scores[g * CH + jj] - m[g]);
+      scores[g * CH + jj] = e;
+      sum[g] += e;
+    }
   }
-  let l = reduce_wg(sum, lid, false); // its barriers also publish scores[]
-  for (var d = lid; d < D; d += WG) {
+  workgroupBarrier(); // everyone has read the maxima before red is reused
+  for (var g = 0u; g < GQ; g++) {
+    red[g * WG + lid] = sum[g];
+  }
+  reduce_groups(lid, false); // its barriers also publish scores[]
+  for (var i = lid; i < GQ * D; i += WG) {
+    let g = i / D;
+    let d = i - g * D;
     var acc = 0.0;
     for (var jj = 0u; jj < n; jj++) {
-      acc = fma(scores[jj], vc_r[cache_base + (start + jj) * D + d], acc);
+      acc = fma(scores[g * CH + jj], vc_r[cache_base + (start + jj) * D + d], acc);
     }
+    let part_base = ((r * p.H + kvh * GQ + g) * p.nsplit + s) * (D + 2u);
     part[part_base + d] = acc;
-  }
-  if (lid == 0u) {
-    part[part_base + D] = select(NEG, m, n > 0u);
-    part[part_base + D + 1u] = l;
+    if (d == 0u) {
+      part[part_base + D] = select(NEG, m[g], n > 0u);
+      part[part_base + D + 1u] = red[g * WG];
+    }
   }
 }
 

@@ -40,6 +40,10 @@ export class AttentionPrefill {
 
   constructor(rt: GpuRuntime, a: AttentionShape & { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; out: GPUBuffer }) {
     checkShape(a);
+    const smem = (16 * a.headDim + 512) * 4;
+    if (smem > rt.device.limits.maxComputeWorkgroupStorageSize) {
+      throw new Error(`attention prefill: head_dim ${a.headDim} needs ${smem} B of workgroup memory (limit ${rt.device.limits.maxComputeWorkgroupStorageSize})`);
+    }
     const pipeline = rt.pipelines.get(shader, 'prefill', { D: a.headDim });
     const bindGroup = bindAt(rt, pipeline, { 0: params(rt, a, 0, 1), 2: a.q, 3: a.k, 4: a.v, 5: a.out }, 'attention.prefill');
     this.dispatch = { pipeline, bindGroup, grid: rt.grid(a.B * a.nHeads * Math.ceil(a.T / 16)) };
@@ -84,7 +88,7 @@ export class AttentionDecode {
       cache: KvCache;
       out: GPUBuffer;
       step: StepBuffer;
-      /** Keys per split (<= 1024; default 256, 128 for caches of up to 2048 positions). */
+      /** Keys per split (default 256, 128 for caches of up to 2048 positions; capped to fit 16 KiB). */
       splitLen?: number;
       /** Skip the cache append (k, v already written). */
       skipWrite?: boolean;
@@ -92,11 +96,16 @@ export class AttentionDecode {
   ) {
     checkShape(a);
     const { maxLen } = a.cache;
-    this.splitLen = a.splitLen ?? (maxLen <= 2048 ? 128 : 256);
+    const G = a.nHeads / a.nKvHeads;
+    if (G > 16) throw new Error('attention: more than 16 query heads per kv head');
+    // Workgroup memory of decode_split: (G*D + G*CH + G*WG) floats within 16 KiB.
+    const maxSplit = Math.floor((4096 - G * a.headDim - G * WG) / G);
+    this.splitLen = Math.min(a.splitLen ?? (maxLen <= 2048 ? 128 : 256), maxSplit);
+    if (this.splitLen < 1) throw new Error('attention: head group too large for workgroup memory');
     this.nsplit = Math.ceil(maxLen / this.splitLen);
     const rows = a.B * a.T;
     const D = a.headDim;
-    const constants = { D, CH: this.splitLen, WG };
+    const constants = { D, CH: this.splitLen, WG, GQ: G };
     const u = params(rt, a, maxLen, this.nsplit);
     this.partials = createStorageBuffer(rt.device, rows * a.nHeads * this.nsplit * (D + 2) * 4, 'attention.partials');
     const write = rt.pipelines.get(shader, 'kv_write', constants);
@@ -114,7 +123,7 @@ export class AttentionDecode {
       {
         pipeline: split,
         bindGroup: bindAt(rt, split, { 0: u, 1: a.step.buffer, 2: a.q, 6: c.k, 7: c.v, 8: this.partials }, 'attention.decode_split'),
-        grid: rt.grid(rows * a.nHeads * this.nsplit),
+        grid: rt.grid(rows * a.nKvHeads * this.nsplit),
       },
       {
         pipeline: reduce,
