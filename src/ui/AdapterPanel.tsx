@@ -32,11 +32,10 @@ export function AdapterPanel() {
     <section className="panel" data-testid="adapter">
       <h2>GPU</h2>
       <p className="adapter-name" data-testid="adapter-name">{describeAdapter(a)}</p>
+      <p className="features" aria-label="Optional WebGPU features">{['shader-f16', 'subgroups', 'timestamp-query'].map((f) => (
+        <span key={f} className={a.features.includes(f) ? 'tag on' : 'tag off'}>{f}</span>
+      ))}</p>
       <dl className="facts">
-        <dt>Features</dt>
-        <dd>{['shader-f16', 'subgroups', 'timestamp-query'].map((f) => (
-          <span key={f} className={a.features.includes(f) ? 'tag on' : 'tag off'}>{f}</span>
-        ))}</dd>
         {SHOWN_LIMITS.filter((l) => l in a.limits).map((l) => (
           <div key={l} className="fact"><dt>{l}</dt><dd>{formatLimit(l, a.limits[l]!)}</dd></div>
         ))}

@@ -1,4 +1,4 @@
-import { useMemo } from 'react';
+import { useEffect, useMemo } from 'react';
 import type { ScoredCriterion } from '../prune/mask';
 import { BlockRow, type BarInfo } from './BlockRow';
 import { CRITERION_COLOR } from './criteria-style';
@@ -17,26 +17,46 @@ export function BlocksPanel() {
   const undo = useLab((s) => s.undo);
   const redo = useLab((s) => s.redo);
 
+  // Ctrl/Cmd+Z undoes a plan edit, Ctrl/Cmd+Shift+Z or Ctrl+Y redoes it (not while typing in a field).
+  useEffect(() => {
+    const onKey = (e: KeyboardEvent) => {
+      const t = e.target as HTMLElement | null;
+      if (!(e.ctrlKey || e.metaKey) || (t && /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName))) return;
+      const key = e.key.toLowerCase();
+      if (key === 'z' && !e.shiftKey) undo();
+      else if ((key === 'z' && e.shiftKey) || key === 'y') redo();
+      else return;
+      e.preventDefault();
+    };
+    addEventListener('keydown', onKey);
+    return () => removeEventListener('keydown', onKey);
+  }, [undo, redo]);
+
   const L = model?.numLayers ?? 0;
   const computed = ALL_CRITERIA.filter((c) => record.scores?.results[c]);
   const bars = useMemo(() => {
     const perBlock: BarInfo[][] = Array.from({ length: L }, () => []);
     const ranks: Partial<Record<ScoredCriterion, (number | null)[]>> = {};
+    const logScaled: ScoredCriterion[] = [];
     for (const c of computed) {
       const r = record.scores!.results[c]!;
       const vals = r.scores.filter((v): v is number => v !== null && Number.isFinite(v));
-      const lo = Math.min(...vals);
-      const hi = Math.max(...vals);
+      // Positive scores spanning more than 20x (PPL with block 0 removed) are drawn on a log scale.
+      const log = vals.length > 0 && Math.min(...vals) > 0 && Math.max(...vals) / Math.min(...vals) > 20;
+      const f = (v: number) => (log ? Math.log(v) : v);
+      if (log) logScaled.push(c);
+      const lo = Math.min(...vals.map(f));
+      const hi = Math.max(...vals.map(f));
       const order = rankAscending(selectableScores(r.scores));
       const rank: (number | null)[] = Array.from({ length: L }, () => null);
       order.forEach((b, i) => { if (r.scores[b] !== null) rank[b] = i + 1; });
       ranks[c] = rank;
       for (let b = 0; b < L; b++) {
         const v = r.scores[b] ?? null;
-        perBlock[b]!.push({ criterion: c, raw: v, norm: v === null ? null : hi > lo ? (v - lo) / (hi - lo) : 0.5, rank: rank[b] ?? null });
+        perBlock[b]!.push({ criterion: c, raw: v, norm: v === null ? null : hi > lo ? (f(v) - lo) / (hi - lo) : 0.5, rank: rank[b] ?? null });
       }
     }
-    return { perBlock, ranks };
+    return { perBlock, ranks, logScaled };
   }, [record.scores, L, computed.join(',')]);
 
   if (!model) return <section className="panel" aria-labelledby="blocks-h"><h2 id="blocks-h">Blocks</h2><p className="muted">Load a model to see its blocks.</p></section>;
@@ -56,15 +76,15 @@ export function BlocksPanel() {
       </p>
       <PruneControls />
       <div className="row">
-        <button type="button" onClick={undo} disabled={record.past.length === 0} data-testid="undo">Undo</button>
-        <button type="button" onClick={redo} disabled={record.future.length === 0} data-testid="redo">Redo</button>
+        <button type="button" onClick={undo} disabled={record.past.length === 0} data-testid="undo" title="Ctrl+Z">Undo</button>
+        <button type="button" onClick={redo} disabled={record.future.length === 0} data-testid="redo" title="Ctrl+Shift+Z">Redo</button>
       </div>
       {computed.length > 0 && (
         <p className="legend">
           {computed.map((c) => (
             <span key={c} className="legend-item"><span className="swatch" style={{ background: CRITERION_COLOR[c] }} />{CRITERION_LABEL[c]}</span>
           ))}
-          <span className="muted"> (bars: per-criterion min → max; longer = more important; hover or focus for the value)</span>
+          <span className="muted"> bars: per-criterion min → max{bars.logScaled.length ? ` (log scale: ${bars.logScaled.map((c) => CRITERION_LABEL[c]).join(', ')})` : ''}; longer = more important; hover or focus a bar for its value</span>
         </p>
       )}
       <ol className="block-stack" aria-label="Blocks, input at the top" data-testid="block-stack">

@@ -4,7 +4,7 @@ import { runScoring } from './engine';
 import { ErrorNote } from './ErrorNote';
 import { JobProgress } from './JobProgress';
 import { NumberField } from './NumberField';
-import { ALL_CRITERIA, CRITERION_LABEL, currentRecord, parseProtect, protectedBlocks, useLab } from './store';
+import { ALL_CRITERIA, anyJob, CRITERION_LABEL, currentRecord, parseProtect, protectedBlocks, useLab } from './store';
 import { TextSourcePicker } from './TextSourcePicker';
 
 const HINT: Record<string, string> = {
@@ -21,7 +21,7 @@ export function CriteriaPanel() {
   const settings = useLab((s) => s.settings);
   const update = useLab((s) => s.updateSettings);
   const model = useLab((s) => s.model);
-  const busy = useLab((s) => !!s.jobs.score);
+  const busy = useLab(anyJob);
   const scores = useLab((s) => currentRecord(s).scores);
   let protectError: string | null = null;
   try {

@@ -4,7 +4,7 @@ import { ErrorNote } from './ErrorNote';
 import { fmtPpl } from './format';
 import { JobProgress } from './JobProgress';
 import { NumberField } from './NumberField';
-import { currentRecord, keptBlocks, planKey, useLab } from './store';
+import { anyJob, currentRecord, keptBlocks, planKey, useLab } from './store';
 import { TextSourcePicker } from './TextSourcePicker';
 
 /** Perplexity of the original and the current plan by the seed's protocol. */
@@ -13,7 +13,7 @@ export function EvaluatePanel() {
   const update = useLab((s) => s.updateSettings);
   const model = useLab((s) => s.model);
   const record = useLab(currentRecord);
-  const busy = useLab((s) => !!s.jobs.ppl);
+  const busy = useLab(anyJob);
   const L = model?.numLayers ?? 0;
   const ppl = record.ppl;
   const original = ppl?.results[planKey(keptBlocks(L, []))];

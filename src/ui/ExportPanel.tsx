@@ -3,7 +3,7 @@ import { exportCheckpoint } from './engine';
 import { ErrorNote } from './ErrorNote';
 import { JobProgress } from './JobProgress';
 import { buildCurrentMask, downloadMask, importMaskText } from './mask-actions';
-import { useLab } from './store';
+import { anyJob, useLab } from './store';
 
 /** Download the mask, import one, download the pruned checkpoint. */
 export function ExportPanel() {
@@ -11,7 +11,7 @@ export function ExportPanel() {
   const message = useLab((s) => s.maskMessage);
   const toF16 = useLab((s) => s.settings.toF16);
   const update = useLab((s) => s.updateSettings);
-  const busy = useLab((s) => !!s.jobs.export);
+  const busy = useLab(anyJob);
   const [exported, setExported] = useState<string[]>([]);
   const onImport = async (file: File | undefined) => {
     if (!file) return;

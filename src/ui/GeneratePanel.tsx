@@ -2,7 +2,7 @@ import { cancelGeneration, runGeneration } from './engine';
 import { GenerationPane } from './GenerationPane';
 import { JobProgress } from './JobProgress';
 import { NumberField } from './NumberField';
-import { currentRecord, useLab } from './store';
+import { anyJob, currentRecord, useLab } from './store';
 
 /** One prompt; the original and the pruned model generate side by side (one after the other). */
 export function GeneratePanel() {
@@ -10,7 +10,7 @@ export function GeneratePanel() {
   const update = useLab((s) => s.updateSettings);
   const model = useLab((s) => s.model);
   const gen = useLab((s) => currentRecord(s).generation);
-  const busy = useLab((s) => !!s.jobs.generate || !!(currentRecord(s).generation?.original?.running || currentRecord(s).generation?.pruned?.running));
+  const busy = useLab((s) => anyJob(s) || !!(currentRecord(s).generation?.original?.running || currentRecord(s).generation?.pruned?.running));
   return (
     <section className="panel" aria-labelledby="gen-h" data-testid="generate-panel">
       <h2 id="gen-h">Generate</h2>
@@ -28,8 +28,8 @@ export function GeneratePanel() {
       </div>
       <JobProgress jobKey="generate" label="Generating" onCancel={cancelGeneration} />
       <div className="gen-panes">
-        <GenerationPane title="Original" pane={gen?.original ?? null} testId="gen-original" />
-        <GenerationPane title="Pruned (current plan)" pane={gen?.pruned ?? null} testId="gen-pruned" />
+        <GenerationPane title="Original" prompt={gen?.prompt ?? ''} pane={gen?.original ?? null} testId="gen-original" />
+        <GenerationPane title="Pruned (current plan)" prompt={gen?.prompt ?? ''} pane={gen?.pruned ?? null} testId="gen-pruned" />
       </div>
     </section>
   );

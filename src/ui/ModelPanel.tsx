@@ -3,7 +3,7 @@ import { filesFromDrop } from '../io/file-source';
 import { embeddedSpec, loadModel } from './engine';
 import { JobProgress } from './JobProgress';
 import { ModelFacts } from './ModelFacts';
-import { useLab } from './store';
+import { anyJob, useLab } from './store';
 import { EMBEDDED_MODEL } from './constants';
 
 type Kind = 'embedded' | 'hub' | 'files';
@@ -25,7 +25,7 @@ async function droppedFiles(items: DataTransferItemList): Promise<File[]> {
 export function ModelPanel() {
   const source = useLab((s) => s.source);
   const loadError = useLab((s) => s.loadError);
-  const loading = useLab((s) => !!s.jobs.load);
+  const loading = useLab(anyJob);
   const gpuReady = useLab((s) => s.gpu.state === 'ready');
   const [kind, setKind] = useState<Kind>(source.kind);
   const [hubId, setHubId] = useState(source.kind === 'hub' ? source.id : '');

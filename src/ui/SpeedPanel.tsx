@@ -5,7 +5,7 @@ import { fmtRate } from './format';
 import { JobProgress } from './JobProgress';
 import { NumberField } from './NumberField';
 import { speedPoints } from './speed-points';
-import { CRITERION_LABEL, currentRecord, keptBlocks, planKey, useLab } from './store';
+import { anyJob, CRITERION_LABEL, currentRecord, keptBlocks, planKey, useLab } from './store';
 
 const SpeedChart = lazy(() => import('./SpeedChart'));
 
@@ -15,7 +15,7 @@ export function SpeedPanel() {
   const update = useLab((s) => s.updateSettings);
   const model = useLab((s) => s.model);
   const record = useLab(currentRecord);
-  const busy = useLab((s) => !!s.jobs.benchmark);
+  const busy = useLab(anyJob);
   const L = model?.numLayers ?? 0;
   const speed = record.speed;
   const fullKey = planKey(keptBlocks(L, []));

@@ -74,7 +74,7 @@ export async function loadModel(spec: ModelSourceSpec): Promise<boolean> {
   try {
     const { model } = await run('load', { type: 'load', source: spec }, 'loaded', 'reading the checkpoint index');
     const choice: SourceChoice = spec.kind === 'hub' ? { kind: 'hub', id: spec.id, revision: spec.revision } : spec.kind === 'files' ? { kind: 'files', name: spec.name } : { kind: 'embedded' };
-    useLab.setState((st) => ({ model, loadError: null, source: choice, records: st.records[model.fingerprint] ? st.records : { ...st.records } }));
+    useLab.setState({ model, loadError: null, source: choice });
     return true;
   } catch (err) {
     useLab.getState().setLoadError(cancelled(err) ? 'Loading was cancelled; the previous model is kept.' : message(err));

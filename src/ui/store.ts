@@ -7,6 +7,7 @@
  * source (never a Hub token), the settings, and per model fingerprint the scores, the plan with its
  * history, and the perplexity, speed and generation results.
  */
+import { del as idbDel, get as idbGet, set as idbSet } from 'idb-keyval';
 import { create } from 'zustand';
 import { createJSONStorage, persist, type StateStorage } from 'zustand/middleware';
 import type { AdapterSummary } from '../gpu/device';
@@ -279,6 +280,9 @@ export interface LabState {
   mergeScores: (calibration: CalibrationSpec | null, results: CriterionResult[]) => void;
 }
 
+/** Whether any engine job runs (the worker runs one job at a time: other run buttons wait). */
+export const anyJob = (s: Pick<LabState, 'jobs'>): boolean => Object.values(s.jobs).some(Boolean);
+
 /** The current model's record (a fresh one when nothing is stored yet). */
 export function currentRecord(s: Pick<LabState, 'model' | 'records'>): ModelRecord {
   return (s.model && s.records[s.model.fingerprint]) || EMPTY;
@@ -290,19 +294,26 @@ const sameCalibration = (a: CalibrationSpec | null, b: CalibrationSpec | null) =
 
 const HISTORY = 100;
 
+let pendingWrite: { name: string; value: string } | undefined;
+let writeTimer: ReturnType<typeof setTimeout> | undefined;
+
+function flushWrite(): void {
+  if (writeTimer) clearTimeout(writeTimer);
+  writeTimer = undefined;
+  const w = pendingWrite;
+  pendingWrite = undefined;
+  if (w) void idbSet(w.name, w.value);
+}
+if (typeof addEventListener === 'function') addEventListener('pagehide', flushWrite);
+
 const idbStorage: StateStorage = {
-  getItem: async (name) => {
-    const { get } = await import('idb-keyval');
-    return (await get<string>(name)) ?? null;
+  getItem: async (name) => (await idbGet<string>(name)) ?? null,
+  // Progress events change the state many times a second: write the latest value at most every 250 ms.
+  setItem: (name, value) => {
+    pendingWrite = { name, value };
+    writeTimer ??= setTimeout(flushWrite, 250);
   },
-  setItem: async (name, value) => {
-    const { set } = await import('idb-keyval');
-    await set(name, value);
-  },
-  removeItem: async (name) => {
-    const { del } = await import('idb-keyval');
-    await del(name);
-  },
+  removeItem: (name) => idbDel(name),
 };
 
 /** Whether IndexedDB exists (not in Node tests): otherwise nothing is persisted. */
