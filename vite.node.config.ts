@@ -19,6 +19,8 @@ export default defineConfig({
         cli: 'src/cli/main.ts',
         'bench-kernels': 'bench/kernels.ts',
         'bench-engine': 'bench/engine.ts',
+        'bench-criteria': 'bench/criteria.ts',
+        'bench-report': 'bench/report.ts',
         'bench-load-memory': 'bench/load-memory.ts',
       },
       output: { format: 'es', entryFileNames: '[name].mjs' },

@@ -1,0 +1,96 @@
+/**
+ * Criteria benchmark (part of `npm run bench`): wall time of every criterion on the embedded model
+ * (its real calibration set) and on a synthetic >= 100 MB model (random token ids), the PPL
+ * criterion's prefix-reuse saving (measured against recomputing every prefix), and the Taylor
+ * pass's peak GPU memory. Writes results/bench-criteria.json.
+ */
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describeAdapter } from '../src/gpu/device';
+import { acquireNodeDevice } from '../src/gpu/node';
+import { GpuRuntime } from '../src/gpu/runtime';
+import { loadCheckpoint } from '../src/io/load';
+import { NodeFolderSource } from '../src/io/node-source';
+import { loadTokenizer } from '../src/io/tokenizer';
+import { LlamaModel } from '../src/model/model';
+import { planWithout } from '../src/model/plan';
+import { sampleCalibration, splitDocuments } from '../src/prune/calibration';
+import { magnitudeScores } from '../src/prune/magnitude';
+import { pplScores } from '../src/prune/ppl-criterion';
+import { similarityScores } from '../src/prune/similarity';
+import { computeTaylorScores } from '../src/prune/taylor';
+import { mulberry32 } from '../src/util/random';
+import { writeLargeCheckpoint } from '../tests/helpers/synthetic-checkpoint';
+
+async function timed<T>(f: () => Promise<T>): Promise<{ seconds: number; value: T }> {
+  const t0 = performance.now();
+  const value = await f();
+  return { seconds: (performance.now() - t0) / 1000, value };
+}
+
+async function benchModel(model: LlamaModel, ids: Uint32Array, N: number, T: number, label: string) {
+  const L = model.numLayers;
+  const magnitude = await timed(() => magnitudeScores(model));
+  const similarity = await timed(() => similarityScores(model, ids, N, T));
+  const ppl = await timed(() => pplScores(model, ids, N, T));
+  // Without reuse each removal reruns blocks 0..i-1: time it on a few blocks and scale per block run.
+  const naiveSample = Math.min(3, L);
+  const naive = await timed(async () => {
+    for (let i = L - naiveSample; i < L; i++) await model.nll(ids, N, T, planWithout(L, [i]));
+  });
+  const naivePerBlockRun = naive.seconds / (naiveSample * (L - 1));
+  const taylor = await timed(() => computeTaylorScores(model, ids, N, T));
+  const row = {
+    blocks: L, calibration: `${N} x ${T}`,
+    seconds: { magnitude: magnitude.seconds, similarity: similarity.seconds, ppl: ppl.seconds, taylor: taylor.seconds },
+    ppl: {
+      blockRuns: ppl.value.blockRuns, blockRunsWithoutReuse: ppl.value.blockRunsWithoutReuse,
+      estimatedSecondsWithoutReuse: naivePerBlockRun * ppl.value.blockRunsWithoutReuse,
+      measuredSaving: 1 - ppl.seconds / (naivePerBlockRun * ppl.value.blockRunsWithoutReuse),
+    },
+    taylorPeakBytes: taylor.value.peakBytes,
+    weightBytes: model.checkpoint.bytesOnGpu,
+  };
+  console.log(label, JSON.stringify(row));
+  return row;
+}
+
+async function main(): Promise<void> {
+  const ctx = await acquireNodeDevice('bench-criteria');
+  const rt = new GpuRuntime(ctx);
+  const result: Record<string, unknown> = { adapter: describeAdapter(ctx.adapter), date: new Date().toISOString() };
+
+  const folder = 'public/models/kjv-tiny-llama';
+  const source = new NodeFolderSource(folder);
+  const tokenizer = await loadTokenizer(source);
+  const text = readFileSync('public/data/kjv-calib.txt', 'utf8');
+  const cal = sampleCalibration(splitDocuments(text), { bosId: tokenizer.bosId ?? 1, encode: (t, s) => tokenizer.encode(t, { addSpecialTokens: s }) }, {
+    textSha256: '', description: 'kjv-calib', n: 10, t: 128, seed: 1234, bos: 'first',
+  });
+  const embedded = new LlamaModel(rt, await loadCheckpoint(rt.device, source));
+  result.embedded = await benchModel(embedded, cal.ids, 10, 128, 'embedded');
+  embedded.dispose();
+
+  const dir = await mkdtemp(join(tmpdir(), 'bench-criteria-'));
+  try {
+    const shape = { hidden: 1024, intermediate: 2816, heads: 16, kvHeads: 4, vocab: 32000, layers: 8, dtype: 'F16' as const };
+    await writeLargeCheckpoint(dir, shape);
+    const synthetic = new LlamaModel(rt, await loadCheckpoint(rt.device, new NodeFolderSource(dir)));
+    const quick = ctx.adapter.isFallbackAdapter;
+    const [N, T] = quick ? [2, 64] : [10, 128];
+    const rand = mulberry32(1);
+    const ids = Uint32Array.from({ length: N * T }, () => Math.floor(rand() * 32000));
+    result.synthetic = { shape, ...(await benchModel(synthetic, ids, N, T, 'synthetic')), note: quick ? 'software adapter: calibration reduced to 2 x 64' : undefined };
+    synthetic.dispose();
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+  mkdirSync('results', { recursive: true });
+  writeFileSync('results/bench-criteria.json', JSON.stringify(result, null, 2));
+  console.log('wrote results/bench-criteria.json');
+  ctx.device.destroy();
+}
+
+await main();

@@ -1,0 +1,131 @@
+/**
+ * The WGSL engine against the PyTorch golden fixtures (tools/tiny-llama/make_fixtures.py,
+ * float64 on the shipped weights): logits, greedy text, held-out perplexity, the calibration
+ * sampler and every forward-only criterion. Taylor has its own file (tests/model/taylor.test.ts).
+ */
+import { readFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { evaluationWindows, perplexityOf } from '../../src/eval/perplexity';
+import { generate } from '../../src/eval/generate';
+import { NodeFolderSource } from '../../src/io/node-source';
+import { loadTokenizer, type TextTokenizer } from '../../src/io/tokenizer';
+import type { LlamaModel } from '../../src/model/model';
+import { sampleCalibration, splitDocuments } from '../../src/prune/calibration';
+import { iterativePpl } from '../../src/prune/iterative-ppl';
+import { magnitudeScores } from '../../src/prune/magnitude';
+import { pplScores } from '../../src/prune/ppl-criterion';
+import { rankAscending } from '../../src/prune/select';
+import { similarityScores } from '../../src/prune/similarity';
+import { EMBEDDED_MODEL, fixtureF32, fixtureI32, fixtureIndex, loadTestModel, VARIANT_MODEL } from '../helpers/models';
+import { relativeError } from '../helpers/numeric';
+
+const fx = fixtureIndex();
+const V = 4096;
+const LOGITS_TOLERANCE = 1e-3; // F16 weights, f32 arithmetic vs float64 on the same weights
+const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
+
+describe('embedded model vs PyTorch', { timeout: 900_000 }, () => {
+  let model: LlamaModel;
+  let tokenizer: TextTokenizer;
+  const calIds = Uint32Array.from((fx.calibration.ids as number[][]).flat());
+  beforeAll(async () => {
+    model = await loadTestModel();
+    tokenizer = await loadTokenizer(new NodeFolderSource(EMBEDDED_MODEL));
+  });
+  afterAll(() => model?.dispose());
+
+  it('samples the same calibration windows as the fixture script, in both BOS modes', () => {
+    const docs = splitDocuments(readFileSync('public/data/kjv-calib.txt', 'utf8'));
+    expect(docs.length).toBe(fx.calibration.num_docs);
+    const enc = { bosId: 1, encode: (t: string, s: boolean) => tokenizer.encode(t, { addSpecialTokens: s }) };
+    const spec = { textSha256: '', description: '', n: 10, t: 128, seed: 1234 };
+    const first = sampleCalibration(docs, enc, { ...spec, bos: 'first' });
+    expect(first.draws).toEqual(fx.calibration.draws);
+    expect(Array.from(first.ids)).toEqual(Array.from(calIds));
+    const every = sampleCalibration(docs, enc, { ...spec, bos: 'every' });
+    expect(every.draws).toEqual(fx.calibration.draws_bos_every);
+    expect(Array.from(every.ids)).toEqual((fx.calibration.ids_bos_every as number[][]).flat());
+  });
+
+  it('computes the fixture logits at the first, middle and last positions of three prompts', async () => {
+    const all = fixtureF32('prompt_logits.bin');
+    for (const [p, prompt] of (fx.prompts as { ids: number[]; positions: number[] }[]).entries()) {
+      const batch = model.batch(1, prompt.ids.length);
+      batch.setTokens(Uint32Array.from(prompt.ids));
+      await batch.run({ plan: model.fullPlan() });
+      const rows = await batch.logitsRows(prompt.positions);
+      prompt.positions.forEach((pos, j) => {
+        const ref = all.subarray((p * 3 + j) * V, (p * 3 + j + 1) * V);
+        expect(relativeError(rows[j]!, ref), `prompt ${p} position ${pos}`).toBeLessThan(LOGITS_TOLERANCE);
+      });
+    }
+  });
+
+  it('continues each prompt greedily with the same 32 tokens', async () => {
+    for (const prompt of fx.prompts as { ids: number[]; greedy32: number[] }[]) {
+      const r = await generate(model, prompt.ids, { plan: model.fullPlan(), maxNewTokens: 32, forceLength: true, sampling: { temperature: 0 } });
+      expect(r.ids).toEqual(prompt.greedy32);
+    }
+  });
+
+  it('gives the held-out perplexity of the fixture windows within 0.1% (BOS at the stream start)', async () => {
+    const stream = fixtureI32('heldout_ids.bin');
+    const perWindow = fixtureF32('heldout_window_nll.bin');
+    const windows = evaluationWindows(stream, 1, { window: 128, bos: 'first' });
+    expect(windows.length).toBe(fx.heldout.bos_at_start.windows);
+    const n = 24; // a prefix of the windows keeps the test short on a software GPU
+    const r = await perplexityOf(model, windows.slice(0, n), model.fullPlan(), { window: 128, batch: 8 });
+    const ref = Math.exp(perWindow.subarray(0, n).reduce((s, v) => s + v, 0) / n);
+    expect(rel(r.ppl, ref)).toBeLessThan(1e-3);
+    expect(r.predictions).toBe(n * 127);
+  });
+
+  it('scores every block by the PPL criterion within 0.1% of the fixture', async () => {
+    const r = await pplScores(model, calIds, 10, 128);
+    expect(rel(r.basePpl, fx.criteria.full_ppl)).toBeLessThan(1e-3);
+    (fx.criteria.ppl_block_removed as number[]).forEach((ref, i) => expect(rel(r.scores[i]!, ref), `block ${i}`).toBeLessThan(1e-3));
+    expect(rankAscending(r.scores)).toEqual(fx.criteria.ppl_order);
+    expect(r.blockRuns).toBeLessThan(r.blockRunsWithoutReuse / 1.8);
+  });
+
+  it('computes magnitude scores to float rounding', async () => {
+    const r = await magnitudeScores(model);
+    (fx.criteria.magnitude_per_weight as number[][]).forEach((ws, i) => ws.forEach((ref, k) => expect(rel(r.perWeight[i]![k]!, ref), `block ${i} weight ${k}`).toBeLessThan(1e-5)));
+    expect(rankAscending(r.perBlock)).toEqual(fx.criteria.magnitude_order);
+  });
+
+  it('computes Block Influence and angular distances within 1e-4', async () => {
+    const r = await similarityScores(model, calIds, 10, 128);
+    (fx.criteria.bi as number[]).forEach((ref, i) => expect(Math.abs(r.blockInfluence[i]! - ref), `BI block ${i}`).toBeLessThan(1e-4));
+    for (const [n, a] of Object.entries(fx.criteria.angular as Record<string, { d: number[] }>)) {
+      a.d.forEach((ref, l) => expect(Math.abs(r.angular[Number(n) - 1]![l]! - ref), `d(${l}, ${l}+${n})`).toBeLessThan(1e-4));
+    }
+  });
+
+  it('removes the same first two blocks as the iterative PPL fixture', async () => {
+    const steps = await iterativePpl(model, calIds, 10, 128, 2);
+    const ref = (fx.criteria.iterative_ppl as { k: number; removed: number[]; ppl: number }[]).find((s) => s.k === 2)!;
+    expect(steps.map((s) => s.removed)).toEqual(ref.removed);
+    expect(rel(steps[1]!.ppl, ref.ppl)).toBeLessThan(1e-3);
+  });
+});
+
+describe('variant checkpoint (BF16, tied embeddings, llama3 RoPE, head_dim 64) vs PyTorch', { timeout: 300_000 }, () => {
+  it('computes the fixture logits at every position', async () => {
+    const model = await loadTestModel(VARIANT_MODEL);
+    try {
+      const all = fixtureF32('variant_logits.bin');
+      let row = 0;
+      for (const prompt of fx.variant.prompts as { ids: number[] }[]) {
+        const batch = model.batch(1, prompt.ids.length);
+        batch.setTokens(Uint32Array.from(prompt.ids));
+        await batch.run({ plan: model.fullPlan() });
+        const rows = await batch.logitsRows(prompt.ids.map((_, i) => i));
+        rows.forEach((r, i) => expect(relativeError(r, all.subarray((row + i) * V, (row + i + 1) * V)), `position ${i}`).toBeLessThan(LOGITS_TOLERANCE));
+        row += prompt.ids.length;
+      }
+    } finally {
+      model.dispose();
+    }
+  });
+});
