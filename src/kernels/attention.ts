@@ -67,6 +67,30 @@ export class KvCache {
 }
 
 /**
+ * Appends this call's k, v rows ([B*T, KVH*D], after RoPE) to a KvCache at positions step.pos0 + t.
+ * With AttentionPrefill this fills the cache from a prompt (pos0 = 0) using the flash kernel for the
+ * prompt's own outputs; AttentionDecode includes it unless skipWrite is set.
+ */
+export class KvWrite {
+  readonly dispatch: Dispatch;
+
+  constructor(rt: GpuRuntime, a: AttentionShape & { k: GPUBuffer; v: GPUBuffer; cache: KvCache; step: StepBuffer }) {
+    checkShape(a);
+    const pipeline = rt.pipelines.get(shader, 'kv_write', { D: a.headDim });
+    const u = params(rt, a, a.cache.maxLen, 1);
+    this.dispatch = {
+      pipeline,
+      bindGroup: bindAt(rt, pipeline, { 0: u, 1: a.step.buffer, 3: a.k, 4: a.v, 6: a.cache.k, 7: a.cache.v }, 'attention.kv_write'),
+      grid: rt.grid(Math.ceil((a.B * a.T * a.nKvHeads * a.headDim) / 256)),
+    };
+  }
+
+  encode(pass: GPUComputePassEncoder): void {
+    encodeAll(pass, [this.dispatch]);
+  }
+}
+
+/**
  * Appends this call's k, v rows ([B*T, KVH*D]) to a cache at positions step.pos0 + t, then (encode)
  * attends this call's queries over cache positions 0 .. pos0 + t (causal), split along the cache in
  * chunks of `splitLen` keys and merged in a second dispatch. T = 1 is decode; T > 1 with pos0 > 0 is
@@ -108,18 +132,11 @@ export class AttentionDecode {
     const constants = { D, CH: this.splitLen, WG, GQ: G };
     const u = params(rt, a, maxLen, this.nsplit);
     this.partials = createStorageBuffer(rt.device, rows * a.nHeads * this.nsplit * (D + 2) * 4, 'attention.partials');
-    const write = rt.pipelines.get(shader, 'kv_write', constants);
     const split = rt.pipelines.get(shader, 'decode_split', constants);
     const reduce = rt.pipelines.get(shader, 'decode_reduce', constants);
     const c = a.cache;
     this.dispatches = [
-      ...(a.skipWrite
-        ? []
-        : [{
-            pipeline: write,
-            bindGroup: bindAt(rt, write, { 0: u, 1: a.step.buffer, 3: a.k, 4: a.v, 6: c.k, 7: c.v }, 'attention.kv_write'),
-            grid: rt.grid(Math.ceil((rows * a.nKvHeads * D) / 256)),
-          }]),
+      ...(a.skipWrite ? [] : [new KvWrite(rt, a).dispatch]),
       {
         pipeline: split,
         bindGroup: bindAt(rt, split, { 0: u, 1: a.step.buffer, 2: a.q, 6: c.k, 7: c.v, 8: this.partials }, 'attention.decode_split'),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readF32, uploadBuffer } from '../../src/gpu/buffers';
-import { AttentionDecode, AttentionPrefill, KvCache } from '../../src/kernels/attention';
+import { AttentionDecode, AttentionPrefill, KvCache, KvWrite } from '../../src/kernels/attention';
 import { StepBuffer } from '../../src/kernels/common';
 import { poisonedF32, runPass, testRuntime } from '../helpers/gpu';
 import { firstNonFinite, randomArray, relativeError, seededRandom } from '../helpers/numeric';
@@ -66,12 +66,18 @@ describe('causal GQA attention', () => {
       const step = new StepBuffer(rt);
       const shape = { nHeads: H, nKvHeads: KVH, headDim: D };
       const up = (a: Float32Array, name: string) => uploadBuffer(rt.device, a, name);
-      // Call 1: T1 tokens per sequence; its outputs are not checked here (prefill covers them).
-      const first = new AttentionDecode(rt, {
+      // Call 1: T1 tokens per sequence; its outputs are not checked here (prefill covers them). Even T1:
+      // flash prefill + KvWrite (how a prompt fills the cache); odd T1: chunked attention over the cache.
+      const first1 = {
         ...shape, B, T: T1, cache, step, splitLen,
         q: up(rowsOf(q, B, T, H * D, 0, T1), 'q1'), k: up(rowsOf(k, B, T, KVH * D, 0, T1), 'k1'),
         v: up(rowsOf(v, B, T, KVH * D, 0, T1), 'v1'), out: poisonedF32(rt, B * T1 * H * D),
-      });
+      };
+      const viaPrefill = T1 % 2 === 0;
+      const firstOps = viaPrefill
+        ? [new AttentionPrefill(rt, first1), new KvWrite(rt, first1)]
+        : [new AttentionDecode(rt, first1)];
+      const first = { encode: (pass: GPUComputePassEncoder) => firstOps.forEach((op) => op.encode(pass)) };
       const out = poisonedF32(rt, B * T2 * H * D);
       const second = new AttentionDecode(rt, {
         ...shape, B, T: T2, cache, step, splitLen, out,
@@ -93,7 +99,7 @@ describe('causal GQA attention', () => {
       runPass(rt, (pass) => prefill.encode(pass));
       const lastRows = rowsOf(await readF32(rt.device, full, rows * H * D), B, T, H * D, T1, T);
       const vsPrefill = relativeError(got, lastRows);
-      console.log(`attention cache B${B} T${T}+${T2} D${D}: rel ${rel.toExponential(2)}, vs prefill ${vsPrefill.toExponential(2)}`);
+      console.log(`attention cache B${B} T${T1}${viaPrefill ? ' (prefill+KvWrite)' : ''}+${T2} D${D}: rel ${rel.toExponential(2)}, vs prefill ${vsPrefill.toExponential(2)}`);
       expect(rel).toBeLessThan(1e-5);
       expect(vsPrefill).toBeLessThan(1e-5);
     });
