@@ -17,13 +17,15 @@ describe('decode matvec', () => {
   ];
   for (const subgroups of [true, false]) {
     for (const f16 of [false, true]) {
-      for (const c of cases) {
-        const name = `${c.M}x${c.N}x${c.K} ${c.epilogue} ${f16 ? 'f16' : 'f32'}${c.maxBindingBytes ? ' windowed' : ''} ${subgroups ? 'subgroups' : 'workgroup-memory'}`;
+      cases.forEach((c, i) => {
+        // Alternate the adapter's default workgroup size with 64 threads (the GPU default).
+        const workgroupSize = i % 2 === 1 ? 64 : undefined;
+        const name = `${c.M}x${c.N}x${c.K} ${c.epilogue} ${f16 ? 'f16' : 'f32'}${c.maxBindingBytes ? ' windowed' : ''} ${subgroups ? 'subgroups' : 'workgroup-memory'}${workgroupSize ? ' wg64' : ''}`;
         it(name, async () => {
           const rt = await testRuntime();
           if (subgroups && !rt.ctx.adapter.hasSubgroups) return; // fallback covered below
           const { rel, firstBad } = await checkLinear(rt, 'matvec', { ...c, f16 }, (a) => {
-            const op = new Matvec(rt, { ...a, subgroups });
+            const op = new Matvec(rt, { ...a, subgroups, workgroupSize });
             expect(op.usesSubgroups).toBe(subgroups);
             return op;
           });
@@ -31,7 +33,7 @@ describe('decode matvec', () => {
           expect(firstBad).toBe(-1);
           expect(rel).toBeLessThan(1e-5);
         });
-      }
+      });
     }
   }
 });
