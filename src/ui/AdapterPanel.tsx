@@ -1,5 +1,5 @@
 import { describeAdapter } from '../gpu/device';
-import { startGpu } from './engine';
+import { restartGpu } from './engine';
 import { useLab } from './store';
 
 const SHOWN_LIMITS = ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup'];
@@ -23,7 +23,7 @@ export function AdapterPanel() {
           The lab needs WebGPU: Chrome or Edge 113 or newer with hardware acceleration on. On Linux, enable{' '}
           <code>chrome://flags/#enable-unsafe-webgpu</code> (and Vulkan), then reload.
         </p>
-        <button onClick={() => void startGpu()}>Try again</button>
+        <button onClick={() => void restartGpu()}>Try again</button>
       </section>
     );
   }

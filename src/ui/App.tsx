@@ -2,7 +2,7 @@ import { useEffect, useRef } from 'react';
 import { AdapterPanel } from './AdapterPanel';
 import { BlocksPanel } from './BlocksPanel';
 import { CriteriaPanel } from './CriteriaPanel';
-import { embeddedSpec, loadModel, startGpu } from './engine';
+import { loadRememberedModel, startGpu } from './engine';
 import { EvaluatePanel } from './EvaluatePanel';
 import { ExportPanel } from './ExportPanel';
 import { GeneratePanel } from './GeneratePanel';
@@ -18,11 +18,7 @@ function useAutoLoad(): void {
   useEffect(() => {
     if (!gpuReady || !hydrated || started.current || useLab.getState().model) return;
     started.current = true;
-    const source = useLab.getState().source;
-    // A Hub model reloads from the browser's cache (a private one needs its token again: then the
-    // error says so); picked files cannot be reopened without the user, so the embedded model loads.
-    if (source.kind === 'hub') void loadModel({ kind: 'hub', id: source.id, revision: source.revision });
-    else void loadModel(embeddedSpec());
+    void loadRememberedModel();
   }, [gpuReady, hydrated]);
 }
 

@@ -37,14 +37,17 @@ export function BlocksPanel() {
   const bars = useMemo(() => {
     const perBlock: BarInfo[][] = Array.from({ length: L }, () => []);
     const ranks: Partial<Record<ScoredCriterion, (number | null)[]>> = {};
-    const logScaled: ScoredCriterion[] = [];
+    const logScaled: string[] = [];
     for (const c of computed) {
       const r = record.scores!.results[c]!;
       const vals = r.scores.filter((v): v is number => v !== null && Number.isFinite(v));
-      // Positive scores spanning more than 20x (PPL with block 0 removed) are drawn on a log scale.
-      const log = vals.length > 0 && Math.min(...vals) > 0 && Math.max(...vals) / Math.min(...vals) > 20;
-      const f = (v: number) => (log ? Math.log(v) : v);
-      if (log) logScaled.push(c);
+      // PPL: bars show log(PPL - full-model PPL), the cost of removing the block, so that block 0's
+      // huge PPL does not flatten the rest; other positive scores spanning over 3x: log scale.
+      const base = c === 'ppl' && r.fullPpl !== undefined && vals.every((v) => v >= r.fullPpl! * 0.5) ? r.fullPpl : undefined;
+      const log = base !== undefined || (vals.length > 0 && Math.min(...vals) > 0 && Math.max(...vals) / Math.min(...vals) > 3);
+      const f = (v: number) => (base !== undefined ? Math.log(Math.max(v - base, base * 1e-3)) : log ? Math.log(v) : v);
+      if (base !== undefined) logScaled.push(`${CRITERION_LABEL[c]} (log of the increase over the full model's ${base.toFixed(2)})`);
+      else if (log) logScaled.push(CRITERION_LABEL[c]);
       const lo = Math.min(...vals.map(f));
       const hi = Math.max(...vals.map(f));
       const order = rankAscending(selectableScores(r.scores));
@@ -84,7 +87,7 @@ export function BlocksPanel() {
           {computed.map((c) => (
             <span key={c} className="legend-item"><span className="swatch" style={{ background: CRITERION_COLOR[c] }} />{CRITERION_LABEL[c]}</span>
           ))}
-          <span className="muted"> bars: per-criterion min → max{bars.logScaled.length ? ` (log scale: ${bars.logScaled.map((c) => CRITERION_LABEL[c]).join(', ')})` : ''}; longer = more important; hover or focus a bar for its value</span>
+          <span className="muted"> bars: per-criterion min → max{bars.logScaled.length ? ` (log scale: ${bars.logScaled.join(', ')})` : ''}; longer = more important; hover or focus a bar for its value</span>
         </p>
       )}
       <ol className="block-stack" aria-label="Blocks, input at the top" data-testid="block-stack">

@@ -6,8 +6,7 @@
 import { EngineClient, EngineError } from '../worker/client';
 import type { EngineRequest, ModelSourceSpec, TextSpec } from '../worker/protocol';
 import { EMBEDDED_MODEL } from './constants';
-import { currentRecord, keptBlocks, kFor, planKey, protectedBlocks, selectableScores, useLab, type JobKey, type PaneState, type SourceChoice, type TextChoice } from './store';
-import { selectBlocks } from '../prune/select';
+import { currentRecord, keptBlocks, kFor, planKey, protectedBlocks, selectByCriterion, useLab, type JobKey, type PaneState, type SourceChoice, type TextChoice } from './store';
 
 let client: EngineClient | undefined;
 /** Which job key each running job id belongs to (for progress events). */
@@ -20,7 +19,11 @@ function engine(): EngineClient {
     client = new EngineClient();
     client.onEvent((e) => {
       const s = useLab.getState();
-      if (e.type === 'device-lost') s.setGpu({ state: 'lost', message: e.message });
+      if (e.type === 'device-lost') {
+        // The model went with the device: show why, keep every computed result.
+        s.setGpu({ state: 'lost', message: e.message });
+        useLab.setState({ model: null, loadError: 'The GPU device was lost; the model must be loaded again (Try again in the GPU panel).' });
+      }
       else if (e.type === 'progress') {
         const key = running.get(e.job);
         const job = key && s.jobs[key];
@@ -67,6 +70,19 @@ export async function startGpu(): Promise<void> {
   }
 }
 
+/** Re-acquires the GPU (after a loss or a failure) and reloads the remembered model source. */
+export async function restartGpu(): Promise<void> {
+  await startGpu();
+  const s = useLab.getState();
+  if (s.gpu.state === 'ready' && !s.model) await loadRememberedModel();
+}
+
+/** The remembered source: a Hub model (from the browser cache; a private one needs its token again), else the embedded one (picked files cannot be reopened without the user). */
+export function loadRememberedModel(): Promise<boolean> {
+  const source = useLab.getState().source;
+  return loadModel(source.kind === 'hub' ? { kind: 'hub', id: source.id, revision: source.revision } : embeddedSpec());
+}
+
 /** Loads a model; on failure the previous model stays and the error is shown. */
 export async function loadModel(spec: ModelSourceSpec): Promise<boolean> {
   const s = useLab.getState();
@@ -77,7 +93,9 @@ export async function loadModel(spec: ModelSourceSpec): Promise<boolean> {
     useLab.setState({ model, loadError: null, source: choice });
     return true;
   } catch (err) {
-    useLab.getState().setLoadError(cancelled(err) ? 'Loading was cancelled; the previous model is kept.' : message(err));
+    const name = spec.kind === 'hub' ? spec.id : spec.kind === 'files' ? spec.name : spec.kind === 'embedded' ? spec.name : spec.path;
+    const kept = useLab.getState().model ? ' The previous model stays loaded.' : '';
+    useLab.getState().setLoadError(cancelled(err) ? `Loading ${name} was cancelled.${kept}` : `Could not load ${name}: ${message(err)}${kept}`);
     return false;
   }
 }
@@ -220,9 +238,9 @@ export async function runBenchmark(): Promise<void> {
     const prot = protectedBlocks(st.protectText, L);
     const step = Math.max(1, Math.round(st.sweepStep));
     for (let k = step; k <= Math.floor(L / 2); k += step) {
-      const sel = selectBlocks(selectableScores(result.scores), k, prot);
+      const sel = selectByCriterion(result, k, prot, L);
       if (sel.removed.length < k) break;
-      sweep.push({ criterion: st.selectCriterion, k, plan: sel.kept });
+      sweep.push({ criterion: st.selectCriterion, k, plan: keptBlocks(L, sel.removed) });
     }
   }
   const optionsKey = JSON.stringify(st.speed);

@@ -5,7 +5,7 @@
  * side-by-side generation, the speed benchmark; the mask downloads, validates, re-imports after a
  * reload; a bad mask is refused with its issues and changes nothing. Screenshots: artifacts/e2e/.
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -61,6 +61,20 @@ it('loads the embedded model on the first visit', async () => {
   log('model loaded');
   await panelShot('model-panel', 'lab-model');
 }, 5 * MIN);
+
+it('shows a loader error and keeps the loaded model', async () => {
+  const dir = join(ARTIFACTS, 'bad-model');
+  mkdirSync(dir, { recursive: true });
+  writeFileSync(join(dir, 'config.json'), '{"architectures": ["LlamaForCausalLM"], "num_hidden_layers": ');
+  await page.getByRole('radio', { name: 'Local folder' }).check();
+  await page.getByLabel('Pick a model folder').setInputFiles(dir);
+  await page.getByTestId('load-model').click();
+  await page.getByTestId('load-error').waitFor({ timeout: MIN });
+  expect(await page.getByTestId('load-error').textContent()).toMatch(/config\.json|JSON|safetensors|tokenizer/i);
+  expect(await page.getByTestId('model-name').textContent()).toBe('kjv-tiny-llama (embedded)');
+  await panelShot('model-panel', 'lab-model-error');
+  await page.getByRole('radio', { name: /Embedded/ }).check();
+}, 2 * MIN);
 
 it('computes PPL and Taylor+ scores on a small calibration set and draws them', async () => {
   for (const c of ['ppl', 'taylor', 'magnitude', 'block-influence', 'angular', 'iterative-ppl']) {
@@ -199,7 +213,7 @@ it('refuses a bad mask with its issues and changes nothing', async () => {
   const bad = JSON.parse(maskText);
   bad.kept = bad.kept.slice(1);
   bad.model.hf_token = 'hf_abc';
-  bad.version = 9;
+  bad.lab_version = 7;
   const file = join(ARTIFACTS, 'lab-bad-mask.json');
   writeFileSync(file, JSON.stringify(bad));
   await page.getByTestId('import-mask').setInputFiles(file);
