@@ -1,5 +1,5 @@
 // Linear layers y = x W^T (HF Linear weight W[N, K] = [out, in]): y[m, n] = sum_k x[m, k] * W[n, k].
-// Two kernels over the same bindings, overrides and epilogues:
+// Three entry points over the same bindings, overrides and epilogues:
 //   `matmul`    tiled, for prefill / scoring (M = B*T rows, up to thousands)
 //   `matvec`    split-K, for decode (M = 1..8 rows): memory-bound, every weight byte read once
 //   `matvec_sg` in linear_subgroups.wgsl, which the wrapper puts in front of this file (it starts with
