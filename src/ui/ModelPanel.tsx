@@ -1,4 +1,4 @@
-import { useRef, useState, type DragEvent } from 'react';
+import { useEffect, useRef, useState, type DragEvent } from 'react';
 import { filesFromDrop } from '../io/file-source';
 import { embeddedSpec, loadModel } from './engine';
 import { JobProgress } from './JobProgress';
@@ -35,6 +35,14 @@ export function ModelPanel() {
   const [folderName, setFolderName] = useState('');
   const [dragging, setDragging] = useState(false);
   const folderInput = useRef<HTMLInputElement>(null);
+  // The remembered source arrives after the first render (IndexedDB) and changes on each load.
+  useEffect(() => {
+    setKind(source.kind);
+    if (source.kind === 'hub') {
+      setHubId(source.id);
+      setRevision(source.revision);
+    }
+  }, [source]);
 
   const load = () => {
     if (kind === 'embedded') void loadModel(embeddedSpec());

@@ -1,4 +1,4 @@
-import { useEffect, useRef } from 'react';
+import { useEffect, useRef, useState } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import type { SpeedPoint } from './speed-points';
@@ -6,6 +6,14 @@ import type { SpeedPoint } from './speed-points';
 /** Decode speedup against blocks removed: measured and the memory-bound ideal (uPlot). */
 export default function SpeedChart({ points, current }: { points: SpeedPoint[]; current: number }) {
   const host = useRef<HTMLDivElement>(null);
+  // Colours come from the page's CSS variables: redraw when the colour scheme changes.
+  const [scheme, setScheme] = useState(() => matchMedia('(prefers-color-scheme: dark)').matches);
+  useEffect(() => {
+    const mq = matchMedia('(prefers-color-scheme: dark)');
+    const on = () => setScheme(mq.matches);
+    mq.addEventListener('change', on);
+    return () => mq.removeEventListener('change', on);
+  }, []);
   useEffect(() => {
     const el = host.current;
     if (!el || points.length === 0) return;
@@ -40,6 +48,6 @@ export default function SpeedChart({ points, current }: { points: SpeedPoint[]; 
       resize.disconnect();
       plot.destroy();
     };
-  }, [points, current]);
+  }, [points, current, scheme]);
   return <div ref={host} className="speed-chart" data-testid="speed-chart" role="img" aria-label={`Decode speedup against blocks removed: ${points.map((p) => `${p.removed} removed ${p.measured.toFixed(2)}× (ideal ${p.ideal.toFixed(2)}×)`).join('; ')}`} />;
 }

@@ -35,6 +35,12 @@ async function fill(testId: string, value: string | number) {
   await input.blur();
 }
 
+/** A full-page screenshot from the top (the block stack is sticky while scrolled). */
+async function pageShot(name: string) {
+  await page.evaluate(() => scrollTo(0, 0));
+  await lab.screenshot(name);
+}
+
 async function panelShot(testId: string, name: string) {
   await page.getByTestId(testId).screenshot({ path: join(ARTIFACTS, `${name}.png`) });
 }
@@ -176,7 +182,7 @@ it('downloads a mask that validates against the schema', async () => {
   for (const c of CRITERIA) expect(mask.scores[c as 'ppl']).toHaveLength(16);
   expect(mask.metrics?.perplexity?.before).toBeGreaterThan(0);
   expect(mask.metrics?.speed?.decode_tokens_per_s.after).toBeGreaterThan(0);
-  await lab.screenshot('lab-page');
+  await pageShot('lab-page');
 });
 
 it('downloads the pruned checkpoint as separate files', async () => {
@@ -224,10 +230,11 @@ it('refuses a bad mask with its issues and changes nothing', async () => {
   expect(await page.getByTestId('mask-message').getAttribute('role')).toBe('alert');
   expect(await keptPlan()).toEqual(plan);
   await panelShot('export-panel', 'lab-export-error');
-  await lab.screenshot('lab-page-after-reload');
+  await pageShot('lab-page-after-reload');
   await page.emulateMedia({ colorScheme: 'dark' });
-  await lab.screenshot('lab-page-dark');
+  await pageShot('lab-page-dark');
   await page.emulateMedia({ colorScheme: 'light' });
+  await page.getByTestId('speed-panel').scrollIntoViewIfNeeded();
   await page.screenshot({ path: join(ARTIFACTS, 'lab-viewport-1280x800.png') });
   expect(lab.errors.filter((e) => !/favicon/.test(e))).toEqual([]);
   log('done');

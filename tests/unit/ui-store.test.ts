@@ -1,6 +1,7 @@
 // @vitest-environment jsdom
 import { beforeEach, describe, expect, it } from 'vitest';
 import { blocksForRatio, selectBlocks, SEED_PROTECTED } from '../../src/prune/select';
+import { speedPoints } from '../../src/ui/speed-points';
 import { currentRecord, kFor, parseProtect, protectedBlocks, selectByCriterion, useLab } from '../../src/ui/store';
 import { CALIBRATION, L, PPL_SCORES, resetStore, result, TAYLOR_SCORES } from './ui-fixtures';
 
@@ -96,5 +97,21 @@ describe('UI store: scores', () => {
     expect(parseProtect('0,1,2,3,-2,-1')).toEqual([0, 1, 2, 3, -2, -1]);
     expect(protectedBlocks('0,1,2,3,-2,-1', L)).toEqual([0, 1, 2, 3, 14, 15]);
     expect(() => parseProtect('0,x')).toThrow(/not a block index/);
+  });
+});
+
+describe('speed points', () => {
+  const r = (blocks: number, decode: number, bytes: number) => ({
+    plan: Array.from({ length: blocks }, (_, i) => i), blocks, prefillTokensPerS: 1, decodeTokensPerS: decode, tokensPerS: 1, msPerDecodeToken: 1,
+    weightBytesPerToken: bytes, adapter: 'test', options: { promptTokens: 8, newTokens: 8, warmup: 0, runs: 1 },
+  });
+  it('gives measured and ideal speedup against blocks removed, one point per count', () => {
+    const results = { full: r(16, 10, 1600), a: r(12, 12, 1200), b: r(8, 18, 800) };
+    expect(speedPoints(results, 16, 'full')).toEqual([
+      { removed: 0, measured: 1, ideal: 1, decode: 10 },
+      { removed: 4, measured: 1.2, ideal: 1600 / 1200, decode: 12 },
+      { removed: 8, measured: 1.8, ideal: 2, decode: 18 },
+    ]);
+    expect(speedPoints(results, 16, 'missing')).toEqual([]);
   });
 });
