@@ -4,9 +4,12 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildMask, serializeMask } from '../../src/prune/mask';
 import { selectBlocks, SEED_PROTECTED } from '../../src/prune/select';
 import { BlocksPanel } from '../../src/ui/BlocksPanel';
+import { CriteriaPanel } from '../../src/ui/CriteriaPanel';
+import { GenerationPane } from '../../src/ui/GenerationPane';
+import { TextSourcePicker } from '../../src/ui/TextSourcePicker';
 import { ExportPanel } from '../../src/ui/ExportPanel';
 import { buildCurrentMask, importMaskText } from '../../src/ui/mask-actions';
-import { currentRecord, useLab } from '../../src/ui/store';
+import { currentRecord, useLab, type TextChoice } from '../../src/ui/store';
 import { CALIBRATION, MODEL, PPL_SCORES, resetStore } from './ui-fixtures';
 
 const removedInDom = () =>
@@ -105,5 +108,32 @@ describe('mask export and import', () => {
     expect(await importMaskText('{nope', 'x.json')).toBe(false);
     await waitFor(() => expect(screen.getByTestId('mask-issues').textContent).toMatch(/not valid JSON/));
     expect(currentRecord(useLab.getState())).toBe(before);
+  });
+});
+
+describe('small components', () => {
+  it('GenerationPane shows the prompt, the streamed text and tok/s with one decimal', () => {
+    render(<GenerationPane title="Original" prompt="In the beginning" pane={{ text: ' God created', tokens: 3, tokPerS: 12.345, running: false, plan: [0, 1, 2] }} testId="gen-original" />);
+    expect(screen.getByTestId('gen-original-text').textContent).toBe(' God created');
+    expect(screen.getByTestId('gen-original-rate').textContent).toBe('12.3 tok/s');
+    expect(screen.getByText('In the beginning')).toBeTruthy();
+  });
+
+  it('TextSourcePicker turns an uploaded .jsonl into blank-line-separated documents', async () => {
+    let value: TextChoice = { kind: 'embedded' };
+    const { rerender } = render(<TextSourcePicker legend="Calibration text" embeddedLabel="embedded" value={value} onChange={(v) => (value = v)} />);
+    fireEvent.click(screen.getByLabelText(/uploaded/));
+    rerender(<TextSourcePicker legend="Calibration text" embeddedLabel="embedded" value={value} onChange={(v) => (value = v)} />);
+    const file = new File(['{"text": "first doc"}\n{"text": "second doc"}\n'], 'cal.jsonl');
+    fireEvent.change(screen.getByLabelText('Calibration text: upload a file'), { target: { files: [file] } });
+    await waitFor(() => expect(value).toEqual({ kind: 'inline', name: 'cal.jsonl', text: 'first doc\n\nsecond doc' }));
+  });
+
+  it('a bad protected set is reported next to its field', () => {
+    resetStore();
+    act(() => useLab.getState().updateSettings({ protectText: '0,1,x' }));
+    render(<CriteriaPanel />);
+    expect(screen.getByRole('alert').textContent).toMatch(/"x" is not a block index/);
+    expect((screen.getByTestId('run-scoring') as HTMLButtonElement).disabled).toBe(true);
   });
 });
