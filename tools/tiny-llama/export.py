@@ -94,10 +94,10 @@ def generate(m, ids, n, greedy=True, g=None, top_k=40, temp=0.8):
     return x[0].tolist()
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser()
     ap.add_argument('--ckpt', default=os.path.join(WORK, 'final.pt'))
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     torch.set_num_threads(2)
     stats = json.load(open(os.path.join(WORK, 'train_stats.json'))) if os.path.exists(
         os.path.join(WORK, 'train_stats.json')) else {}
@@ -197,9 +197,13 @@ CPU with 2 threads, f32. {stats.get('steps')} steps x batch {stats.get('batch')}
 Per sample: 50 % a plain window of the token stream (chapters joined with `\\n\\n`), 25 % `<s>` + 127 tokens
 from a random position, 25 % `<s>` + 127 tokens from a chapter start.
 AdamW (betas 0.9/0.95, weight decay {stats.get('weight_decay')} on matrices), lr {stats.get('lr')} with
-{stats.get('warmup')} warm-up steps and cosine decay to {stats.get('lr_min')}, grad-clip 1.0; init N(0, 0.02),
-o_proj/down_proj N(0, 0.02/sqrt(2L)). Wall time {wall/60:.1f} min (shared 2-core machine). Final train loss
-(mean of last 10 steps) {stats.get('final_loss_avg10', float('nan')):.3f}.
+{stats.get('warmup')} warm-up steps, constant until step {stats.get('decay_from')}, then linear decay to
+{stats.get('lr_min')} at step {stats.get('steps')} (warmup-stable-decay; the run chose the decay point from a
+{stats.get('budget_s')} s wall budget, the chosen values are train.py's defaults), grad-clip 1.0; init N(0, 0.02),
+o_proj/down_proj N(0, 0.02/sqrt(2L)). Wall time {wall/60:.1f} min on a heavily shared 2-core machine
+(`nice`; CPU share mostly 20-35 % of one core). Final train loss (mean of last 10 steps)
+{stats.get('final_loss_avg10', float('nan')):.3f}. The model is UNDER-TRAINED for lack of CPU time
+({stats.get('tokens_seen', 0)/1e3:.0f} k tokens seen); rerun with more steps on a quiet machine for a better one.
 
 Reproduce: `nice -n 10 /usr/bin/python3 tools/tiny-llama/train.py` (see `tools/tiny-llama/README.md`).
 
