@@ -89,6 +89,13 @@ it('computes PPL and Taylor+ scores on a small calibration set and draws them', 
   }
   await fill('cal-n', 2);
   await fill('cal-t', 32);
+  // A run can be cancelled: nothing is stored and no error shown.
+  await page.getByTestId('run-scoring').click();
+  await page.getByTestId('job-score').getByRole('button', { name: 'Cancel' }).click({ timeout: MIN });
+  await page.getByTestId('job-score').waitFor({ state: 'detached', timeout: 2 * MIN });
+  expect(await page.getByTestId('error-score').count()).toBe(0);
+  expect(await page.locator('[data-testid="block-stack"] .bar-track').count()).toBe(0);
+  log('scoring cancelled');
   await page.getByTestId('run-scoring').click();
   await page.getByTestId('job-score').waitFor({ timeout: MIN });
   await page.getByTestId('job-score').waitFor({ state: 'detached', timeout: 8 * MIN });
