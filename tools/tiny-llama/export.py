@@ -198,8 +198,8 @@ Per sample: 50 % a plain window of the token stream (chapters joined with `\\n\\
 from a random position, 25 % `<s>` + 127 tokens from a chapter start.
 AdamW (betas 0.9/0.95, weight decay {stats.get('weight_decay')} on matrices), lr {stats.get('lr')} with
 {stats.get('warmup')} warm-up steps, constant until step {stats.get('decay_from')}, then linear decay to
-{stats.get('lr_min')} at step {stats.get('steps')} (warmup-stable-decay; the run chose the decay point from a
-{stats.get('budget_s')} s wall budget, the chosen values are train.py's defaults), grad-clip 1.0; init N(0, 0.02),
+{stats.get('lr_min')} at step {stats.get('steps')} (warmup-stable-decay; the recorded run was started with `--budget-s 2400` and chose these two
+numbers from its measured speed; they are now train.py's defaults), grad-clip 1.0; init N(0, 0.02),
 o_proj/down_proj N(0, 0.02/sqrt(2L)). Wall time {wall/60:.1f} min on a heavily shared 2-core machine
 (`nice`; CPU share mostly 20-35 % of one core). Final train loss (mean of last 10 steps)
 {stats.get('final_loss_avg10', float('nan')):.3f}. The model is UNDER-TRAINED for lack of CPU time
