@@ -1,5 +1,5 @@
 import { cancelJob } from './engine';
-import { fmtBytes } from './format';
+import { fmtBytes, fmtDuration } from './format';
 import { useLab, type JobKey } from './store';
 
 /** Progress of the job running under a key, with its cancel button; nothing when idle. */
@@ -7,6 +7,8 @@ export function JobProgress({ jobKey, label, onCancel }: { jobKey: JobKey; label
   const job = useLab((s) => s.jobs[jobKey]);
   if (!job) return null;
   const fraction = job.total > 0 ? job.done / job.total : undefined;
+  const elapsed = (Date.now() - job.startedAt) / 1000;
+  const left = fraction && fraction > 0.02 && elapsed > 3 ? (elapsed * (1 - fraction)) / fraction : undefined;
   return (
     <div className="job" role="status" aria-live="polite" data-testid={`job-${jobKey}`}>
       <progress aria-label={`${label} progress`} {...(fraction !== undefined ? { value: fraction, max: 1 } : {})} />
@@ -15,6 +17,7 @@ export function JobProgress({ jobKey, label, onCancel }: { jobKey: JobKey; label
         {fraction !== undefined ? ` ${Math.round(fraction * 100)}%` : '…'}
         {job.bytes ? ` · ${fmtBytes(job.bytes.done)} of ${fmtBytes(job.bytes.total)} at ${fmtBytes(job.bytes.rate)}/s` : ''}
         {job.what ? ` · ${job.what}` : ''}
+        {left !== undefined ? ` · about ${fmtDuration(left)} left` : ''}
       </span>
       <button type="button" onClick={() => (onCancel ? onCancel() : cancelJob(jobKey))}>Cancel</button>
     </div>

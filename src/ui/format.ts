@@ -18,3 +18,5 @@ export function fmtCount(n: number): string {
 
 /** A score for a tooltip: 4 significant digits. */
 export const fmtScore = (v: number | null) => (v == null ? 'not scored' : Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : Number(v.toPrecision(4)).toString());
+
+export const fmtDuration = (s: number) => (s < 90 ? `${Math.max(1, Math.round(s))} s` : `${Math.round(s / 60)} min`);

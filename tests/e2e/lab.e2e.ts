@@ -97,7 +97,8 @@ it('computes PPL and Taylor+ scores on a small calibration set and draws them', 
   expect(await page.locator('[data-testid="block-stack"] .bar-track').count()).toBe(0);
   log('scoring cancelled');
   await page.getByTestId('run-scoring').click();
-  await page.getByTestId('job-score').waitFor({ timeout: MIN });
+  await page.getByTestId('job-score').locator('progress[value]').waitFor({ timeout: 2 * MIN });
+  await panelShot('criteria-panel', 'lab-criteria-running');
   await page.getByTestId('job-score').waitFor({ state: 'detached', timeout: 8 * MIN });
   expect(await page.getByTestId('error-score').count()).toBe(0);
   for (const c of CRITERIA) {
