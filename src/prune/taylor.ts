@@ -17,6 +17,7 @@
  *   act.h = m = silu(g) u; own buffers: n2, g, u, lse and the gradients.
  */
 import { createStorageBuffer, readF32 } from '../gpu/buffers';
+import { withErrorScope } from '../gpu/errors';
 import type { GpuRuntime } from '../gpu/runtime';
 import type { ModelConfig } from '../io/config';
 import { AttentionBackward, AttentionForward } from '../kernels/backward/attention';
@@ -45,7 +46,8 @@ const SLOTS = TAYLOR_WEIGHT_KINDS.length;
 const LOGITS_BUDGET_BYTES = 256 << 20;
 
 /**
- * onProgress: after the forward + head (done = 1) and after each block's backward; total = L + 1.
+ * onProgress: after the forward (done = 1), the LM head + loss (2) and each block's backward (block
+ * L-1 first); total = L + 2.
  * signal: checked between blocks; an aborted run frees everything and rejects with CancelledError.
  */
 export interface TaylorOptions extends JobOptions {
@@ -190,7 +192,7 @@ export async function computeTaylorScores(
   const R = N * T;
   if (!Number.isInteger(N) || !Number.isInteger(T) || N < 1 || T < 2) throw new RangeError(`taylor: need N >= 1 sequences of T >= 2 tokens, got ${N} x ${T}`);
   if (ids.length !== R) throw new RangeError(`taylor: expected ${R} token ids (${N} x ${T}), got ${ids.length}`);
-  const total = L + 1;
+  const total = L + 2;
   const ledger = new BufferLedger(dev);
   const f32 = (count: number, label: string) => createStorageBuffer(dev, count * 4, `taylor.${label}`);
   const Hd = c.hiddenSize;
@@ -198,87 +200,93 @@ export async function computeTaylorScores(
   const qd = c.numHeads * c.headDim;
   const kvd = c.numKvHeads * c.headDim;
   try {
-    checkCancelled(opts.signal);
-    // ---- forward over the whole batch, capturing every block's input
-    const { batch, captures, g } = ledger.track(() => {
-      const batch = new BatchForward(rt, c, model.weights, N, T);
-      const captures = Array.from({ length: L }, (_, i) => f32(R * Hd, `x${i}`));
-      return { batch, captures, g: {
-        n2: f32(R * Hd, 'n2'),
-        gate: f32(R * I, 'g'),
-        up: f32(R * I, 'u'),
-        lse: f32(R * c.numHeads, 'lse'),
-        dResid: f32(R * Hd, 'dResid'),
-        dNorm: f32(R * Hd, 'dNorm'),
-        dm: f32(R * Math.max(I, qd), 'dm_da'),
-        dQ: f32(R * qd, 'dQ'),
-        dK: f32(R * kvd, 'dK'),
-        dV: f32(R * kvd, 'dV'),
-        scores: f32(L * SLOTS, 'scores'),
-        loss: f32(2, 'loss'),
-        step: new StepBuffer(rt, 0),
-      } };
-    });
-    const a = batch.act;
-    batch.setTokens(ids);
-    batch.submit({ plan: model.fullPlan(), captures, skipHead: true });
-
-    // ---- LM head + cross-entropy backward (row chunks) + final norm backward; act.x holds x_L
-    const w = model.weights;
-    const chunkRows = headChunkRows(rt, c, R, opts.logitsBudgetBytes ?? LOGITS_BUDGET_BYTES);
-    const headEncoder = dev.createCommandEncoder({ label: 'taylor.head' });
-    ledger.track(() => {
-      const logits = f32(chunkRows * c.vocabSize, 'logits');
-      const nfChunk = chunkRows < R ? f32(chunkRows * Hd, 'nf_chunk') : undefined;
-      const finalNorm = new RmsNorm(rt, { rows: R, dim: Hd, eps: c.rmsNormEps, weightF16: isF16(w.finalNorm), x: a.x, w: w.finalNorm.buffer, y: a.xn });
-      inPass(headEncoder, [finalNorm]);
-      const rowBytes = Hd * 4;
-      for (let row0 = 0; row0 < R; row0 += chunkRows) {
-        const rows = Math.min(chunkRows, R - row0);
-        if (nfChunk) headEncoder.copyBufferToBuffer(a.xn, row0 * rowBytes, nfChunk, 0, rows * rowBytes);
-        inPass(headEncoder, [
-          createLinear(rt, { M: rows, N: c.vocabSize, K: Hd, dtype: w.head.dtype, x: nfChunk ?? a.xn, w: w.head.buffer, y: logits }),
-          new CrossEntropyBackward(rt, {
-            rows, vocab: c.vocabSize, logits, labels: batch.labels, rowOffset: row0, totalRows: R, accumulateLoss: row0 > 0, loss: g.loss,
-          }),
-          new LinearBackward(rt, {
-            M: rows, N: c.vocabSize, K: Hd, weightF16: isF16(w.head), dY: logits, W: w.head.buffer,
-            dX: { buffer: g.dNorm, offset: row0 * rowBytes, size: rows * rowBytes },
-          }),
-        ]);
-      }
-      inPass(headEncoder, [
-        new RmsNormBackward(rt, { rows: R, dim: Hd, eps: c.rmsNormEps, weightF16: isF16(w.finalNorm), x: a.x, w: w.finalNorm.buffer, dy: g.dNorm, dx: g.dResid }),
-      ]);
-    });
-    dev.queue.submit([headEncoder.finish()]);
-    await dev.queue.onSubmittedWorkDone();
-    opts.onProgress?.(1, total, 'forward and LM head');
-
-    // ---- blocks L-1 .. 0: recompute from the block input, then backward; dResid carries dL/dx
-    for (let i = L - 1; i >= 0; i--) {
+    // GPU validation / out-of-memory errors surface as a GpuError instead of wrong scores
+    return await withErrorScope(dev, 'taylor scores', async () => {
       checkCancelled(opts.signal);
-      const scratch: GPUBuffer[] = [];
-      const encoder = dev.createCommandEncoder({ label: `taylor.block${i}` });
-      ledger.track(() => {
-        encoder.copyBufferToBuffer(captures[i]!, 0, a.x, 0, R * Hd * 4);
-        inPass(encoder, blockOps(rt, c, model.weights.blocks[i]!, i, { N, T, x0: captures[i]!, a, g }));
-      }, scratch);
-      dev.queue.submit([encoder.finish()]);
+      // ---- forward over the whole batch, capturing every block's input
+      const { batch, captures, g } = ledger.track(() => {
+        const batch = new BatchForward(rt, c, model.weights, N, T);
+        const captures = Array.from({ length: L }, (_, i) => f32(R * Hd, `x${i}`));
+        return { batch, captures, g: {
+          n2: f32(R * Hd, 'n2'),
+          gate: f32(R * I, 'g'),
+          up: f32(R * I, 'u'),
+          lse: f32(R * c.numHeads, 'lse'),
+          dResid: f32(R * Hd, 'dResid'),
+          dNorm: f32(R * Hd, 'dNorm'),
+          dm: f32(R * Math.max(I, qd), 'dm_da'),
+          dQ: f32(R * qd, 'dQ'),
+          dK: f32(R * kvd, 'dK'),
+          dV: f32(R * kvd, 'dV'),
+          scores: f32(L * SLOTS, 'scores'),
+          loss: f32(2, 'loss'),
+          step: new StepBuffer(rt, 0),
+        } };
+      });
+      const a = batch.act;
+      batch.setTokens(ids);
+      batch.submit({ plan: model.fullPlan(), captures, skipHead: true });
       await dev.queue.onSubmittedWorkDone();
-      ledger.free(scratch);
-      opts.onProgress?.(L - i + 1, total, `block ${i}`);
-    }
+      opts.onProgress?.(1, total, 'forward');
+      checkCancelled(opts.signal);
 
-    const flat = await readF32(dev, g.scores, L * SLOTS);
-    const [nllSum, count] = await readF32(dev, g.loss, 2);
-    const perWeight = Array.from({ length: L }, (_, i) => Array.from(flat.subarray(i * SLOTS, (i + 1) * SLOTS)));
-    return {
-      perWeight,
-      perBlock: perWeight.map((s) => s.reduce((x, y) => x + y, 0)),
-      loss: nllSum! / count!,
-      peakBytes: ledger.peak,
-    };
+      // ---- LM head + cross-entropy backward (row chunks) + final norm backward; act.x holds x_L
+      const w = model.weights;
+      const chunkRows = headChunkRows(rt, c, R, opts.logitsBudgetBytes ?? LOGITS_BUDGET_BYTES);
+      const headEncoder = dev.createCommandEncoder({ label: 'taylor.head' });
+      ledger.track(() => {
+        const logits = f32(chunkRows * c.vocabSize, 'logits');
+        const nfChunk = chunkRows < R ? f32(chunkRows * Hd, 'nf_chunk') : undefined;
+        const finalNorm = new RmsNorm(rt, { rows: R, dim: Hd, eps: c.rmsNormEps, weightF16: isF16(w.finalNorm), x: a.x, w: w.finalNorm.buffer, y: a.xn });
+        inPass(headEncoder, [finalNorm]);
+        const rowBytes = Hd * 4;
+        for (let row0 = 0; row0 < R; row0 += chunkRows) {
+          const rows = Math.min(chunkRows, R - row0);
+          if (nfChunk) headEncoder.copyBufferToBuffer(a.xn, row0 * rowBytes, nfChunk, 0, rows * rowBytes);
+          inPass(headEncoder, [
+            createLinear(rt, { M: rows, N: c.vocabSize, K: Hd, dtype: w.head.dtype, x: nfChunk ?? a.xn, w: w.head.buffer, y: logits }),
+            new CrossEntropyBackward(rt, {
+              rows, vocab: c.vocabSize, logits, labels: batch.labels, rowOffset: row0, totalRows: R, accumulateLoss: row0 > 0, loss: g.loss,
+            }),
+            new LinearBackward(rt, {
+              M: rows, N: c.vocabSize, K: Hd, weightF16: isF16(w.head), dY: logits, W: w.head.buffer,
+              dX: { buffer: g.dNorm, offset: row0 * rowBytes, size: rows * rowBytes },
+            }),
+          ]);
+        }
+        inPass(headEncoder, [
+          new RmsNormBackward(rt, { rows: R, dim: Hd, eps: c.rmsNormEps, weightF16: isF16(w.finalNorm), x: a.x, w: w.finalNorm.buffer, dy: g.dNorm, dx: g.dResid }),
+        ]);
+      });
+      dev.queue.submit([headEncoder.finish()]);
+      await dev.queue.onSubmittedWorkDone();
+      opts.onProgress?.(2, total, 'LM head and loss');
+
+      // ---- blocks L-1 .. 0: recompute from the block input, then backward; dResid carries dL/dx
+      for (let i = L - 1; i >= 0; i--) {
+        checkCancelled(opts.signal);
+        const scratch: GPUBuffer[] = [];
+        const encoder = dev.createCommandEncoder({ label: `taylor.block${i}` });
+        ledger.track(() => {
+          encoder.copyBufferToBuffer(captures[i]!, 0, a.x, 0, R * Hd * 4);
+          inPass(encoder, blockOps(rt, c, model.weights.blocks[i]!, i, { N, T, x0: captures[i]!, a, g }));
+        }, scratch);
+        dev.queue.submit([encoder.finish()]);
+        await dev.queue.onSubmittedWorkDone();
+        ledger.free(scratch);
+        opts.onProgress?.(L - i + 2, total, `block ${i}`);
+      }
+
+      const flat = await readF32(dev, g.scores, L * SLOTS);
+      const [nllSum, count] = await readF32(dev, g.loss, 2);
+      const perWeight = Array.from({ length: L }, (_, i) => Array.from(flat.subarray(i * SLOTS, (i + 1) * SLOTS)));
+      return {
+        perWeight,
+        perBlock: perWeight.map((s) => s.reduce((x, y) => x + y, 0)),
+        loss: nllSum! / count!,
+        peakBytes: ledger.peak,
+      };
+    });
   } finally {
     ledger.freeAll();
   }

@@ -120,7 +120,7 @@ describe('Taylor scores on a tiny random LLaMA vs a float64 forward + backward o
     } finally {
       tracker.restore();
     }
-    expect(progress).toEqual(['1/3 forward and LM head', '2/3 block 1', '3/3 block 0']);
+    expect(progress).toEqual(['1/4 forward', '2/4 LM head and loss', '3/4 block 1', '4/4 block 0']);
     const { worst, lines } = maxRelError(res.perWeight, ref.scores);
     console.log(`loss ${res.loss} (ref ${fwd.loss}); peak ${res.peakBytes} B (estimate ${taylorMemoryEstimate(model.config, N, T)}); ${lines.join(', ')}`);
     expect(Math.abs(res.loss - fwd.loss) / fwd.loss).toBeLessThan(1e-5);
@@ -154,7 +154,7 @@ describe('Taylor scores on a tiny random LLaMA vs a float64 forward + backward o
     }
     console.log(fd.join('; '));
 
-    // cancellation after the forward: rejects, frees everything
+    // cancellation at the first progress report (after the forward): rejects, frees everything
     const tracker2 = trackBuffers(model.rt.device);
     try {
       const ctl = new AbortController();
