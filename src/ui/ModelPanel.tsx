@@ -44,6 +44,10 @@ export function ModelPanel() {
     }
   }, [source]);
 
+  const choose = (k: Kind) => {
+    setKind(k);
+    useLab.getState().setLoadError(null);
+  };
   const load = () => {
     if (kind === 'embedded') void loadModel(embeddedSpec());
     else if (kind === 'hub') void loadModel({ kind: 'hub', id: hubId.trim(), revision: revision.trim() || 'main', ...(token ? { token } : {}) });
@@ -68,9 +72,9 @@ export function ModelPanel() {
         <fieldset>
           <legend>Source</legend>
           <div className="radios">
-            <label><input type="radio" name="source" checked={kind === 'embedded'} onChange={() => setKind('embedded')} /> Embedded ({EMBEDDED_MODEL})</label>
-            <label><input type="radio" name="source" checked={kind === 'hub'} onChange={() => setKind('hub')} /> Hugging Face Hub</label>
-            <label><input type="radio" name="source" checked={kind === 'files'} onChange={() => setKind('files')} /> Local folder</label>
+            <label><input type="radio" name="source" checked={kind === 'embedded'} onChange={() => choose('embedded')} /> Embedded ({EMBEDDED_MODEL})</label>
+            <label><input type="radio" name="source" checked={kind === 'hub'} onChange={() => choose('hub')} /> Hugging Face Hub</label>
+            <label><input type="radio" name="source" checked={kind === 'files'} onChange={() => choose('files')} /> Local folder</label>
           </div>
           {kind === 'hub' && (
             <div className="row">

@@ -95,7 +95,7 @@ export async function loadModel(spec: ModelSourceSpec): Promise<boolean> {
   } catch (err) {
     const name = spec.kind === 'hub' ? spec.id : spec.kind === 'files' ? spec.name : spec.kind === 'embedded' ? spec.name : spec.path;
     const kept = useLab.getState().model ? ' The previous model stays loaded.' : '';
-    useLab.getState().setLoadError(cancelled(err) ? `Loading ${name} was cancelled.${kept}` : `Could not load ${name}: ${message(err)}${kept}`);
+    useLab.getState().setLoadError(cancelled(err) ? `Loading ${name} was cancelled.${kept}` : `Could not load ${name}: ${message(err).replace(/[.\s]*$/, '.')}${kept}`);
     return false;
   }
 }
