@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BlobSink } from '../export/browser';
-import { hubSource } from '../io/http-source';
+import { openSource } from '../io/open';
 import { NodeFolderSource } from '../io/node-source';
 import { EMBEDDED_MODEL, EMBEDDED_TEXTS, type EngineHost } from '../worker/lab-engine';
 import type { ModelSourceSpec } from '../worker/protocol';
@@ -45,8 +45,8 @@ export const nodeHost: EngineHost = {
       case 'folder':
         return new NodeFolderSource(spec.path);
       case 'hub':
-        return hubSource({ modelId: spec.id, revision: spec.revision, ...(spec.host ? { host: spec.host } : {}), ...(spec.token ? { token: spec.token } : {}) });
-      case 'files':
+        return openSource(spec);
+      case 'local':
         throw new UsageError('File objects are a browser source; pass a folder path');
     }
   },

@@ -6,7 +6,7 @@ import { ModelFacts } from './ModelFacts';
 import { anyJob, useLab } from './store';
 import { EMBEDDED_MODEL } from './constants';
 
-type Kind = 'embedded' | 'hub' | 'files';
+type Kind = 'embedded' | 'hub' | 'local';
 
 /** Files of a dropped folder as plain File objects named by their path inside that folder. */
 async function droppedFiles(items: DataTransferItemList): Promise<File[]> {
@@ -51,7 +51,7 @@ export function ModelPanel() {
   const load = () => {
     if (kind === 'embedded') void loadModel(embeddedSpec());
     else if (kind === 'hub') void loadModel({ kind: 'hub', id: hubId.trim(), revision: revision.trim() || 'main', ...(token ? { token } : {}) });
-    else void loadModel({ kind: 'files', name: folderName || 'local model', files });
+    else void loadModel({ kind: 'local', name: folderName || 'local model', files });
   };
   const onDrop = async (e: DragEvent) => {
     e.preventDefault();
@@ -59,11 +59,11 @@ export function ModelPanel() {
     const items = e.dataTransfer.items;
     const list = items && items.length ? await droppedFiles(items) : Array.from(e.dataTransfer.files);
     const first = items?.[0]?.webkitGetAsEntry?.();
-    setKind('files');
+    setKind('local');
     setFiles(list);
     setFolderName(first?.isDirectory ? first.name : 'dropped files');
   };
-  const canLoad = gpuReady && !loading && (kind === 'embedded' || (kind === 'hub' && /^[\w.-]+\/[\w.-]+$/.test(hubId.trim())) || (kind === 'files' && files.length > 0));
+  const canLoad = gpuReady && !loading && (kind === 'embedded' || (kind === 'hub' && /^[\w.-]+\/[\w.-]+$/.test(hubId.trim())) || (kind === 'local' && files.length > 0));
 
   return (
     <section className="panel" aria-labelledby="model-h" data-testid="model-panel">
@@ -74,7 +74,7 @@ export function ModelPanel() {
           <div className="radios">
             <label><input type="radio" name="source" checked={kind === 'embedded'} onChange={() => choose('embedded')} /> Embedded ({EMBEDDED_MODEL})</label>
             <label><input type="radio" name="source" checked={kind === 'hub'} onChange={() => choose('hub')} /> Hugging Face Hub</label>
-            <label><input type="radio" name="source" checked={kind === 'files'} onChange={() => choose('files')} /> Local folder</label>
+            <label><input type="radio" name="source" checked={kind === 'local'} onChange={() => choose('local')} /> Local folder</label>
           </div>
           {kind === 'hub' && (
             <div className="row">
@@ -83,7 +83,7 @@ export function ModelPanel() {
               <label className="field"><span>Token (optional, never stored)</span><input type="password" autoComplete="off" value={token} onChange={(e) => setToken(e.target.value)} style={{ width: '12rem' }} /></label>
             </div>
           )}
-          {kind === 'files' && (
+          {kind === 'local' && (
             <div
               className={`dropzone${dragging ? ' dragging' : ''}`}
               onDragOver={(e) => { e.preventDefault(); setDragging(true); }}
@@ -109,7 +109,7 @@ export function ModelPanel() {
         </fieldset>
         <button type="button" className="primary" onClick={load} disabled={!canLoad} data-testid="load-model">Load</button>
       </div>
-      {source.kind === 'files' && files.length === 0 && kind === 'files' && <p className="muted">The folder {source.name} was used last time: pick it again to reload it.</p>}
+      {source.kind === 'local' && files.length === 0 && kind === 'local' && <p className="muted">The folder {source.name} was used last time: pick it again to reload it.</p>}
       <JobProgress jobKey="load" label="Loading" />
       {loadError && <p className="error-text" role="alert" data-testid="load-error">{loadError}</p>}
       <ModelFacts />

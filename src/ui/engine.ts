@@ -89,11 +89,11 @@ export async function loadModel(spec: ModelSourceSpec): Promise<boolean> {
   s.setLoadError(null);
   try {
     const { model } = await run('load', { type: 'load', source: spec }, 'loaded', 'reading the checkpoint index');
-    const choice: SourceChoice = spec.kind === 'hub' ? { kind: 'hub', id: spec.id, revision: spec.revision } : spec.kind === 'files' ? { kind: 'files', name: spec.name } : { kind: 'embedded' };
+    const choice: SourceChoice = spec.kind === 'hub' ? { kind: 'hub', id: spec.id, revision: spec.revision ?? 'main' } : spec.kind === 'local' ? { kind: 'local', name: spec.name ?? 'local model' } : { kind: 'embedded' };
     useLab.setState({ model, loadError: null, source: choice });
     return true;
   } catch (err) {
-    const name = spec.kind === 'hub' ? spec.id : spec.kind === 'files' ? spec.name : spec.kind === 'embedded' ? spec.name : spec.path;
+    const name = spec.kind === 'hub' ? spec.id : spec.kind === 'local' ? (spec.name ?? 'the local folder') : spec.kind === 'embedded' ? spec.name : spec.path;
     const kept = useLab.getState().model ? ' The previous model stays loaded.' : '';
     useLab.getState().setLoadError(cancelled(err) ? `Loading ${name} was cancelled.${kept}` : `Could not load ${name}: ${message(err).replace(/[.\s]*$/, '.')}${kept}`);
     return false;

@@ -25,7 +25,7 @@ export type GpuStatus =
   | { state: 'lost'; message: string };
 
 /** The model source as remembered (a Hub token is never part of it). */
-export type SourceChoice = { kind: 'embedded' } | { kind: 'hub'; id: string; revision: string } | { kind: 'files'; name: string };
+export type SourceChoice = { kind: 'embedded' } | { kind: 'hub'; id: string; revision: string } | { kind: 'local'; name: string };
 
 export type JobKey = 'load' | 'score' | 'ppl' | 'generate' | 'benchmark' | 'export';
 

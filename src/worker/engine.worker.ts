@@ -7,9 +7,7 @@
 import { acquireDevice } from '../gpu/device';
 import { GpuError } from '../gpu/errors';
 import { BlobSink } from '../export/browser';
-import { cachedSource } from '../io/cache';
-import { embeddedSource, hubSource } from '../io/http-source';
-import { FilesSource } from '../io/file-source';
+import { openSource } from '../io/open';
 import { EMBEDDED_TEXTS, LabEngine, type EngineHost } from './lab-engine';
 import type { EngineReply, ReplyEnvelope, RequestEnvelope } from './protocol';
 
@@ -19,16 +17,8 @@ const base = new URL('/', self.location.href).href;
 
 const browserHost: EngineHost = {
   source(spec) {
-    switch (spec.kind) {
-      case 'embedded':
-        return embeddedSource(spec.name, { baseUrl: base });
-      case 'hub':
-        return cachedSource(hubSource({ modelId: spec.id, revision: spec.revision, ...(spec.token ? { token: spec.token } : {}), ...(spec.host ? { host: spec.host } : {}) }));
-      case 'files':
-        return new FilesSource(spec.files, spec.name);
-      case 'folder':
-        throw new Error('folder paths are only supported by the command line; pick or drop the folder instead');
-    }
+    if (spec.kind === 'folder') throw new Error('folder paths are only supported by the command line; pick or drop the folder instead');
+    return openSource(spec.kind === 'embedded' ? { ...spec, baseUrl: base } : spec);
   },
   async embeddedText(name) {
     const response = await fetch(new URL(`data/${EMBEDDED_TEXTS[name]}`, base));

@@ -10,6 +10,7 @@ import type { GpuContext } from '../gpu/device';
 import { GpuRuntime } from '../gpu/runtime';
 import { elementCount } from '../gpu/tensor';
 import { inspectCheckpoint } from '../io/checkpoint';
+import { describeSource } from '../io/open';
 import { loadCheckpoint, type LoadedCheckpoint } from '../io/load';
 import type { CheckpointSource } from '../io/source';
 import { loadTokenizer, type TextTokenizer } from '../io/tokenizer';
@@ -242,12 +243,9 @@ function modelInfo(spec: ModelSourceSpec, ckpt: LoadedCheckpoint, model: LlamaMo
   let parameters = 0;
   for (const t of ckpt.tensors.values()) parameters += elementCount(t.shape);
   const blockParameters = blockTensors(model.weights.blocks[0]!).reduce((s, t) => s + elementCount(t.shape), 0);
-  const source: ModelInfo['source'] =
-    spec.kind === 'hub' ? { kind: 'hub', id: spec.id, revision: spec.revision }
-    : spec.kind === 'embedded' ? { kind: 'embedded', name: spec.name }
-    : { kind: 'local', name: spec.kind === 'files' ? spec.name : baseName(spec.path) };
+  const source = spec.kind === 'folder' ? { kind: 'local' as const, name: baseName(spec.path) } : describeSource(spec);
   return {
-    name: spec.kind === 'hub' ? spec.id : source.kind === 'hub' ? '' : source.name,
+    name: source.kind === 'hub' ? source.id : source.name,
     source,
     architecture: c.architecture,
     numLayers: c.numLayers,

@@ -5,24 +5,24 @@
  */
 import type { AdapterSummary } from '../gpu/device';
 import type { SpeedOptions, SpeedResult } from '../eval/speed';
+import type { SourceRecord, SourceSpec } from '../io/open';
 import type { PerplexityResult } from '../eval/perplexity';
 import type { SamplingOptions } from '../kernels/sampling';
 import type { BosMode, CalibrationSpec } from '../prune/calibration';
 import type { PruningMask, ScoredCriterion } from '../prune/mask';
 
-/** Where a checkpoint comes from. A Hub token stays in the worker's memory only. */
-export type ModelSourceSpec =
-  | { kind: 'embedded'; name: string }
-  | { kind: 'hub'; id: string; revision: string; token?: string; host?: string }
-  | { kind: 'files'; name: string; files: File[] }
-  | { kind: 'folder'; path: string };
+/**
+ * Where a checkpoint comes from: the io layer's sources (embedded, Hub, picked files) or, in
+ * Node only, a folder path. A Hub token stays in the engine's memory only.
+ */
+export type ModelSourceSpec = SourceSpec | { kind: 'folder'; path: string };
 
 /** A text for calibration or evaluation: the embedded one, or one the user pasted/uploaded. */
 export type TextSpec = { kind: 'embedded'; name: 'calibration' | 'heldout' } | { kind: 'inline'; name: string; text: string };
 
 export interface ModelInfo {
   name: string;
-  source: { kind: 'hub'; id: string; revision: string } | { kind: 'local' | 'embedded'; name: string };
+  source: SourceRecord;
   architecture: string;
   numLayers: number;
   hiddenSize: number;
