@@ -8,8 +8,9 @@
  * the blocks in reverse and recomputes each block's activations from its input just before its
  * backward (norm, q/k/v, RoPE, attention with logsumexp, o, norm, gate/up, SwiGLU), in one command
  * encoder per block. Weight gradients never exist: the fused score kernels of src/kernels/backward
- * reduce |W * dW| tile by tile. Peak ~ weights + L block inputs + one block's activations and
- * gradients + one chunk of logits (see taylorMemoryEstimate).
+ * reduce |W * dW| tile by tile. Peak ~ weights + L block inputs + the forward's activations + the
+ * larger of (one chunk of logits, one block's extra activations and gradients); see
+ * taylorMemoryEstimate.
  *
  * Order per block and buffer reuse follow src/kernels/backward/README.md; the recompute scratch
  * reuses the BatchForward's activation buffers (free once the forward is done):
@@ -149,14 +150,15 @@ function headChunkRows(rt: GpuRuntime, c: ModelConfig, rows: number, budget: num
 
 /**
  * Bytes of GPU memory computeTaylorScores holds at its peak besides the weights (the formula
- * behind `peakBytes`, without the few KB of uniforms and score partials), for R = N*T rows:
- *   block inputs     L * R * hidden * 4
- *   forward buffers  BatchForward: activations R*4*(2*hidden + 2*(H+KVH)*D + I), its logits chunk,
- *                    ids/labels/nll R*12
- *   block backward   n2, dResid, dNorm: 3 R*hidden; g, u: 2 R*I; dm/da: R*max(I, H*D);
- *                    dQ R*H*D; dK, dV 2 R*KVH*D; lse, delta 2 R*H; rinv 2 R  (all f32)
- *   head             logits chunk C*V (C = rows per chunk) + the nf chunk C*hidden when chunked,
- *                    CE row losses R  (all f32)
+ * behind `peakBytes`, without the few KB of uniforms and score partials), for R = N*T rows, all f32:
+ *   block inputs      L * R * hidden
+ *   forward buffers   BatchForward: activations R*(2*hidden + 2*(H+KVH)*D + I), its own logits
+ *                     chunk (unused here), ids/labels/nll 3R
+ *   residual grads    dResid, dNorm: 2 R*hidden
+ *   then the larger of
+ *     head            logits chunk C*V (C rows per chunk) + the nf chunk C*hidden when chunked + R
+ *     block backward  n2 R*hidden; g, u 2 R*I; dm/da R*max(I, H*D); dQ R*H*D; dK, dV 2 R*KVH*D;
+ *                     lse, delta 2 R*H; rinv 2R
  */
 export function taylorMemoryEstimate(c: ModelConfig, N: number, T: number, logitsBudgetBytes = LOGITS_BUDGET_BYTES, maxBinding = 1 << 30): number {
   const R = N * T;
@@ -164,14 +166,14 @@ export function taylorMemoryEstimate(c: ModelConfig, N: number, T: number, logit
   const I = c.intermediateSize;
   const qd = c.numHeads * c.headDim;
   const kvd = c.numKvHeads * c.headDim;
-  const fitRows = Math.floor(Math.min(logitsBudgetBytes, maxBinding) / (c.vocabSize * 4));
-  const C = Math.min(R, fitRows);
+  const C = Math.min(R, Math.floor(Math.min(logitsBudgetBytes, maxBinding) / (c.vocabSize * 4)));
   const batchLogits = Math.min(R, Math.max(1, Math.floor(LOGITS_BUDGET_BYTES / (c.vocabSize * 4)))) * c.vocabSize * 4;
   const captures = c.numLayers * R * Hd * 4;
   const forward = activationBytes(c, R) + batchLogits + R * 12;
-  const block = 4 * R * (3 * Hd + 2 * I + Math.max(I, qd) + qd + 2 * kvd + 2 * c.numHeads + 2);
+  const grads = 2 * R * Hd * 4;
   const head = 4 * (C * c.vocabSize + (C < R ? C * Hd : 0) + R);
-  return captures + forward + block + head;
+  const block = 4 * R * (Hd + 2 * I + Math.max(I, qd) + qd + 2 * kvd + 2 * c.numHeads + 2);
+  return captures + forward + grads + Math.max(head, block);
 }
 
 /**
@@ -204,25 +206,16 @@ export async function computeTaylorScores(
     return await withErrorScope(dev, 'taylor scores', async () => {
       checkCancelled(opts.signal);
       // ---- forward over the whole batch, capturing every block's input
-      const { batch, captures, g } = ledger.track(() => {
-        const batch = new BatchForward(rt, c, model.weights, N, T);
-        const captures = Array.from({ length: L }, (_, i) => f32(R * Hd, `x${i}`));
-        return { batch, captures, g: {
-          n2: f32(R * Hd, 'n2'),
-          gate: f32(R * I, 'g'),
-          up: f32(R * I, 'u'),
-          lse: f32(R * c.numHeads, 'lse'),
-          dResid: f32(R * Hd, 'dResid'),
-          dNorm: f32(R * Hd, 'dNorm'),
-          dm: f32(R * Math.max(I, qd), 'dm_da'),
-          dQ: f32(R * qd, 'dQ'),
-          dK: f32(R * kvd, 'dK'),
-          dV: f32(R * kvd, 'dV'),
-          scores: f32(L * SLOTS, 'scores'),
-          loss: f32(2, 'loss'),
-          step: new StepBuffer(rt, 0),
-        } };
-      });
+      const { batch, captures, dResid, dNorm, scores, loss, step } = ledger.track(() => ({
+        batch: new BatchForward(rt, c, model.weights, N, T),
+        captures: Array.from({ length: L }, (_, i) => f32(R * Hd, `x${i}`)),
+        // dL/d(residual) (dy -> dh -> dx0, accumulated in place) and dL/d(norm output), from the head on
+        dResid: f32(R * Hd, 'dResid'),
+        dNorm: f32(R * Hd, 'dNorm'),
+        scores: f32(L * SLOTS, 'scores'),
+        loss: f32(2, 'loss'),
+        step: new StepBuffer(rt, 0),
+      }));
       const a = batch.act;
       batch.setTokens(ids);
       batch.submit({ plan: model.fullPlan(), captures, skipHead: true });
@@ -234,6 +227,7 @@ export async function computeTaylorScores(
       const w = model.weights;
       const chunkRows = headChunkRows(rt, c, R, opts.logitsBudgetBytes ?? LOGITS_BUDGET_BYTES);
       const headEncoder = dev.createCommandEncoder({ label: 'taylor.head' });
+      const headScratch: GPUBuffer[] = [];
       ledger.track(() => {
         const logits = f32(chunkRows * c.vocabSize, 'logits');
         const nfChunk = chunkRows < R ? f32(chunkRows * Hd, 'nf_chunk') : undefined;
@@ -246,21 +240,36 @@ export async function computeTaylorScores(
           inPass(headEncoder, [
             createLinear(rt, { M: rows, N: c.vocabSize, K: Hd, dtype: w.head.dtype, x: nfChunk ?? a.xn, w: w.head.buffer, y: logits }),
             new CrossEntropyBackward(rt, {
-              rows, vocab: c.vocabSize, logits, labels: batch.labels, rowOffset: row0, totalRows: R, accumulateLoss: row0 > 0, loss: g.loss,
+              rows, vocab: c.vocabSize, logits, labels: batch.labels, rowOffset: row0, totalRows: R, accumulateLoss: row0 > 0, loss,
             }),
             new LinearBackward(rt, {
               M: rows, N: c.vocabSize, K: Hd, weightF16: isF16(w.head), dY: logits, W: w.head.buffer,
-              dX: { buffer: g.dNorm, offset: row0 * rowBytes, size: rows * rowBytes },
+              dX: { buffer: dNorm, offset: row0 * rowBytes, size: rows * rowBytes },
             }),
           ]);
         }
         inPass(headEncoder, [
-          new RmsNormBackward(rt, { rows: R, dim: Hd, eps: c.rmsNormEps, weightF16: isF16(w.finalNorm), x: a.x, w: w.finalNorm.buffer, dy: g.dNorm, dx: g.dResid }),
+          new RmsNormBackward(rt, { rows: R, dim: Hd, eps: c.rmsNormEps, weightF16: isF16(w.finalNorm), x: a.x, w: w.finalNorm.buffer, dy: dNorm, dx: dResid }),
         ]);
-      });
+      }, headScratch);
       dev.queue.submit([headEncoder.finish()]);
       await dev.queue.onSubmittedWorkDone();
+      ledger.free(headScratch);
       opts.onProgress?.(2, total, 'LM head and loss');
+      checkCancelled(opts.signal);
+
+      // the block backward's buffers, allocated once the logits are gone
+      const g = ledger.track(() => ({
+        dResid, dNorm, scores, step,
+        n2: f32(R * Hd, 'n2'),
+        gate: f32(R * I, 'g'),
+        up: f32(R * I, 'u'),
+        lse: f32(R * c.numHeads, 'lse'),
+        dm: f32(R * Math.max(I, qd), 'dm_da'),
+        dQ: f32(R * qd, 'dQ'),
+        dK: f32(R * kvd, 'dK'),
+        dV: f32(R * kvd, 'dV'),
+      }));
 
       // ---- blocks L-1 .. 0: recompute from the block input, then backward; dResid carries dL/dx
       for (let i = L - 1; i >= 0; i--) {
@@ -278,7 +287,7 @@ export async function computeTaylorScores(
       }
 
       const flat = await readF32(dev, g.scores, L * SLOTS);
-      const [nllSum, count] = await readF32(dev, g.loss, 2);
+      const [nllSum, count] = await readF32(dev, loss, 2);
       const perWeight = Array.from({ length: L }, (_, i) => Array.from(flat.subarray(i * SLOTS, (i + 1) * SLOTS)));
       return {
         perWeight,
