@@ -3,6 +3,7 @@
  * the browser uses navigator.gpu instead. Node-only: never import this from the app.
  */
 import { existsSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { create, globals } from 'webgpu';
 import { acquireDevice, type GpuContext } from './device';
 
@@ -15,6 +16,8 @@ export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
  * and Radeon manifests on machines without those GPUs, and Debian 12's lavapipe is too old for Dawn.)
  */
 export function chooseVulkanDriver(): string {
+  // Vulkan's window-system probing complains on stderr when this is unset (headless machines, CI).
+  process.env.XDG_RUNTIME_DIR ??= tmpdir();
   if (process.env.VK_ICD_FILENAMES) return process.env.VK_ICD_FILENAMES;
   if (hasGpuDeviceNode()) return 'system';
   if (existsSync(SWIFTSHADER_ICD)) {
