@@ -56,7 +56,8 @@ export function buildBlockOps(rt: GpuRuntime, c: ModelConfig, w: BlockWeights, a
   ];
 }
 
-function ropeScaling(c: ModelConfig) {
+/** The config's llama3 rope_scaling in the Rope kernel's argument form (none: {}). */
+export function ropeScaling(c: ModelConfig) {
   const r = c.ropeScaling;
   if (!r) return {};
   return {

@@ -20,6 +20,7 @@
 import { createStorageBuffer, readF32 } from '../gpu/buffers';
 import { withErrorScope } from '../gpu/errors';
 import type { GpuRuntime } from '../gpu/runtime';
+import { ropeScaling, type Encodable } from '../model/block-ops';
 import type { ModelConfig } from '../io/config';
 import { AttentionBackward, AttentionForward } from '../kernels/backward/attention';
 import { CrossEntropyBackward } from '../kernels/backward/crossEntropy';
@@ -114,22 +115,6 @@ class BufferLedger {
   }
 }
 
-interface Encodable {
-  encode(pass: GPUComputePassEncoder): void;
-}
-
-function ropeScaling(c: ModelConfig) {
-  const r = c.ropeScaling;
-  if (!r) return {};
-  return {
-    scaling: {
-      factor: r.factor,
-      low_freq_factor: r.lowFreqFactor,
-      high_freq_factor: r.highFreqFactor,
-      original_max_position_embeddings: r.originalMaxPositionEmbeddings,
-    },
-  };
-}
 
 const isF16 = (t: GpuTensor) => t.dtype === 'f16';
 
