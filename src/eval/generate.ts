@@ -1,8 +1,10 @@
 /**
  * Batch-1 generation over a block plan: prefill the prompt, then one token per step from the
  * KV cache. Token selection runs on the GPU (argmax, or top-k candidates + a seeded draw on the
- * host), so each step reads back 4 bytes (greedy) or at most 64 candidates.
+ * host) in the step's own pass, so each step is one submit and one map of 4 bytes (greedy) or at
+ * most 64 candidates.
  */
+import type { GpuTimer } from '../gpu/timer';
 import { Argmax, MAX_TOP_K, NO_TOKEN, sampleFromCandidates, TopK, type SamplingOptions } from '../kernels/sampling';
 import type { LlamaModel } from '../model/model';
 import type { BlockPlan } from '../model/plan';
@@ -21,6 +23,8 @@ export interface GenerateOptions {
   forceLength?: boolean;
   onToken?: (id: number, index: number) => void;
   signal?: AbortSignal;
+  /** GPU time per step: interval 0 = the prompt, interval i = the step producing token i + 1. */
+  timer?: GpuTimer;
 }
 
 export interface GenerateResult {
@@ -48,40 +52,42 @@ export async function generate(model: LlamaModel, prompt: number[], o: GenerateO
   const topK = greedy
     ? undefined
     : new TopK(rt, { rows: 1, V, k: Math.min(MAX_TOP_K, sampling.topK && sampling.topK > 0 ? sampling.topK : MAX_TOP_K), logits: state.logits, temperature: sampling.temperature });
-  const select = async (): Promise<number> => {
-    const encoder = rt.device.createCommandEncoder({ label: 'select' });
-    const pass = encoder.beginComputePass();
-    (argmax ?? topK)!.encode(pass);
-    pass.end();
-    rt.device.queue.submit([encoder.finish()]);
-    if (argmax) return (await argmax.read())[0]!;
-    return sampleFromCandidates((await topK!.read())[0]!, sampling, random);
+  const selector = (argmax ?? topK)!;
+  const steps = Math.min(o.maxNewTokens, o.timer?.capacity ?? 0);
+  const extras = (step: number) => ({ select: selector, timestampWrites: step < steps ? o.timer!.writes(step) : undefined });
+  const selected = async (): Promise<number> => {
+    if (argmax) return (await argmax.readEncoded())[0]!;
+    return sampleFromCandidates((await topK!.readEncoded())[0]!, sampling, random);
   };
   const eos = new Set(o.forceLength ? [] : (o.eosIds ?? model.config.eosTokenIds));
   const ids: number[] = [];
   let stoppedBy: GenerateResult['stoppedBy'] = 'length';
-  const t0 = performance.now();
-  state.prefill(prompt);
-  let next = await select();
-  const t1 = performance.now();
-  while (true) {
-    if (next === NO_TOKEN) throw new Error('sampling produced no candidate (logits not finite?)');
-    ids.push(next);
-    o.onToken?.(next, ids.length - 1);
-    if (eos.has(next)) {
-      stoppedBy = 'eos';
-      break;
+  try {
+    const t0 = performance.now();
+    state.prefill(prompt, extras(0));
+    let next = await selected();
+    const t1 = performance.now();
+    while (true) {
+      if (next === NO_TOKEN) throw new Error('sampling produced no candidate (logits not finite?)');
+      ids.push(next);
+      o.onToken?.(next, ids.length - 1);
+      if (eos.has(next)) {
+        stoppedBy = 'eos';
+        break;
+      }
+      if (ids.length >= o.maxNewTokens) break;
+      if (o.signal?.aborted) {
+        stoppedBy = 'cancel';
+        break;
+      }
+      state.append(next, extras(ids.length));
+      next = await selected();
     }
-    if (ids.length >= o.maxNewTokens) break;
-    if (o.signal?.aborted) {
-      stoppedBy = 'cancel';
-      break;
-    }
-    state.append(next);
-    next = await select();
+    const t2 = performance.now();
+    return { ids, promptTokens: prompt.length, prefillMs: t1 - t0, decodeMs: t2 - t1, stoppedBy };
+  } finally {
+    selector.destroy();
   }
-  const t2 = performance.now();
-  return { ids, promptTokens: prompt.length, prefillMs: t1 - t0, decodeMs: t2 - t1, stoppedBy };
 }
 
 export { CancelledError };

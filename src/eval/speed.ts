@@ -1,13 +1,16 @@
 /**
  * Generation speed as the seed measures it: forced-length generation, warm-up runs excluded,
  * the mean over timed runs; prefill and decode tokens/s reported apart. Every figure carries the
- * adapter it was measured on. Times are queue-synchronised wall clock: each step ends when its
- * token id is read back, which is what a user waits for.
+ * adapter it was measured on. With `timestamp-query` the headline figures are GPU time (the
+ * passes of each step, from timestamps), which is what pruning changes; queue-synchronised wall
+ * clock (each step ends when its token is read back: what a user waits for) is always reported
+ * too, and is the headline on adapters without timestamps.
  *
  * The memory-bound ideal: at batch 1 a decode step reads every weight of the plan once, so the
  * ideal speedup of a pruned plan is (bytes per token, full) / (bytes per token, pruned).
  */
 import { describeAdapter } from '../gpu/device';
+import { GpuTimer } from '../gpu/timer';
 import { bytesPerElement, elementCount, type GpuTensor } from '../gpu/tensor';
 import type { LlamaModel } from '../model/model';
 import type { BlockPlan } from '../model/plan';
@@ -24,11 +27,18 @@ export interface SpeedOptions {
 
 export const DEFAULT_SPEED: SpeedOptions = { promptTokens: 32, newTokens: 128, warmup: 2, runs: 5 };
 
-export interface SpeedResult {
-  plan: number[];
-  blocks: number;
+export interface Throughput {
   prefillTokensPerS: number;
   decodeTokensPerS: number;
+}
+
+export interface SpeedResult extends Throughput {
+  plan: number[];
+  blocks: number;
+  /** What the headline figures are: GPU timestamps of the step passes, or wall clock. */
+  timing: 'timestamp-query' | 'wall clock';
+  /** Queue-synchronised wall clock, always measured. */
+  wall: Throughput;
   /** Whole generate call: new tokens / (prefill + decode), as the seed reports throughput. */
   tokensPerS: number;
   msPerDecodeToken: number;
@@ -55,30 +65,46 @@ function benchPrompt(model: LlamaModel, n: number): number[] {
 
 export async function measureSpeed(model: LlamaModel, plan: BlockPlan, s: SpeedOptions = DEFAULT_SPEED, o: JobOptions = {}): Promise<SpeedResult> {
   const prompt = benchPrompt(model, s.promptTokens);
-  let prefillMs = 0;
-  let decodeMs = 0;
+  const timer = GpuTimer.available(model.rt) ? new GpuTimer(model.rt, s.newTokens) : undefined;
+  const wall = { prefillMs: 0, decodeMs: 0 };
+  let gpu: { prefillMs: number; decodeMs: number } | undefined = timer && { prefillMs: 0, decodeMs: 0 };
   const total = s.warmup + s.runs;
-  for (let run = 0; run < total; run++) {
-    checkCancelled(o.signal);
-    const r = await generate(model, prompt, {
-      plan, maxNewTokens: s.newTokens, forceLength: true, seed: run, sampling: { temperature: 1, topK: 50, topP: 0.95 },
-    });
-    if (run >= s.warmup) {
-      prefillMs += r.prefillMs;
-      decodeMs += r.decodeMs;
+  try {
+    for (let run = 0; run < total; run++) {
+      checkCancelled(o.signal);
+      const timed = run >= s.warmup;
+      const r = await generate(model, prompt, {
+        plan, maxNewTokens: s.newTokens, forceLength: true, seed: run, sampling: { temperature: 1, topK: 50, topP: 0.95 }, timer: timed ? timer : undefined,
+      });
+      if (timed) {
+        wall.prefillMs += r.prefillMs;
+        wall.decodeMs += r.decodeMs;
+        const steps = timer && gpu ? await timer.readMs(s.newTokens) : undefined;
+        // An implementation may return zeros (timestamps disabled): then wall clock is the only figure.
+        if (steps && gpu) {
+          gpu.prefillMs += steps[0]!;
+          gpu.decodeMs += steps.slice(1).reduce((a, b) => a + b, 0);
+        } else gpu = undefined;
+      }
+      o.onProgress?.(run + 1, total, run < s.warmup ? 'warm-up' : 'timed run');
     }
-    o.onProgress?.(run + 1, total, run < s.warmup ? 'warm-up' : 'timed run');
+  } finally {
+    timer?.destroy();
   }
-  prefillMs /= s.runs;
-  decodeMs /= s.runs;
   const decodeSteps = s.newTokens - 1;
+  const throughput = (t: { prefillMs: number; decodeMs: number }): Throughput => ({
+    prefillTokensPerS: (s.promptTokens * s.runs * 1000) / t.prefillMs,
+    decodeTokensPerS: decodeSteps > 0 ? (decodeSteps * s.runs * 1000) / t.decodeMs : NaN,
+  });
+  const headline = gpu ?? wall;
   return {
     plan: [...plan],
     blocks: plan.length,
-    prefillTokensPerS: (s.promptTokens / prefillMs) * 1000,
-    decodeTokensPerS: decodeSteps > 0 ? (decodeSteps / decodeMs) * 1000 : NaN,
-    tokensPerS: (s.newTokens / (prefillMs + decodeMs)) * 1000,
-    msPerDecodeToken: decodeSteps > 0 ? decodeMs / decodeSteps : NaN,
+    ...throughput(headline),
+    timing: gpu ? 'timestamp-query' : 'wall clock',
+    wall: throughput(wall),
+    tokensPerS: (s.newTokens * s.runs * 1000) / (wall.prefillMs + wall.decodeMs),
+    msPerDecodeToken: decodeSteps > 0 ? headline.decodeMs / (decodeSteps * s.runs) : NaN,
     weightBytesPerToken: weightBytesPerToken(model, plan),
     adapter: describeAdapter(model.rt.ctx.adapter),
     options: s,

@@ -1,5 +1,6 @@
 import code from '../../shaders/sampling.wgsl?raw';
-import { createStorageBuffer, readBuffer, readU32 } from '../gpu/buffers';
+import { createStorageBuffer } from '../gpu/buffers';
+import { Readback } from '../gpu/readback';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
 import { bindAt, encodeAll, type Dispatch } from './common';
 
@@ -12,22 +13,41 @@ export const MAX_TOP_K = 64;
 /** Greedy decoding: ids[r] = argmax of logits row r (ties: smallest id). */
 export class Argmax {
   private readonly dispatch: Dispatch;
+  private readonly readback: Readback;
   /** u32 [rows] token ids. */
   readonly ids: GPUBuffer;
 
-  constructor(private readonly rt: GpuRuntime, private readonly a: { rows: number; V: number; logits: GPUBuffer; ids?: GPUBuffer }) {
+  constructor(rt: GpuRuntime, private readonly a: { rows: number; V: number; logits: GPUBuffer; ids?: GPUBuffer }) {
     const pipeline = rt.pipelines.get(shader, 'argmax');
     this.ids = a.ids ?? createStorageBuffer(rt.device, a.rows * 4, 'argmax.ids');
     const params = rt.uniform(packParams([{ u32: a.rows }, { u32: a.V }, { u32: 0 }, { u32: 0 }, { u32: 0 }, { u32: 0 }, { f32: 1 }]), 'argmax.params');
     this.dispatch = { pipeline, bindGroup: bindAt(rt, pipeline, { 0: params, 1: a.logits, 4: this.ids }, 'argmax'), grid: rt.grid(a.rows) };
+    this.readback = new Readback(rt.device, [{ buffer: this.ids, bytes: a.rows * 4 }], 'argmax');
   }
 
   encode(pass: GPUComputePassEncoder): void {
     encodeAll(pass, [this.dispatch]);
   }
 
+  /** Copies the ids for readEncoded(), in the caller's command buffer after the pass. */
+  encodeReadback(encoder: GPUCommandEncoder): void {
+    this.readback.encode(encoder);
+  }
+
+  async readEncoded(): Promise<Uint32Array> {
+    const [ids] = await this.readback.read();
+    return new Uint32Array(ids!);
+  }
+
+  /** The ids (submit the pass first). */
   async read(): Promise<Uint32Array> {
-    return readU32(this.rt.device, this.ids, this.a.rows);
+    const [ids] = await this.readback.readNow();
+    return new Uint32Array(ids!);
+  }
+
+  destroy(): void {
+    this.readback.destroy();
+    if (this.ids !== this.a.ids) this.ids.destroy();
   }
 }
 
@@ -53,6 +73,8 @@ export class TopK {
   private readonly outI: GPUBuffer;
   private readonly lse: GPUBuffer;
   private readonly nchunks0: number;
+  private readonly readback: Readback;
+  private readonly owned: GPUBuffer[] = [];
 
   constructor(private readonly rt: GpuRuntime, private readonly a: { rows: number; V: number; k: number; logits: GPUBuffer; temperature?: number }) {
     if (a.k < 1 || a.k > MAX_TOP_K) throw new Error(`TopK: k = ${a.k} outside 1..${MAX_TOP_K}`);
@@ -68,6 +90,7 @@ export class TopK {
       const nchunks = Math.ceil(n / CHUNK);
       const outV = createStorageBuffer(rt.device, rows * nchunks * k * 4, 'topk.values');
       const outI = createStorageBuffer(rt.device, rows * nchunks * k * 4, 'topk.ids');
+      this.owned.push(outV, outI);
       const words = packParams([
         { u32: rows }, { u32: n }, { u32: nchunks }, { u32: k }, { u32: idx ? 1 : 0 }, { u32: first ? 1 : 0 },
         { f32: 1 / (a.temperature ?? 1) },
@@ -87,6 +110,11 @@ export class TopK {
     }
     this.outV = vals;
     this.outI = idx!;
+    this.readback = new Readback(rt.device, [
+      { buffer: this.outV, bytes: rows * k * 4 },
+      { buffer: this.outI, bytes: rows * k * 4 },
+      { buffer: this.lse, bytes: rows * this.nchunks0 * 8 },
+    ], 'topk');
   }
 
   /** Temperature for the log-partition (selection itself does not depend on it). */
@@ -99,17 +127,31 @@ export class TopK {
     encodeAll(pass, this.dispatches);
   }
 
+  /** Copies the candidates for readEncoded(), in the caller's command buffer after the pass. */
+  encodeReadback(encoder: GPUCommandEncoder): void {
+    this.readback.encode(encoder);
+  }
+
   /** Candidates of each row (submit the pass first). */
   async read(): Promise<Candidates[]> {
+    return this.candidates(await this.readback.readNow());
+  }
+
+  async readEncoded(): Promise<Candidates[]> {
+    return this.candidates(await this.readback.read());
+  }
+
+  destroy(): void {
+    this.readback.destroy();
+    this.lse.destroy();
+    this.owned.forEach((b) => b.destroy());
+  }
+
+  private candidates([v, i, l]: ArrayBuffer[]): Candidates[] {
     const { rows, k } = this.a;
-    const [v, i, l] = await Promise.all([
-      readBuffer(this.rt.device, this.outV, rows * k * 4),
-      readBuffer(this.rt.device, this.outI, rows * k * 4),
-      readBuffer(this.rt.device, this.lse, rows * this.nchunks0 * 8),
-    ]);
-    const values = new Float32Array(v);
-    const ids = new Uint32Array(i);
-    const lse = new Float32Array(l);
+    const values = new Float32Array(v!);
+    const ids = new Uint32Array(i!);
+    const lse = new Float32Array(l!);
     const out: Candidates[] = [];
     for (let r = 0; r < rows; r++) {
       let mx = -Infinity;

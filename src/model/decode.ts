@@ -20,11 +20,19 @@ export class ContextLengthError extends RangeError {
   override name = 'ContextLengthError';
 }
 
+/** What a step may add to its own command buffer, so that one step is one submit and one map. */
+export interface StepExtras {
+  /** Encoded in the head's pass (token selection on the logits), then its readback copies. */
+  select?: Encodable & { encodeReadback(encoder: GPUCommandEncoder): void };
+  /** GPU timestamps around the step's passes. */
+  timestampWrites?: GPUComputePassTimestampWrites;
+}
+
 /** Ops for `rows` tokens continuing at step.pos0: embedding, the plan's blocks, final norm, head on the last row. */
 class TokenOps {
   readonly act: Activations;
   readonly ids: GPUBuffer;
-  private readonly ops: Encodable[][];
+  private readonly ops: Encodable[];
 
   constructor(rt: GpuRuntime, c: ModelConfig, w: ModelWeights, plan: BlockPlan, caches: KvCache[], step: StepBuffer, readonly rows: number, logits: GPUBuffer) {
     this.act = createActivations(rt, c, rows, `decode${rows}`);
@@ -37,7 +45,7 @@ class TokenOps {
     });
     this.lastRow = rows === 1 ? this.act.xn : createStorageBuffer(rt.device, c.hiddenSize * 4, 'decode.last_row');
     const head = createLinear(rt, { M: 1, N: c.vocabSize, K: c.hiddenSize, dtype: w.head.dtype, x: this.lastRow, w: w.head.buffer, y: logits });
-    this.ops = [[embed], ...blocks, [norm]];
+    this.ops = [embed, ...blocks.flat(), norm];
     this.head = head;
     this.rowBytes = c.hiddenSize * 4;
   }
@@ -46,18 +54,22 @@ class TokenOps {
   private readonly head: Encodable;
   private readonly rowBytes: number;
 
-  encode(encoder: GPUCommandEncoder): void {
-    for (const group of this.ops) {
-      const pass = encoder.beginComputePass();
-      group.forEach((op) => op.encode(pass));
+  /** One compute pass for a single token (WebGPU orders the dispatches inside it); a prompt needs a
+   * second pass for the head because its last row is copied out first. */
+  encode(encoder: GPUCommandEncoder, extras: StepExtras = {}): void {
+    const ts = extras.timestampWrites;
+    const single = this.lastRow === this.act.xn;
+    let pass = encoder.beginComputePass(ts ? { timestampWrites: single ? ts : { querySet: ts.querySet, beginningOfPassWriteIndex: ts.beginningOfPassWriteIndex } } : undefined);
+    for (const op of this.ops) op.encode(pass);
+    if (!single) {
       pass.end();
-    }
-    if (this.lastRow !== this.act.xn) {
       encoder.copyBufferToBuffer(this.act.xn, (this.rows - 1) * this.rowBytes, this.lastRow, 0, this.rowBytes);
+      pass = encoder.beginComputePass(ts ? { timestampWrites: { querySet: ts.querySet, endOfPassWriteIndex: ts.endOfPassWriteIndex } } : undefined);
     }
-    const pass = encoder.beginComputePass();
     this.head.encode(pass);
+    extras.select?.encode(pass);
     pass.end();
+    extras.select?.encodeReadback(encoder);
   }
 
   destroy(): void {
@@ -112,7 +124,7 @@ export class DecodeState {
   private plan: number[] = [];
 
   /** Clears the cache and runs the prompt; the logits of its last token are then in `logits`. */
-  prefill(ids: ArrayLike<number>): void {
+  prefill(ids: ArrayLike<number>, extras?: StepExtras): void {
     if (ids.length === 0) throw new RangeError('the prompt is empty');
     if (ids.length > this.maxLen) throw new ContextLengthError(`prompt of ${ids.length} tokens exceeds the context of ${this.maxLen}`);
     if (!this.stepOps) throw new Error('setPlan() before prefill');
@@ -121,21 +133,21 @@ export class DecodeState {
       this.promptOps = ids.length === 1 ? undefined : new TokenOps(this.rt, this.config, this.weights, this.plan, this.caches, this.step, ids.length, this.logits);
     }
     this.position = 0;
-    this.run(this.promptOps ?? this.stepOps, ids);
+    this.run(this.promptOps ?? this.stepOps, ids, extras);
   }
 
   /** Appends one token; the logits of the next position are then in `logits`. */
-  append(token: number): void {
+  append(token: number, extras?: StepExtras): void {
     if (!this.stepOps) throw new Error('setPlan() before decoding');
     if (this.position >= this.maxLen) throw new ContextLengthError(`the context of ${this.maxLen} tokens is full`);
-    this.run(this.stepOps, [token]);
+    this.run(this.stepOps, [token], extras);
   }
 
-  private run(ops: TokenOps, ids: ArrayLike<number>): void {
+  private run(ops: TokenOps, ids: ArrayLike<number>, extras?: StepExtras): void {
     this.step.set(this.position);
     writeBuffer(this.rt.device, ops.ids, Uint32Array.from(ids));
     const encoder = this.rt.device.createCommandEncoder({ label: 'decode' });
-    ops.encode(encoder);
+    ops.encode(encoder, extras);
     this.rt.device.queue.submit([encoder.finish()]);
     this.position += ids.length;
   }
