@@ -31,15 +31,18 @@
 //   dispatch : one workgroup of WG threads per (r, kv head, s): rows*KVH*nsplit workgroups over (x, y), s fastest.
 //              The GQ = H/KVH query heads of the kv head are done together, so each cached K/V row is fetched
 //              once per group. Query r (t = r mod T) sits at position pos0 + t and sees cache positions
-//              0 .. pos0 + t; split s covers positions s*CH .. s*CH + CH - 1 of those (nsplit = ceil(maxLen / CH);
-//              empty splits write m = -3e38, l = 0, acc = 0). Writes acc[D] = sum_j p_j v_j, then m, l per head.
+//              0 .. pos0 + t; split s takes every nsplit-th of those, positions s, s + nsplit, s + 2*nsplit, ...
+//              (strided, so a short prefix of a long cache still spreads over every split; CH >= ceil(maxLen /
+//              nsplit); empty splits write m = -3e38, l = 0, acc = 0). Writes acc[D] = sum_j p_j v_j, then m, l.
 //   memory   : (GQ*D + GQ*CH + GQ*WG) * 4 bytes of workgroup memory (the wrapper sizes CH to fit 16 KiB).
 //   precision: scores held in workgroup memory; max and sum by tree reductions; exp(s - m) in f32.
 //
 // entry point `decode_reduce` merge the splits
 //   bindings : 0 Params, 8 part (read), 5 out (read_write)
 //   dispatch : one workgroup of WG threads per (r, h): rows*H workgroups over (x, y);
-//              out = sum_s exp(m_s - M) acc_s / sum_s exp(m_s - M) l_s with M = max_s m_s.
+//              out = sum_s exp(m_s - M) acc_s / sum_s exp(m_s - M) l_s with M = max_s m_s. M and the
+//              denominator by tree reductions over threads taking every WG-th split; each output dim
+//              then sums its splits with four independent accumulators.
 // Prefill with a cache (chunked prefill, T > 1 with pos0 > 0) works through kv_write + decode_split/reduce.
 
 override D: u32 = 64u;
@@ -188,13 +191,14 @@ var<workgroup> q_vec: array<f32, GQ * D>;
 var<workgroup> scores: array<f32, GQ * CH>;
 var<workgroup> red: array<f32, GQ * WG>;
 
-// Tree-reduces red[g * WG + i] over i for every g at once (max or sum); the result for g lands in red[g * WG].
-// Callers read it and pass through another barrier (the next reduction or the end) before red is rewritten.
-fn reduce_groups(lid: u32, is_max: bool) {
+// Tree-reduces red[g * WG + i] over i for every g < groups at once (max or sum); the result for g lands
+// in red[g * WG]. Callers read it and pass through another barrier (the next reduction or the end)
+// before red is rewritten.
+fn reduce_groups_of(lid: u32, groups: u32, is_max: bool) {
   workgroupBarrier();
   for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
     if (lid < stride) {
-      for (var g = 0u; g < GQ; g++) {
+      for (var g = 0u; g < groups; g++) {
         let a = red[g * WG + lid];
         let c = red[g * WG + lid + stride];
         red[g * WG + lid] = select(a + c, max(a, c), is_max);
@@ -218,9 +222,10 @@ fn decode_split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   let r = rk / p.KVH;
   let b = r / p.T;
   let len = min(step.pos0 + r % p.T + 1u, p.maxLen);
-  let start = s * CH;
-  let n = min(CH, max(len, start) - start);
-  let cache_base = (b * p.KVH + kvh) * p.maxLen * D;
+  // Keys of this split: positions s + jj * nsplit for jj < n.
+  let n = select(0u, (len - s + p.nsplit - 1u) / p.nsplit, len > s);
+  let cache_base = (b * p.KVH + kvh) * p.maxLen * D + s * D;
+  let key_stride = p.nsplit * D;
   // Query heads kvh*GQ .. kvh*GQ + GQ - 1 share this kv head: each K/V row is fetched once for all of them.
   let q_base = r * p.H * D + kvh * GQ * D;
 
@@ -233,7 +238,7 @@ fn decode_split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
     mx[g] = NEG;
   }
   for (var jj = lid; jj < n; jj += WG) {
-    let kb = cache_base + (start + jj) * D;
+    let kb = cache_base + jj * key_stride;
     for (var g = 0u; g < GQ; g++) {
       var sc = 0.0;
       for (var d = 0u; d < D; d++) {
@@ -246,7 +251,7 @@ fn decode_split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   for (var g = 0u; g < GQ; g++) {
     red[g * WG + lid] = mx[g];
   }
-  reduce_groups(lid, true);
+  reduce_groups_of(lid, GQ, true);
   var m: array<f32, GQ_MAX>;
   var sum: array<f32, GQ_MAX>;
   for (var g = 0u; g < GQ; g++) {
@@ -264,13 +269,13 @@ fn decode_split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   for (var g = 0u; g < GQ; g++) {
     red[g * WG + lid] = sum[g];
   }
-  reduce_groups(lid, false); // its barriers also publish scores[]
+  reduce_groups_of(lid, GQ, false); // its barriers also publish scores[]
   for (var i = lid; i < GQ * D; i += WG) {
     let g = i / D;
     let d = i - g * D;
     var acc = 0.0;
     for (var jj = 0u; jj < n; jj++) {
-      acc = fma(scores[g * CH + jj], vc_r[cache_base + (start + jj) * D + d], acc);
+      acc = fma(scores[g * CH + jj], vc_r[cache_base + jj * key_stride + d], acc);
     }
     let part_base = ((r * p.H + kvh * GQ + g) * p.nsplit + s) * (D + 2u);
     part[part_base + d] = acc;
@@ -289,21 +294,40 @@ fn decode_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
     return;
   }
   let base = rh * p.nsplit * (D + 2u);
+  let stride = D + 2u;
+  // Max and weighted sum over the splits, each thread taking every WG-th split (a real GPU decode has
+  // hundreds of splits: a serial loop of dependent loads here cost more than the split pass).
   var mx = NEG;
-  for (var s = 0u; s < p.nsplit; s++) {
-    mx = max(mx, part_r[base + s * (D + 2u) + D]);
+  for (var s = lid; s < p.nsplit; s += WG) {
+    mx = max(mx, part_r[base + s * stride + D]);
   }
+  red[lid] = mx;
+  reduce_groups_of(lid, 1u, true);
+  let m_all = red[0];
+  workgroupBarrier();
   var l = 0.0;
-  for (var s = 0u; s < p.nsplit; s++) {
-    let o = base + s * (D + 2u);
-    l += exp(part_r[o + D] - mx) * part_r[o + D + 1u];
+  for (var s = lid; s < p.nsplit; s += WG) {
+    let o = base + s * stride;
+    l += exp(part_r[o + D] - m_all) * part_r[o + D + 1u];
   }
+  red[lid] = l;
+  reduce_groups_of(lid, 1u, false);
+  let l_all = red[0];
+  // Four independent accumulators keep four loads in flight per thread.
   for (var d = lid; d < D; d += WG) {
-    var acc = 0.0;
-    for (var s = 0u; s < p.nsplit; s++) {
-      let o = base + s * (D + 2u);
-      acc += exp(part_r[o + D] - mx) * part_r[o + d];
+    var a = vec4<f32>(0.0);
+    var s = 0u;
+    for (; s + 4u <= p.nsplit; s += 4u) {
+      let o = base + s * stride;
+      a += vec4<f32>(exp(part_r[o + D] - m_all) * part_r[o + d],
+                     exp(part_r[o + stride + D] - m_all) * part_r[o + stride + d],
+                     exp(part_r[o + 2u * stride + D] - m_all) * part_r[o + 2u * stride + d],
+                     exp(part_r[o + 3u * stride + D] - m_all) * part_r[o + 3u * stride + d]);
     }
-    out[rh * D + d] = acc / l;
+    for (; s < p.nsplit; s++) {
+      let o = base + s * stride;
+      a.x += exp(part_r[o + D] - m_all) * part_r[o + d];
+    }
+    out[rh * D + d] = (a.x + a.y + a.z + a.w) / l_all;
   }
 }

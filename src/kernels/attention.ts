@@ -91,10 +91,23 @@ export class KvWrite {
 }
 
 /**
+ * Splits of the decode cache. A real GPU needs hundreds of workgroups to hide memory latency, and a
+ * batch-1 step has only KVH (kv head, split) pairs per split: 256 groups in all (splits are strided,
+ * so they all have work even early in a long cache), at least 4 positions each. A software adapter
+ * runs few cores and pays per workgroup: splits of 128 positions (256 beyond 2048) there.
+ */
+function splitCount(rt: GpuRuntime, pairs: number, maxLen: number): number {
+  const bySize = Math.ceil(maxLen / (maxLen <= 2048 ? 128 : 256));
+  if (rt.ctx.adapter.isFallbackAdapter) return bySize;
+  return Math.max(bySize, Math.min(Math.ceil(256 / pairs), Math.ceil(maxLen / 4)));
+}
+
+/**
  * Appends this call's k, v rows ([B*T, KVH*D]) to a cache at positions step.pos0 + t, then (encode)
- * attends this call's queries over cache positions 0 .. pos0 + t (causal), split along the cache in
- * chunks of `splitLen` keys and merged in a second dispatch. T = 1 is decode; T > 1 with pos0 > 0 is
- * chunked prefill. `out` [B*T, H*D]. The step buffer must hold pos0 when the pass executes.
+ * attends this call's queries over cache positions 0 .. pos0 + t (causal), split along the cache into
+ * nsplit interleaved sets of at most `splitLen` keys, merged in a second dispatch. T = 1 is decode;
+ * T > 1 with pos0 > 0 is chunked prefill. `out` [B*T, H*D]. The step buffer must hold pos0 when the
+ * pass executes.
  */
 export class AttentionDecode {
   private readonly dispatches: Dispatch[];
@@ -112,7 +125,7 @@ export class AttentionDecode {
       cache: KvCache;
       out: GPUBuffer;
       step: StepBuffer;
-      /** Keys per split (default 256, 128 for caches of up to 2048 positions; capped to fit 16 KiB). */
+      /** Most keys per split (default: see splitCount; capped to fit 16 KiB of workgroup memory). */
       splitLen?: number;
       /** Skip the cache append (k, v already written). */
       skipWrite?: boolean;
@@ -124,10 +137,10 @@ export class AttentionDecode {
     if (G > 16) throw new Error('attention: more than 16 query heads per kv head');
     // Workgroup memory of decode_split: (G*D + G*CH + G*WG) floats within 16 KiB.
     const maxSplit = Math.floor((4096 - G * a.headDim - G * WG) / G);
-    this.splitLen = Math.min(a.splitLen ?? (maxLen <= 2048 ? 128 : 256), maxSplit);
-    if (this.splitLen < 1) throw new Error('attention: head group too large for workgroup memory');
-    this.nsplit = Math.ceil(maxLen / this.splitLen);
+    if (maxSplit < 1) throw new Error('attention: head group too large for workgroup memory');
     const rows = a.B * a.T;
+    this.nsplit = Math.max(Math.ceil(maxLen / maxSplit), a.splitLen ? Math.ceil(maxLen / a.splitLen) : splitCount(rt, rows * a.nKvHeads, maxLen));
+    this.splitLen = Math.ceil(maxLen / this.nsplit);
     const D = a.headDim;
     const constants = { D, CH: this.splitLen, WG, GQ: G };
     const u = params(rt, a, maxLen, this.nsplit);
