@@ -41,7 +41,9 @@ let gpu: GPU | undefined;
 export function nodeGpu(): GPU {
   if (!gpu) {
     chooseVulkanDriver();
-    gpu = create([]);
+    // Dawn rounds timestamps to 2^16 ns by default (a browser's guard against timing attacks), which
+    // makes single-kernel timings meaningless on a real GPU; Node runs no untrusted code.
+    gpu = create(['disable-dawn-features=timestamp_quantization']);
   }
   return gpu;
 }
