@@ -121,21 +121,29 @@ describe('embedded model vs PyTorch', { timeout: 900_000 }, () => {
 });
 
 describe('variant checkpoint (BF16, tied embeddings, llama3 RoPE, head_dim 64) vs PyTorch', { timeout: 300_000 }, () => {
+  let model: LlamaModel;
+  beforeAll(async () => {
+    model = await loadTestModel(VARIANT_MODEL);
+  });
+  afterAll(() => model?.dispose());
+
   it('computes the fixture logits at every position', async () => {
-    const model = await loadTestModel(VARIANT_MODEL);
-    try {
-      const all = fixtureF32('variant_logits.bin');
-      let row = 0;
-      for (const prompt of fx.variant.prompts as { ids: number[] }[]) {
-        const batch = model.batch(1, prompt.ids.length);
-        batch.setTokens(Uint32Array.from(prompt.ids));
-        await batch.run({ plan: model.fullPlan() });
-        const rows = await batch.logitsRows(prompt.ids.map((_, i) => i));
-        rows.forEach((r, i) => expect(relativeError(r, all.subarray((row + i) * V, (row + i + 1) * V)), `position ${i}`).toBeLessThan(LOGITS_TOLERANCE));
-        row += prompt.ids.length;
-      }
-    } finally {
-      model.dispose();
+    const all = fixtureF32('variant_logits.bin');
+    let row = 0;
+    for (const prompt of fx.variant.prompts as { ids: number[] }[]) {
+      const batch = model.batch(1, prompt.ids.length);
+      batch.setTokens(Uint32Array.from(prompt.ids));
+      await batch.run({ plan: model.fullPlan() });
+      const rows = await batch.logitsRows(prompt.ids.map((_, i) => i));
+      rows.forEach((r, i) => expect(relativeError(r, all.subarray((row + i) * V, (row + i + 1) * V)), `position ${i}`).toBeLessThan(LOGITS_TOLERANCE));
+      row += prompt.ids.length;
     }
+  });
+
+  it('gives the fixture perplexity on the first held-out windows within 0.1%', async () => {
+    const ref = fx.variant.ppl_windows as { windows: number; ppl: number };
+    const windows = evaluationWindows(fixtureI32('heldout_ids.bin'), 1, { window: 128, bos: 'first' }).slice(0, ref.windows);
+    const r = await perplexityOf(model, windows, model.fullPlan(), { window: 128, batch: ref.windows });
+    expect(rel(r.ppl, ref.ppl)).toBeLessThan(1e-3);
   });
 });
