@@ -1,10 +1,10 @@
 /**
  * Criteria benchmark (part of `npm run bench`): wall time of every criterion on the embedded model
- * (its real calibration set) and on a synthetic >= 100 MB model (random token ids), the PPL
- * criterion's prefix-reuse saving (measured against recomputing every prefix), and the Taylor
- * pass's peak GPU memory. Writes results/bench-criteria.json.
+ * (its real calibration set) and on the synthetic models of bench/common.ts (random token ids), the
+ * PPL criterion's prefix-reuse saving (measured against recomputing every prefix), and the Taylor
+ * pass's peak GPU memory. Writes results/<adapter>/bench-criteria.json.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,6 +23,7 @@ import { similarityScores } from '../src/prune/similarity';
 import { computeTaylorScores } from '../src/prune/taylor';
 import { mulberry32 } from '../src/util/random';
 import { writeLargeCheckpoint } from '../tests/helpers/synthetic-checkpoint';
+import { quickMode, syntheticModels, writeResult } from './common';
 
 async function timed<T>(f: () => Promise<T>): Promise<{ seconds: number; value: T }> {
   const t0 = performance.now();
@@ -73,23 +74,22 @@ async function main(): Promise<void> {
   result.embedded = await benchModel(embedded, cal.ids, 10, 128, 'embedded');
   embedded.dispose();
 
-  const dir = await mkdtemp(join(tmpdir(), 'bench-criteria-'));
-  try {
-    const shape = { hidden: 1024, intermediate: 2816, heads: 16, kvHeads: 4, vocab: 32000, layers: 8, dtype: 'F16' as const };
-    await writeLargeCheckpoint(dir, shape);
-    const synthetic = new LlamaModel(rt, await loadCheckpoint(rt.device, new NodeFolderSource(dir)));
-    const quick = ctx.adapter.isFallbackAdapter;
-    const [N, T] = quick ? [2, 64] : [10, 128];
-    const rand = mulberry32(1);
-    const ids = Uint32Array.from({ length: N * T }, () => Math.floor(rand() * 32000));
-    result.synthetic = { shape, ...(await benchModel(synthetic, ids, N, T, 'synthetic')), note: quick ? 'software adapter: calibration reduced to 2 x 64' : undefined };
-    synthetic.dispose();
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+  const quick = quickMode(ctx);
+  for (const { name, shape } of syntheticModels(ctx)) {
+    const dir = await mkdtemp(join(tmpdir(), 'bench-criteria-'));
+    try {
+      await writeLargeCheckpoint(dir, shape);
+      const model = new LlamaModel(rt, await loadCheckpoint(rt.device, new NodeFolderSource(dir)));
+      const [N, T] = quick ? [2, 64] : [10, 128];
+      const rand = mulberry32(1);
+      const ids = Uint32Array.from({ length: N * T }, () => Math.floor(rand() * shape.vocab!));
+      result[name] = { shape, ...(await benchModel(model, ids, N, T, name)), note: quick ? 'quick mode (software adapter): calibration reduced to 2 x 64' : undefined };
+      model.dispose();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
-  mkdirSync('results', { recursive: true });
-  writeFileSync('results/bench-criteria.json', JSON.stringify(result, null, 2));
-  console.log('wrote results/bench-criteria.json');
+  writeResult(ctx, 'bench-criteria', result);
   ctx.device.destroy();
 }
 

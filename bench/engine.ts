@@ -1,11 +1,12 @@
 /**
  * Engine benchmark (part of `npm run bench`): decode and prefill tokens/s with k = 0..L/2 blocks
  * removed, each against the memory-bound ideal speedup (weight bytes per token, full / pruned),
- * on the embedded model and on a synthetic model of >= 100 MB of weights; plus effective decode
- * bandwidth (weight bytes per token / time per token). Writes results/bench-engine.json.
- * BENCH_QUICK=1 (default on software adapters) shortens the runs and says so.
+ * on the embedded model and on synthetic models (>= 100 MB everywhere, TinyLlama-1.1B-shaped on
+ * hardware adapters); plus effective decode bandwidth (weight bytes per token / time per token).
+ * Headline times are GPU timestamps where the adapter has them; wall clock is kept beside them.
+ * Writes results/<adapter>/bench-engine.json. BENCH_QUICK=1 (default on software adapters)
+ * shortens the runs and says so.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +19,7 @@ import { NodeFolderSource } from '../src/io/node-source';
 import { LlamaModel } from '../src/model/model';
 import { planWithout } from '../src/model/plan';
 import { writeLargeCheckpoint } from '../tests/helpers/synthetic-checkpoint';
+import { quickMode, syntheticModels, writeResult } from './common';
 
 export interface SweepRow {
   removed: number;
@@ -28,6 +30,9 @@ export interface SweepRow {
   idealSpeedup: number;
   ofIdeal: number;
   decodeGBps: number;
+  timing: SpeedResult['timing'];
+  wallDecodeTokensPerS: number;
+  wallSpeedup: number;
 }
 
 /** Removes k blocks from the middle (outside the seed's protected set): speed depends only on k. */
@@ -48,8 +53,9 @@ async function sweep(model: LlamaModel, options: SpeedOptions, label: string): P
     rows.push({
       removed: k, blocks: plan.length, decodeTokensPerS: r.decodeTokensPerS, prefillTokensPerS: r.prefillTokensPerS,
       measuredSpeedup: s.measured, idealSpeedup: s.ideal, ofIdeal: s.ofIdeal, decodeGBps: (r.weightBytesPerToken * r.decodeTokensPerS) / 1e9,
+      timing: r.timing, wallDecodeTokensPerS: r.wall.decodeTokensPerS, wallSpeedup: r.wall.decodeTokensPerS / full.wall.decodeTokensPerS,
     });
-    console.log(`${label} k=${k}: decode ${r.decodeTokensPerS.toFixed(1)} tok/s (x${s.measured.toFixed(3)}, ideal x${s.ideal.toFixed(3)}, ${(100 * s.ofIdeal).toFixed(1)}%), ${((r.weightBytesPerToken * r.decodeTokensPerS) / 1e9).toFixed(2)} GB/s`);
+    console.log(`${label} k=${k}: decode ${r.decodeTokensPerS.toFixed(1)} tok/s (${r.timing}; x${s.measured.toFixed(3)}, ideal x${s.ideal.toFixed(3)}, ${(100 * s.ofIdeal).toFixed(1)}%), ${((r.weightBytesPerToken * r.decodeTokensPerS) / 1e9).toFixed(2)} GB/s; wall clock ${r.wall.decodeTokensPerS.toFixed(1)} tok/s`);
   }
   return rows;
 }
@@ -57,8 +63,7 @@ async function sweep(model: LlamaModel, options: SpeedOptions, label: string): P
 async function main(): Promise<void> {
   const ctx = await acquireNodeDevice('bench-engine');
   const rt = new GpuRuntime(ctx);
-  const software = ctx.adapter.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(describeAdapter(ctx.adapter));
-  const quick = process.env.BENCH_QUICK ? process.env.BENCH_QUICK !== '0' : software;
+  const quick = quickMode(ctx);
   const options: SpeedOptions = quick ? { promptTokens: 16, newTokens: 16, warmup: 1, runs: 2 } : { promptTokens: 32, newTokens: 128, warmup: 2, runs: 5 };
   const result: Record<string, unknown> = { adapter: describeAdapter(ctx.adapter), quick, options, date: new Date().toISOString() };
 
@@ -66,20 +71,18 @@ async function main(): Promise<void> {
   result.embedded = { weightBytes: embedded.checkpoint.bytesOnGpu, rows: await sweep(embedded, options, 'embedded') };
   embedded.dispose();
 
-  const dir = await mkdtemp(join(tmpdir(), 'bench-engine-'));
-  try {
-    // ~110 MB of F16 weights: 8 blocks of hidden 1024 / intermediate 2816 plus a 32000-token vocabulary.
-    const shape = { hidden: 1024, intermediate: 2816, heads: 16, kvHeads: 4, vocab: 32000, layers: 8, dtype: 'F16' as const };
-    await writeLargeCheckpoint(dir, shape);
-    const synthetic = new LlamaModel(rt, await loadCheckpoint(rt.device, new NodeFolderSource(dir)));
-    result.synthetic = { shape, weightBytes: synthetic.checkpoint.bytesOnGpu, rows: await sweep(synthetic, options, 'synthetic') };
-    synthetic.dispose();
-  } finally {
-    await rm(dir, { recursive: true, force: true });
+  for (const { name, shape } of syntheticModels(ctx)) {
+    const dir = await mkdtemp(join(tmpdir(), 'bench-engine-'));
+    try {
+      await writeLargeCheckpoint(dir, shape);
+      const model = new LlamaModel(rt, await loadCheckpoint(rt.device, new NodeFolderSource(dir)));
+      result[name] = { shape, weightBytes: model.checkpoint.bytesOnGpu, rows: await sweep(model, options, name) };
+      model.dispose();
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   }
-  mkdirSync('results', { recursive: true });
-  writeFileSync('results/bench-engine.json', JSON.stringify(result, null, 2));
-  console.log('wrote results/bench-engine.json');
+  writeResult(ctx, 'bench-engine', result);
   ctx.device.destroy();
 }
 

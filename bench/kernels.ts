@@ -7,18 +7,19 @@
  * and the ratios matvec / read probe (target >= 70%) and matmul / FMA probe (target >= 40%).
  * Times are GPU timestamps (timestamp-query) when available, else queue-synchronized wall clock.
  * BENCH_QUICK=1 (default on SwiftShader / fallback adapters; BENCH_QUICK=0 forces full sizes) scales
- * the compute-heavy cases down and says which. Writes results/bench-kernels-<time>.json.
+ * the compute-heavy cases down and says which. Writes results/<adapter>/bench-kernels.json.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
 import benchCode from '../shaders/bench.wgsl?raw';
-import { createStorageBuffer, readBuffer } from '../src/gpu/buffers';
+import { createStorageBuffer } from '../src/gpu/buffers';
 import { describeAdapter } from '../src/gpu/device';
 import { acquireNodeDevice } from '../src/gpu/node';
 import { packParams, GpuRuntime } from '../src/gpu/runtime';
+import { GpuTimer } from '../src/gpu/timer';
 import { AttentionDecode, AttentionPrefill, KvCache } from '../src/kernels/attention';
 import { StepBuffer } from '../src/kernels/common';
 import { Matmul } from '../src/kernels/matmul';
 import { Matvec } from '../src/kernels/matvec';
+import { quickMode, writeResult } from './common';
 
 interface Row {
   name: string;
@@ -42,36 +43,27 @@ function filledBuffer(rt: GpuRuntime, bytes: number, label: string, word = 0x3c0
   return buffer;
 }
 
+/** Median time of one pass, by GPU timestamps where available (src/gpu/timer.ts), else wall clock. */
 class Timer {
-  private readonly querySet?: GPUQuerySet;
-  private readonly resolve?: GPUBuffer;
+  private readonly gpu?: GpuTimer;
   readonly method: string;
 
   constructor(private readonly rt: GpuRuntime, private readonly maxReps = 32) {
-    if (rt.ctx.adapter.hasTimestamps) {
-      this.querySet = rt.device.createQuerySet({ type: 'timestamp', count: 2 * maxReps });
-      this.resolve = rt.device.createBuffer({
-        size: 16 * maxReps,
-        usage: GPUBufferUsage.QUERY_RESOLVE | GPUBufferUsage.COPY_SRC,
-      });
-    }
-    this.method = this.querySet ? 'timestamp-query' : 'wall clock (queue-synchronized)';
+    this.gpu = GpuTimer.available(rt) ? new GpuTimer(rt, maxReps) : undefined;
+    this.method = this.gpu ? 'timestamp-query' : 'wall clock (queue-synchronized)';
   }
 
-  /** Median milliseconds of one pass running `encode`, after one warm-up pass. */
-  async time(encode: (pass: GPUComputePassEncoder) => void, reps: number): Promise<number> {
+  /** Median milliseconds of one `encode`, from passes that run it `inner` times back to back (as a
+   * decode step runs its kernels: launch and barrier costs included, pass overhead amortised),
+   * after one warm-up pass. */
+  async time(encode: (pass: GPUComputePassEncoder) => void, reps: number, inner = 1): Promise<number> {
     reps = Math.min(reps, this.maxReps);
     const device = this.rt.device;
     const run = (i: number | undefined) => {
       const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass(
-        i !== undefined && this.querySet
-          ? { timestampWrites: { querySet: this.querySet, beginningOfPassWriteIndex: 2 * i, endOfPassWriteIndex: 2 * i + 1 } }
-          : undefined,
-      );
-      encode(pass);
+      const pass = encoder.beginComputePass(i !== undefined && this.gpu ? { timestampWrites: this.gpu.writes(i) } : undefined);
+      for (let j = 0; j < inner; j++) encode(pass);
       pass.end();
-      if (i === reps - 1 && this.querySet) encoder.resolveQuerySet(this.querySet, 0, 2 * reps, this.resolve!, 0);
       device.queue.submit([encoder.finish()]);
     };
     run(undefined);
@@ -83,12 +75,8 @@ class Timer {
       await device.queue.onSubmittedWorkDone();
       wall.push(performance.now() - t0);
     }
-    if (!this.querySet) return median(wall);
-    const stamps = new BigUint64Array(await readBuffer(device, this.resolve!, 16 * reps));
-    const gpu: number[] = [];
-    for (let i = 0; i < reps; i++) gpu.push(Number(stamps[2 * i + 1]! - stamps[2 * i]!) / 1e6);
-    // Some implementations return zeros (timestamps disabled or quantized away): fall back to wall clock.
-    return gpu.every((t) => t > 0) ? median(gpu) : median(wall);
+    const gpu = await this.gpu?.readMs(reps);
+    return median(gpu ?? wall) / inner;
   }
 }
 
@@ -106,8 +94,7 @@ async function main(): Promise<void> {
   const ctx = await acquireNodeDevice('bench-kernels');
   const rt = new GpuRuntime(ctx);
   const adapter = describeAdapter(ctx.adapter);
-  const software = ctx.adapter.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(adapter);
-  const quick = process.env.BENCH_QUICK ? process.env.BENCH_QUICK !== '0' : software;
+  const quick = quickMode(ctx);
   const reps = quick ? 3 : 10;
   const timer = new Timer(rt);
   const scaled: string[] = [];
@@ -156,19 +143,38 @@ async function main(): Promise<void> {
   const fmaGF = (fmaGroups * 256 * iters * 8 * 4 * 2) / 1e6 / fmaMs;
   add({ name: 'fma probe', shape: `${fmaGroups}x256 threads x ${iters} it`, ms: fmaMs, metric: fmaGF, unit: 'GFLOP/s' });
 
-  // Decode matvec, f16 weights, M = 1.
+  // Decode matvec, f16 weights, M = 1: LLaMA-7B shapes at the default workgroup size, then a sweep of
+  // workgroup sizes and reductions over 7B and 1B shapes (the default is chosen from such sweeps).
+  const inner = quick ? 1 : 20;
   const matvecGBs: number[] = [];
-  for (const [N, K] of [[4096, 4096], [11008, 4096]] as const) {
+  const sweep: { shape: string; workgroupSize: number; subgroups: boolean; GBps: number }[] = [];
+  const shapes = quick ? [[4096, 4096], [11008, 4096]] : [[4096, 4096], [11008, 4096], [2048, 2048], [5632, 2048], [32000, 2048]];
+  for (const [N, K] of shapes as [number, number][]) {
     const w = filledBuffer(rt, N * K * 2, 'mv.w');
     const x = filledBuffer(rt, K * 4, 'mv.x', 0x3f800000);
     const y = createStorageBuffer(rt.device, N * 4, 'mv.y');
-    const op = new Matvec(rt, { M: 1, N, K, dtype: 'f16', x, w, y });
-    const ms = await timer.time((pass) => op.encode(pass), reps);
-    const gbs = (N * K * 2) / 1e6 / ms;
-    matvecGBs.push(gbs);
-    add({ name: `matvec f16${op.usesSubgroups ? ' (subgroups)' : ''}`, shape: `1x${K} . ${N}x${K}^T`, ms, metric: gbs, unit: 'GB/s' });
+    const shape = `1x${K} . ${N}x${K}^T`;
+    if (K === 4096) {
+      const op = new Matvec(rt, { M: 1, N, K, dtype: 'f16', x, w, y });
+      const ms = await timer.time((pass) => op.encode(pass), reps, inner);
+      const gbs = (N * K * 2) / 1e6 / ms;
+      matvecGBs.push(gbs);
+      add({ name: `matvec f16${op.usesSubgroups ? ' (subgroups)' : ''}`, shape, ms, metric: gbs, unit: 'GB/s' });
+    }
+    if (!quick) {
+      for (const workgroupSize of [32, 64, 128, 256]) {
+        for (const subgroups of ctx.adapter.hasSubgroups ? [true, false] : [false]) {
+          const op = new Matvec(rt, { M: 1, N, K, dtype: 'f16', x, w, y, workgroupSize, subgroups });
+          const ms = await timer.time((pass) => op.encode(pass), reps, inner);
+          sweep.push({ shape, workgroupSize, subgroups, GBps: (N * K * 2) / 1e6 / ms });
+        }
+      }
+    }
     w.destroy();
+    x.destroy();
+    y.destroy();
   }
+  for (const r of sweep) console.log(`matvec sweep ${r.shape.padEnd(24)} WG ${String(r.workgroupSize).padStart(3)} ${r.subgroups ? 'subgroups' : 'workgroup'}: ${fmt(r.GBps)} GB/s`);
 
   // Prefill matmul, f16 weights.
   const dim = quick ? 1024 : 4096;
@@ -211,7 +217,7 @@ async function main(): Promise<void> {
     const cache = new KvCache(rt, 1, KVH, D, cacheLen);
     const step = new StepBuffer(rt, cacheLen - 1);
     const dec = new AttentionDecode(rt, { B: 1, T: 1, nHeads: H, nKvHeads: KVH, headDim: D, q, k, v, cache, step, out });
-    const dms = await timer.time((pass) => dec.encode(pass), reps);
+    const dms = await timer.time((pass) => dec.encode(pass), reps, inner);
     const cacheBytes = 2 * cacheLen * KVH * D * 4;
     add({ name: 'attention decode', shape: `len ${cacheLen} H${H}/${KVH} D${D} ${dec.nsplit} splits`, ms: dms, metric: cacheBytes / 1e6 / dms, unit: 'GB/s', note: 'KV-cache bytes' });
   }
@@ -224,13 +230,7 @@ async function main(): Promise<void> {
   console.log(`matmul / FMA probe:  ${ratios.matmulVsFmaProbe.map((r) => `${(100 * r).toFixed(0)}%`).join(', ')} (target >= 40%)`);
   if (scaled.length) console.log(`scaled (quick mode): ${scaled.join('; ')}`);
 
-  mkdirSync('results', { recursive: true });
-  const file = `results/bench-kernels-${new Date().toISOString().replace(/[:.]/g, '-')}.json`;
-  writeFileSync(
-    file,
-    JSON.stringify({ adapter, adapterSummary: ctx.adapter, timing: timer.method, quick, scaled, reps, rows, ratios, date: new Date().toISOString() }, null, 2),
-  );
-  console.log(`wrote ${file}`);
+  writeResult(ctx, 'bench-kernels', { adapter, adapterSummary: ctx.adapter, timing: timer.method, quick, scaled, reps, inner, rows, ratios, matvecSweep: sweep, date: new Date().toISOString() });
   ctx.device.destroy();
 }
 

@@ -4,9 +4,9 @@
  * source (F16, or BF16 with BENCH_LOAD_DTYPE=BF16), samples process.memoryUsage() during the load and reports the peak growth against the
  * largest tensor (target: <= 2x). On SwiftShader the "GPU" buffers live in host memory too, so RSS
  * growth is also shown minus the bytes on the GPU.
- * Run: npm run bench:load  (node --expose-gc for a clean baseline). Writes results/load-memory.json.
+ * Run: npm run bench:load  (node --expose-gc for a clean baseline). Writes results/<adapter>/load-memory.json.
  */
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeAdapter } from '../src/gpu/device';
@@ -14,6 +14,7 @@ import { acquireNodeDevice } from '../src/gpu/node';
 import { loadCheckpoint } from '../src/io/load';
 import { NodeFolderSource } from '../src/io/node-source';
 import { writeLargeCheckpoint } from '../tests/helpers/synthetic-checkpoint';
+import { writeResult } from './common';
 
 const MB = 1e6;
 const targetMb = Number(process.env.BENCH_LOAD_MB ?? 512);
@@ -89,10 +90,7 @@ async function main(): Promise<void> {
       `host growth / largest tensor = ${result.hostGrowthOverLargestTensor.toFixed(2)}x (target <= 2x: ${result.pass ? 'pass' : 'FAIL'}); ` +
         `(RSS - GPU) / largest = ${result.rssMinusGpuOverLargestTensor.toFixed(2)}x`,
     );
-    await mkdir('results', { recursive: true });
-    const out = `results/load-memory${dtype === 'F16' ? '' : `-${dtype.toLowerCase()}`}.json`;
-    await writeFile(out, JSON.stringify(result, null, 2) + '\n');
-    console.log(`wrote ${out}`);
+    writeResult(ctx, `load-memory${dtype === 'F16' ? '' : `-${dtype.toLowerCase()}`}`, result);
 
     ctx.device.destroy();
     if (!result.pass) process.exitCode = 1;

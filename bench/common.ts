@@ -1,0 +1,48 @@
+/**
+ * What every benchmark script shares: whether this adapter is a software rasteriser (then runs are
+ * shortened and say so), the synthetic model shapes, and where results go. Results of one adapter
+ * live in results/<adapter slug>/ so runs on several machines (SwiftShader here, a real GPU
+ * elsewhere) can be gathered into one report.
+ */
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describeAdapter, type GpuContext } from '../src/gpu/device';
+import type { SyntheticOptions } from '../tests/helpers/synthetic-checkpoint';
+
+export function isSoftwareAdapter(ctx: GpuContext): boolean {
+  return ctx.adapter.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(describeAdapter(ctx.adapter));
+}
+
+/** BENCH_QUICK=1/0 forces; by default software adapters run the quick variant. */
+export function quickMode(ctx: GpuContext): boolean {
+  return process.env.BENCH_QUICK ? process.env.BENCH_QUICK !== '0' : isSoftwareAdapter(ctx);
+}
+
+/** ~110 MB of F16 weights: 8 blocks of hidden 1024 / intermediate 2816, a 32000-token vocabulary. */
+export const SYNTHETIC_100MB: SyntheticOptions = { hidden: 1024, intermediate: 2816, heads: 16, kvHeads: 4, vocab: 32000, layers: 8, dtype: 'F16' };
+
+/** TinyLlama-1.1B's shape (2.2 GB of F16 weights): only on hardware adapters, where decode is memory-bound. */
+export const SYNTHETIC_1B: SyntheticOptions = { hidden: 2048, intermediate: 5632, heads: 32, kvHeads: 4, vocab: 32000, layers: 22, dtype: 'F16' };
+
+/** The synthetic models a run measures on this adapter. */
+export function syntheticModels(ctx: GpuContext): { name: string; shape: SyntheticOptions }[] {
+  const models = [{ name: 'synthetic', shape: SYNTHETIC_100MB }];
+  if (!isSoftwareAdapter(ctx)) models.push({ name: 'synthetic-1b', shape: SYNTHETIC_1B });
+  return models;
+}
+
+export function adapterSlug(ctx: GpuContext): string {
+  const a = ctx.adapter;
+  const name = isSoftwareAdapter(ctx) ? 'swiftshader' : [a.vendor, a.architecture, a.device].filter(Boolean).join('-') || 'gpu';
+  return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+}
+
+/** Writes results/<adapter slug>/<name>.json (BENCH_RESULTS overrides the root). */
+export function writeResult(ctx: GpuContext, name: string, data: unknown): string {
+  const dir = join(process.env.BENCH_RESULTS ?? 'results', adapterSlug(ctx));
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `${name}.json`);
+  writeFileSync(file, JSON.stringify(data, null, 2));
+  console.log(`wrote ${file}`);
+  return file;
+}
