@@ -18,7 +18,8 @@ export function quickMode(ctx: GpuContext): boolean {
   return process.env.BENCH_QUICK ? process.env.BENCH_QUICK !== '0' : isSoftwareAdapter(ctx);
 }
 
-/** ~110 MB of F16 weights: 8 blocks of hidden 1024 / intermediate 2816, a 32000-token vocabulary. */
+/** 311 MB of F16 weights (at least the 100 MB the issue asks for): 8 blocks of hidden 1024 /
+ * intermediate 2816 and an untied 32000-token vocabulary (131 MB of embeddings and head). */
 export const SYNTHETIC_100MB: SyntheticOptions = { hidden: 1024, intermediate: 2816, heads: 16, kvHeads: 4, vocab: 32000, layers: 8, dtype: 'F16' };
 
 /** TinyLlama-1.1B's shape (2.2 GB of F16 weights): only on hardware adapters, where decode is memory-bound. */

@@ -17,6 +17,8 @@ function read(dir: string, name: string): Json | undefined {
 }
 
 const f = (x: number | undefined, digits = 2) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(digits));
+/** Three significant digits, whatever the scale (SwiftShader reaches 0.01 GB/s, an H200 4000). */
+const sig = (x: number) => (!Number.isFinite(x) ? '-' : Math.abs(x) >= 100 ? x.toFixed(0) : x.toPrecision(3));
 const pct = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '-' : `${(100 * x).toFixed(1)}%`);
 const mib = (x: number) => `${(x / 2 ** 20).toFixed(1)} MiB`;
 
@@ -34,11 +36,21 @@ const modelKeys = (j: Json) => Object.keys(MODEL_TITLES).filter((k) => j[k]);
 function sweepSection(key: string, s: Json, probeGBps: number | undefined): string {
   const rows = (s.rows as Json[]).map((r) => [
     r.removed, r.blocks, f(r.decodeTokensPerS, 1), f(r.prefillTokensPerS, 1), f(r.measuredSpeedup, 3), f(r.idealSpeedup, 3), pct(r.ofIdeal),
-    f(r.decodeGBps, 3), probeGBps ? pct(r.decodeGBps / probeGBps) : '-', f(r.wallDecodeTokensPerS, 1), f(r.wallSpeedup, 3),
+    sig(r.decodeGBps), probeGBps ? pct(r.decodeGBps / probeGBps) : '-', f(r.wallDecodeTokensPerS, 1), f(r.wallSpeedup, 3),
   ]);
   const timing = (s.rows as Json[])[0]?.timing ?? 'wall clock';
   return `#### ${MODEL_TITLES[key]} (${mib(s.weightBytes)} of weights; timing: ${timing})\n\n` +
     `${table(['removed', 'blocks', 'decode tok/s', 'prefill tok/s', 'speedup', 'ideal', 'of ideal', 'decode GB/s', 'of probe', 'wall decode tok/s', 'wall speedup'], rows)}\n`;
+}
+
+/** Matvec GB/s by workgroup size and reduction, one row per shape (hardware runs only). */
+function matvecSweep(rows: Json[] | undefined): string {
+  if (!rows?.length) return '';
+  const configs = [...new Set(rows.map((r) => `${r.workgroupSize} ${r.subgroups ? 'subgroups' : 'workgroup'}`))];
+  const shapes = [...new Set(rows.map((r) => r.shape as string))];
+  const cell = (shape: string, config: string) => rows.find((r) => r.shape === shape && `${r.workgroupSize} ${r.subgroups ? 'subgroups' : 'workgroup'}` === config);
+  return `\n\nMatvec GB/s by workgroup size and reduction (the default is 64 threads, subgroups when present):\n\n` +
+    table(['shape', ...configs], shapes.map((sh) => [sh, ...configs.map((cf) => sig(cell(sh, cf)?.GBps ?? NaN))]));
 }
 
 function adapterSection(slug: string, dir: string): { markdown: string; json: Json } {
@@ -57,10 +69,11 @@ function adapterSection(slug: string, dir: string): { markdown: string; json: Js
     '### Kernels',
     '',
     kernels
-      ? `${table(['kernel', 'shape', 'ms', 'figure'], (kernels.rows as Json[]).map((r) => [r.name, r.shape, f(r.ms, 3), `${f(r.metric, 3)} ${r.unit}`]))}\n\n` +
+      ? `${table(['kernel', 'shape', 'ms', 'figure'], (kernels.rows as Json[]).map((r) => [r.name, r.shape, sig(r.ms), `${sig(r.metric)} ${r.unit}`]))}\n\n` +
         `Timing: ${kernels.timing}${kernels.quick ? `; quick mode: ${(kernels.scaled as string[]).join('; ')}` : ''}.\n` +
         `Decode matvec / read probe: ${(kernels.ratios.matvecVsReadProbe as number[]).map(pct).join(', ')} (target >= 70%). ` +
-        `Prefill matmul / FMA probe: ${(kernels.ratios.matmulVsFmaProbe as number[]).map(pct).join(', ')} (target >= 40%).`
+        `Prefill matmul / FMA probe: ${(kernels.ratios.matmulVsFmaProbe as number[]).map(pct).join(', ')} (target >= 40%).` +
+        matvecSweep(kernels.matvecSweep)
       : 'not measured',
     '',
     '### Decode and prefill speed against blocks removed',
