@@ -39,6 +39,12 @@ export interface NllResult {
   counts: Float64Array;
 }
 
+interface HeadChunks {
+  xnChunk: GPUBuffer | undefined;
+  logits: GPUBuffer;
+  chunks: { row0: number; rows: number; ops: Encodable[] }[];
+}
+
 export class BatchForward {
   readonly rows: number;
   readonly ids: GPUBuffer;
@@ -48,10 +54,8 @@ export class BatchForward {
   private readonly embed: Embedding;
   private readonly blocks: Encodable[][];
   private readonly finalNorm: RmsNorm;
-  private readonly chunkRows: number;
-  private readonly xnChunk: GPUBuffer | undefined;
-  private readonly logits: GPUBuffer;
-  private readonly heads: { row0: number; rows: number; ops: Encodable[] }[];
+  /** The LM head in row chunks, built on first use (a Taylor pass never runs it). */
+  private head: HeadChunks | undefined;
   private readonly nll: GPUBuffer;
   private readonly seq: SequenceNll;
   private hasTokens = false;
@@ -59,7 +63,7 @@ export class BatchForward {
   constructor(
     private readonly rt: GpuRuntime,
     readonly config: ModelConfig,
-    weights: ModelWeights,
+    private readonly weights: ModelWeights,
     readonly B: number,
     readonly T: number,
   ) {
@@ -78,25 +82,30 @@ export class BatchForward {
       rows: R, dim: c.hiddenSize, eps: c.rmsNormEps, weightF16: weights.finalNorm.dtype === 'f16',
       x: this.act.x, w: weights.finalNorm.buffer, y: this.act.xn,
     });
-    this.chunkRows = Math.max(1, Math.min(R, Math.floor(LOGITS_BUDGET_BYTES / (c.vocabSize * 4))));
-    this.xnChunk = this.chunkRows < R ? createStorageBuffer(dev, this.chunkRows * c.hiddenSize * 4, 'batch.xn_chunk') : undefined;
-    this.logits = createStorageBuffer(dev, this.chunkRows * c.vocabSize * 4, 'batch.logits');
     this.nll = createStorageBuffer(dev, R * 4, 'batch.nll');
-    this.heads = [];
-    for (let row0 = 0; row0 < R; row0 += this.chunkRows) {
-      const rows = Math.min(this.chunkRows, R - row0);
-      this.heads.push({
+    this.seq = new SequenceNll(rt, { B, T, V: c.vocabSize, labels: this.labels, nll: this.nll });
+  }
+
+  private headChunks(): HeadChunks {
+    if (this.head) return this.head;
+    const { rt, config: c, weights, rows: R } = this;
+    const chunkRows = Math.max(1, Math.min(R, Math.floor(LOGITS_BUDGET_BYTES / (c.vocabSize * 4))));
+    const xnChunk = chunkRows < R ? createStorageBuffer(rt.device, chunkRows * c.hiddenSize * 4, 'batch.xn_chunk') : undefined;
+    const logits = createStorageBuffer(rt.device, chunkRows * c.vocabSize * 4, 'batch.logits');
+    const chunks = [];
+    for (let row0 = 0; row0 < R; row0 += chunkRows) {
+      const rows = Math.min(chunkRows, R - row0);
+      chunks.push({
         row0,
         rows,
         ops: [
-          createLinear(rt, {
-            M: rows, N: c.vocabSize, K: c.hiddenSize, dtype: weights.head.dtype, x: this.xnChunk ?? this.act.xn, w: weights.head.buffer, y: this.logits,
-          }),
-          new NllRows(rt, { rows, V: c.vocabSize, logits: this.logits, labels: this.labels, nll: this.nll, rowOffset: row0 }),
+          createLinear(rt, { M: rows, N: c.vocabSize, K: c.hiddenSize, dtype: weights.head.dtype, x: xnChunk ?? this.act.xn, w: weights.head.buffer, y: logits }),
+          new NllRows(rt, { rows, V: c.vocabSize, logits, labels: this.labels, nll: this.nll, rowOffset: row0 }),
         ],
       });
     }
-    this.seq = new SequenceNll(rt, { B, T, V: c.vocabSize, labels: this.labels, nll: this.nll });
+    this.head = { xnChunk, logits, chunks };
+    return this.head;
   }
 
   /** Uploads [B, T] token ids; labels are the next token within each sequence. */
@@ -131,9 +140,10 @@ export class BatchForward {
     if (!o.skipHead) {
       this.inPass(encoder, (p) => this.finalNorm.encode(p));
       const rowBytes = this.config.hiddenSize * 4;
-      for (const head of this.heads) {
-        if (this.xnChunk) encoder.copyBufferToBuffer(this.act.xn, head.row0 * rowBytes, this.xnChunk, 0, head.rows * rowBytes);
-        this.inPass(encoder, (p) => head.ops.forEach((op) => op.encode(p)));
+      const { xnChunk, chunks } = this.headChunks();
+      for (const chunk of chunks) {
+        if (xnChunk) encoder.copyBufferToBuffer(this.act.xn, chunk.row0 * rowBytes, xnChunk, 0, chunk.rows * rowBytes);
+        this.inPass(encoder, (p) => chunk.ops.forEach((op) => op.encode(p)));
       }
       this.inPass(encoder, (p) => this.seq.encode(p));
     }
@@ -148,9 +158,11 @@ export class BatchForward {
 
   /** Logits of the given rows after run() (only when all logits fit one head chunk). */
   async logitsRows(rows: number[]): Promise<Float32Array[]> {
-    if (this.heads.length !== 1) throw new Error('logits are not kept when the head runs in row chunks');
+    if (!this.head) throw new Error('run() the head before reading logits');
+    if (this.head.chunks.length !== 1) throw new Error('logits are not kept when the head runs in row chunks');
     const V = this.config.vocabSize;
-    return Promise.all(rows.map((r) => readF32(this.rt.device, this.logits, V, r * V * 4)));
+    const logits = this.head.logits;
+    return Promise.all(rows.map((r) => readF32(this.rt.device, logits, V, r * V * 4)));
   }
 
   private inPass(encoder: GPUCommandEncoder, body: (pass: GPUComputePassEncoder) => void): void {
@@ -161,6 +173,6 @@ export class BatchForward {
 
   destroy(): void {
     destroyActivations(this.act);
-    for (const b of [this.ids, this.labels, this.logits, this.nll, this.seq.out, this.xnChunk]) b?.destroy();
+    for (const b of [this.ids, this.labels, this.head?.logits, this.nll, this.seq.out, this.head?.xnChunk]) b?.destroy();
   }
 }

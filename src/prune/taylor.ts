@@ -137,8 +137,8 @@ function headChunkRows(rt: GpuRuntime, c: ModelConfig, rows: number, budget: num
  * Bytes of GPU memory computeTaylorScores holds at its peak besides the weights (the formula
  * behind `peakBytes`, without the few KB of uniforms and score partials), for R = N*T rows, all f32:
  *   block inputs      L * R * hidden
- *   forward buffers   BatchForward: activations R*(2*hidden + 2*(H+KVH)*D + I), its own logits
- *                     chunk (unused here), ids/labels/nll 3R
+ *   forward buffers   BatchForward: activations R*(2*hidden + 2*(H+KVH)*D + I), ids/labels/nll 3R
+ *                     (its own LM head is never built here)
  *   residual grads    dResid, dNorm: 2 R*hidden
  *   then the larger of
  *     head            logits chunk C*V (C rows per chunk) + the nf chunk C*hidden when chunked + R
@@ -152,9 +152,8 @@ export function taylorMemoryEstimate(c: ModelConfig, N: number, T: number, logit
   const qd = c.numHeads * c.headDim;
   const kvd = c.numKvHeads * c.headDim;
   const C = Math.min(R, Math.floor(Math.min(logitsBudgetBytes, maxBinding) / (c.vocabSize * 4)));
-  const batchLogits = Math.min(R, Math.max(1, Math.floor(LOGITS_BUDGET_BYTES / (c.vocabSize * 4)))) * c.vocabSize * 4;
   const captures = c.numLayers * R * Hd * 4;
-  const forward = activationBytes(c, R) + batchLogits + R * 12;
+  const forward = activationBytes(c, R) + R * 12;
   const grads = 2 * R * Hd * 4;
   const head = 4 * (C * c.vocabSize + (C < R ? C * Hd : 0) + R);
   const block = 4 * R * (Hd + 2 * I + Math.max(I, qd) + qd + 2 * kvd + 2 * c.numHeads + 2);

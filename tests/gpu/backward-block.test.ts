@@ -10,10 +10,12 @@
 import { describe, expect, it } from 'vitest';
 import { readF32, uploadBuffer } from '../../src/gpu/buffers';
 import { AttentionBackward, AttentionForward } from '../../src/kernels/backward/attention';
-import { CrossEntropyBackward, IGNORE_LABEL } from '../../src/kernels/backward/crossEntropy';
+import { CrossEntropyBackward } from '../../src/kernels/backward/crossEntropy';
+import { IGNORE_LABEL } from '../../src/kernels/loss';
 import { LinearBackward } from '../../src/kernels/backward/linear';
 import { RmsNormBackward } from '../../src/kernels/backward/rmsnorm';
-import { RopeBackward, ropeInvFreq } from '../../src/kernels/backward/rope';
+import { RopeBackward } from '../../src/kernels/backward/rope';
+import { ropeInvFreq } from '../../src/kernels/rope';
 import { SwiGluBackward } from '../../src/kernels/backward/swiglu';
 import { packF16, roundToF16 } from '../../src/util/f16';
 import { poisonedF32, runPass, testRuntime } from '../helpers/gpu';
@@ -43,7 +45,7 @@ function makeProblem(name: string, weightF16: boolean) {
     BLOCK_WEIGHTS.map((n) => [n, weightF16 ? roundToF16(raw[n]) : Float64Array.from(raw[n])]),
   ) as Record<BlockWeight, Float64Array>;
   const params: BlockParams = {
-    weights, finalNorm: norm(c.hidden), lmHead: lin(c.vocab, c.hidden), invFreq: ropeInvFreq(c.headDim, 10000),
+    weights, finalNorm: norm(c.hidden), lmHead: lin(c.vocab, c.hidden), invFreq: Float32Array.from(ropeInvFreq(c.headDim, 10000)),
   };
   // f32-representable values held in f64, so finite-difference steps are not rounded away
   const x0 = Float64Array.from(randomArray(rows * c.hidden, normal));

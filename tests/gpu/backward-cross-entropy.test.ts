@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readF32, uploadBuffer } from '../../src/gpu/buffers';
-import { CrossEntropyBackward, IGNORE_LABEL } from '../../src/kernels/backward/crossEntropy';
+import { CrossEntropyBackward } from '../../src/kernels/backward/crossEntropy';
+import { IGNORE_LABEL } from '../../src/kernels/loss';
 import { poisonedF32, runPass, testRuntime } from '../helpers/gpu';
 import { firstNonFinite, randomArray, relativeError, seededRandom } from '../helpers/numeric';
 import { crossEntropyRef } from '../reference/backward-cross-entropy';

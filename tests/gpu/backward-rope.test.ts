@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { readF32, uploadBuffer } from '../../src/gpu/buffers';
-import { RopeBackward, ropeInvFreq } from '../../src/kernels/backward/rope';
+import { RopeBackward } from '../../src/kernels/backward/rope';
+import { ropeInvFreq } from '../../src/kernels/rope';
 import { runPass, testRuntime } from '../helpers/gpu';
 import { firstNonFinite, randomArray, relativeError, seededRandom } from '../helpers/numeric';
 import { ropeBackwardRef, ropeRef } from '../reference/backward-rope';
@@ -20,7 +21,7 @@ describe('backward rope kernel (transposed rotation, in place)', () => {
       const rows = B * T;
       const { normal } = seededRandom(`backward-rope ${B}x${T}x${heads}x${D}`);
       const dy = randomArray(rows * heads * D, normal);
-      const invFreq = ropeInvFreq(D, theta);
+      const invFreq = Float32Array.from(ropeInvFreq(D, theta));
       const grad = uploadBuffer(rt.device, dy, 'grad');
       const op = new RopeBackward(rt, { rows, heads, headDim: D, seqLen: T, invFreq, grad });
       runPass(rt, (pass) => op.encode(pass));

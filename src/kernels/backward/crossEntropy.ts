@@ -5,15 +5,12 @@ import { prepare, type Buf, u32Params, type Dispatch } from './common';
 
 const shader = { name: 'backward_cross_entropy', code };
 
-/** Label value of rows without a next token (the last position of each sequence). */
-export const IGNORE_LABEL = 0xffffffff;
-
 export interface CrossEntropyBackwardArgs {
   rows: number;
   vocab: number;
   /** f32 [rows, vocab]: logits in, dL/dlogits = (softmax - onehot) / C out (in place). */
   logits: Buf;
-  /** u32 [totalRows]: next-token id, or IGNORE_LABEL, for the whole batch (bound whole). */
+  /** u32 [totalRows]: next-token id, or IGNORE_LABEL (kernels/loss.ts), for the whole batch (bound whole). */
   labels: Buf;
   /** Row chunks: `logits` holds rows [rowOffset, rowOffset + rows) of a batch of totalRows rows. */
   rowOffset?: number;

@@ -6,14 +6,6 @@ import { prepare, type Buf, u32Params, type Dispatch } from './common';
 const shader = { name: 'backward_rope', code };
 const WG = 256;
 
-/** inv_freq[i] = theta^(-2i / headDim), i < headDim / 2, rounded to f32 (HF's default rope). */
-export function ropeInvFreq(headDim: number, theta: number): Float32Array {
-  const half = headDim / 2;
-  const out = new Float32Array(half);
-  for (let i = 0; i < half; i++) out[i] = 1 / theta ** ((2 * i) / headDim);
-  return out;
-}
-
 export interface RopeBackwardArgs {
   rows: number;
   heads: number;
@@ -21,7 +13,7 @@ export interface RopeBackwardArgs {
   /** Tokens per sequence: the position of row r is pos0 + r mod seqLen. */
   seqLen: number;
   pos0?: number;
-  /** inv_freq table [headDim / 2] (f32): uploaded here when given as an array. */
+  /** inv_freq table [headDim / 2] (f32, as the forward's kernels/rope.ts builds it): uploaded here when given as an array. */
   invFreq: Float32Array | Buf;
   /** f32 [rows, heads * headDim], in place: gradient w.r.t. the rotated q (or k) in, pre-RoPE out. */
   grad: Buf;
