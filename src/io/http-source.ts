@@ -257,10 +257,22 @@ export interface HubOptions {
   retryDelayMs?: number;
 }
 
+/** Whether `host` can serve as a Hub host: an http(s) URL (huggingface.co, a mirror, a test server). */
+export function isHubHost(host: string): boolean {
+  try {
+    return ['http:', 'https:'].includes(new URL(host).protocol);
+  } catch {
+    return false;
+  }
+}
+
 export function hubSource(options: HubOptions): HttpSource {
   const { modelId } = options;
   if (!/^[\w.-]+(\/[\w.-]+)?$/.test(modelId) || modelId.includes('..')) {
     throw new CheckpointError(`invalid Hub model id ${JSON.stringify(modelId)}: expected "owner/name"`, 'invalid-model-id');
+  }
+  if (options.host && !isHubHost(options.host)) {
+    throw new CheckpointError(`invalid Hub host ${JSON.stringify(options.host)}: expected an http(s) URL`, 'invalid-hub-host');
   }
   const revision = options.revision || 'main';
   const host = (options.host || DEFAULT_HUB_HOST).replace(/\/+$/, '');

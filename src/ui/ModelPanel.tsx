@@ -1,6 +1,8 @@
 import { useEffect, useRef, useState, type DragEvent } from 'react';
 import { filesFromDrop } from '../io/file-source';
+import { DEFAULT_HUB_HOST, isHubHost } from '../io/http-source';
 import { embeddedSpec, loadModel } from './engine';
+import { HubCache } from './HubCache';
 import { JobProgress } from './JobProgress';
 import { ModelFacts } from './ModelFacts';
 import { anyJob, useLab } from './store';
@@ -30,6 +32,7 @@ export function ModelPanel() {
   const [kind, setKind] = useState<Kind>(source.kind);
   const [hubId, setHubId] = useState(source.kind === 'hub' ? source.id : '');
   const [revision, setRevision] = useState(source.kind === 'hub' ? source.revision : 'main');
+  const [host, setHost] = useState(source.kind === 'hub' ? (source.host ?? '') : '');
   const [token, setToken] = useState('');
   const [files, setFiles] = useState<File[]>([]);
   const [folderName, setFolderName] = useState('');
@@ -41,6 +44,7 @@ export function ModelPanel() {
     if (source.kind === 'hub') {
       setHubId(source.id);
       setRevision(source.revision);
+      setHost(source.host ?? '');
     }
   }, [source]);
 
@@ -50,7 +54,7 @@ export function ModelPanel() {
   };
   const load = () => {
     if (kind === 'embedded') void loadModel(embeddedSpec());
-    else if (kind === 'hub') void loadModel({ kind: 'hub', id: hubId.trim(), revision: revision.trim() || 'main', ...(token ? { token } : {}) });
+    else if (kind === 'hub') void loadModel({ kind: 'hub', id: hubId.trim(), revision: revision.trim() || 'main', ...(host.trim() ? { host: host.trim() } : {}), ...(token ? { token } : {}) });
     else void loadModel({ kind: 'local', name: folderName || 'local model', files });
   };
   const onDrop = async (e: DragEvent) => {
@@ -63,7 +67,7 @@ export function ModelPanel() {
     setFiles(list);
     setFolderName(first?.isDirectory ? first.name : 'dropped files');
   };
-  const canLoad = gpuReady && !loading && (kind === 'embedded' || (kind === 'hub' && /^[\w.-]+\/[\w.-]+$/.test(hubId.trim())) || (kind === 'local' && files.length > 0));
+  const canLoad = gpuReady && !loading && (kind === 'embedded' || (kind === 'hub' && /^[\w.-]+\/[\w.-]+$/.test(hubId.trim()) && (!host.trim() || isHubHost(host.trim()))) || (kind === 'local' && files.length > 0));
 
   return (
     <section className="panel" aria-labelledby="model-h" data-testid="model-panel">
@@ -81,8 +85,10 @@ export function ModelPanel() {
               <label className="field"><span>Model id</span><input value={hubId} onChange={(e) => setHubId(e.target.value)} placeholder="owner/name" style={{ width: '16rem' }} /></label>
               <label className="field"><span>Revision</span><input value={revision} onChange={(e) => setRevision(e.target.value)} style={{ width: '7rem' }} /></label>
               <label className="field"><span>Token (optional, never stored)</span><input type="password" autoComplete="off" value={token} onChange={(e) => setToken(e.target.value)} style={{ width: '12rem' }} /></label>
+              <label className="field"><span>Hub host (or a mirror)</span><input type="url" value={host} onChange={(e) => setHost(e.target.value)} placeholder={DEFAULT_HUB_HOST} style={{ width: '16rem' }} /></label>
             </div>
           )}
+          {kind === 'hub' && <HubCache />}
           {kind === 'local' && (
             <div
               className={`dropzone${dragging ? ' dragging' : ''}`}

@@ -80,7 +80,7 @@ export async function restartGpu(): Promise<void> {
 /** The remembered source: a Hub model (from the browser cache; a private one needs its token again), else the embedded one (picked files cannot be reopened without the user). */
 export function loadRememberedModel(): Promise<boolean> {
   const source = useLab.getState().source;
-  return loadModel(source.kind === 'hub' ? { kind: 'hub', id: source.id, revision: source.revision } : embeddedSpec());
+  return loadModel(source.kind === 'hub' ? source : embeddedSpec());
 }
 
 /** Loads a model; on failure the previous model stays and the error is shown. */
@@ -89,7 +89,7 @@ export async function loadModel(spec: ModelSourceSpec): Promise<boolean> {
   s.setLoadError(null);
   try {
     const { model } = await run('load', { type: 'load', source: spec }, 'loaded', 'reading the checkpoint index');
-    const choice: SourceChoice = spec.kind === 'hub' ? { kind: 'hub', id: spec.id, revision: spec.revision ?? 'main' } : spec.kind === 'local' ? { kind: 'local', name: spec.name ?? 'local model' } : { kind: 'embedded' };
+    const choice: SourceChoice = spec.kind === 'hub' ? { kind: 'hub', id: spec.id, revision: spec.revision ?? 'main', ...(spec.host ? { host: spec.host } : {}) } : spec.kind === 'local' ? { kind: 'local', name: spec.name ?? 'local model' } : { kind: 'embedded' };
     useLab.setState({ model, loadError: null, source: choice });
     return true;
   } catch (err) {

@@ -24,8 +24,8 @@ export type GpuStatus =
   | { state: 'unavailable'; message: string }
   | { state: 'lost'; message: string };
 
-/** The model source as remembered (a Hub token is never part of it). */
-export type SourceChoice = { kind: 'embedded' } | { kind: 'hub'; id: string; revision: string } | { kind: 'local'; name: string };
+/** The model source as remembered (a Hub token is never part of it; a Hub host other than huggingface.co is). */
+export type SourceChoice = { kind: 'embedded' } | { kind: 'hub'; id: string; revision: string; host?: string } | { kind: 'local'; name: string };
 
 export type JobKey = 'load' | 'score' | 'ppl' | 'generate' | 'benchmark' | 'export';
 
