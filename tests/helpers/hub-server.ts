@@ -4,9 +4,12 @@
  * EntryNotFound, 401 RepoNotFound / GatedRepo, 403 GatedRepo for a wrong token) and the app's
  * embedded layout /models/{name}/{file} (optionally with an SPA fallback: index.html for unknown
  * paths, as Vite's dev server answers). Faults (cut connections, 500s) are injected per file.
+ * Answers CORS as huggingface.co does, so a page on another origin can read ranges and error codes.
  */
+import { readdir, readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 
 export interface HubRepo {
   files: Map<string, Uint8Array>;
@@ -25,6 +28,8 @@ export interface Fault {
 }
 
 export interface RequestLog {
+  /** GET, HEAD, or OPTIONS for a browser's CORS preflight. */
+  method: string;
   path: string;
   range: string | null;
   hasAuth: boolean;
@@ -38,6 +43,12 @@ export interface HubServer {
   close(): Promise<void>;
 }
 
+/** What huggingface.co sends on /resolve/ responses (errors included): any origin, sizes and error codes readable. */
+const CORS = {
+  'Access-Control-Allow-Origin': '*',
+  'Access-Control-Expose-Headers': 'Content-Range, Accept-Ranges, X-Linked-Size, X-Error-Code, X-Error-Message',
+};
+
 export async function startHubServer(
   repos: Record<string, HubRepo>,
   embedded: Record<string, Map<string, Uint8Array>> = {},
@@ -50,8 +61,14 @@ export async function startHubServer(
     const url = new URL(req.url ?? '/', 'http://x');
     const path = decodeURIComponent(url.pathname);
     const auth = req.headers.authorization ?? null;
-    const log: RequestLog = { path, range: (req.headers.range as string | undefined) ?? null, hasAuth: auth !== null, status: 0 };
+    const log: RequestLog = { method: req.method ?? 'GET', path, range: (req.headers.range as string | undefined) ?? null, hasAuth: auth !== null, status: 0 };
     requests.push(log);
+    for (const [name, value] of Object.entries(CORS)) res.setHeader(name, value);
+    if (req.method === 'OPTIONS') {
+      log.status = 204;
+      res.writeHead(204, { 'Access-Control-Allow-Headers': 'Authorization, Range', 'Access-Control-Allow-Methods': 'GET, HEAD' });
+      return res.end();
+    }
     const fail = (status: number, code?: string) => {
       log.status = status;
       res.writeHead(status, { 'Content-Type': 'text/plain', ...(code ? { 'X-Error-Code': code, 'X-Error-Message': code } : {}) });
@@ -140,6 +157,13 @@ export async function startHubServer(
         server.close(() => resolve());
       }),
   };
+}
+
+/** Every file of a checkpoint folder (no sub-folders), as a repo's or an embedded model's files. */
+export async function folderFiles(folder: string): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  for (const name of await readdir(folder)) files.set(name, new Uint8Array(await readFile(join(folder, name))));
+  return files;
 }
 
 /** A minimal in-memory Cache Storage (Node has none). */
