@@ -10,6 +10,7 @@ import { BlobSink } from '../export/browser';
 import { openSource } from '../io/open';
 import { EMBEDDED_TEXTS, LabEngine, type EngineHost } from './lab-engine';
 import type { EngineReply, ReplyEnvelope, RequestEnvelope } from './protocol';
+import { idbScoreStore } from './score-cache-idb';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -26,6 +27,7 @@ const browserHost: EngineHost = {
     return response.text();
   },
   exportSink: () => new BlobSink(),
+  scoreStore: idbScoreStore(),
 };
 
 let engine: Promise<LabEngine> | undefined;

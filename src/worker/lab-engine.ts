@@ -19,7 +19,7 @@ import { exportSourceFromIndex } from '../export/source';
 import { LlamaModel } from '../model/model';
 import { validatePlan } from '../model/plan';
 import { blockTensors } from '../model/weights';
-import { sampleCalibration, sha256Hex, splitDocuments, type CalibrationSet } from '../prune/calibration';
+import { sampleCalibration, sha256Hex, splitDocuments, type CalibrationSet, type CalibrationSpec } from '../prune/calibration';
 import { iterativePpl } from '../prune/iterative-ppl';
 import { type JobOptions } from '../prune/job';
 import { magnitudeScores } from '../prune/magnitude';
@@ -29,6 +29,7 @@ import { rankAscending } from '../prune/select';
 import { similarityScores } from '../prune/similarity';
 import { computeTaylorScores } from '../prune/taylor';
 import type { CalibrationRequest, CriterionResult, EngineReply, EngineRequest, ModelInfo, ModelSourceSpec, TextSpec } from './protocol';
+import { criterionSettings, readCachedResult, scoreCacheKey, usesCalibration, writeCachedResult, type ScoreStore } from './score-cache';
 
 export interface EngineHost {
   /** A checkpoint source for a spec (the browser and Node support different kinds). */
@@ -37,6 +38,8 @@ export interface EngineHost {
   embeddedText(name: 'calibration' | 'heldout'): Promise<string>;
   /** Where an exported checkpoint's files go. */
   exportSink(): CheckpointSink & { files(): File[] };
+  /** Where criterion results are cached; without one every request computes. */
+  scoreStore?: ScoreStore;
 }
 
 export const EMBEDDED_TEXTS = { calibration: 'kjv-calib.txt', heldout: 'kjv-heldout.txt' } as const;
@@ -162,34 +165,46 @@ export class LabEngine {
     return { text: await this.host.embeddedText(spec.name), name: `embedded:${EMBEDDED_TEXTS[spec.name]}` };
   }
 
-  async calibration(c: CalibrationRequest): Promise<CalibrationSet> {
-    const { tokenizer } = this.require();
-    const { text, name } = await this.text(c.text);
-    const bosId = tokenizer.bosId ?? 1;
-    return sampleCalibration(splitDocuments(text), { bosId, encode: (t, special) => tokenizer.encode(t, { addSpecialTokens: special }) }, {
-      textSha256: await sha256Hex(text), description: name, n: c.n, t: c.t, seed: c.seed, bos: c.bos,
-    });
-  }
-
+  /**
+   * Scores with each criterion; a result cached for the same model, calibration and settings is
+   * returned as it was computed (cached: true). The calibration set is sampled only on a miss.
+   */
   async score(criteria: ScoredCriterion[], c: CalibrationRequest, job: JobOptions, k = 4, protect: number[] = []): Promise<EngineReply> {
-    const { model } = this.require();
-    const needsData = criteria.some((x) => x !== 'magnitude');
-    const cal = needsData ? await this.calibration(c) : undefined;
+    const { model, info, tokenizer } = this.require();
+    const store = this.host.scoreStore;
+    const steps = Math.min(k, model.numLayers - 1);
+    const source = criteria.some(usesCalibration) ? await this.text(c.text) : undefined;
+    const spec: CalibrationSpec = source
+      ? { textSha256: await sha256Hex(source.text), description: source.name, n: c.n, t: c.t, seed: c.seed, bos: c.bos }
+      : { textSha256: '', description: 'none (data-free)', n: 0, t: 0, seed: c.seed, bos: c.bos };
+    let cal: CalibrationSet | undefined;
     const results: CriterionResult[] = [];
     for (const [i, criterion] of criteria.entries()) {
+      const report = (done: number, what: string) => job.onProgress?.(i * 1000 + done, criteria.length * 1000, `${criterion}: ${what}`);
+      const key = store ? await scoreCacheKey({ fingerprint: info.fingerprint, calibration: spec, criterion, settings: criterionSettings(criterion, { steps, protect }) }) : '';
+      const hit = store ? await readCachedResult(store, key, { criterion, numLayers: model.numLayers }) : null;
+      if (hit) {
+        results.push(hit);
+        report(1000, 'cached');
+        continue;
+      }
+      if (source && usesCalibration(criterion)) {
+        cal ??= sampleCalibration(splitDocuments(source.text), { bosId: tokenizer.bosId ?? 1, encode: (t, special) => tokenizer.encode(t, { addSpecialTokens: special }) }, spec);
+      }
       const t0 = performance.now();
       const sub: JobOptions = {
         ...(job.signal ? { signal: job.signal } : {}),
-        onProgress: (done, total, what) => job.onProgress?.(i * 1000 + Math.round((done / total) * 1000), criteria.length * 1000, `${criterion}: ${what}`),
+        onProgress: (done, total, what) => report(Math.round((done / total) * 1000), what),
       };
-      const r = await this.runCriterion(model, criterion, cal, sub, k, protect);
-      results.push({ ...r, criterion, seconds: (performance.now() - t0) / 1000 });
+      const r = await this.runCriterion(model, criterion, cal, sub, steps, protect);
+      const result: CriterionResult = { ...r, criterion, seconds: (performance.now() - t0) / 1000, cached: false };
+      results.push(result);
+      if (store) await writeCachedResult(store, key, result);
     }
-    const spec = cal?.spec ?? { textSha256: '', description: 'none (data-free)', n: 0, t: 0, seed: c.seed, bos: c.bos };
     return { type: 'scored', calibration: spec, results };
   }
 
-  private async runCriterion(model: LlamaModel, criterion: ScoredCriterion, cal: CalibrationSet | undefined, job: JobOptions, k: number, protect: number[]): Promise<Omit<CriterionResult, 'criterion' | 'seconds'>> {
+  private async runCriterion(model: LlamaModel, criterion: ScoredCriterion, cal: CalibrationSet | undefined, job: JobOptions, steps: number, protect: number[]): Promise<Omit<CriterionResult, 'criterion' | 'seconds'>> {
     const L = model.numLayers;
     const data = () => {
       if (!cal) throw new Error(`${criterion} needs calibration data`);
@@ -221,13 +236,13 @@ export class LabEngine {
       }
       case 'iterative-ppl': {
         const { ids, N, T } = data();
-        const steps = await iterativePpl(model, ids, N, T, Math.min(k, L - 1), { ...job, protect });
+        const removals = await iterativePpl(model, ids, N, T, steps, { ...job, protect });
         // Score = the step at which a block was removed (first removed = least important); others unscored.
         const scores: (number | null)[] = Array.from({ length: L }, () => null);
-        steps.forEach((s, i) => (scores[s.removed] = i));
-        const removed = steps.map((s) => s.removed);
+        removals.forEach((s, i) => (scores[s.removed] = i));
+        const removed = removals.map((s) => s.removed);
         const rest = Array.from({ length: L }, (_, i) => i).filter((i) => !removed.includes(i));
-        return { scores, ranking: [...removed, ...rest], detail: { steps } };
+        return { scores, ranking: [...removed, ...rest], detail: { steps: removals } };
       }
     }
   }

@@ -58,7 +58,10 @@ export interface CriterionResult {
   scores: (number | null)[];
   /** Block indices, least important first (the order selection uses). */
   ranking: number[];
+  /** Compute time; for a cached result, the time it took when it was computed. */
   seconds: number;
+  /** True when the result came from the score cache (the engine always sets it). */
+  cached?: boolean;
   /** Criterion-specific figures (e.g. PPL of the full model, per-weight scores, angular windows). */
   detail: Record<string, unknown>;
 }
