@@ -3,6 +3,7 @@
  * Node's WebGPU (Dawn). Exit codes: 0 success, 2 bad input (arguments, files, masks), 1 failure.
  */
 import { writeFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { describeAdapter } from '../gpu/device';
 import { acquireNodeDevice } from '../gpu/node';
@@ -19,7 +20,9 @@ import { blocksForRatio, resolveProtected, SEED_PROTECTED, selectBlocks } from '
 import { planWithout } from '../model/plan';
 import { LabEngine } from '../worker/lab-engine';
 import type { CriterionResult, EngineReply, EngineRequest, ModelInfo, TextSpec } from '../worker/protocol';
+import type { ScoreStore } from '../worker/score-cache';
 import { modelSpec, nodeHost, readTextFile, UsageError } from './node-host';
+import { defaultScoreCacheDir, fileScoreStore } from './score-cache-files';
 import { progressBar, table } from './format';
 
 const CRITERIA: ScoredCriterion[] = ['ppl', 'taylor', 'magnitude', 'block-influence', 'angular', 'iterative-ppl'];
@@ -50,9 +53,9 @@ const protectList = (v: string) => {
 class Session {
   private constructor(readonly lab: LabEngine, readonly info: ModelInfo, private readonly g: Globals) {}
 
-  static async open(model: string, g: Globals): Promise<Session> {
+  static async open(model: string, g: Globals, scoreStore?: ScoreStore): Promise<Session> {
     const spec = modelSpec(model, g.hubHost, process.env.HF_TOKEN);
-    const lab = new LabEngine(await acquireNodeDevice('cli'), nodeHost);
+    const lab = new LabEngine(await acquireNodeDevice('cli'), scoreStore ? { ...nodeHost, scoreStore } : nodeHost);
     const info = await lab.load(spec, new AbortController().signal, progressBar('loading', g.quiet));
     return new Session(lab, info, g);
   }
@@ -89,7 +92,8 @@ function scoreTable(info: ModelInfo, results: CriterionResult[], protectedSet: S
     String(b) + (protectedSet.has(b) ? ' *' : ''),
     ...results.flatMap((r) => [r.scores[b] == null ? '-' : Number(r.scores[b]).toPrecision(6), String(r.ranking.indexOf(b) + 1)]),
   ]);
-  return table(['block', ...results.flatMap((r) => [r.criterion, 'rank'])], rows) + (protectedSet.size ? '\n* protected' : '');
+  const times = results.map((r) => (r.cached ? `${r.criterion} cached (computed in ${r.seconds.toFixed(1)} s)` : `${r.criterion} ${r.seconds.toFixed(1)} s`));
+  return table(['block', ...results.flatMap((r) => [r.criterion, 'rank'])], rows) + (protectedSet.size ? '\n* protected' : '') + `\ntime: ${times.join(', ')}`;
 }
 
 const program = new Command()
@@ -136,6 +140,25 @@ const calibrationOptions = (cmd: Command) =>
 
 interface CalibOpts { calib?: string; samples: number; seqLen: number; seed: number; bos: 'first' | 'every'; protect: number[] }
 
+const cacheDirOption = () => new Option('--cache-dir <dir>', 'score cache folder').default(defaultScoreCacheDir());
+const cacheOptions = (cmd: Command) =>
+  cmd
+    .option('--no-cache', 'recompute: neither read nor write the score cache')
+    .addOption(cacheDirOption());
+
+interface CacheOpts { cache: boolean; cacheDir: string }
+
+/** The score cache for these options (none with --no-cache); a folder that cannot be made is bad input. */
+async function scoreStore(o: CacheOpts): Promise<ScoreStore | undefined> {
+  if (!o.cache) return undefined;
+  try {
+    await mkdir(o.cacheDir, { recursive: true });
+  } catch (e) {
+    throw new UsageError(`cannot use score cache folder ${o.cacheDir}: ${(e as Error).message}`);
+  }
+  return fileScoreStore(o.cacheDir);
+}
+
 async function scoreWith(s: Session, criteria: ScoredCriterion[], o: CalibOpts, k: number) {
   return s.run({
     type: 'score', criteria, k, protect: resolveProtected(o.protect, s.info.numLayers),
@@ -160,17 +183,17 @@ function selection(result: CriterionResult, k: number, protect: number[]) {
   return selectBlocks(result.scores.map((v) => (v == null ? Infinity : v)), k, protect);
 }
 
-calibrationOptions(
+cacheOptions(calibrationOptions(
   program
     .command('score')
-    .description('per-block importance scores and ranking; --out writes a pruning mask')
+    .description('per-block importance scores and ranking (cached: a repeated run reads the earlier result); --out writes a pruning mask')
     .argument(modelArg, modelHelp)
     .addOption(new Option('--criterion <c...>', 'criteria to compute').choices(CRITERIA).default(['ppl']))
     .option('--ratio <r>', 'fraction of blocks the mask removes', num('--ratio', 0, 1), 0.2)
     .option('--out <mask.json>', 'write a pruning mask for the first criterion'),
-).action(async (model: string, o: CalibOpts & { criterion: ScoredCriterion[]; ratio: number; out?: string }) => {
+)).action(async (model: string, o: CalibOpts & CacheOpts & { criterion: ScoredCriterion[]; ratio: number; out?: string }) => {
   const g = program.opts<Globals>();
-  const s = await Session.open(model, g);
+  const s = await Session.open(model, g, await scoreStore(o));
   const k = blocksForRatio(o.ratio, s.info.numLayers);
   const scored = await scoreWith(s, o.criterion, o, k);
   const main = scored.results[0]!;
@@ -184,7 +207,7 @@ calibrationOptions(
   s.lab.dispose();
 });
 
-calibrationOptions(
+cacheOptions(calibrationOptions(
   program
     .command('prune')
     .description('write the pruned checkpoint (HF layout) for a mask, or for a criterion and ratio')
@@ -194,10 +217,10 @@ calibrationOptions(
     .option('--ratio <r>', 'fraction of blocks to remove with --criterion', num('--ratio', 0, 1), 0.2)
     .option('--f16', 'store weights as F16 (default: the source dtype)')
     .requiredOption('--out <folder>', 'output folder (must be empty or new)'),
-).action(async (model: string, o: CalibOpts & { mask?: string; criterion?: ScoredCriterion; ratio: number; f16?: boolean; out: string }) => {
+)).action(async (model: string, o: CalibOpts & CacheOpts & { mask?: string; criterion?: ScoredCriterion; ratio: number; f16?: boolean; out: string }) => {
   const g = program.opts<Globals>();
   if (!o.mask === !o.criterion) throw new UsageError('prune needs exactly one of --mask or --criterion');
-  const s = await Session.open(model, g);
+  const s = await Session.open(model, g, o.criterion ? await scoreStore(o) : undefined);
   let kept: number[];
   let mask: ReturnType<typeof buildMask> | undefined;
   if (o.mask) kept = s.planFromMask(o.mask).kept;
@@ -280,6 +303,16 @@ program
         i === 0 ? 'original' : 'pruned', String(x.blocks), x.prefillTokensPerS.toFixed(1), x.decodeTokensPerS.toFixed(1), x.msPerDecodeToken.toFixed(2), (x.weightBytesPerToken / 2 ** 20).toFixed(2),
       ])) + (sp ? `\ndecode speedup ${sp.measured.toFixed(3)}x (memory-bound ideal ${sp.ideal.toFixed(3)}x, ${(sp.ofIdeal * 100).toFixed(1)}% of ideal)` : '') + `\nadapter: ${r.results[0]!.adapter}`);
     s.lab.dispose();
+  });
+
+program
+  .command('clear-cache')
+  .description('delete the cached criterion results that score and prune reuse')
+  .addOption(cacheDirOption())
+  .action(async (o: { cacheDir: string }) => {
+    const g = program.opts<Globals>();
+    await fileScoreStore(o.cacheDir).clear();
+    print(g, { cleared: o.cacheDir }, () => `score cache cleared: ${o.cacheDir}`);
   });
 
 /** Bad input exits 2, anything else 1; commander's help/version exit 0. */

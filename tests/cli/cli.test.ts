@@ -1,6 +1,7 @@
 /** The command line end to end on the embedded model: exit codes, JSON output, masks, pruned checkpoints. */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -10,7 +11,9 @@ import { nodeHost } from '../../src/cli/node-host';
 import { LabEngine } from '../../src/worker/lab-engine';
 
 let dir: string;
-const cli = (...args: string[]) => spawnSync(process.execPath, ['dist-node/cli.mjs', ...args], { encoding: 'utf8', timeout: 300_000 });
+// The default score cache goes to the test's folder, never the user's ~/.cache.
+const cli = (...args: string[]) =>
+  spawnSync(process.execPath, ['dist-node/cli.mjs', ...args], { encoding: 'utf8', timeout: 300_000, env: { ...process.env, XDG_CACHE_HOME: join(dir, 'xdg-cache') } });
 const json = (...args: string[]) => {
   const r = cli('--json', '--quiet', ...args);
   expect(r.status, r.stderr).toBe(0);
@@ -43,6 +46,9 @@ describe('depth-pruning-lab CLI', { timeout: 600_000 }, () => {
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/mask/);
     expect(cli('info', join(dir, 'no-such-folder-with/slashes/too')).status).toBe(2);
+    const unusableCache = cli('score', 'embedded', '--cache-dir', join(bad, 'cache'));
+    expect(unusableCache.status).toBe(2);
+    expect(unusableCache.stderr).toMatch(/score cache folder/);
   });
 
   it('score writes a mask that validates against the model and equals the engine', async () => {
@@ -63,6 +69,40 @@ describe('depth-pruning-lab CLI', { timeout: 600_000 }, () => {
     } finally {
       engine.dispose();
     }
+  });
+
+  it('score reuses cached results until the calibration changes; corrupt entries, --no-cache and clear-cache recompute', async () => {
+    type Out = { calibration: { seed: number }; results: { criterion: string; scores: number[]; ranking: number[]; seconds: number; cached: boolean }[] };
+    const cache = join(dir, 'score-cache');
+    const score = (...extra: string[]): Out => json('score', 'embedded', '--criterion', 'block-influence', 'magnitude', '-n', '2', '-t', '32', '--cache-dir', cache, ...extra);
+    const cached = (out: Out) => out.results.map((r) => r.cached);
+    const computed = (out: Out) => out.results.map((r) => [r.scores, r.ranking, r.seconds]);
+    const entries = async () => (await readdir(cache)).filter((n) => n.endsWith('.json'));
+
+    const first = score();
+    expect(cached(first)).toEqual([false, false]);
+    expect(await entries()).toHaveLength(2);
+    const second = score();
+    expect(cached(second)).toEqual([true, true]);
+    expect(computed(second)).toEqual(computed(first)); // seconds: the original compute time
+    expect(second.calibration).toEqual(first.calibration);
+
+    // Another seed is another calibration set: block influence misses, data-free magnitude still hits.
+    const reseeded = score('--seed', '7');
+    expect(reseeded.calibration.seed).toBe(7);
+    expect(cached(reseeded)).toEqual([false, true]);
+    expect(reseeded.results[0]!.scores).not.toEqual(first.results[0]!.scores);
+    expect(await entries()).toHaveLength(3);
+
+    for (const name of await entries()) await writeFile(join(cache, name), '{"format": "depth-pruning-lab/scores", "version": 1, "result": [');
+    expect(cached(score())).toEqual([false, false]);
+
+    const elsewhere = join(dir, 'unused-cache');
+    expect(cached(json('score', 'embedded', '--criterion', 'magnitude', '--no-cache', '--cache-dir', elsewhere))).toEqual([false]);
+    expect(existsSync(elsewhere)).toBe(false);
+
+    expect(json('clear-cache', '--cache-dir', cache)).toEqual({ cleared: cache });
+    expect(await entries()).toHaveLength(0);
   });
 
   it('prune writes a loadable checkpoint; ppl and generate run on it and on the mask', () => {
