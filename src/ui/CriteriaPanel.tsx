@@ -4,7 +4,8 @@ import { runScoring } from './engine';
 import { ErrorNote } from './ErrorNote';
 import { JobProgress } from './JobProgress';
 import { NumberField } from './NumberField';
-import { ALL_CRITERIA, anyJob, CRITERION_LABEL, currentRecord, parseProtect, protectedBlocks, useLab } from './store';
+import { ScoreCacheButton } from './ScoreCacheButton';
+import { ALL_CRITERIA, anyJob, CRITERION_LABEL, currentRecord, parseProtect, protectedBlocks, useLab, type StoredCriterion } from './store';
 import { TextSourcePicker } from './TextSourcePicker';
 
 const HINT: Record<string, string> = {
@@ -15,6 +16,16 @@ const HINT: Record<string, string> = {
   angular: 'arccos of the last token’s cos / π (Gromov et al.)',
   'iterative-ppl': 'greedy PPL removal, re-scored each step (SLEB)',
 };
+
+/** A computed criterion's check mark; a cached result says so and keeps its original compute time. */
+function DoneMark({ result }: { result: StoredCriterion }) {
+  const time = `computed in ${result.seconds.toFixed(1)} s`;
+  return (
+    <span className="done-mark" title={result.cached ? `from the score cache (${time})` : time} data-testid={`done-${result.criterion}`}>
+      {result.cached ? ' ✓ cached' : ' ✓'}
+    </span>
+  );
+}
 
 /** Which criteria to compute and on what calibration set; runs the scoring job. */
 export function CriteriaPanel() {
@@ -44,7 +55,7 @@ export function CriteriaPanel() {
               <input type="checkbox" checked={settings.criteria.includes(c)} onChange={() => toggle(c)} data-testid={`criterion-${c}`} />
               <span className="swatch" style={{ background: CRITERION_COLOR[c] }} />
               {CRITERION_LABEL[c]}
-              {scores?.results[c] && <span className="done-mark" title={`computed in ${scores.results[c]!.seconds.toFixed(1)} s`}> ✓</span>}
+              {scores?.results[c] && <DoneMark result={scores.results[c]!} />}
             </label>
           ))}
         </div>
@@ -67,6 +78,7 @@ export function CriteriaPanel() {
         <button type="button" className="primary" disabled={!model || busy || settings.criteria.length === 0 || !!protectError || !calibrationOk} onClick={() => void runScoring()} data-testid="run-scoring">
           Compute scores
         </button>
+        <ScoreCacheButton />
       </div>
       <JobProgress jobKey="score" label="Scoring" />
       <ErrorNote jobKey="score" />

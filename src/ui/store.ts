@@ -54,7 +54,10 @@ export interface StoredCriterion {
   criterion: ScoredCriterion;
   scores: (number | null)[];
   ranking: number[];
+  /** Compute time (for a cached result: when it was computed). */
   seconds: number;
+  /** Read from the engine's score cache rather than computed by the run that delivered it. */
+  cached?: boolean;
   /** PPL: full-model calibration PPL; angular: windows[n-1][l] = d(l, l+n). */
   fullPpl?: number;
   windows?: number[][];
@@ -402,6 +405,7 @@ export const useLab = create<LabState>()(
             }
             for (const x of results) {
               const stored: StoredCriterion = { criterion: x.criterion, scores: x.scores.map((v) => (typeof v === 'number' && Number.isFinite(v) ? v : null)), ranking: x.ranking, seconds: x.seconds };
+              if (x.cached) stored.cached = true;
               if (typeof x.detail.fullPpl === 'number') stored.fullPpl = x.detail.fullPpl;
               if (Array.isArray(x.detail.windows)) stored.windows = x.detail.windows as number[][];
               base[x.criterion] = stored;
