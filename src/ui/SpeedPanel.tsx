@@ -55,7 +55,7 @@ export function SpeedPanel() {
       </div>
       {rows.length > 0 && (
         <table className="results" data-testid="speed-table">
-          <caption className="muted">{rows[0]!.adapter}; {speed!.options.promptTokens} prompt + {speed!.options.newTokens} new tokens, {speed!.options.warmup} warm-up, {speed!.options.runs} runs</caption>
+          <caption className="muted">{rows[0]!.adapter}; {speed!.options.promptTokens} prompt + {speed!.options.newTokens} new tokens, {speed!.options.warmup} warm-up, {speed!.options.runs} runs; {rows[0]!.timing === 'timestamp-query' ? 'GPU time (timestamp queries)' : 'wall clock'}</caption>
           <thead><tr><th scope="col">Blocks</th><th scope="col">Decode tok/s</th><th scope="col">Prefill tok/s</th><th scope="col">Speedup</th><th scope="col">Ideal</th></tr></thead>
           <tbody>
             {rows.map((r) => {
