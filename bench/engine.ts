@@ -33,6 +33,7 @@ export interface SweepRow {
   timing: SpeedResult['timing'];
   wallDecodeTokensPerS: number;
   wallSpeedup: number;
+  hostMsPerToken: number;
 }
 
 /** Removes k blocks from the middle (outside the seed's protected set): speed depends only on k. */
@@ -54,8 +55,9 @@ async function sweep(model: LlamaModel, options: SpeedOptions, label: string): P
       removed: k, blocks: plan.length, decodeTokensPerS: r.decodeTokensPerS, prefillTokensPerS: r.prefillTokensPerS,
       measuredSpeedup: s.measured, idealSpeedup: s.ideal, ofIdeal: s.ofIdeal, decodeGBps: (r.weightBytesPerToken * r.decodeTokensPerS) / 1e9,
       timing: r.timing, wallDecodeTokensPerS: r.wall.decodeTokensPerS, wallSpeedup: r.wall.decodeTokensPerS / full.wall.decodeTokensPerS,
+      hostMsPerToken: r.hostMsPerDecodeToken,
     });
-    console.log(`${label} k=${k}: decode ${r.decodeTokensPerS.toFixed(1)} tok/s (${r.timing}; x${s.measured.toFixed(3)}, ideal x${s.ideal.toFixed(3)}, ${(100 * s.ofIdeal).toFixed(1)}%), ${((r.weightBytesPerToken * r.decodeTokensPerS) / 1e9).toFixed(2)} GB/s; wall clock ${r.wall.decodeTokensPerS.toFixed(1)} tok/s`);
+    console.log(`${label} k=${k}: decode ${r.decodeTokensPerS.toFixed(1)} tok/s (${r.timing}; x${s.measured.toFixed(3)}, ideal x${s.ideal.toFixed(3)}, ${(100 * s.ofIdeal).toFixed(1)}%), ${((r.weightBytesPerToken * r.decodeTokensPerS) / 1e9).toFixed(2)} GB/s; wall clock ${r.wall.decodeTokensPerS.toFixed(1)} tok/s, host encode ${r.hostMsPerDecodeToken.toFixed(3)} ms/token`);
   }
   return rows;
 }

@@ -37,10 +37,11 @@ function sweepSection(key: string, s: Json, probeGBps: number | undefined): stri
   const rows = (s.rows as Json[]).map((r) => [
     r.removed, r.blocks, f(r.decodeTokensPerS, 1), f(r.prefillTokensPerS, 1), f(r.measuredSpeedup, 3), f(r.idealSpeedup, 3), pct(r.ofIdeal),
     sig(r.decodeGBps), probeGBps ? pct(r.decodeGBps / probeGBps) : '-', f(r.wallDecodeTokensPerS, 1), f(r.wallSpeedup, 3),
+    r.hostMsPerToken === undefined ? '-' : sig(r.hostMsPerToken),
   ]);
   const timing = (s.rows as Json[])[0]?.timing ?? 'wall clock';
   return `#### ${MODEL_TITLES[key]} (${mib(s.weightBytes)} of weights; timing: ${timing})\n\n` +
-    `${table(['removed', 'blocks', 'decode tok/s', 'prefill tok/s', 'speedup', 'ideal', 'of ideal', 'decode GB/s', 'of probe', 'wall decode tok/s', 'wall speedup'], rows)}\n`;
+    `${table(['removed', 'blocks', 'decode tok/s', 'prefill tok/s', 'speedup', 'ideal', 'of ideal', 'decode GB/s', 'of probe', 'wall decode tok/s', 'wall speedup', 'host encode ms/token'], rows)}\n`;
 }
 
 /** Matvec GB/s by workgroup size and reduction, one row per shape (hardware runs only). */

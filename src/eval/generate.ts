@@ -34,6 +34,8 @@ export interface GenerateResult {
   prefillMs: number;
   /** Time for the remaining new tokens (each one step of the KV cache). */
   decodeMs: number;
+  /** The part of decodeMs the host spent encoding and submitting the steps. */
+  decodeHostMs: number;
   stoppedBy: 'eos' | 'length' | 'cancel';
 }
 
@@ -67,6 +69,7 @@ export async function generate(model: LlamaModel, prompt: number[], o: GenerateO
     state.prefill(prompt, extras(0));
     let next = await selected();
     const t1 = performance.now();
+    const host1 = state.hostMs;
     while (true) {
       if (next === NO_TOKEN) throw new Error('sampling produced no candidate (logits not finite?)');
       ids.push(next);
@@ -84,7 +87,7 @@ export async function generate(model: LlamaModel, prompt: number[], o: GenerateO
       next = await selected();
     }
     const t2 = performance.now();
-    return { ids, promptTokens: prompt.length, prefillMs: t1 - t0, decodeMs: t2 - t1, stoppedBy };
+    return { ids, promptTokens: prompt.length, prefillMs: t1 - t0, decodeMs: t2 - t1, decodeHostMs: state.hostMs - host1, stoppedBy };
   } finally {
     selector.destroy();
   }

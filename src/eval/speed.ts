@@ -42,6 +42,8 @@ export interface SpeedResult extends Throughput {
   /** Whole generate call: new tokens / (prefill + decode), as the seed reports throughput. */
   tokensPerS: number;
   msPerDecodeToken: number;
+  /** Host time per decode step spent encoding and submitting it (part of the wall clock). */
+  hostMsPerDecodeToken: number;
   weightBytesPerToken: number;
   adapter: string;
   options: SpeedOptions;
@@ -67,6 +69,7 @@ export async function measureSpeed(model: LlamaModel, plan: BlockPlan, s: SpeedO
   const prompt = benchPrompt(model, s.promptTokens);
   const timer = GpuTimer.available(model.rt) ? new GpuTimer(model.rt, s.newTokens) : undefined;
   const wall = { prefillMs: 0, decodeMs: 0 };
+  let hostMs = 0;
   let gpu: { prefillMs: number; decodeMs: number } | undefined = timer && { prefillMs: 0, decodeMs: 0 };
   const total = s.warmup + s.runs;
   try {
@@ -79,6 +82,7 @@ export async function measureSpeed(model: LlamaModel, plan: BlockPlan, s: SpeedO
       if (timed) {
         wall.prefillMs += r.prefillMs;
         wall.decodeMs += r.decodeMs;
+        hostMs += r.decodeHostMs;
         const steps = timer && gpu ? await timer.readMs(s.newTokens) : undefined;
         // An implementation may return zeros (timestamps disabled): then wall clock is the only figure.
         if (steps && gpu) {
@@ -105,6 +109,7 @@ export async function measureSpeed(model: LlamaModel, plan: BlockPlan, s: SpeedO
     wall: throughput(wall),
     tokensPerS: (s.newTokens * s.runs * 1000) / (wall.prefillMs + wall.decodeMs),
     msPerDecodeToken: decodeSteps > 0 ? headline.decodeMs / (decodeSteps * s.runs) : NaN,
+    hostMsPerDecodeToken: decodeSteps > 0 ? hostMs / (decodeSteps * s.runs) : NaN,
     weightBytesPerToken: weightBytesPerToken(model, plan),
     adapter: describeAdapter(model.rt.ctx.adapter),
     options: s,

@@ -88,6 +88,8 @@ export class DecodeState {
   private planKey = '';
   /** Tokens currently in the cache. */
   position = 0;
+  /** Host milliseconds spent encoding and submitting steps so far (the CPU side of a step). */
+  hostMs = 0;
 
   constructor(
     private readonly rt: GpuRuntime,
@@ -144,12 +146,14 @@ export class DecodeState {
   }
 
   private run(ops: TokenOps, ids: ArrayLike<number>, extras?: StepExtras): void {
+    const t0 = performance.now();
     this.step.set(this.position);
     writeBuffer(this.rt.device, ops.ids, Uint32Array.from(ids));
     const encoder = this.rt.device.createCommandEncoder({ label: 'decode' });
     ops.encode(encoder, extras);
     this.rt.device.queue.submit([encoder.finish()]);
     this.position += ids.length;
+    this.hostMs += performance.now() - t0;
   }
 
   readLogits(): Promise<Float32Array> {
