@@ -297,26 +297,22 @@ const sameCalibration = (a: CalibrationSpec | null, b: CalibrationSpec | null) =
 
 const HISTORY = 100;
 
-let pendingWrite: { name: string; value: string } | undefined;
-let writeTimer: ReturnType<typeof setTimeout> | undefined;
-
-function flushWrite(): void {
-  if (writeTimer) clearTimeout(writeTimer);
-  writeTimer = undefined;
-  const w = pendingWrite;
-  pendingWrite = undefined;
-  if (w) void idbSet(w.name, w.value);
-}
-if (typeof addEventListener === 'function') addEventListener('pagehide', flushWrite);
+// persist hands over the serialized state on every change, progress ticks included, while the
+// persisted part (source, settings, records) changes only on real events: write those at once
+// (a reload right after loading a model must reopen it) and skip the repeats.
+const lastWritten = new Map<string, string>();
 
 const idbStorage: StateStorage = {
   getItem: async (name) => (await idbGet<string>(name)) ?? null,
-  // Progress events change the state many times a second: write the latest value at most every 250 ms.
   setItem: (name, value) => {
-    pendingWrite = { name, value };
-    writeTimer ??= setTimeout(flushWrite, 250);
+    if (lastWritten.get(name) === value) return;
+    lastWritten.set(name, value);
+    void idbSet(name, value);
   },
-  removeItem: (name) => idbDel(name),
+  removeItem: (name) => {
+    lastWritten.delete(name);
+    return idbDel(name);
+  },
 };
 
 /** Whether IndexedDB exists (not in Node tests): otherwise nothing is persisted. */

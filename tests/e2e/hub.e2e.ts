@@ -43,7 +43,7 @@ const weightGets = (repo: string) => hub.requests.filter((r) => r.method === 'GE
 const modelName = () => page.getByTestId('model-name').textContent();
 const loadError = () => page.getByTestId('load-error').textContent();
 
-/** The model source the page has written to IndexedDB (idb-keyval's store; writes are debounced). */
+/** The model source the page has written to IndexedDB (idb-keyval's store; the write is asynchronous). */
 const rememberedSource = () =>
   page.evaluate(
     () =>
