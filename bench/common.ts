@@ -6,16 +6,12 @@
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeAdapter, type GpuContext } from '../src/gpu/device';
+import { isCpuAdapter, type GpuContext } from '../src/gpu/device';
 import type { SyntheticOptions } from '../tests/helpers/synthetic-checkpoint';
-
-export function isSoftwareAdapter(ctx: GpuContext): boolean {
-  return ctx.adapter.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test(describeAdapter(ctx.adapter));
-}
 
 /** BENCH_QUICK=1/0 forces; by default software adapters run the quick variant. */
 export function quickMode(ctx: GpuContext): boolean {
-  return process.env.BENCH_QUICK ? process.env.BENCH_QUICK !== '0' : isSoftwareAdapter(ctx);
+  return process.env.BENCH_QUICK ? process.env.BENCH_QUICK !== '0' : isCpuAdapter(ctx.adapter);
 }
 
 /** 311 MB of F16 weights (at least the 100 MB the issue asks for): 8 blocks of hidden 1024 /
@@ -31,13 +27,13 @@ export const SYNTHETIC_1B: SyntheticOptions = { hidden: 2048, intermediate: 5632
  * so its sweep alone would take over half an hour.
  */
 export function syntheticModels(ctx: GpuContext): { name: string; shape: SyntheticOptions }[] {
-  if (isSoftwareAdapter(ctx)) return process.env.BENCH_SYNTHETIC === '1' ? [{ name: 'synthetic', shape: SYNTHETIC_100MB }] : [];
+  if (isCpuAdapter(ctx.adapter)) return process.env.BENCH_SYNTHETIC === '1' ? [{ name: 'synthetic', shape: SYNTHETIC_100MB }] : [];
   return [{ name: 'synthetic', shape: SYNTHETIC_100MB }, { name: 'synthetic-1b', shape: SYNTHETIC_1B }];
 }
 
 export function adapterSlug(ctx: GpuContext): string {
   const a = ctx.adapter;
-  const name = isSoftwareAdapter(ctx) ? 'swiftshader' : [a.vendor, a.architecture, a.device].filter(Boolean).join('-') || 'gpu';
+  const name = isCpuAdapter(ctx.adapter) ? 'swiftshader' : [a.vendor, a.architecture, a.device].filter(Boolean).join('-') || 'gpu';
   return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 }
 

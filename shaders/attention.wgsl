@@ -21,6 +21,15 @@
 //   precision: online softmax in f32 (running max m, running sum l, rescale by exp(m_old - m_new));
 //              only key tiles up to the tile's last query are visited. Output = acc / l.
 //
+// entry point `prefill_direct`  the same result without workgroup memory, for CPU adapters (SwiftShader)
+//   bindings : 0 Params, 2 q, 3 k, 4 v (read), 5 out (read_write; all four as vec4 views)
+//   dispatch : one thread per (b, h, t): B*H*T threads, 64 a workgroup over (x, y), t fastest (neighbouring
+//              threads read the same keys). Keys in tiles of 4 up to t; the running output is kept in `out`
+//              itself (rescaled per tile) since a CPU has cache, not a register file, to hold it.
+//   why      : on a CPU, `prefill`'s 4 barriers per 16 keys are coroutine switches of all 256 threads and its
+//              workgroup tiles are copies of cached memory. SwiftShader, B10 T128 H4/2 D32: 810 -> (see README) ms.
+//   precision: as `prefill` (online softmax in f32), keys summed in tiles of 4 instead of 16.
+//
 // entry point `kv_write` append this call's k, v rows to the cache
 //   bindings : 0 Params, 1 Step, 3 k, 4 v (read), 6 kc, 7 vc (read_write)
 //   dispatch : one thread per element of [rows, KVH*D]: ceil(rows*KVH*D / 256) workgroups of 256 over (x, y).
@@ -158,6 +167,62 @@ fn prefill(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
     for (var e = 0u; e < D / 16u; e++) {
       out[q_base + j + 16u * e] = o[e] / l;
     }
+  }
+}
+
+// ---------------------------------------------------------------- prefill without workgroup memory
+
+// vec4 views of q, k, v, out for `prefill_direct` only (no entry point uses both views of a binding).
+@group(0) @binding(2) var<storage, read> q4: array<vec4<f32>>;
+@group(0) @binding(3) var<storage, read> k4: array<vec4<f32>>;
+@group(0) @binding(4) var<storage, read> v4: array<vec4<f32>>;
+@group(0) @binding(5) var<storage, read_write> out4: array<vec4<f32>>;
+
+// Index (in vec4) of key/value row tk of sequence b, kv head kvh.
+fn kv4_base(b: u32, tk: u32, kvh: u32) -> u32 {
+  return ((b * p.T + tk) * p.KVH + kvh) * (D / 4u);
+}
+
+@compute @workgroup_size(64)
+fn prefill_direct(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                  @builtin(local_invocation_index) lid: u32) {
+  let i = group_id(wid, nwg) * 64u + lid;
+  if (i >= p.B * p.H * p.T) {
+    return;
+  }
+  let t = i % p.T;
+  let h = (i / p.T) % p.H;
+  let b = i / (p.T * p.H);
+  let kvh = h / (p.H / p.KVH);
+  let q_base = ((b * p.T + t) * p.H + h) * (D / 4u);
+  var m = NEG;
+  var l = 0.0;
+  for (var k0 = 0u; k0 <= t; k0 += 4u) {
+    // Keys k0 .. k0+3; those past t are masked (their rows clamped to t, so every read stays in the sequence).
+    let kb0 = kv4_base(b, k0, kvh);
+    let kb1 = kv4_base(b, min(k0 + 1u, t), kvh);
+    let kb2 = kv4_base(b, min(k0 + 2u, t), kvh);
+    let kb3 = kv4_base(b, min(k0 + 3u, t), kvh);
+    var s = vec4<f32>(0.0);
+    for (var d4 = 0u; d4 < D / 4u; d4++) {
+      let qq = q4[q_base + d4];
+      s += vec4<f32>(dot(qq, k4[kb0 + d4]), dot(qq, k4[kb1 + d4]), dot(qq, k4[kb2 + d4]), dot(qq, k4[kb3 + d4]));
+    }
+    let valid = vec4<u32>(k0, k0 + 1u, k0 + 2u, k0 + 3u) <= vec4<u32>(t);
+    s = select(vec4<f32>(NEG), s * p.scale, valid);
+    let mt = max(m, max(max(s.x, s.y), max(s.z, s.w)));
+    let alpha = exp(m - mt);
+    let e = select(vec4<f32>(0.0), exp(s - mt), valid);
+    l = l * alpha + e.x + e.y + e.z + e.w;
+    m = mt;
+    // The running output lives in `out` (a CPU's cache, not registers); the first tile overwrites it.
+    for (var d4 = 0u; d4 < D / 4u; d4++) {
+      let prev = select(vec4<f32>(0.0), out4[q_base + d4] * alpha, k0 > 0u);
+      out4[q_base + d4] = prev + e.x * v4[kb0 + d4] + e.y * v4[kb1 + d4] + e.z * v4[kb2 + d4] + e.w * v4[kb3 + d4];
+    }
+  }
+  for (var d4 = 0u; d4 < D / 4u; d4++) {
+    out4[q_base + d4] = out4[q_base + d4] / l;
   }
 }
 

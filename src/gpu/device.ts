@@ -98,6 +98,14 @@ function uncap(limitName: string): string {
   return limitName;
 }
 
+/**
+ * A CPU implementation of WebGPU (SwiftShader, Mesa's lavapipe/llvmpipe): no on-chip shared memory,
+ * few cores, high per-workgroup cost. Kernels pick CPU-friendly variants there.
+ */
+export function isCpuAdapter(a: AdapterSummary): boolean {
+  return a.isFallbackAdapter || /swiftshader|llvmpipe|lavapipe/i.test([a.vendor, a.architecture, a.device, a.description].join(' '));
+}
+
 /** One line naming the adapter, recorded with every benchmark figure. */
 export function describeAdapter(a: AdapterSummary): string {
   const parts = [a.vendor, a.architecture, a.device, a.description].filter((s) => s && s.length > 0);

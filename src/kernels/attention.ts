@@ -1,5 +1,6 @@
 import code from '../../shaders/attention.wgsl?raw';
 import { createStorageBuffer } from '../gpu/buffers';
+import { isCpuAdapter } from '../gpu/device';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
 import { bindAt, encodeAll, type Dispatch, type StepBuffer } from './common';
 
@@ -33,20 +34,26 @@ function params(rt: GpuRuntime, s: AttentionShape, maxLen: number, nsplit: numbe
 
 /**
  * Causal flash attention over the T tokens of each sequence (no cache): q [B*T, H*D], k, v
- * [B*T, KVH*D] -> out [B*T, H*D]. Used for scoring/perplexity prefill.
+ * [B*T, KVH*D] -> out [B*T, H*D]. Used for scoring/perplexity prefill. Kernel `tiled` (GPUs: 16x16
+ * query/key tiles in workgroup memory) or `direct` (CPU adapters: one thread per query row, no
+ * workgroup memory); default by adapter.
  */
 export class AttentionPrefill {
   private readonly dispatch: Dispatch;
+  readonly kernel: 'tiled' | 'direct';
 
-  constructor(rt: GpuRuntime, a: AttentionShape & { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; out: GPUBuffer }) {
+  constructor(rt: GpuRuntime, a: AttentionShape & { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; out: GPUBuffer; kernel?: 'tiled' | 'direct' }) {
     checkShape(a);
+    this.kernel = a.kernel ?? (isCpuAdapter(rt.ctx.adapter) ? 'direct' : 'tiled');
+    const direct = this.kernel === 'direct';
     const smem = (16 * a.headDim + 512) * 4;
-    if (smem > rt.device.limits.maxComputeWorkgroupStorageSize) {
+    if (!direct && smem > rt.device.limits.maxComputeWorkgroupStorageSize) {
       throw new Error(`attention prefill: head_dim ${a.headDim} needs ${smem} B of workgroup memory (limit ${rt.device.limits.maxComputeWorkgroupStorageSize})`);
     }
-    const pipeline = rt.pipelines.get(shader, 'prefill', { D: a.headDim });
+    const pipeline = rt.pipelines.get(shader, direct ? 'prefill_direct' : 'prefill', { D: a.headDim });
     const bindGroup = bindAt(rt, pipeline, { 0: params(rt, a, 0, 1), 2: a.q, 3: a.k, 4: a.v, 5: a.out }, 'attention.prefill');
-    this.dispatch = { pipeline, bindGroup, grid: rt.grid(a.B * a.nHeads * Math.ceil(a.T / 16)) };
+    const groups = direct ? Math.ceil((a.B * a.nHeads * a.T) / 64) : a.B * a.nHeads * Math.ceil(a.T / 16);
+    this.dispatch = { pipeline, bindGroup, grid: rt.grid(groups) };
   }
 
   encode(pass: GPUComputePassEncoder): void {
@@ -98,7 +105,7 @@ export class KvWrite {
  */
 function splitCount(rt: GpuRuntime, pairs: number, maxLen: number): number {
   const bySize = Math.ceil(maxLen / (maxLen <= 2048 ? 128 : 256));
-  if (rt.ctx.adapter.isFallbackAdapter) return bySize;
+  if (isCpuAdapter(rt.ctx.adapter)) return bySize;
   return Math.max(bySize, Math.min(Math.ceil(256 / pairs), Math.ceil(maxLen / 4)));
 }
 

@@ -1,10 +1,9 @@
 import code from '../../shaders/loss.wgsl?raw';
 import { createStorageBuffer, readF32 } from '../gpu/buffers';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
-import { bindAt, encodeAll, planRowSlices, type Dispatch } from './common';
+import { bindAt, encodeAll, planRowSlices, reductionWorkgroup, type Dispatch } from './common';
 
 const shader = { name: 'loss', code };
-const WG = 256;
 
 /** Label value meaning "no target at this position" (any value >= vocab works). */
 export const IGNORE_LABEL = 0xffffffff;
@@ -29,7 +28,7 @@ export class NllRows {
   private readonly dispatches: Dispatch[];
 
   constructor(rt: GpuRuntime, a: NllRowsArgs) {
-    const pipeline = rt.pipelines.get(shader, 'nll_rows', { WG });
+    const pipeline = rt.pipelines.get(shader, 'nll_rows', { WG: reductionWorkgroup(rt, 256) });
     this.dispatches = planRowSlices(rt, a.rows, a.V * 4, a.logits.size, a.maxBindingBytes).map((s) => {
       const params = rt.uniform(
         packParams([{ u32: s.rows }, { u32: a.V }, { u32: (a.rowOffset ?? 0) + s.row0 }, { u32: 0 }]),
@@ -54,7 +53,7 @@ export class SequenceNll {
   readonly out: GPUBuffer;
 
   constructor(private readonly rt: GpuRuntime, private readonly a: { B: number; T: number; V: number; labels: GPUBuffer; nll: GPUBuffer }) {
-    const pipeline = rt.pipelines.get(shader, 'seq_sum', { WG });
+    const pipeline = rt.pipelines.get(shader, 'seq_sum', { WG: reductionWorkgroup(rt, 256) });
     this.out = createStorageBuffer(rt.device, a.B * 8, 'nll.sequence');
     const params = rt.uniform(packParams([{ u32: a.B }, { u32: a.V }, { u32: 0 }, { u32: a.T }]), 'seq_sum.params');
     this.dispatch = { pipeline, bindGroup: bindAt(rt, pipeline, { 0: params, 2: a.labels, 3: a.nll, 4: this.out }, 'seq_sum'), grid: rt.grid(a.B) };

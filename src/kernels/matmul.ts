@@ -1,4 +1,5 @@
 import code from '../../shaders/linear.wgsl?raw';
+import { isCpuAdapter } from '../gpu/device';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
 import type { StorageDType } from '../gpu/tensor';
 import { planWeightSlices } from './common';
@@ -62,22 +63,34 @@ export function linearBindGroups(
   });
 }
 
-/** Tiled matmul for prefill/scoring (any M; 64x64 output tiles, 16-byte loads when K % 4 == 0). */
+/** Which matmul kernel: tiled in workgroup memory (GPUs) or register-tiled straight from the buffers (CPU adapters). */
+export type MatmulKernel = 'tiled' | 'direct';
+
+/**
+ * Matmul for prefill/scoring (any M). `tiled`: 64x64 output tiles staged in workgroup memory, 16-byte
+ * loads when K % 4 == 0. `direct`: 8x8 blocks per thread from registers only, for CPU adapters
+ * (needs K % 8 == 0). Default: direct on CPU adapters when K allows, tiled otherwise.
+ */
 export class Matmul {
   private readonly pipeline: GPUComputePipeline;
   private readonly dispatches: { bindGroup: GPUBindGroup; grid: [number, number] }[];
+  readonly kernel: MatmulKernel;
 
-  constructor(rt: GpuRuntime, a: LinearArgs) {
-    const tile = 64;
-    this.pipeline = rt.pipelines.get(shader, 'matmul', {
+  constructor(rt: GpuRuntime, a: LinearArgs & { kernel?: MatmulKernel }) {
+    this.kernel = a.kernel ?? (isCpuAdapter(rt.ctx.adapter) && a.K % 8 === 0 ? 'direct' : 'tiled');
+    if (this.kernel === 'direct' && a.K % 8 !== 0) throw new Error(`Matmul: the direct kernel needs K % 8 == 0 (K = ${a.K})`);
+    const direct = this.kernel === 'direct';
+    this.pipeline = rt.pipelines.get(shader, direct ? 'matmul_direct' : 'matmul', {
       W_F16: a.dtype === 'f16',
       VEC: a.K % 4 === 0,
       EPI: EPI[a.epilogue ?? 'store'],
     });
-    const tilesM = Math.ceil(a.M / tile);
+    // tiled: one workgroup per 64x64 tile; direct: one thread per 8x8 block, 64 threads a workgroup.
+    const groups = (rows: number) =>
+      direct ? Math.ceil((Math.ceil(a.M / 8) * Math.ceil(rows / 8)) / 64) : Math.ceil(a.M / 64) * Math.ceil(rows / 64);
     this.dispatches = linearBindGroups(rt, this.pipeline, a, 'matmul').map(({ bindGroup, rows }) => ({
       bindGroup,
-      grid: rt.grid(tilesM * Math.ceil(rows / tile)),
+      grid: rt.grid(groups(rows)),
     }));
   }
 

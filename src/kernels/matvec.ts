@@ -1,5 +1,6 @@
 import code from '../../shaders/linear.wgsl?raw';
 import sgCode from '../../shaders/linear_subgroups.wgsl?raw';
+import { isCpuAdapter } from '../gpu/device';
 import type { GpuRuntime } from '../gpu/runtime';
 import { linearBindGroups, Matmul, type LinearArgs } from './matmul';
 
@@ -32,7 +33,7 @@ export class Matvec {
     if (a.M < 1 || a.M > MAX_M) throw new Error(`Matvec: M = ${a.M} outside 1..${MAX_M}; use Matmul`);
     const epilogue = a.epilogue ?? 'store';
     this.usesSubgroups = a.subgroups ?? rt.ctx.adapter.hasSubgroups;
-    const WG = a.workgroupSize ?? (rt.ctx.adapter.isFallbackAdapter ? FALLBACK_WG : DEFAULT_WG);
+    const WG = a.workgroupSize ?? (isCpuAdapter(rt.ctx.adapter) ? FALLBACK_WG : DEFAULT_WG);
     this.pipeline = rt.pipelines.get(this.usesSubgroups ? sgShader : shader, this.usesSubgroups ? 'matvec_sg' : 'matvec', {
       W_F16: a.dtype === 'f16',
       VEC: a.K % 8 === 0,

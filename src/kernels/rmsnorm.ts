@@ -1,8 +1,8 @@
 import code from '../../shaders/rmsnorm.wgsl?raw';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
+import { reductionWorkgroup } from './common';
 
 const shader = { name: 'rmsnorm', code };
-const WG = 128;
 
 export interface RmsNormArgs {
   rows: number;
@@ -22,7 +22,7 @@ export class RmsNorm {
   private readonly workgroups: [number, number];
 
   constructor(rt: GpuRuntime, a: RmsNormArgs) {
-    this.pipeline = rt.pipelines.get(shader, 'main', { WG, W_F16: a.weightF16 });
+    this.pipeline = rt.pipelines.get(shader, 'main', { WG: reductionWorkgroup(rt, 128), W_F16: a.weightF16 });
     const params = rt.uniform(packParams([{ u32: a.rows }, { u32: a.dim }, { f32: a.eps }]), 'rmsnorm.params');
     this.bindGroup = rt.bindGroup(this.pipeline, [params, a.x, a.w, a.y], 'rmsnorm');
     this.workgroups = rt.grid(a.rows);

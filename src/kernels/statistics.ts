@@ -4,10 +4,9 @@ import { packParams, type GpuRuntime } from '../gpu/runtime';
 import type { GpuTensor } from '../gpu/tensor';
 import { elementCount } from '../gpu/tensor';
 import { ScoreReduce } from './backward/common';
-import { bindAt, encodeAll, type Dispatch } from './common';
+import { bindAt, encodeAll, reductionWorkgroup, type Dispatch } from './common';
 
 const shader = { name: 'statistics', code };
-const WG = 256;
 /** Elements per abs_sum workgroup: enough work per group, few partials to fold. */
 const PER_GROUP = 16384;
 
@@ -20,7 +19,7 @@ export class AbsSum {
     const n = elementCount(weight.shape);
     const groups = Math.ceil(n / PER_GROUP);
     this.reduce = new ScoreReduce(rt, groups, { scores, slot }, 'abs_sum');
-    const pipeline = rt.pipelines.get(shader, 'abs_sum', { WG, W_F16: weight.dtype === 'f16' });
+    const pipeline = rt.pipelines.get(shader, 'abs_sum', { WG: reductionWorkgroup(rt, 256), W_F16: weight.dtype === 'f16' });
     const params = rt.uniform(packParams([{ u32: n }, { u32: PER_GROUP }]), 'abs_sum.params');
     this.dispatch = { pipeline, bindGroup: bindAt(rt, pipeline, { 0: params, 1: weight.buffer, 2: this.reduce.partials }, 'abs_sum'), grid: rt.grid(groups) };
   }
@@ -42,7 +41,7 @@ export class RowCosine {
 
   constructor(rt: GpuRuntime, rows: number, dim: number, a: GPUBuffer, b: GPUBuffer, out?: GPUBuffer) {
     this.out = out ?? createStorageBuffer(rt.device, rows * 4, 'row_cosine.out');
-    const pipeline = rt.pipelines.get(shader, 'row_cosine', { WG, W_F16: false });
+    const pipeline = rt.pipelines.get(shader, 'row_cosine', { WG: reductionWorkgroup(rt, 256), W_F16: false });
     const params = rt.uniform(packParams([{ u32: rows }, { u32: dim }]), 'row_cosine.params');
     this.dispatch = { pipeline, bindGroup: bindAt(rt, pipeline, { 0: params, 3: a, 4: b, 5: this.out }, 'row_cosine'), grid: rt.grid(rows) };
   }

@@ -22,8 +22,8 @@ describe('causal GQA attention', () => {
     [3, 33, 6, 3, 32],
     [1, 160, 8, 4, 64], // moderately large
   ];
-  for (const [B, T, H, KVH, D] of prefillCases) {
-    it(`prefill B${B} T${T} H${H}/${KVH} D${D}`, async () => {
+  for (const [B, T, H, KVH, D] of prefillCases) for (const kernel of ['tiled', 'direct'] as const) {
+    it(`prefill B${B} T${T} H${H}/${KVH} D${D} ${kernel}`, async () => {
       const rt = await testRuntime();
       const { normal } = seededRandom(`attention prefill ${B} ${T} ${H} ${KVH} ${D}`);
       const rows = B * T;
@@ -32,14 +32,14 @@ describe('causal GQA attention', () => {
       const v = randomArray(rows * KVH * D, normal);
       const out = poisonedF32(rt, rows * H * D);
       const op = new AttentionPrefill(rt, {
-        B, T, nHeads: H, nKvHeads: KVH, headDim: D,
+        B, T, nHeads: H, nKvHeads: KVH, headDim: D, kernel,
         q: uploadBuffer(rt.device, q, 'q'), k: uploadBuffer(rt.device, k, 'k'), v: uploadBuffer(rt.device, v, 'v'), out,
       });
       runPass(rt, (pass) => op.encode(pass));
       const got = await readF32(rt.device, out, rows * H * D);
       expect(firstNonFinite(got)).toBe(-1);
       const rel = relativeError(got, attentionRef(q, k, v, B, T, T, H, KVH, D));
-      console.log(`attention prefill B${B} T${T} H${H}/${KVH} D${D}: rel ${rel.toExponential(2)}`);
+      console.log(`attention prefill B${B} T${T} H${H}/${KVH} D${D} ${kernel}: rel ${rel.toExponential(2)}`);
       expect(rel).toBeLessThan(1e-5);
     });
   }

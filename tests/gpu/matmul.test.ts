@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Matmul } from '../../src/kernels/matmul';
+import { Matmul, type MatmulKernel } from '../../src/kernels/matmul';
 import { testRuntime } from '../helpers/gpu';
 import { checkLinear, type LinearCase } from '../reference/linear';
 
-describe('tiled matmul (prefill)', () => {
+describe('matmul (prefill): tiled and direct kernels', () => {
   const cases: Omit<LinearCase, 'f16'>[] = [
     { M: 1, N: 1, K: 1, epilogue: 'store' },
     { M: 37, N: 53, K: 67, epilogue: 'store' }, // nothing a multiple of a tile, K odd (scalar loads)
@@ -14,17 +14,23 @@ describe('tiled matmul (prefill)', () => {
     { M: 64, N: 96, K: 64, epilogue: 'swiglu' },
     { M: 20, N: 300, K: 64, epilogue: 'store', maxBindingBytes: 64 * 64 * 4 }, // weight in row windows
     { M: 256, N: 384, K: 512, epilogue: 'store' }, // moderately large
+    { M: 9, N: 13, K: 24, epilogue: 'swiglu' }, // 8x8 blocks of the direct kernel cut at both edges
+    { M: 130, N: 7, K: 8, epilogue: 'residual' }, // N below one block, one k chunk
   ];
+  // The direct kernel (CPU adapters) reads k in chunks of 8: every case where K allows it.
+  const kernels = (K: number): MatmulKernel[] => (K % 8 === 0 ? ['tiled', 'direct'] : ['tiled']);
   for (const f16 of [false, true]) {
     for (const c of cases) {
-      const name = `${c.M}x${c.N}x${c.K} ${c.epilogue} ${f16 ? 'f16' : 'f32'}${c.maxBindingBytes ? ' windowed' : ''}`;
-      it(name, async () => {
-        const rt = await testRuntime();
-        const { rel, firstBad } = await checkLinear(rt, 'matmul', { ...c, f16 }, (a) => new Matmul(rt, a));
-        console.log(`matmul ${name}: rel ${rel.toExponential(2)}`);
-        expect(firstBad).toBe(-1);
-        expect(rel).toBeLessThan(1e-5);
-      });
+      for (const kernel of kernels(c.K)) {
+        const name = `${c.M}x${c.N}x${c.K} ${c.epilogue} ${f16 ? 'f16' : 'f32'}${c.maxBindingBytes ? ' windowed' : ''} ${kernel}`;
+        it(name, async () => {
+          const rt = await testRuntime();
+          const { rel, firstBad } = await checkLinear(rt, 'matmul', { ...c, f16 }, (a) => new Matmul(rt, { ...a, kernel }));
+          console.log(`matmul ${name}: rel ${rel.toExponential(2)}`);
+          expect(firstBad).toBe(-1);
+          expect(rel).toBeLessThan(1e-5);
+        });
+      }
     }
   }
 });

@@ -6,6 +6,7 @@ import code from '../../../shaders/backward_reduce.wgsl?raw';
 import type { Constants } from '../../gpu/pipelines';
 import { createStorageBuffer } from '../../gpu/buffers';
 import { packParams, type GpuRuntime } from '../../gpu/runtime';
+import { reductionWorkgroup } from '../common';
 
 /** Where a weight's Taylor score sum |W * dL/dW| goes: `scores[slot]` (f32), set or accumulated. */
 export interface ScoreTarget {
@@ -76,7 +77,7 @@ export class ScoreReduce {
   constructor(rt: GpuRuntime, count: number, target: ScoreTarget, label: string) {
     this.partials = createStorageBuffer(rt.device, count * 4, `${label}.partials`);
     const params = u32Params(rt, `${label}.reduce.params`, count, target.slot);
-    this.dispatch = prepare(rt, reduceShader, 'main', { ACCUMULATE: target.accumulate ?? false },
+    this.dispatch = prepare(rt, reduceShader, 'main', { WG: reductionWorkgroup(rt, 256), ACCUMULATE: target.accumulate ?? false },
       { 0: params, 1: this.partials, 2: target.scores }, [1]);
   }
 

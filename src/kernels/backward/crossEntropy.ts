@@ -1,6 +1,7 @@
 import code from '../../../shaders/backward_cross_entropy.wgsl?raw';
 import { createStorageBuffer } from '../../gpu/buffers';
 import type { GpuRuntime } from '../../gpu/runtime';
+import { reductionWorkgroup } from '../common';
 import { prepare, type Buf, u32Params, type Dispatch } from './common';
 
 const shader = { name: 'backward_cross_entropy', code };
@@ -31,8 +32,8 @@ export class CrossEntropyBackward {
   constructor(rt: GpuRuntime, a: CrossEntropyBackwardArgs) {
     const params = u32Params(rt, 'backward_cross_entropy.params', a.rows, a.vocab, a.rowOffset ?? 0, a.totalRows ?? a.rows);
     this.rowLoss = createStorageBuffer(rt.device, a.rows * 4, 'backward_cross_entropy.row_loss');
-    this.main = prepare(rt, shader, 'main', {}, { 0: params, 1: a.logits, 2: a.labels, 3: this.rowLoss }, rt.grid(a.rows));
-    this.reduce = prepare(rt, shader, 'reduce_loss', { ACCUMULATE: a.accumulateLoss ?? false }, { 0: params, 2: a.labels, 3: this.rowLoss, 4: a.loss }, [1]);
+    this.main = prepare(rt, shader, 'main', { WG: reductionWorkgroup(rt, 256) }, { 0: params, 1: a.logits, 2: a.labels, 3: this.rowLoss }, rt.grid(a.rows));
+    this.reduce = prepare(rt, shader, 'reduce_loss', { WG: reductionWorkgroup(rt, 256), ACCUMULATE: a.accumulateLoss ?? false }, { 0: params, 2: a.labels, 3: this.rowLoss, 4: a.loss }, [1]);
   }
 
   encode(pass: GPUComputePassEncoder): void {

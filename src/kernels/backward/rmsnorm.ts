@@ -1,10 +1,10 @@
 import code from '../../../shaders/backward_rmsnorm.wgsl?raw';
 import { createStorageBuffer } from '../../gpu/buffers';
 import { packParams, type GpuRuntime } from '../../gpu/runtime';
+import { reductionWorkgroup } from '../common';
 import { prepare, type Buf, ScoreReduce, type Dispatch, type ScoreTarget } from './common';
 
 const shader = { name: 'backward_rmsnorm', code };
-const WG = 128;
 
 export interface RmsNormBackwardArgs {
   rows: number;
@@ -35,6 +35,7 @@ export class RmsNormBackward {
   constructor(rt: GpuRuntime, a: RmsNormBackwardArgs) {
     const params = rt.uniform(packParams([{ u32: a.rows }, { u32: a.dim }, { f32: a.eps }]), 'backward_rmsnorm.params');
     this.rinv = createStorageBuffer(rt.device, a.rows * 4, 'backward_rmsnorm.rinv');
+    const WG = reductionWorkgroup(rt, 128);
     this.dispatches.push(prepare(rt, shader, 'dx', { WG, W_F16: a.weightF16, ACCUMULATE: a.accumulate ?? false },
       { 0: params, 1: a.x, 2: a.w, 3: a.dy, 4: a.dx, 5: this.rinv }, rt.grid(a.rows)));
     if (a.score) {
