@@ -29,6 +29,15 @@
 //   dispatch : (ceil(K / 64), ceil(N / 64)); workgroup (x, y) owns dW[64y.., 64x..] and loops over all
 //              M rows (the whole batch must be in one call: |.| is taken after the sum over rows)
 //   precision: dW accumulated over m in order in f32; |W dW| summed per thread then a pairwise tree.
+//
+// entry points `dx_direct`, `score_direct`: the same results for CPU adapters (SwiftShader), which have no
+// on-chip shared memory: no workgroup memory, no barriers, no dynamically indexed arrays (emulated per lane
+// there). One thread per 8x8 output block held in named registers, 64 threads a workgroup, blocks numbered
+// t = (wid.y*nwg.x + wid.x)*64 + lid with the column block fastest.
+//   dx_direct    : blocks of dX [M, K] (ceil(M/8) * ceil(K/8) threads); same bindings as `dx`.
+//   score_direct : blocks of dW [N, K] (ceil(N/8) * ceil(K/8) threads); bindings as `score`, but one partial
+//                  per block: partials[t] = sum over the block of |W * dW| (a plain sum in the thread).
+//   precision    : as `dx` / `score` (every dX or dW element a running sum over n or m in order).
 
 override W_F16: bool = false;
 override ACCUMULATE: bool = false;
@@ -182,4 +191,133 @@ fn score(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (lid == 0u) {
     partials[wid.y * nwg.x + wid.x] = red[0];
   }
+}
+
+// ---------------------------------------------------------------- CPU adapters
+
+// Columns c .. c+3 (lo) and c+4 .. c+7 (hi) of one row of an 8x8 block.
+struct Row8 {
+  lo: vec4<f32>,
+  hi: vec4<f32>,
+}
+
+struct Block8 {
+  r0: Row8, r1: Row8, r2: Row8, r3: Row8, r4: Row8, r5: Row8, r6: Row8, r7: Row8,
+}
+
+// Element loads that read 0 past the matrix (the out-of-range index itself is safe: robust buffer access).
+fn dy_at(m: u32, n: u32) -> f32 {
+  return select(0.0, dy[m * p.N + n], m < p.M && n < p.N);
+}
+
+fn w_at(n: u32, k: u32) -> f32 {
+  return select(0.0, weight(n * p.K + k), n < p.N && k < p.K);
+}
+
+fn x_at(m: u32, k: u32) -> f32 {
+  return select(0.0, x[m * p.K + k], m < p.M && k < p.K);
+}
+
+fn w_row8(n: u32, k: u32) -> Row8 {
+  return Row8(vec4<f32>(w_at(n, k), w_at(n, k + 1u), w_at(n, k + 2u), w_at(n, k + 3u)),
+              vec4<f32>(w_at(n, k + 4u), w_at(n, k + 5u), w_at(n, k + 6u), w_at(n, k + 7u)));
+}
+
+fn x_row8(m: u32, k: u32) -> Row8 {
+  return Row8(vec4<f32>(x_at(m, k), x_at(m, k + 1u), x_at(m, k + 2u), x_at(m, k + 3u)),
+              vec4<f32>(x_at(m, k + 4u), x_at(m, k + 5u), x_at(m, k + 6u), x_at(m, k + 7u)));
+}
+
+fn axpy8(r: Row8, a: f32, b: Row8) -> Row8 {
+  return Row8(r.lo + a * b.lo, r.hi + a * b.hi);
+}
+
+// c += a b^T for a column a = (a.lo, a.hi) of 8 rows and a row b of 8 columns.
+fn outer8(c: Block8, a: Row8, b: Row8) -> Block8 {
+  return Block8(axpy8(c.r0, a.lo.x, b), axpy8(c.r1, a.lo.y, b), axpy8(c.r2, a.lo.z, b), axpy8(c.r3, a.lo.w, b),
+                axpy8(c.r4, a.hi.x, b), axpy8(c.r5, a.hi.y, b), axpy8(c.r6, a.hi.z, b), axpy8(c.r7, a.hi.w, b));
+}
+
+// Block coordinates (first row, first column) of thread t over ceil(rows/8) x ceil(cols/8) blocks.
+fn block_of(wid: vec3u, nwg: vec3u, lid: u32, rows: u32, cols: u32) -> vec3u {
+  let t = (wid.y * nwg.x + wid.x) * 64u + lid;
+  let bc = (cols + 7u) / 8u;
+  return vec3u((t / bc) * 8u, (t % bc) * 8u, select(0u, 1u, t < ((rows + 7u) / 8u) * bc));
+}
+
+fn store_dx1(m: u32, k: u32, v: f32) {
+  if (m < p.M && k < p.K) {
+    let o = m * p.K + k;
+    if (ACCUMULATE) {
+      dx_out[o] += v;
+    } else {
+      dx_out[o] = v;
+    }
+  }
+}
+
+fn store_dx(m: u32, k: u32, r: Row8) {
+  store_dx1(m, k, r.lo.x);
+  store_dx1(m, k + 1u, r.lo.y);
+  store_dx1(m, k + 2u, r.lo.z);
+  store_dx1(m, k + 3u, r.lo.w);
+  store_dx1(m, k + 4u, r.hi.x);
+  store_dx1(m, k + 5u, r.hi.y);
+  store_dx1(m, k + 6u, r.hi.z);
+  store_dx1(m, k + 7u, r.hi.w);
+}
+
+@compute @workgroup_size(64)
+fn dx_direct(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+             @builtin(local_invocation_index) lid: u32) {
+  let blk = block_of(wid, nwg, lid, p.M, p.K);
+  if (blk.z == 0u) {
+    return;
+  }
+  let m = blk.x;
+  let k = blk.y;
+  let z = Row8(vec4<f32>(0.0), vec4<f32>(0.0));
+  var c = Block8(z, z, z, z, z, z, z, z);
+  for (var n = 0u; n < p.N; n++) {
+    let a = Row8(vec4<f32>(dy_at(m, n), dy_at(m + 1u, n), dy_at(m + 2u, n), dy_at(m + 3u, n)),
+                 vec4<f32>(dy_at(m + 4u, n), dy_at(m + 5u, n), dy_at(m + 6u, n), dy_at(m + 7u, n)));
+    c = outer8(c, a, w_row8(n, k));
+  }
+  store_dx(m, k, c.r0);
+  store_dx(m + 1u, k, c.r1);
+  store_dx(m + 2u, k, c.r2);
+  store_dx(m + 3u, k, c.r3);
+  store_dx(m + 4u, k, c.r4);
+  store_dx(m + 5u, k, c.r5);
+  store_dx(m + 6u, k, c.r6);
+  store_dx(m + 7u, k, c.r7);
+}
+
+// sum_j |W[n, k + j] * dW_j| over the 8 columns of one row of the block (W reads 0 past N / K).
+fn abs_w_dot(n: u32, k: u32, r: Row8) -> f32 {
+  let w = w_row8(n, k);
+  let a = abs(w.lo * r.lo) + abs(w.hi * r.hi);
+  return a.x + a.y + a.z + a.w;
+}
+
+@compute @workgroup_size(64)
+fn score_direct(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                @builtin(local_invocation_index) lid: u32) {
+  let blk = block_of(wid, nwg, lid, p.N, p.K);
+  if (blk.z == 0u) {
+    return;
+  }
+  let n = blk.x;
+  let k = blk.y;
+  let z = Row8(vec4<f32>(0.0), vec4<f32>(0.0));
+  var c = Block8(z, z, z, z, z, z, z, z);
+  for (var m = 0u; m < p.M; m++) {
+    let a = Row8(vec4<f32>(dy_at(m, n), dy_at(m, n + 1u), dy_at(m, n + 2u), dy_at(m, n + 3u)),
+                 vec4<f32>(dy_at(m, n + 4u), dy_at(m, n + 5u), dy_at(m, n + 6u), dy_at(m, n + 7u)));
+    c = outer8(c, a, x_row8(m, k));
+  }
+  let s = abs_w_dot(n, k, c.r0) + abs_w_dot(n + 1u, k, c.r1) + abs_w_dot(n + 2u, k, c.r2) + abs_w_dot(n + 3u, k, c.r3) +
+          abs_w_dot(n + 4u, k, c.r4) + abs_w_dot(n + 5u, k, c.r5) + abs_w_dot(n + 6u, k, c.r6) + abs_w_dot(n + 7u, k, c.r7);
+  let t = (wid.y * nwg.x + wid.x) * 64u + lid;
+  partials[t] = s;
 }

@@ -12,8 +12,8 @@ describe('backward linear kernel (dX = dY W, score sum |W * dY^T X|)', () => {
   // reduction's 256 threads: see the 2 x 40000 RMSNorm case.)
   const shapes: [number, number, number][] = [[1, 1, 1], [13, 70, 33], [65, 17, 129], [130, 96, 80], [1280, 70, 67]];
   for (const weightF16 of [false, true]) {
-    for (const [M, N, K] of shapes) {
-      it(`M=${M} N=${N} K=${K} weights ${weightF16 ? 'f16' : 'f32'}`, async () => {
+    for (const [M, N, K] of shapes) for (const kernel of ['tiled', 'direct'] as const) {
+      it(`M=${M} N=${N} K=${K} weights ${weightF16 ? 'f16' : 'f32'} ${kernel}`, async () => {
         const rt = await testRuntime();
         const { normal } = seededRandom(`backward-linear ${M}x${N}x${K}`);
         const dy = randomArray(M * N, normal);
@@ -22,7 +22,7 @@ describe('backward linear kernel (dX = dY W, score sum |W * dY^T X|)', () => {
         const dX = poisonedF32(rt, M * K, 'dX');
         const scores = poisonedF32(rt, 3, 'scores');
         const op = new LinearBackward(rt, {
-          M, N, K, weightF16,
+          M, N, K, weightF16, kernel,
           dY: uploadBuffer(rt.device, dy, 'dY'),
           W: uploadBuffer(rt.device, weightF16 ? packF16(w) : w, 'W'),
           X: uploadBuffer(rt.device, x, 'X'),
@@ -43,7 +43,7 @@ describe('backward linear kernel (dX = dY W, score sum |W * dY^T X|)', () => {
     }
   }
 
-  it('accumulates dX and the score slot; score without dX', async () => {
+  for (const kernel of ['tiled', 'direct'] as const) it(`accumulates dX and the score slot; score without dX (${kernel})`, async () => {
     const rt = await testRuntime();
     const [M, N, K] = [37, 45, 23];
     const { normal } = seededRandom('backward-linear accumulate');
@@ -54,8 +54,8 @@ describe('backward linear kernel (dX = dY W, score sum |W * dY^T X|)', () => {
     const dX = uploadBuffer(rt.device, dx0, 'dX');
     const scores = uploadBuffer(rt.device, new Float32Array([7, 0.5]), 'scores');
     const bufs = { dY: uploadBuffer(rt.device, dy, 'dY'), W: uploadBuffer(rt.device, w, 'W'), X: uploadBuffer(rt.device, x, 'X') };
-    const acc = new LinearBackward(rt, { M, N, K, weightF16: false, ...bufs, dX, accumulate: true, score: { scores, slot: 1, accumulate: true } });
-    const scoreOnly = new LinearBackward(rt, { M, N, K, weightF16: false, ...bufs, score: { scores, slot: 0 } });
+    const acc = new LinearBackward(rt, { M, N, K, weightF16: false, kernel, ...bufs, dX, accumulate: true, score: { scores, slot: 1, accumulate: true } });
+    const scoreOnly = new LinearBackward(rt, { M, N, K, weightF16: false, kernel, ...bufs, score: { scores, slot: 0 } });
     runPass(rt, (pass) => {
       acc.encode(pass);
       scoreOnly.encode(pass);

@@ -1,4 +1,5 @@
 import code from '../../../shaders/backward_linear.wgsl?raw';
+import { isCpuAdapter } from '../../gpu/device';
 import type { GpuRuntime } from '../../gpu/runtime';
 import { prepare, type Buf, ScoreReduce, u32Params, type Dispatch, type ScoreTarget } from './common';
 
@@ -34,19 +35,26 @@ export class LinearBackward {
   private readonly dispatches: Dispatch[] = [];
   private readonly reduce?: ScoreReduce;
 
-  constructor(rt: GpuRuntime, a: LinearBackwardArgs) {
+  readonly kernel: 'tiled' | 'direct';
+
+  constructor(rt: GpuRuntime, a: LinearBackwardArgs & { kernel?: 'tiled' | 'direct' }) {
+    this.kernel = a.kernel ?? (isCpuAdapter(rt.ctx.adapter) ? 'direct' : 'tiled');
     const params = u32Params(rt, 'backward_linear.params', a.M, a.N, a.K);
-    const kTiles = Math.ceil(a.K / TILE);
+    // tiled: 64x64 tiles, workgroups (cols, rows); direct: one thread per 8x8 block, 64 a workgroup.
+    const direct = this.kernel === 'direct';
+    const blocks = (rows: number, cols: number) => Math.ceil(rows / 8) * Math.ceil(cols / 8);
+    const grid = (rows: number, cols: number): [number, number?] =>
+      direct ? rt.grid(Math.ceil(blocks(rows, cols) / 64)) : [Math.ceil(cols / TILE), Math.ceil(rows / TILE)];
     if (a.dX) {
-      this.dispatches.push(prepare(rt, shader, 'dx', { W_F16: a.weightF16, ACCUMULATE: a.accumulate ?? false },
-        { 0: params, 1: a.dY, 2: a.W, 3: a.dX }, [kTiles, Math.ceil(a.M / TILE)]));
+      this.dispatches.push(prepare(rt, shader, direct ? 'dx_direct' : 'dx', { W_F16: a.weightF16, ACCUMULATE: a.accumulate ?? false },
+        { 0: params, 1: a.dY, 2: a.W, 3: a.dX }, grid(a.M, a.K)));
     }
     if (a.score) {
       if (!a.X) throw new Error('LinearBackward: the score needs the forward input X');
-      const nTiles = Math.ceil(a.N / TILE);
-      this.reduce = new ScoreReduce(rt, kTiles * nTiles, a.score, 'backward_linear');
-      this.dispatches.push(prepare(rt, shader, 'score', { W_F16: a.weightF16 },
-        { 0: params, 1: a.dY, 2: a.W, 4: a.X, 5: this.reduce.partials }, [kTiles, nTiles]));
+      const partials = direct ? blocks(a.N, a.K) : Math.ceil(a.K / TILE) * Math.ceil(a.N / TILE);
+      this.reduce = new ScoreReduce(rt, partials, a.score, 'backward_linear');
+      this.dispatches.push(prepare(rt, shader, direct ? 'score_direct' : 'score', { W_F16: a.weightF16 },
+        { 0: params, 1: a.dY, 2: a.W, 4: a.X, 5: this.reduce.partials }, grid(a.N, a.K)));
     }
   }
 
