@@ -2,10 +2,9 @@ import code from '../../shaders/attention.wgsl?raw';
 import { createStorageBuffer } from '../gpu/buffers';
 import { isCpuAdapter } from '../gpu/device';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
-import { bindAt, encodeAll, type Dispatch, type StepBuffer } from './common';
+import { bindAt, encodeAll, reductionWorkgroup, type Dispatch, type StepBuffer } from './common';
 
 const shader = { name: 'attention', code };
-const WG = 64;
 
 export interface AttentionShape {
   /** Sequences and tokens per sequence in this call (rows = B*T, batch-major). */
@@ -136,6 +135,8 @@ export class AttentionDecode {
       splitLen?: number;
       /** Skip the cache append (k, v already written). */
       skipWrite?: boolean;
+      /** Threads per workgroup of the split and merge passes (default: reductionWorkgroup, 64 on GPUs). */
+      workgroupSize?: number;
     },
   ) {
     checkShape(a);
@@ -143,6 +144,7 @@ export class AttentionDecode {
     const G = a.nHeads / a.nKvHeads;
     if (G > 16) throw new Error('attention: more than 16 query heads per kv head');
     // Workgroup memory of decode_split: (G*D + G*CH + G*WG) floats within 16 KiB.
+    const WG = a.workgroupSize ?? reductionWorkgroup(rt, 64);
     const maxSplit = Math.floor((4096 - G * a.headDim - G * WG) / G);
     if (maxSplit < 1) throw new Error('attention: head group too large for workgroup memory');
     const rows = a.B * a.T;

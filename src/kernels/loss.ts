@@ -21,6 +21,8 @@ export interface NllRowsArgs {
   rowOffset?: number;
   /** Test hook: pretend maxStorageBufferBindingSize is this many bytes. */
   maxBindingBytes?: number;
+  /** Threads per row (power of two; default: reductionWorkgroup, 256 on GPUs). */
+  workgroupSize?: number;
 }
 
 /** Per-position NLL (stable log-softmax) for a block of logits rows; windows logits over the binding limit. */
@@ -28,7 +30,7 @@ export class NllRows {
   private readonly dispatches: Dispatch[];
 
   constructor(rt: GpuRuntime, a: NllRowsArgs) {
-    const pipeline = rt.pipelines.get(shader, 'nll_rows', { WG: reductionWorkgroup(rt, 256) });
+    const pipeline = rt.pipelines.get(shader, 'nll_rows', { WG: a.workgroupSize ?? reductionWorkgroup(rt, 256) });
     this.dispatches = planRowSlices(rt, a.rows, a.V * 4, a.logits.size, a.maxBindingBytes).map((s) => {
       const params = rt.uniform(
         packParams([{ u32: s.rows }, { u32: a.V }, { u32: (a.rowOffset ?? 0) + s.row0 }, { u32: 0 }]),

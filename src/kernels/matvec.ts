@@ -1,22 +1,19 @@
 import code from '../../shaders/linear.wgsl?raw';
 import sgCode from '../../shaders/linear_subgroups.wgsl?raw';
-import { isCpuAdapter } from '../gpu/device';
 import type { GpuRuntime } from '../gpu/runtime';
+import { reductionWorkgroup } from './common';
 import { linearBindGroups, Matmul, type LinearArgs } from './matmul';
 
 const shader = { name: 'linear', code };
 // `enable subgroups;` must open the module: the subgroup entry point goes in front of the shared body.
 const sgShader = { name: 'linear_sg', code: `${sgCode}\n${code}` };
 const DEFAULT_WG = 64;
-// Software adapters (SwiftShader) run small workgroups faster: 4096x4096 f16 took 440-540 ms at 16-32
-// threads, 750-980 ms at 64 and 2.4-2.8 s at 128 (2 loaded cores).
-const FALLBACK_WG = 32;
 const MAX_M = 8;
 
 export interface MatvecArgs extends LinearArgs {
   /** Use the subgroup reduction (default: when the device has the `subgroups` feature). */
   subgroups?: boolean;
-  /** Tuning: threads per workgroup (power of two; default 64, 32 on fallback/software adapters). */
+  /** Tuning: threads per workgroup (power of two; default 64 on GPUs, 4 on CPU adapters: see reductionWorkgroup). */
   workgroupSize?: number;
 }
 
@@ -33,7 +30,7 @@ export class Matvec {
     if (a.M < 1 || a.M > MAX_M) throw new Error(`Matvec: M = ${a.M} outside 1..${MAX_M}; use Matmul`);
     const epilogue = a.epilogue ?? 'store';
     this.usesSubgroups = a.subgroups ?? rt.ctx.adapter.hasSubgroups;
-    const WG = a.workgroupSize ?? (isCpuAdapter(rt.ctx.adapter) ? FALLBACK_WG : DEFAULT_WG);
+    const WG = a.workgroupSize ?? reductionWorkgroup(rt, DEFAULT_WG);
     this.pipeline = rt.pipelines.get(this.usesSubgroups ? sgShader : shader, this.usesSubgroups ? 'matvec_sg' : 'matvec', {
       W_F16: a.dtype === 'f16',
       VEC: a.K % 8 === 0,

@@ -13,6 +13,8 @@ export interface RmsNormArgs {
   x: GPUBuffer;
   w: GPUBuffer;
   y: GPUBuffer;
+  /** Threads per row (power of two; default: reductionWorkgroup, 128 on GPUs). */
+  workgroupSize?: number;
 }
 
 /** A prepared RMSNorm dispatch: pipeline, uniforms and bind group built once, encoded many times. */
@@ -22,7 +24,7 @@ export class RmsNorm {
   private readonly workgroups: [number, number];
 
   constructor(rt: GpuRuntime, a: RmsNormArgs) {
-    this.pipeline = rt.pipelines.get(shader, 'main', { WG: reductionWorkgroup(rt, 128), W_F16: a.weightF16 });
+    this.pipeline = rt.pipelines.get(shader, 'main', { WG: a.workgroupSize ?? reductionWorkgroup(rt, 128), W_F16: a.weightF16 });
     const params = rt.uniform(packParams([{ u32: a.rows }, { u32: a.dim }, { f32: a.eps }]), 'rmsnorm.params');
     this.bindGroup = rt.bindGroup(this.pipeline, [params, a.x, a.w, a.y], 'rmsnorm');
     this.workgroups = rt.grid(a.rows);

@@ -46,17 +46,19 @@ describe('causal GQA attention', () => {
 
   // Cache path: the first T1 tokens are appended in one call (pos0 = 0), then the next T - T1 tokens
   // attend over the cache (pos0 = T1). T - T1 = 1 is a decode step; it must equal the prefill rows.
-  // [B, T, T1, H, KVH, D, maxLen, splitLen]
-  const cacheCases: [number, number, number, number, number, number, number, number][] = [
+  // [B, T, T1, H, KVH, D, maxLen, splitLen, threads per workgroup (0: the adapter's default)]
+  const cacheCases: [number, number, number, number, number, number, number, number, number?][] = [
     [2, 21, 20, 4, 2, 32, 40, 16], // decode, several splits, some empty
     [1, 45, 44, 8, 2, 64, 64, 16],
     [2, 17, 16, 4, 1, 128, 17, 8], // cache exactly full after the step
     [1, 30, 27, 4, 4, 64, 48, 16], // chunked prefill: 3 new tokens over a cache
     [1, 41, 40, 8, 2, 64, 200, 2], // 100 interleaved splits of <= 2 keys, most of them partly empty
     [1, 13, 12, 4, 2, 32, 300, 0], // the default split count for this adapter
+    [2, 21, 20, 4, 2, 32, 40, 16, 64], // GPU workgroups (64 threads) on any adapter
+    [1, 30, 27, 4, 4, 64, 48, 16, 64],
   ];
-  for (const [B, T, T1, H, KVH, D, maxLen, splitLen] of cacheCases) {
-    it(`cache B${B} T${T} (${T1} cached + ${T - T1}) H${H}/${KVH} D${D} maxLen ${maxLen} split ${splitLen}`, async () => {
+  for (const [B, T, T1, H, KVH, D, maxLen, splitLen, threads] of cacheCases) {
+    it(`cache B${B} T${T} (${T1} cached + ${T - T1}) H${H}/${KVH} D${D} maxLen ${maxLen} split ${splitLen}${threads ? ` WG ${threads}` : ''}`, async () => {
       const rt = await testRuntime();
       const { normal } = seededRandom(`attention cache ${B} ${T} ${T1} ${D}`);
       const rows = B * T;
@@ -71,7 +73,7 @@ describe('causal GQA attention', () => {
       // Call 1: T1 tokens per sequence; its outputs are not checked here (prefill covers them). Even T1:
       // flash prefill + KvWrite (how a prompt fills the cache); odd T1: chunked attention over the cache.
       const first1 = {
-        ...shape, B, T: T1, cache, step, splitLen: splitLen || undefined,
+        ...shape, B, T: T1, cache, step, splitLen: splitLen || undefined, workgroupSize: threads || undefined,
         q: up(rowsOf(q, B, T, H * D, 0, T1), 'q1'), k: up(rowsOf(k, B, T, KVH * D, 0, T1), 'k1'),
         v: up(rowsOf(v, B, T, KVH * D, 0, T1), 'v1'), out: poisonedF32(rt, B * T1 * H * D),
       };
@@ -82,7 +84,7 @@ describe('causal GQA attention', () => {
       const first = { encode: (pass: GPUComputePassEncoder) => firstOps.forEach((op) => op.encode(pass)) };
       const out = poisonedF32(rt, B * T2 * H * D);
       const second = new AttentionDecode(rt, {
-        ...shape, B, T: T2, cache, step, splitLen: splitLen || undefined, out,
+        ...shape, B, T: T2, cache, step, splitLen: splitLen || undefined, workgroupSize: threads || undefined, out,
         q: up(rowsOf(q, B, T, H * D, T1, T), 'q2'), k: up(rowsOf(k, B, T, KVH * D, T1, T), 'k2'),
         v: up(rowsOf(v, B, T, KVH * D, T1, T), 'v2'),
       });

@@ -14,6 +14,17 @@ describe('next-token NLL', () => {
     [2, 21, 776, 30, 776 * 4 * 16 + 16, undefined], // logits bound in row windows of 16 rows
     [2, 15, 501, 5, undefined, 7], // logits produced in chunks of 7 rows (rowOffset)
   ];
+  it('gives the same NLL with GPU-sized workgroups (256 threads a row) on any adapter', async () => {
+    const rt = await testRuntime();
+    const { normal, uniform } = seededRandom('nll wg256');
+    const [rows, V] = [5, 3001];
+    const logits = randomArray(rows * V, normal, 20);
+    const labels = new Uint32Array(rows).map(() => Math.floor(uniform() * V));
+    const nll = createStorageBuffer(rt.device, rows * 4, 'nll');
+    const op = new NllRows(rt, { rows, V, nll, labels: uploadBuffer(rt.device, labels, 'labels'), logits: uploadBuffer(rt.device, logits, 'logits'), workgroupSize: 256 });
+    runPass(rt, (pass) => op.encode(pass));
+    expect(relativeError(await readF32(rt.device, nll, rows), nllRef(logits, labels, V))).toBeLessThan(1e-5);
+  });
   for (const [B, T, V, scale, maxBindingBytes, chunk] of cases) {
     it(`B${B} T${T} V${V} scale ${scale}${maxBindingBytes ? ' windowed' : ''}${chunk ? ` chunks of ${chunk}` : ''}`, async () => {
       const rt = await testRuntime();

@@ -9,8 +9,8 @@ import { rmsnormRef } from '../reference/rmsnorm';
 describe('rmsnorm kernel', () => {
   const shapes: [number, number][] = [[1, 64], [3, 257], [17, 1000], [5, 4096]];
   for (const weightF16 of [false, true]) {
-    for (const [rows, dim] of shapes) {
-      it(`${rows}x${dim} weights ${weightF16 ? 'f16' : 'f32'}`, async () => {
+    for (const [rows, dim] of shapes) for (const workgroupSize of [undefined, 128]) {
+      it(`${rows}x${dim} weights ${weightF16 ? 'f16' : 'f32'}${workgroupSize ? ` WG ${workgroupSize}` : ''}`, async () => {
         const rt = await testRuntime();
         const { normal } = seededRandom(`rmsnorm ${rows}x${dim}`);
         const x = randomArray(rows * dim, normal, 3);
@@ -18,7 +18,7 @@ describe('rmsnorm kernel', () => {
         const eps = 1e-5;
         const y = poisonedF32(rt, rows * dim);
         const op = new RmsNorm(rt, {
-          rows, dim, eps, weightF16,
+          rows, dim, eps, weightF16, workgroupSize,
           x: uploadBuffer(rt.device, x, 'x'),
           w: uploadBuffer(rt.device, weightF16 ? packF16(w) : w, 'w'),
           y,
