@@ -6,16 +6,17 @@ import { firstNonFinite, randomArray, relativeError, seededRandom } from '../hel
 import { attentionBackwardRef, attentionRef } from '../reference/backward-attention';
 
 describe('backward attention kernels (causal GQA, lse forward helper + FA2-style backward)', () => {
-  // [B, T, H, KVH, D]: single token; GQA groups of 2 and 4; T > WG (64) to cross key/query chunks;
-  // D > WG (64) and odd.
-  const cases: [number, number, number, number, number][] = [
-    [1, 1, 1, 1, 2], [2, 7, 4, 2, 8], [2, 70, 4, 1, 16], [1, 130, 2, 2, 64], [2, 9, 2, 1, 101],
+  // [B, T, H, KVH, D, threads per workgroup (0: the adapter's default, 4 on CPU adapters)]: single token;
+  // GQA groups of 2 and 4; T > WG to cross key/query chunks; D > WG and odd; GPU-sized workgroups (64).
+  const cases: [number, number, number, number, number, number][] = [
+    [1, 1, 1, 1, 2, 0], [2, 7, 4, 2, 8, 0], [2, 70, 4, 1, 16, 0], [1, 130, 2, 2, 64, 0], [2, 9, 2, 1, 101, 0],
+    [2, 70, 4, 1, 16, 64], [2, 9, 2, 1, 101, 64],
   ];
-  for (const [B, T, H, KVH, D] of cases) {
-    it(`B=${B} T=${T} H=${H} KVH=${KVH} D=${D}`, async () => {
+  for (const [B, T, H, KVH, D, threads] of cases) {
+    it(`B=${B} T=${T} H=${H} KVH=${KVH} D=${D}${threads ? ` WG ${threads}` : ''}`, async () => {
       const rt = await testRuntime();
       const rows = B * T;
-      const shape = { rows, seqLen: T, heads: H, kvHeads: KVH, headDim: D };
+      const shape = { rows, seqLen: T, heads: H, kvHeads: KVH, headDim: D, workgroupSize: threads || undefined };
       const { normal } = seededRandom(`backward-attention ${B}x${T}x${H}x${KVH}x${D}`);
       // scores ~ N(0, 4): peaked but not one-hot softmax rows
       const q = randomArray(rows * H * D, normal, 2);

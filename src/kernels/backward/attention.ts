@@ -1,10 +1,10 @@
 import code from '../../../shaders/backward_attention.wgsl?raw';
 import { createStorageBuffer } from '../../gpu/buffers';
 import { packParams, type GpuRuntime } from '../../gpu/runtime';
+import { reductionWorkgroup } from '../common';
 import { prepare, type Buf, type Dispatch } from './common';
 
 const shader = { name: 'backward_attention', code };
-const WG = 64;
 
 export interface AttentionShape {
   /** B * T rows, batch-major; position of row r is r mod seqLen; causal within each sequence. */
@@ -13,6 +13,8 @@ export interface AttentionShape {
   heads: number;
   kvHeads: number;
   headDim: number;
+  /** Threads per workgroup (power of two; default: reductionWorkgroup, 64 on GPUs). */
+  workgroupSize?: number;
 }
 
 function setup(rt: GpuRuntime, s: AttentionShape): { params: GPUBuffer; constants: { WG: number; MAX_D: number } } {
@@ -22,7 +24,7 @@ function setup(rt: GpuRuntime, s: AttentionShape): { params: GPUBuffer; constant
     { u32: s.rows }, { u32: s.seqLen }, { u32: s.heads }, { u32: s.kvHeads }, { u32: s.headDim }, { f32: 1 / Math.sqrt(s.headDim) },
   ]), 'backward_attention.params');
   // Workgroup caches hold one head vector; round up to a multiple of 64 so few specializations exist.
-  return { params, constants: { WG, MAX_D: Math.max(64, Math.ceil(s.headDim / 64) * 64) } };
+  return { params, constants: { WG: s.workgroupSize ?? reductionWorkgroup(rt, 64), MAX_D: Math.max(64, Math.ceil(s.headDim / 64) * 64) } };
 }
 
 export interface AttentionForwardArgs extends AttentionShape {
