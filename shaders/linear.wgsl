@@ -7,13 +7,15 @@
 //               `enable subgroups;`): `matvec` with a subgroup reduction, chosen when the device has `subgroups`.
 //
 // Shared bindings (all entry points):
-//   0 uniform Params { M, N, K, ldy, n_off }
+//   0 uniform Params { M, N, K, ldy, n_off, eps }
 //   1 x  : array<vec4<f32>>  activations [M, K] row-major f32 (viewed as vec4; buffers are 16-byte padded)
 //   2 wg : array<vec4<u32>>  weight [N, K] row-major: f32 bits, or f16 packed two per u32 with element 2i in the
 //                            low half (W_F16). The gate weight for EPI = 2.
 //   3 wu : array<vec4<u32>>  up weight [N, K] for EPI = 2; for EPI 0/1 bind the same buffer as wg (two read-only
 //                            bindings of one buffer are allowed; it is never read)
 //   4 y  : array<f32>        output, element (m, n) at m*ldy + n_off + n (ldy >= n_off + N)
+//   5 nw : array<u32>        matvec only: RMSNorm weight [K] (f32 bits or packed f16, NW_F16) for NORM; bind any
+//                            buffer (the weight) without NORM
 // Large weights (LM head) are bound in row windows: one dispatch per window, each with its own Params
 // (N = rows in the window, n_off = its first row), writing its columns of y.
 // Shared overrides:
@@ -21,10 +23,15 @@
 //   EPI    epilogue: 0 y = acc; 1 y = y + acc (residual add in place: y holds the residual stream);
 //          2 y = silu(acc_gate) * acc_up (SwiGLU from the gate and up weights in one pass)
 //   VEC    16-byte loads: matmul needs K % 4 == 0, matvec K % 8 == 0; false: scalar loads, any K.
+//   NORM   matvec only: x is the raw residual stream and the layer's input RMSNorm is fused in (Hugging Face
+//          LlamaRMSNorm, eps from Params): y = (x / rms(x) * nw) W^T = (sum_k x_k nw_k W_nk) / rms(x), the sum
+//          of squares reduced alongside the dot products, so a decode block runs no separate norm dispatch.
 
 override W_F16: bool = false;
 override VEC: bool = false;
 override EPI: u32 = 0u;
+override NORM: bool = false;
+override NW_F16: bool = false;
 
 struct Params {
   M: u32,
@@ -32,6 +39,7 @@ struct Params {
   K: u32,
   ldy: u32,
   n_off: u32,
+  eps: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -39,6 +47,7 @@ struct Params {
 @group(0) @binding(2) var<storage, read> wg: array<vec4<u32>>;
 @group(0) @binding(3) var<storage, read> wu: array<vec4<u32>>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
+@group(0) @binding(5) var<storage, read> nw: array<u32>;
 
 fn x_at(i: u32) -> f32 {
   return x[i >> 2u][i & 3u];
@@ -363,20 +372,51 @@ fn matmul_direct(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
 //              dots them with the matching x elements; the 4 rows are the lanes of a vec4 accumulator.
 //              Batch rows m = 0 .. MB-1 are done one after the other (weights re-read from cache), each
 //              followed by its reduction.
-//   overrides: MB (batch rows = M, 1..8), WG (threads, power of two).
+//   overrides: MB (batch rows = M, 1..8), WG (threads, power of two), NORM / NW_F16 (fused input RMSNorm).
 //   precision: f32; each thread accumulates its strided chunks, then a tree / subgroup reduction
-//              (summation order differs from a sequential dot: error ~ 2^-24 * sqrt(K) * |x||w|).
+//              (summation order differs from a sequential dot: error ~ 2^-24 * sqrt(K) * |x||w|). With NORM the
+//              sum of squares takes the same path and 1/sqrt(mean + eps) scales the sums before the epilogue.
 
 override MB: u32 = 1u;
 override WG: u32 = 64u;
 
-// Gate (g) and up (u, EPI = 2 only) partial sums of the 4 rows of a workgroup.
+// Gate (g) and up (u, EPI = 2 only) partial sums of the 4 rows of a workgroup, and the partial sum of
+// squares of the x row (ss.x, NORM only).
 struct Acc2 {
   g: vec4<f32>,
   u: vec4<f32>,
+  ss: vec4<f32>,
 }
 
-var<workgroup> red: array<vec4<f32>, 2u * WG>;
+var<workgroup> red: array<vec4<f32>, 3u * WG>;
+
+// RMSNorm weight element i (NORM).
+fn nw_at(i: u32) -> f32 {
+  if (NW_F16) {
+    let pair = unpack2x16float(nw[i >> 1u]);
+    return select(pair.x, pair.y, (i & 1u) == 1u);
+  }
+  return bitcast<f32>(nw[i]);
+}
+
+// RMSNorm weight elements e .. e+7 (e % 8 == 0).
+fn nw8(e: u32) -> Chunk8 {
+  if (NW_F16) {
+    let j = e >> 1u;
+    return Chunk8(vec4<f32>(unpack2x16float(nw[j]), unpack2x16float(nw[j + 1u])),
+                  vec4<f32>(unpack2x16float(nw[j + 2u]), unpack2x16float(nw[j + 3u])));
+  }
+  return Chunk8(bitcast<vec4<f32>>(vec4<u32>(nw[e], nw[e + 1u], nw[e + 2u], nw[e + 3u])),
+                bitcast<vec4<f32>>(vec4<u32>(nw[e + 4u], nw[e + 5u], nw[e + 6u], nw[e + 7u])));
+}
+
+// The factor that turns the reduced sums into those of the normalised row (1 without NORM).
+fn norm_scale(ss: f32) -> f32 {
+  if (NORM) {
+    return 1.0 / sqrt(ss / f32(p.K) + p.eps);
+  }
+  return 1.0;
+}
 
 // Dot of x elements (xa, xb) with the 8 weight elements starting at e (e % 8 == 0).
 fn wdot8(up: bool, e: u32, xa: vec4<f32>, xb: vec4<f32>) -> f32 {
@@ -402,13 +442,19 @@ fn w4(up: bool, rows: vec4<u32>, k: u32) -> vec4<f32> {
 fn mv_accumulate(n0: u32, m: u32, lid: u32) -> Acc2 {
   let last = p.N - 1u;
   let rows = vec4<u32>(n0, min(n0 + 1u, last), min(n0 + 2u, last), min(n0 + 3u, last)) * p.K;
-  var acc = Acc2(vec4<f32>(0.0), vec4<f32>(0.0));
+  var acc = Acc2(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
   if (VEC) {
     for (var c = lid; c < (p.K >> 3u); c += WG) {
       let e = c * 8u;
       let xi = (m * p.K + e) >> 2u;
-      let xa = x[xi];
-      let xb = x[xi + 1u];
+      var xa = x[xi];
+      var xb = x[xi + 1u];
+      if (NORM) {
+        acc.ss.x += dot(xa, xa) + dot(xb, xb);
+        let g = nw8(e);
+        xa *= g.a;
+        xb *= g.b;
+      }
       acc.g += wdot8x4(false, rows, e, xa, xb);
       if (EPI == 2u) {
         acc.u += wdot8x4(true, rows, e, xa, xb);
@@ -416,7 +462,11 @@ fn mv_accumulate(n0: u32, m: u32, lid: u32) -> Acc2 {
     }
   } else {
     for (var k = lid; k < p.K; k += WG) {
-      let xv = x_at(m * p.K + k);
+      var xv = x_at(m * p.K + k);
+      if (NORM) {
+        acc.ss.x += xv * xv;
+        xv *= nw_at(k);
+      }
       acc.g += xv * w4(false, rows, k);
       if (EPI == 2u) {
         acc.u += xv * w4(true, rows, k);
@@ -437,16 +487,19 @@ fn matvec(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
     let acc = mv_accumulate(n0, m, lid);
     red[lid] = acc.g;
     red[WG + lid] = acc.u;
+    red[2u * WG + lid] = acc.ss;
     workgroupBarrier();
     for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
       if (lid < stride) {
         red[lid] += red[lid + stride];
         red[WG + lid] += red[WG + lid + stride];
+        red[2u * WG + lid] += red[2u * WG + lid + stride];
       }
       workgroupBarrier();
     }
     if (lid == 0u) {
-      store_row(m, n0, red[0], red[WG]);
+      let f = norm_scale(red[2u * WG].x);
+      store_row(m, n0, red[0] * f, red[WG] * f);
     }
     workgroupBarrier();
   }

@@ -19,17 +19,22 @@ fn matvec_sg(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: ve
     let acc = mv_accumulate(n0, m, lid);
     let g = subgroupAdd(acc.g);
     let u = subgroupAdd(acc.u);
+    let ss = subgroupAdd(acc.ss);
     red[lid] = select(vec4<f32>(0.0), g, lane == 0u);
     red[WG + lid] = select(vec4<f32>(0.0), u, lane == 0u);
+    red[2u * WG + lid] = select(vec4<f32>(0.0), ss, lane == 0u);
     workgroupBarrier();
     if (lid == 0u) {
       var sg = vec4<f32>(0.0);
       var su = vec4<f32>(0.0);
+      var sss = vec4<f32>(0.0);
       for (var i = 0u; i < WG; i++) {
         sg += red[i];
         su += red[WG + i];
+        sss += red[2u * WG + i];
       }
-      store_row(m, n0, sg, su);
+      let f = norm_scale(sss.x);
+      store_row(m, n0, sg * f, su * f);
     }
     workgroupBarrier();
   }

@@ -34,15 +34,25 @@ export interface LinearArgs {
   maxBindingBytes?: number;
 }
 
+/** An input RMSNorm fused into a matvec: its weight [K] and epsilon. */
+export interface FusedNorm {
+  weight: GPUBuffer;
+  dtype: StorageDType;
+  eps: number;
+}
+
 /**
  * Shared by Matmul and Matvec: one bind group per weight row window (the LM head can exceed
- * maxStorageBufferBindingSize), each with its own Params uniform { M, N_window, K, ldy, n_off, ... }.
+ * maxStorageBufferBindingSize), each with its own Params uniform { M, N_window, K, ldy, n_off, eps }.
+ * `norm` (matvec pipelines, which always have binding 5): the fused RMSNorm, or undefined to bind the
+ * weight there unused.
  */
 export function linearBindGroups(
   rt: GpuRuntime,
   pipeline: GPUComputePipeline,
   a: LinearArgs,
   label: string,
+  norm?: { fused?: FusedNorm },
 ): { bindGroup: GPUBindGroup; rows: number }[] {
   const epi = a.epilogue ?? 'store';
   if (epi === 'swiglu' && !a.wUp) throw new Error(`${label}: epilogue swiglu needs wUp`);
@@ -51,12 +61,15 @@ export function linearBindGroups(
   const wUp = a.wUp ?? a.w;
   return planWeightSlices(rt, a.N, a.K, a.dtype, a.w, a.maxBindingBytes).map((s) => {
     const params = rt.uniform(
-      packParams([{ u32: a.M }, { u32: s.rows }, { u32: a.K }, { u32: ldy }, { u32: colOffset + s.row0 }]),
+      packParams([{ u32: a.M }, { u32: s.rows }, { u32: a.K }, { u32: ldy }, { u32: colOffset + s.row0 }, { f32: norm?.fused?.eps ?? 0 }]),
       `${label}.params`,
     );
     const bindGroup = rt.bindGroup(
       pipeline,
-      [params, a.x, { buffer: a.w, offset: s.offset, size: s.size }, { buffer: wUp, offset: s.offset, size: s.size }, a.y],
+      [
+        params, a.x, { buffer: a.w, offset: s.offset, size: s.size }, { buffer: wUp, offset: s.offset, size: s.size }, a.y,
+        ...(norm ? [norm.fused?.weight ?? a.w] : []),
+      ],
       label,
     );
     return { bindGroup, rows: s.rows };

@@ -2,7 +2,7 @@ import code from '../../shaders/linear.wgsl?raw';
 import sgCode from '../../shaders/linear_subgroups.wgsl?raw';
 import type { GpuRuntime } from '../gpu/runtime';
 import { reductionWorkgroup } from './common';
-import { linearBindGroups, Matmul, type LinearArgs } from './matmul';
+import { linearBindGroups, Matmul, type FusedNorm, type LinearArgs } from './matmul';
 
 const shader = { name: 'linear', code };
 // `enable subgroups;` must open the module: the subgroup entry point goes in front of the shared body.
@@ -15,6 +15,8 @@ export interface MatvecArgs extends LinearArgs {
   subgroups?: boolean;
   /** Tuning: threads per workgroup (power of two; default 64 on GPUs, 4 on CPU adapters: see reductionWorkgroup). */
   workgroupSize?: number;
+  /** x is the raw residual stream: apply this RMSNorm to it first, inside the matvec (no norm dispatch). */
+  norm?: FusedNorm;
 }
 
 /**
@@ -37,8 +39,10 @@ export class Matvec {
       EPI: { store: 0, residual: 1, swiglu: 2 }[epilogue],
       MB: a.M,
       WG,
+      NORM: a.norm !== undefined,
+      NW_F16: a.norm?.dtype === 'f16',
     });
-    this.dispatches = linearBindGroups(rt, this.pipeline, a, 'matvec').map(({ bindGroup, rows }) => ({
+    this.dispatches = linearBindGroups(rt, this.pipeline, a, 'matvec', { fused: a.norm }).map(({ bindGroup, rows }) => ({
       bindGroup,
       grid: rt.grid(Math.ceil(rows / 4)),
     }));
@@ -53,7 +57,13 @@ export class Matvec {
   }
 }
 
+/** Whether M rows take the decode matvec (which can fuse the input RMSNorm) rather than the matmul. */
+export function usesMatvec(M: number): boolean {
+  return M <= MAX_M;
+}
+
 /** The linear kernel suited to M: Matvec for decode-sized M (<= 8), Matmul otherwise. */
 export function createLinear(rt: GpuRuntime, a: MatvecArgs): { encode(pass: GPUComputePassEncoder): void } {
-  return a.M <= MAX_M ? new Matvec(rt, a) : new Matmul(rt, a);
+  if (a.norm && !usesMatvec(a.M)) throw new Error('createLinear: a fused RMSNorm needs the matvec (M <= 8)');
+  return usesMatvec(a.M) ? new Matvec(rt, a) : new Matmul(rt, a);
 }

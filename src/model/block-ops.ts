@@ -2,13 +2,16 @@
  * The dispatches of one LLaMA block, prepared once for a set of activation buffers:
  *   xn = rmsnorm(x); q, k, v = xn Wq^T, xn Wk^T, xn Wv^T; rope(q, k); attn = attention(q, k, v);
  *   x += attn Wo^T; xn = rmsnorm(x); h = silu(xn Wg^T) * (xn Wu^T); x += h Wd^T
- * The residual adds are fused into the output projections' epilogues.
+ * The residual adds are fused into the output projections' epilogues. With decode-sized M (the
+ * matvec kernels) the two RMSNorms are fused into the projections that read them (q, k, v and
+ * gate/up read the raw stream x): 10 dispatches per block instead of 12.
  */
 import type { GpuRuntime } from '../gpu/runtime';
 import type { ModelConfig } from '../io/config';
 import { AttentionDecode, AttentionPrefill, type KvCache } from '../kernels/attention';
 import type { StepBuffer } from '../kernels/common';
-import { createLinear } from '../kernels/matvec';
+import type { FusedNorm } from '../kernels/matmul';
+import { createLinear, usesMatvec } from '../kernels/matvec';
 import { RmsNorm } from '../kernels/rmsnorm';
 import { Rope } from '../kernels/rope';
 import type { Activations } from './activations';
@@ -31,26 +34,33 @@ export function buildBlockOps(rt: GpuRuntime, c: ModelConfig, w: BlockWeights, a
   const H = c.hiddenSize;
   const qDim = c.numHeads * c.headDim;
   const kvDim = c.numKvHeads * c.headDim;
-  const norm = (weight: typeof w.inputNorm) =>
-    new RmsNorm(rt, { rows: M, dim: H, eps: c.rmsNormEps, weightF16: weight.dtype === 'f16', x: a.x, w: weight.buffer, y: a.xn });
+  type NormWeight = typeof w.inputNorm;
+  const fused = usesMatvec(M);
+  // The ops that normalise x (none when fused) and what the following projections then read.
+  const normOps = (weight: NormWeight): Encodable[] =>
+    fused ? [] : [new RmsNorm(rt, { rows: M, dim: H, eps: c.rmsNormEps, weightF16: weight.dtype === 'f16', x: a.x, w: weight.buffer, y: a.xn })];
+  const input = (weight: NormWeight): { x: GPUBuffer; norm?: FusedNorm } =>
+    fused ? { x: a.x, norm: { weight: weight.buffer, dtype: weight.dtype, eps: c.rmsNormEps } } : { x: a.xn };
   const heads = { B: s.B, T: s.T, nHeads: c.numHeads, nKvHeads: c.numKvHeads, headDim: c.headDim };
   const attention = s.cache
     ? new AttentionDecode(rt, { ...heads, q: a.q, k: a.k, v: a.v, cache: s.cache, out: a.attn, step: s.step })
     : new AttentionPrefill(rt, { ...heads, q: a.q, k: a.k, v: a.v, out: a.attn });
+  const attnIn = input(w.inputNorm);
+  const mlpIn = input(w.postNorm);
   return [
-    norm(w.inputNorm),
-    createLinear(rt, { M, N: qDim, K: H, dtype: w.q.dtype, x: a.xn, w: w.q.buffer, y: a.q }),
-    createLinear(rt, { M, N: kvDim, K: H, dtype: w.k.dtype, x: a.xn, w: w.k.buffer, y: a.k }),
-    createLinear(rt, { M, N: kvDim, K: H, dtype: w.v.dtype, x: a.xn, w: w.v.buffer, y: a.v }),
+    ...normOps(w.inputNorm),
+    createLinear(rt, { M, N: qDim, K: H, dtype: w.q.dtype, ...attnIn, w: w.q.buffer, y: a.q }),
+    createLinear(rt, { M, N: kvDim, K: H, dtype: w.k.dtype, ...attnIn, w: w.k.buffer, y: a.k }),
+    createLinear(rt, { M, N: kvDim, K: H, dtype: w.v.dtype, ...attnIn, w: w.v.buffer, y: a.v }),
     new Rope(rt, {
       rows: M, T: s.T, headDim: c.headDim, nHeads: c.numHeads, nKvHeads: c.numKvHeads,
       q: a.q, k: a.k, step: s.step, theta: c.ropeTheta, ...ropeScaling(c),
     }),
     attention,
     createLinear(rt, { M, N: H, K: qDim, dtype: w.o.dtype, x: a.attn, w: w.o.buffer, y: a.x, epilogue: 'residual' }),
-    norm(w.postNorm),
+    ...normOps(w.postNorm),
     createLinear(rt, {
-      M, N: c.intermediateSize, K: H, dtype: w.gate.dtype, x: a.xn, w: w.gate.buffer, wUp: w.up.buffer, y: a.h, epilogue: 'swiglu',
+      M, N: c.intermediateSize, K: H, dtype: w.gate.dtype, ...mlpIn, w: w.gate.buffer, wUp: w.up.buffer, y: a.h, epilogue: 'swiglu',
     }),
     createLinear(rt, { M, N: H, K: c.intermediateSize, dtype: w.down.dtype, x: a.h, w: w.down.buffer, y: a.x, epilogue: 'residual' }),
   ];

@@ -10,7 +10,6 @@ import { KvCache } from '../kernels/attention';
 import { StepBuffer } from '../kernels/common';
 import { Embedding } from '../kernels/embedding';
 import { createLinear } from '../kernels/matvec';
-import { RmsNorm } from '../kernels/rmsnorm';
 import { createActivations, destroyActivations, type Activations } from './activations';
 import { buildBlockOps, type Encodable } from './block-ops';
 import type { BlockPlan } from './plan';
@@ -28,7 +27,7 @@ export interface StepExtras {
   timestampWrites?: GPUComputePassTimestampWrites;
 }
 
-/** Ops for `rows` tokens continuing at step.pos0: embedding, the plan's blocks, final norm, head on the last row. */
+/** Ops for `rows` tokens continuing at step.pos0: embedding, the plan's blocks, then the head (final norm fused in) on the last row. */
 class TokenOps {
   readonly act: Activations;
   readonly ids: GPUBuffer;
@@ -39,13 +38,11 @@ class TokenOps {
     this.ids = createStorageBuffer(rt.device, rows * 4, 'decode.ids');
     const embed = new Embedding(rt, { rows, vocab: c.vocabSize, hidden: c.hiddenSize, dtype: w.embed.dtype, ids: this.ids, table: w.embed.buffer, y: this.act.x });
     const blocks = plan.map((b, slot) => buildBlockOps(rt, c, w.blocks[b]!, this.act, { B: 1, T: rows, step, cache: caches[slot]! }));
-    // Only the last row's logits are needed: normalise all rows (cheap), project the last one.
-    const norm = new RmsNorm(rt, {
-      rows, dim: c.hiddenSize, eps: c.rmsNormEps, weightF16: w.finalNorm.dtype === 'f16', x: this.act.x, w: w.finalNorm.buffer, y: this.act.xn,
-    });
-    this.lastRow = rows === 1 ? this.act.xn : createStorageBuffer(rt.device, c.hiddenSize * 4, 'decode.last_row');
-    const head = createLinear(rt, { M: 1, N: c.vocabSize, K: c.hiddenSize, dtype: w.head.dtype, x: this.lastRow, w: w.head.buffer, y: logits });
-    this.ops = [embed, ...blocks.flat(), norm];
+    // Only the last row's logits are needed: the head matvec normalises and projects that row.
+    this.lastRow = rows === 1 ? this.act.x : createStorageBuffer(rt.device, c.hiddenSize * 4, 'decode.last_row');
+    const finalNorm = { weight: w.finalNorm.buffer, dtype: w.finalNorm.dtype, eps: c.rmsNormEps };
+    const head = createLinear(rt, { M: 1, N: c.vocabSize, K: c.hiddenSize, dtype: w.head.dtype, x: this.lastRow, w: w.head.buffer, y: logits, norm: finalNorm });
+    this.ops = [embed, ...blocks.flat()];
     this.head = head;
     this.rowBytes = c.hiddenSize * 4;
   }
@@ -58,12 +55,12 @@ class TokenOps {
    * second pass for the head because its last row is copied out first. */
   encode(encoder: GPUCommandEncoder, extras: StepExtras = {}): void {
     const ts = extras.timestampWrites;
-    const single = this.lastRow === this.act.xn;
+    const single = this.lastRow === this.act.x;
     let pass = encoder.beginComputePass(ts ? { timestampWrites: single ? ts : { querySet: ts.querySet, beginningOfPassWriteIndex: ts.beginningOfPassWriteIndex } } : undefined);
     for (const op of this.ops) op.encode(pass);
     if (!single) {
       pass.end();
-      encoder.copyBufferToBuffer(this.act.xn, (this.rows - 1) * this.rowBytes, this.lastRow, 0, this.rowBytes);
+      encoder.copyBufferToBuffer(this.act.x, (this.rows - 1) * this.rowBytes, this.lastRow, 0, this.rowBytes);
       pass = encoder.beginComputePass(ts ? { timestampWrites: { querySet: ts.querySet, endOfPassWriteIndex: ts.endOfPassWriteIndex } } : undefined);
     }
     this.head.encode(pass);
@@ -75,7 +72,7 @@ class TokenOps {
   destroy(): void {
     destroyActivations(this.act);
     this.ids.destroy();
-    if (this.lastRow !== this.act.xn) this.lastRow.destroy();
+    if (this.lastRow !== this.act.x) this.lastRow.destroy();
   }
 }
 

@@ -28,7 +28,8 @@ export function epilogueRef(
 
 import { readF32, uploadBuffer } from '../../src/gpu/buffers';
 import type { GpuRuntime } from '../../src/gpu/runtime';
-import type { LinearArgs } from '../../src/kernels/matmul';
+import type { FusedNorm, LinearArgs } from '../../src/kernels/matmul';
+import { rmsnormRef } from './rmsnorm';
 import { packF16, roundToF16 } from '../../src/util/f16';
 import { poisonedF32, runPass } from '../helpers/gpu';
 import { firstNonFinite, randomArray, relativeError, seededRandom } from '../helpers/numeric';
@@ -40,6 +41,8 @@ export interface LinearCase {
   f16: boolean;
   epilogue: 'store' | 'residual' | 'swiglu';
   maxBindingBytes?: number;
+  /** x is a raw residual row and an RMSNorm (weight stored like W) is fused in (matvec only). */
+  norm?: boolean;
 }
 
 /**
@@ -50,11 +53,13 @@ export async function checkLinear(
   rt: GpuRuntime,
   name: string,
   c: LinearCase,
-  make: (a: LinearArgs) => { encode(pass: GPUComputePassEncoder): void },
+  make: (a: LinearArgs & { norm?: FusedNorm }) => { encode(pass: GPUComputePassEncoder): void },
 ): Promise<{ rel: number; firstBad: number }> {
   const { M, N, K, f16, epilogue } = c;
-  const { normal } = seededRandom(`${name} ${M}x${N}x${K} ${f16 ? 'f16' : 'f32'} ${epilogue}`);
-  const x = randomArray(M * K, normal);
+  const { normal } = seededRandom(`${name} ${M}x${N}x${K} ${f16 ? 'f16' : 'f32'} ${epilogue}${c.norm ? ' norm' : ''}`);
+  const x = randomArray(M * K, normal, c.norm ? 3 : 1);
+  const g = randomArray(K, normal, 0.3).map((v) => 1 + v);
+  const eps = 1e-5;
   const w = randomArray(N * K, normal, 1 / Math.sqrt(K));
   const wu = randomArray(N * K, normal, 1 / Math.sqrt(K));
   const resid = randomArray(M * N, normal);
@@ -62,12 +67,14 @@ export async function checkLinear(
   const y = epilogue === 'residual' ? uploadBuffer(rt.device, resid, 'y') : poisonedF32(rt, M * N, 'y');
   const op = make({
     M, N, K, dtype: f16 ? 'f16' : 'f32', epilogue, maxBindingBytes: c.maxBindingBytes,
+    norm: c.norm ? { weight: up(g), dtype: f16 ? 'f16' : 'f32', eps } : undefined,
     x: uploadBuffer(rt.device, x, 'x'), w: up(w), wUp: epilogue === 'swiglu' ? up(wu) : undefined, y,
   });
   runPass(rt, (pass) => op.encode(pass));
   const out = await readF32(rt.device, y, M * N);
   const wr = f16 ? roundToF16(w) : w;
   const wur = f16 ? roundToF16(wu) : wu;
-  const ref = epilogueRef(epilogue, linearRef(x, wr, M, N, K), resid, epilogue === 'swiglu' ? linearRef(x, wur, M, N, K) : undefined);
+  const xin = c.norm ? rmsnormRef(x, f16 ? roundToF16(g) : g, M, K, eps) : x;
+  const ref = epilogueRef(epilogue, linearRef(xin, wr, M, N, K), resid, epilogue === 'swiglu' ? linearRef(xin, wur, M, N, K) : undefined);
   return { rel: relativeError(out, ref), firstBad: firstNonFinite(out) };
 }
