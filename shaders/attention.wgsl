@@ -8,7 +8,9 @@
 // Uniform Params { B, T, H, KVH, maxLen, nsplit, scale } is shared by all entry points; the step buffer
 // Step { pos0 } (src/kernels/common.ts) gives the position of the first token of the call.
 // Overrides: D (head dim, multiple of 16, <= 256), CH (keys per split in decode), WG (threads of the decode
-// entries, power of two), GQ (H / KVH, decode_split only).
+// entries, power of two), GQ (H / KVH, decode_split only), ROPE (kv_write and decode_split: q and k arrive
+// before RoPE and are rotated here, at position pos0 + t, with inv_freq from binding 9 and rotary.wgsl,
+// which the wrapper puts in front of this file; the cache then holds rotated keys as without ROPE).
 //
 // entry point `prefill`  flash attention over the tokens of this call only (no cache; positions 0..T-1)
 //   bindings : 0 Params, 2 q, 3 k, 4 v (read), 5 out (read_write)
@@ -31,12 +33,13 @@
 //   precision: as `prefill` (online softmax in f32), keys summed in tiles of 4 instead of 16.
 //
 // entry point `kv_write` append this call's k, v rows to the cache
-//   bindings : 0 Params, 1 Step, 3 k, 4 v (read), 6 kc, 7 vc (read_write)
+//   bindings : 0 Params, 1 Step, 3 k, 4 v (read), 6 kc, 7 vc (read_write), 9 inv_freq (ROPE; else any buffer)
 //   dispatch : one thread per element of [rows, KVH*D]: ceil(rows*KVH*D / 256) workgroups of 256 over (x, y).
 //              Row r = b*T + t goes to position pos0 + t; positions >= maxLen are dropped (the engine must stop).
 //
 // entry point `decode_split` attention of this call's queries over the cache, split along the cache length
-//   bindings : 0 Params, 1 Step, 2 q, 6 kc, 7 vc (read), 8 part (read_write) [rows, H, nsplit, D + 2]
+//   bindings : 0 Params, 1 Step, 2 q, 6 kc, 7 vc (read), 8 part (read_write) [rows, H, nsplit, D + 2],
+//              9 inv_freq (ROPE; else any buffer)
 //   dispatch : one workgroup of WG threads per (r, kv head, s): rows*KVH*nsplit workgroups over (x, y), s fastest.
 //              The GQ = H/KVH query heads of the kv head are done together, so each cached K/V row is fetched
 //              once per group. Query r (t = r mod T) sits at position pos0 + t and sees cache positions
@@ -58,6 +61,7 @@ override D: u32 = 64u;
 override CH: u32 = 256u;
 override WG: u32 = 64u;
 override GQ: u32 = 1u;      // query heads per kv head (H / KVH), <= GQ_MAX
+override ROPE: bool = false;
 const GQ_MAX: u32 = 16u;
 
 const NEG: f32 = -3.0e38;
@@ -88,6 +92,20 @@ struct Step {
 @group(0) @binding(7) var<storage, read> vc_r: array<f32>;
 @group(0) @binding(8) var<storage, read_write> part: array<f32>;
 @group(0) @binding(8) var<storage, read> part_r: array<f32>;
+@group(0) @binding(9) var<storage, read> inv_freq: array<f32>;
+
+// Index of the element that element d of a head pairs with under rotate_half RoPE.
+fn rope_partner(d: u32) -> u32 {
+  return select(d - D / 2u, d + D / 2u, d < D / 2u);
+}
+
+// Element d (value v_d, partner value v_p) of a q or k head vector at position pos: RoPE'd when ROPE.
+fn maybe_rotated(v_d: f32, v_p: f32, d: u32, pos: u32) -> f32 {
+  if (!ROPE) {
+    return v_d;
+  }
+  return rotary_at(v_d, v_p, d, D / 2u, f32(pos) * inv_freq[d % (D / 2u)]);
+}
 
 fn group_id(wid: vec3u, nwg: vec3u) -> u32 {
   return wid.y * nwg.x + wid.x;
@@ -246,7 +264,7 @@ fn kv_write(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
     return;
   }
   let o = ((b * p.KVH + g) * p.maxLen + pos) * D + d;
-  kc[o] = k[i];
+  kc[o] = maybe_rotated(k[i], k[i - d + rope_partner(d)], d, pos);
   vc[o] = v[i];
 }
 
@@ -294,8 +312,11 @@ fn decode_split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   // Query heads kvh*GQ .. kvh*GQ + GQ - 1 share this kv head: each K/V row is fetched once for all of them.
   let q_base = r * p.H * D + kvh * GQ * D;
 
+  let q_pos = step.pos0 + r % p.T;
   for (var i = lid; i < GQ * D; i += WG) {
-    q_vec[i] = q[q_base + i] * p.scale;
+    let g = i / D;
+    let d = i - g * D;
+    q_vec[i] = maybe_rotated(q[q_base + i], q[q_base + g * D + rope_partner(d)], d, q_pos) * p.scale;
   }
   workgroupBarrier();
   var mx: array<f32, GQ_MAX>;

@@ -12,10 +12,8 @@
 //   geometry : token r (rows = B*T, batch-major) has position pos0 + (r mod T); one thread per (r, head, i):
 //              ceil(rows*heads*D/2 / WG) workgroups over (x, y), id = (wid.y*nwg.x + wid.x)*WG + lid.
 //   overrides: WG
-//   precision: the angle is one f32 product f32(pos) * inv_freq (as HF computes freqs in f32); cos/sin are
-//              evaluated here, not with the builtins (whose accuracy WGSL only bounds on [-pi, pi]): Cody-Waite
-//              reduction by pi/2 in three fma steps (exact for |a| < ~1e5) and Cephes minimax polynomials
-//              on [-pi/4, pi/4] (about 1 ulp).
+//   precision: the angle is one f32 product f32(pos) * inv_freq (as HF computes freqs in f32); cos/sin from
+//              rotary_cos_sin (rotary.wgsl, which the wrapper puts in front of this file), about 1 ulp.
 
 override WG: u32 = 256u;
 
@@ -35,23 +33,6 @@ struct Step {
 @group(0) @binding(2) var<storage, read> inv_freq: array<f32>;
 @group(0) @binding(3) var<storage, read_write> v: array<f32>;
 
-// (cos a, sin a) for |a| up to ~1e5.
-fn cos_sin(a: f32) -> vec2<f32> {
-  let q = round(a * 0.636619772367581343);
-  var r = fma(-q, 1.5703125, a);
-  r = fma(-q, 4.837512969970703125e-4, r);
-  r = fma(-q, 7.54978995489188216e-8, r);
-  let z = r * r;
-  let s = fma(r * z, fma(z, fma(z, -1.9515295891e-4, 8.3321608736e-3), -1.6666654611e-1), r);
-  let c = fma(z * z, fma(z, fma(z, 2.443315711809948e-5, -1.388731625493765e-3), 4.166664568298827e-2), fma(-0.5, z, 1.0));
-  switch (i32(q) & 3) {
-    case 0: { return vec2<f32>(c, s); }
-    case 1: { return vec2<f32>(-s, c); }
-    case 2: { return vec2<f32>(-c, -s); }
-    default: { return vec2<f32>(s, -c); }
-  }
-}
-
 @compute @workgroup_size(WG)
 fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
         @builtin(local_invocation_index) lid: u32) {
@@ -65,7 +46,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let h = rest / p.half;
   let i = rest - h * p.half;
   let pos = step.pos0 + r % p.T;
-  let cs = cos_sin(f32(pos) * inv_freq[i]);
+  let cs = rotary_cos_sin(f32(pos) * inv_freq[i]);
   let base = r * pairs * 2u + h * p.half * 2u + i;
   let x1 = v[base];
   let x2 = v[base + p.half];

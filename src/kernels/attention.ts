@@ -1,10 +1,12 @@
 import code from '../../shaders/attention.wgsl?raw';
+import rotary from '../../shaders/rotary.wgsl?raw';
 import { createStorageBuffer } from '../gpu/buffers';
 import { isCpuAdapter } from '../gpu/device';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
 import { bindAt, encodeAll, reductionWorkgroup, type Dispatch, type StepBuffer } from './common';
 
-const shader = { name: 'attention', code };
+// The RoPE helpers (rotary.wgsl) go in front: kv_write and decode_split can rotate q and k themselves.
+const shader = { name: 'attention', code: `${rotary}\n${code}` };
 
 export interface AttentionShape {
   /** Sequences and tokens per sequence in this call (rows = B*T, batch-major). */
@@ -72,21 +74,28 @@ export class KvCache {
   }
 }
 
+/** RoPE applied inside the cache kernels: q and k are given un-rotated, the inv_freq table [D/2] f32 (ropeTable). */
+export interface FusedRope {
+  invFreq: GPUBuffer;
+}
+
 /**
- * Appends this call's k, v rows ([B*T, KVH*D], after RoPE) to a KvCache at positions step.pos0 + t.
- * With AttentionPrefill this fills the cache from a prompt (pos0 = 0) using the flash kernel for the
- * prompt's own outputs; AttentionDecode includes it unless skipWrite is set.
+ * Appends this call's k, v rows ([B*T, KVH*D], after RoPE, or before it with `rope`) to a KvCache at
+ * positions step.pos0 + t. With AttentionPrefill this fills the cache from a prompt (pos0 = 0) using the
+ * flash kernel for the prompt's own outputs; AttentionDecode includes it unless skipWrite is set.
  */
 export class KvWrite {
   readonly dispatch: Dispatch;
 
-  constructor(rt: GpuRuntime, a: AttentionShape & { k: GPUBuffer; v: GPUBuffer; cache: KvCache; step: StepBuffer }) {
+  constructor(rt: GpuRuntime, a: AttentionShape & { k: GPUBuffer; v: GPUBuffer; cache: KvCache; step: StepBuffer; rope?: FusedRope }) {
     checkShape(a);
-    const pipeline = rt.pipelines.get(shader, 'kv_write', { D: a.headDim });
+    const pipeline = rt.pipelines.get(shader, 'kv_write', { D: a.headDim, ROPE: a.rope !== undefined });
     const u = params(rt, a, a.cache.maxLen, 1);
+    // Binding 9 is in the layout either way; without RoPE any read-only buffer fills it.
+    const invFreq = a.rope?.invFreq ?? a.k;
     this.dispatch = {
       pipeline,
-      bindGroup: bindAt(rt, pipeline, { 0: u, 1: a.step.buffer, 3: a.k, 4: a.v, 6: a.cache.k, 7: a.cache.v }, 'attention.kv_write'),
+      bindGroup: bindAt(rt, pipeline, { 0: u, 1: a.step.buffer, 3: a.k, 4: a.v, 6: a.cache.k, 7: a.cache.v, 9: invFreq }, 'attention.kv_write'),
       grid: rt.grid(Math.ceil((a.B * a.T * a.nKvHeads * a.headDim) / 256)),
     };
   }
@@ -135,6 +144,8 @@ export class AttentionDecode {
       splitLen?: number;
       /** Skip the cache append (k, v already written). */
       skipWrite?: boolean;
+      /** q and k arrive before RoPE: rotate them here (no separate Rope dispatches in a decode step). */
+      rope?: FusedRope;
       /** Threads per workgroup of the split and merge passes (default: reductionWorkgroup, 64 on GPUs). */
       workgroupSize?: number;
     },
@@ -151,7 +162,7 @@ export class AttentionDecode {
     this.nsplit = Math.max(Math.ceil(maxLen / maxSplit), a.splitLen ? Math.ceil(maxLen / a.splitLen) : splitCount(rt, rows * a.nKvHeads, maxLen));
     this.splitLen = Math.ceil(maxLen / this.nsplit);
     const D = a.headDim;
-    const constants = { D, CH: this.splitLen, WG, GQ: G };
+    const constants = { D, CH: this.splitLen, WG, GQ: G, ROPE: a.rope !== undefined };
     const u = params(rt, a, maxLen, this.nsplit);
     this.partials = createStorageBuffer(rt.device, rows * a.nHeads * this.nsplit * (D + 2) * 4, 'attention.partials');
     const split = rt.pipelines.get(shader, 'decode_split', constants);
@@ -161,7 +172,7 @@ export class AttentionDecode {
       ...(a.skipWrite ? [] : [new KvWrite(rt, a).dispatch]),
       {
         pipeline: split,
-        bindGroup: bindAt(rt, split, { 0: u, 1: a.step.buffer, 2: a.q, 6: c.k, 7: c.v, 8: this.partials }, 'attention.decode_split'),
+        bindGroup: bindAt(rt, split, { 0: u, 1: a.step.buffer, 2: a.q, 6: c.k, 7: c.v, 8: this.partials, 9: a.rope?.invFreq ?? a.q }, 'attention.decode_split'),
         grid: rt.grid(rows * a.nKvHeads * this.nsplit),
       },
       {

@@ -1,9 +1,10 @@
 import code from '../../shaders/rope.wgsl?raw';
+import rotary from '../../shaders/rotary.wgsl?raw';
 import { uploadBuffer } from '../gpu/buffers';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
 import type { StepBuffer } from './common';
 
-const shader = { name: 'rope', code };
+const shader = { name: 'rope', code: `${rotary}\n${code}` };
 const WG = 256;
 
 /** config.json rope_scaling with rope_type "llama3" (LLaMA 3.1+). */
@@ -38,6 +39,11 @@ export function ropeInvFreq(headDim: number, theta: number, scaling?: Llama3Rope
   return inv;
 }
 
+/** The inv_freq table on the GPU (f32 [headDim/2]) that Rope and the cache attention's fused RoPE read. */
+export function ropeTable(rt: GpuRuntime, headDim: number, theta: number, scaling?: Llama3RopeScaling): GPUBuffer {
+  return uploadBuffer(rt.device, new Float32Array(ropeInvFreq(headDim, theta, scaling)), 'rope.inv_freq');
+}
+
 export interface RopeArgs {
   /** Tokens in this call (B*T) and tokens per sequence T: token r has position step.pos0 + (r mod T). */
   rows: number;
@@ -57,6 +63,7 @@ export interface RopeArgs {
 export class Rope {
   private readonly pipeline: GPUComputePipeline;
   private readonly dispatches: { bindGroup: GPUBindGroup; grid: [number, number] }[];
+  /** The f32 inv_freq table this op uploaded (the Taylor backward reuses it). */
   readonly invFreq: Float32Array;
 
   constructor(rt: GpuRuntime, a: RopeArgs) {

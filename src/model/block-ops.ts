@@ -4,7 +4,9 @@
  *   x += attn Wo^T; xn = rmsnorm(x); h = silu(xn Wg^T) * (xn Wu^T); x += h Wd^T
  * The residual adds are fused into the output projections' epilogues. With decode-sized M (the
  * matvec kernels) the two RMSNorms are fused into the projections that read them (q, k, v and
- * gate/up read the raw stream x): 10 dispatches per block instead of 12.
+ * gate/up read the raw stream x), and with a KV cache RoPE is applied by the cache write and the
+ * split attention: a decode block is 9 dispatches (q, k, v, cache write, split, merge, o, gate/up,
+ * down) instead of 13.
  */
 import type { GpuRuntime } from '../gpu/runtime';
 import type { ModelConfig } from '../io/config';
@@ -13,7 +15,7 @@ import type { StepBuffer } from '../kernels/common';
 import type { FusedNorm } from '../kernels/matmul';
 import { createLinear, usesMatvec } from '../kernels/matvec';
 import { RmsNorm } from '../kernels/rmsnorm';
-import { Rope } from '../kernels/rope';
+import { Rope, ropeTable } from '../kernels/rope';
 import type { Activations } from './activations';
 import type { BlockWeights } from './weights';
 
@@ -42,8 +44,17 @@ export function buildBlockOps(rt: GpuRuntime, c: ModelConfig, w: BlockWeights, a
   const input = (weight: NormWeight): { x: GPUBuffer; norm?: FusedNorm } =>
     fused ? { x: a.x, norm: { weight: weight.buffer, dtype: weight.dtype, eps: c.rmsNormEps } } : { x: a.xn };
   const heads = { B: s.B, T: s.T, nHeads: c.numHeads, nKvHeads: c.numKvHeads, headDim: c.headDim };
+  // With a cache (generation), RoPE happens inside the cache write and the split attention; the batched
+  // prefill rotates q and k in place first.
+  const ropeOps: Encodable[] = s.cache ? [] : [new Rope(rt, {
+    rows: M, T: s.T, headDim: c.headDim, nHeads: c.numHeads, nKvHeads: c.numKvHeads,
+    q: a.q, k: a.k, step: s.step, theta: c.ropeTheta, ...ropeScaling(c),
+  })];
   const attention = s.cache
-    ? new AttentionDecode(rt, { ...heads, q: a.q, k: a.k, v: a.v, cache: s.cache, out: a.attn, step: s.step })
+    ? new AttentionDecode(rt, {
+      ...heads, q: a.q, k: a.k, v: a.v, cache: s.cache, out: a.attn, step: s.step,
+      rope: { invFreq: ropeTable(rt, c.headDim, c.ropeTheta, ropeScaling(c).scaling) },
+    })
     : new AttentionPrefill(rt, { ...heads, q: a.q, k: a.k, v: a.v, out: a.attn });
   const attnIn = input(w.inputNorm);
   const mlpIn = input(w.postNorm);
@@ -52,10 +63,7 @@ export function buildBlockOps(rt: GpuRuntime, c: ModelConfig, w: BlockWeights, a
     createLinear(rt, { M, N: qDim, K: H, dtype: w.q.dtype, ...attnIn, w: w.q.buffer, y: a.q }),
     createLinear(rt, { M, N: kvDim, K: H, dtype: w.k.dtype, ...attnIn, w: w.k.buffer, y: a.k }),
     createLinear(rt, { M, N: kvDim, K: H, dtype: w.v.dtype, ...attnIn, w: w.v.buffer, y: a.v }),
-    new Rope(rt, {
-      rows: M, T: s.T, headDim: c.headDim, nHeads: c.numHeads, nKvHeads: c.numKvHeads,
-      q: a.q, k: a.k, step: s.step, theta: c.ropeTheta, ...ropeScaling(c),
-    }),
+    ...ropeOps,
     attention,
     createLinear(rt, { M, N: H, K: qDim, dtype: w.o.dtype, x: a.attn, w: w.o.buffer, y: a.x, epilogue: 'residual' }),
     ...normOps(w.postNorm),

@@ -5,6 +5,8 @@ import { StepBuffer } from '../../src/kernels/common';
 import { poisonedF32, runPass, testRuntime } from '../helpers/gpu';
 import { firstNonFinite, randomArray, relativeError, seededRandom } from '../helpers/numeric';
 import { attentionRef } from '../reference/attention';
+import { ropeRef } from '../reference/rope';
+import { ropeInvFreq, ropeTable } from '../../src/kernels/rope';
 
 /** Rows [t0, t1) of every sequence of a [B*T, width] matrix. */
 function rowsOf(a: Float32Array, B: number, T: number, width: number, t0: number, t1: number): Float32Array {
@@ -108,4 +110,45 @@ describe('causal GQA attention', () => {
       expect(vsPrefill).toBeLessThan(1e-5);
     });
   }
+
+  // Generation passes q and k un-rotated: the cache write and the split attention apply RoPE at
+  // positions pos0 + t themselves (llama3 scaling here), which must equal RoPE first, then attention.
+  it('applies RoPE inside the cache kernels (fused): a 20-token prompt, then a decode step', async () => {
+    const rt = await testRuntime();
+    const [B, T, T1, H, KVH, D, maxLen] = [2, 21, 20, 4, 2, 64, 40];
+    const { normal } = seededRandom('attention fused rope');
+    const rows = B * T;
+    const q = randomArray(rows * H * D, normal, 1.5);
+    const k = randomArray(rows * KVH * D, normal, 1.5);
+    const v = randomArray(rows * KVH * D, normal);
+    const scaling = { factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 16 };
+    const inv = new Float32Array(ropeInvFreq(D, 500000, scaling));
+    const angle = (pos: number, i: number) => Math.fround(pos * inv[i]!);
+    const qr = ropeRef(q, rows, T, H, D, 0, angle);
+    const kr = ropeRef(k, rows, T, KVH, D, 0, angle);
+    const cache = new KvCache(rt, B, KVH, D, maxLen);
+    const step = new StepBuffer(rt);
+    const rope = { invFreq: ropeTable(rt, D, 500000, scaling) };
+    const up = (a: Float32Array, name: string) => uploadBuffer(rt.device, a, name);
+    const call = (t0: number, t1: number) => {
+      const out = poisonedF32(rt, B * (t1 - t0) * H * D);
+      const op = new AttentionDecode(rt, {
+        B, T: t1 - t0, nHeads: H, nKvHeads: KVH, headDim: D, cache, step, out, rope, splitLen: 16,
+        q: up(rowsOf(q, B, T, H * D, t0, t1), 'q'), k: up(rowsOf(k, B, T, KVH * D, t0, t1), 'k'), v: up(rowsOf(v, B, T, KVH * D, t0, t1), 'v'),
+      });
+      step.set(t0);
+      runPass(rt, (pass) => op.encode(pass));
+      return out;
+    };
+    const outs = [call(0, T1), call(T1, T)];
+    for (const [i, [t0, t1]] of [[0, T1], [T1, T]].entries()) {
+      const got = await readF32(rt.device, outs[i]!, B * (t1 - t0) * H * D);
+      expect(firstNonFinite(got)).toBe(-1);
+      const keys = (a: ArrayLike<number>) => rowsOf(Float32Array.from(a), B, T, KVH * D, 0, t1);
+      const ref = attentionRef(rowsOf(Float32Array.from(qr), B, T, H * D, t0, t1), keys(kr), keys(v), B, t1 - t0, t1, H, KVH, D);
+      const rel = relativeError(got, ref);
+      console.log(`attention fused rope rows ${t0}..${t1}: rel ${rel.toExponential(2)}`);
+      expect(rel).toBeLessThan(1e-5);
+    }
+  });
 });
