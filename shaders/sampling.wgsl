@@ -4,7 +4,7 @@
 //
 // entry point `argmax`   ids[r] = argmax_i logits[r, i]
 //   bindings : 0 uniform Params { rows, n }  1 vals : array<f32> [rows, n]   4 out_i : array<u32> [rows]
-//   dispatch : one workgroup of 256 threads per row: rows workgroups over (x, y); strided scan + tree.
+//   dispatch : one workgroup of WG threads per row: rows workgroups over (x, y); strided scan + tree.
 //
 // entry point `topk`     one selection stage: the k best of each chunk of CHUNK elements of each row
 //   bindings : 0 uniform Params { rows, n, nchunks, k, use_idx, want_lse, inv_temp }
@@ -15,7 +15,7 @@
 //              4 out_i : array<u32> [rows, nchunks, k]
 //              5 lse   : array<f32> [rows, nchunks, 2]          when want_lse = 1: (max, sum exp(x*inv_temp - max))
 //                                                               of the chunk at temperature 1/inv_temp
-//   dispatch : one workgroup of 256 threads per (row, chunk): rows*nchunks workgroups over (x, y), chunk fastest.
+//   dispatch : one workgroup of WG threads per (row, chunk): rows*nchunks workgroups over (x, y), chunk fastest.
 //              The chunk (CHUNK = 1024 values + ids, 8 KiB) is bitonic-sorted in workgroup memory into the order
 //              above and its first k entries written (55 barrier steps, whatever k).
 //              The wrapper chains stages (n -> nchunks*k candidates) until one chunk remains.
@@ -23,8 +23,8 @@
 
 const CHUNK: u32 = 1024u;
 
-const WG: u32 = 256u;
-const PER: u32 = CHUNK / WG;
+override WG: u32 = 256u;  // threads, power of two <= CHUNK (the wrapper: 256 on GPUs, 4 on CPU adapters)
+override PER: u32 = CHUNK / WG;
 const NONE: u32 = 0xffffffffu;
 
 struct Params {

@@ -2,7 +2,7 @@ import code from '../../shaders/sampling.wgsl?raw';
 import { createStorageBuffer } from '../gpu/buffers';
 import { Readback } from '../gpu/readback';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
-import { bindAt, encodeAll, type Dispatch } from './common';
+import { bindAt, encodeAll, reductionWorkgroup, type Dispatch } from './common';
 
 const shader = { name: 'sampling', code };
 const CHUNK = 1024;
@@ -17,8 +17,9 @@ export class Argmax {
   /** u32 [rows] token ids. */
   readonly ids: GPUBuffer;
 
-  constructor(rt: GpuRuntime, private readonly a: { rows: number; V: number; logits: GPUBuffer; ids?: GPUBuffer }) {
-    const pipeline = rt.pipelines.get(shader, 'argmax');
+  /** `workgroupSize`: threads per row (power of two; default reductionWorkgroup: 256 on GPUs, 4 on CPU adapters). */
+  constructor(rt: GpuRuntime, private readonly a: { rows: number; V: number; logits: GPUBuffer; ids?: GPUBuffer; workgroupSize?: number }) {
+    const pipeline = rt.pipelines.get(shader, 'argmax', { WG: a.workgroupSize ?? reductionWorkgroup(rt, 256) });
     this.ids = a.ids ?? createStorageBuffer(rt.device, a.rows * 4, 'argmax.ids');
     const params = rt.uniform(packParams([{ u32: a.rows }, { u32: a.V }, { u32: 0 }, { u32: 0 }, { u32: 0 }, { u32: 0 }, { f32: 1 }]), 'argmax.params');
     this.dispatch = { pipeline, bindGroup: bindAt(rt, pipeline, { 0: params, 1: a.logits, 4: this.ids }, 'argmax'), grid: rt.grid(a.rows) };
@@ -76,9 +77,13 @@ export class TopK {
   private readonly readback: Readback;
   private readonly owned: GPUBuffer[] = [];
 
-  constructor(private readonly rt: GpuRuntime, private readonly a: { rows: number; V: number; k: number; logits: GPUBuffer; temperature?: number }) {
+  /** `workgroupSize`: threads per chunk (power of two; default reductionWorkgroup: 256 on GPUs, 4 on CPU adapters). */
+  constructor(
+    private readonly rt: GpuRuntime,
+    private readonly a: { rows: number; V: number; k: number; logits: GPUBuffer; temperature?: number; workgroupSize?: number },
+  ) {
     if (a.k < 1 || a.k > MAX_TOP_K) throw new Error(`TopK: k = ${a.k} outside 1..${MAX_TOP_K}`);
-    const pipeline = rt.pipelines.get(shader, 'topk');
+    const pipeline = rt.pipelines.get(shader, 'topk', { WG: a.workgroupSize ?? reductionWorkgroup(rt, 256) });
     const { rows, k } = a;
     this.nchunks0 = Math.ceil(a.V / CHUNK);
     this.lse = createStorageBuffer(rt.device, rows * this.nchunks0 * 8, 'topk.lse');

@@ -15,11 +15,12 @@ function logits(rows: number, V: number, name: string): Float32Array {
 }
 
 describe('argmax and top-k', () => {
-  for (const [rows, V] of [[1, 1], [5, 5003], [2, 32000]] as const) {
-    it(`argmax ${rows}x${V}`, async () => {
+  // Workgroups: the adapter's default, and 256 threads (the GPU default) on any adapter.
+  for (const [rows, V, workgroupSize] of [[1, 1, undefined], [5, 5003, undefined], [2, 32000, undefined], [5, 5003, 256]] as const) {
+    it(`argmax ${rows}x${V}${workgroupSize ? ` WG ${workgroupSize}` : ''}`, async () => {
       const rt = await testRuntime();
       const x = V === 1 ? new Float32Array([0.5]) : logits(rows, V, `argmax ${rows} ${V}`);
-      const op = new Argmax(rt, { rows, V, logits: uploadBuffer(rt.device, x, 'logits') });
+      const op = new Argmax(rt, { rows, V, logits: uploadBuffer(rt.device, x, 'logits'), workgroupSize });
       runPass(rt, (pass) => op.encode(pass));
       const ids = await op.read();
       for (let r = 0; r < rows; r++) expect(ids[r]).toBe(topkRef(x.subarray(r * V, (r + 1) * V), 1)[0]);
@@ -27,12 +28,12 @@ describe('argmax and top-k', () => {
   }
 
   // [rows, V, k]: one stage, two stages, three stages, fewer elements than k
-  for (const [rows, V, k] of [[3, 700, 8], [2, 5003, 64], [2, 70001, 50], [1, 10, 16]] as const) {
-    it(`top-${k} ${rows}x${V}`, async () => {
+  for (const [rows, V, k, workgroupSize] of [[3, 700, 8, undefined], [2, 5003, 64, undefined], [2, 70001, 50, undefined], [1, 10, 16, undefined], [2, 5003, 64, 256]] as const) {
+    it(`top-${k} ${rows}x${V}${workgroupSize ? ` WG ${workgroupSize}` : ''}`, async () => {
       const rt = await testRuntime();
       const x = logits(rows, V, `topk ${rows} ${V} ${k}`);
       const temperature = 0.7;
-      const op = new TopK(rt, { rows, V, k, logits: uploadBuffer(rt.device, x, 'logits'), temperature: 2 });
+      const op = new TopK(rt, { rows, V, k, logits: uploadBuffer(rt.device, x, 'logits'), temperature: 2, workgroupSize });
       op.setTemperature(temperature); // rewritten in place after construction
       runPass(rt, (pass) => op.encode(pass));
       const cands = await op.read();
