@@ -190,7 +190,7 @@ async function main(): Promise<void> {
       const ms = await timer.time((pass) => op.encode(pass), reps);
       const gf = (2 * M * dim * dim) / 1e6 / ms;
       matmulGF.push(gf);
-      add({ name: 'matmul f16', shape: `${M}x${dim} . ${dim}x${dim}^T`, ms, metric: gf, unit: 'GFLOP/s' });
+      add({ name: `matmul f16 (${op.kernel})`, shape: `${M}x${dim} . ${dim}x${dim}^T`, ms, metric: gf, unit: 'GFLOP/s' });
       x.destroy();
       y.destroy();
     }
@@ -212,7 +212,7 @@ async function main(): Promise<void> {
     const op = new AttentionPrefill(rt, { B: 1, T, nHeads: H, nKvHeads: KVH, headDim: D, q, k, v, out });
     const ms = await timer.time((pass) => op.encode(pass), reps);
     const flops = 2 * 2 * ((T * (T + 1)) / 2) * H * D;
-    add({ name: 'attention prefill', shape: `T${T} H${H}/${KVH} D${D}`, ms, metric: flops / 1e6 / ms, unit: 'GFLOP/s', note: 'causal FLOPs' });
+    add({ name: `attention prefill (${op.kernel})`, shape: `T${T} H${H}/${KVH} D${D}`, ms, metric: flops / 1e6 / ms, unit: 'GFLOP/s', note: 'causal FLOPs' });
 
     const cache = new KvCache(rt, 1, KVH, D, cacheLen);
     const step = new StepBuffer(rt, cacheLen - 1);
