@@ -180,17 +180,22 @@ async function main(): Promise<void> {
   const dim = quick ? 1024 : 4096;
   const Ms = quick ? [128, 512] : [128, 512, 1280];
   if (quick) scaled.push(`matmul K = N = ${dim} (not 4096), M = ${Ms.join('/')} (not 128/512/1280)`);
+  // The adapter's default kernel; on hardware also the `wide` candidate (8x8 blocks per thread), so one
+  // GPU run shows whether it should become the default.
   const matmulGF: number[] = [];
+  const matmulWideGF: number[] = [];
   {
     const w = filledBuffer(rt, dim * dim * 2, 'mm.w');
     for (const M of Ms) {
       const x = filledBuffer(rt, M * dim * 4, 'mm.x', 0x3f800000);
       const y = createStorageBuffer(rt.device, M * dim * 4, 'mm.y');
-      const op = new Matmul(rt, { M, N: dim, K: dim, dtype: 'f16', x, w, y });
-      const ms = await timer.time((pass) => op.encode(pass), reps);
-      const gf = (2 * M * dim * dim) / 1e6 / ms;
-      matmulGF.push(gf);
-      add({ name: `matmul f16 (${op.kernel})`, shape: `${M}x${dim} . ${dim}x${dim}^T`, ms, metric: gf, unit: 'GFLOP/s' });
+      for (const kernel of quick ? [undefined] : [undefined, 'wide' as const]) {
+        const op = new Matmul(rt, { M, N: dim, K: dim, dtype: 'f16', x, w, y, kernel });
+        const ms = await timer.time((pass) => op.encode(pass), reps);
+        const gf = (2 * M * dim * dim) / 1e6 / ms;
+        (kernel ? matmulWideGF : matmulGF).push(gf);
+        add({ name: `matmul f16 (${op.kernel})`, shape: `${M}x${dim} . ${dim}x${dim}^T`, ms, metric: gf, unit: 'GFLOP/s' });
+      }
       x.destroy();
       y.destroy();
     }
@@ -225,9 +230,11 @@ async function main(): Promise<void> {
   const ratios = {
     matvecVsReadProbe: matvecGBs.map((g) => g / probeGBs),
     matmulVsFmaProbe: matmulGF.map((g) => g / fmaGF),
+    matmulWideVsFmaProbe: matmulWideGF.map((g) => g / fmaGF),
   };
   console.log(`matvec / read probe: ${ratios.matvecVsReadProbe.map((r) => `${(100 * r).toFixed(0)}%`).join(', ')} (target >= 70%)`);
   console.log(`matmul / FMA probe:  ${ratios.matmulVsFmaProbe.map((r) => `${(100 * r).toFixed(0)}%`).join(', ')} (target >= 40%)`);
+  if (matmulWideGF.length) console.log(`matmul (wide) / FMA probe: ${ratios.matmulWideVsFmaProbe.map((r) => `${(100 * r).toFixed(0)}%`).join(', ')}`);
   if (scaled.length) console.log(`scaled (quick mode): ${scaled.join('; ')}`);
 
   writeResult(ctx, 'bench-kernels', { adapter, adapterSummary: ctx.adapter, timing: timer.method, quick, scaled, reps, inner, rows, ratios, matvecSweep: sweep, date: new Date().toISOString() });

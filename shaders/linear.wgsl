@@ -1,6 +1,7 @@
 // Linear layers y = x W^T (HF Linear weight W[N, K] = [out, in]): y[m, n] = sum_k x[m, k] * W[n, k].
-// Four entry points over the same bindings, overrides and epilogues:
+// Five entry points over the same bindings, overrides and epilogues:
 //   `matmul`    tiled in workgroup memory, for prefill / scoring (M = B*T rows, up to thousands) on GPUs
+//   `matmul_wide` the same with 8x8 blocks per thread (a candidate for `matmul`, benchmarked beside it)
 //   `matmul_direct` register-tiled without workgroup memory: the same job on CPU adapters (SwiftShader)
 //   `matvec`    split-K, for decode (M = 1..8 rows): memory-bound, every weight byte read once
 //   `matvec_sg` in linear_subgroups.wgsl, which the wrapper puts in front of this file (it starts with
@@ -170,16 +171,22 @@ fn store_row(m: u32, n: u32, acc: vec4<f32>, accu: vec4<f32>) {
   }
 }
 
+// First row and column of this workgroup's BM x BN output tile, and whether the tile exists (z = 1).
+fn tile_origin(wid: vec3u, nwg: vec3u) -> vec3u {
+  let tiles_n = (p.N + BN - 1u) / BN;
+  let tile = wid.y * nwg.x + wid.x;
+  return vec3u((tile / tiles_n) * BM, (tile % tiles_n) * BN, select(0u, 1u, tile < tiles_n * ((p.M + BM - 1u) / BM)));
+}
+
 @compute @workgroup_size(256)
 fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
           @builtin(local_invocation_index) t: u32) {
-  let tiles_n = (p.N + BN - 1u) / BN;
-  let tile = wid.y * nwg.x + wid.x;
-  if (tile >= tiles_n * ((p.M + BM - 1u) / BM)) {
+  let origin = tile_origin(wid, nwg);
+  if (origin.z == 0u) {
     return;
   }
-  let m0 = (tile / tiles_n) * BM;
-  let n0 = (tile % tiles_n) * BN;
+  let m0 = origin.x;
+  let n0 = origin.y;
   // Loader geometry: tile row lr, vec4 column lq (elements 4*lq .. 4*lq + 3 of the BK slice).
   let lr = t >> 2u;
   let lq = t & 3u;
@@ -361,6 +368,97 @@ fn matmul_direct(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
   store8(m + 5u, n, g.r5, u.r5);
   store8(m + 6u, n, g.r6, u.r6);
   store8(m + 7u, n, g.r7, u.r7);
+}
+
+// ============================================================================ matmul_wide
+//
+// entry point `matmul_wide` (candidate replacement for `matmul` on GPUs, selected explicitly until measured)
+//   dispatch : as `matmul`: one workgroup per 64 x 64 output tile, tiles numbered the same way, but 64 threads.
+//   tiling   : BK = 16; x and W tiles are stored k-major in workgroup memory (row k = 64 values along m or n, as
+//              16 vec4), so one k step is 4 vec4 loads (a: rows ty*4.. and 32 + ty*4.., b: columns tx*4.. and
+//              32 + tx*4..) for 64 FMAs: each thread (tx, ty) = (t % 8, t / 8) owns an 8 x 8 block in registers.
+//              `matmul`'s 4 x 4 blocks need 8 loads for 64 FMAs, which bounds it by shared-memory bandwidth at
+//              half the FMA rate. A quarter warp reads 8 consecutive vec4 (conflict-free) or broadcasts.
+//              Loads: thread t brings row t of each tile (4 x 4 elements along k) and scatters it k-major.
+//   precision: f32 fma per k in order (one running sum per output, no split-K).
+
+var<workgroup> xk: array<vec4<f32>, 256>;  // [BK][BM / 4]
+var<workgroup> gk: array<vec4<f32>, 256>;  // [BK][BN / 4]
+var<workgroup> uk: array<vec4<f32>, 256>;
+
+// Row t of a 64-row tile, elements k0 .. k0 + 15, stored k-major: element k at tile[k * 16 + t / 4][t % 4].
+fn stage_row(t: u32, k: u32, v: vec4<f32>, which: u32) {
+  let i = k * 16u + (t >> 2u);
+  let c = t & 3u;
+  if (which == 0u) {
+    xk[i][c] = v.x; xk[i + 16u][c] = v.y; xk[i + 32u][c] = v.z; xk[i + 48u][c] = v.w;
+  } else if (which == 1u) {
+    gk[i][c] = v.x; gk[i + 16u][c] = v.y; gk[i + 32u][c] = v.z; gk[i + 48u][c] = v.w;
+  } else {
+    uk[i][c] = v.x; uk[i + 16u][c] = v.y; uk[i + 32u][c] = v.z; uk[i + 48u][c] = v.w;
+  }
+}
+
+// Row i of an 8x8 block += a * (b0, b1).
+fn axpy8(c: Acc8, a: f32, b0: vec4<f32>, b1: vec4<f32>) -> Acc8 {
+  return Acc8(fma(vec4<f32>(a), b0, c.lo), fma(vec4<f32>(a), b1, c.hi));
+}
+
+// The block += (a0, a1) (b0, b1)^T: rows a0.x .. a0.w, a1.x .. a1.w against 8 columns.
+fn outer_block(c: Block8, a0: vec4<f32>, a1: vec4<f32>, b0: vec4<f32>, b1: vec4<f32>) -> Block8 {
+  return Block8(axpy8(c.r0, a0.x, b0, b1), axpy8(c.r1, a0.y, b0, b1), axpy8(c.r2, a0.z, b0, b1), axpy8(c.r3, a0.w, b0, b1),
+                axpy8(c.r4, a1.x, b0, b1), axpy8(c.r5, a1.y, b0, b1), axpy8(c.r6, a1.z, b0, b1), axpy8(c.r7, a1.w, b0, b1));
+}
+
+@compute @workgroup_size(64)
+fn matmul_wide(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+               @builtin(local_invocation_index) t: u32) {
+  let origin = tile_origin(wid, nwg);
+  if (origin.z == 0u) {
+    return;
+  }
+  let m0 = origin.x;
+  let n0 = origin.y;
+  let tx = t & 7u;
+  let ty = t >> 3u;
+  let z = Acc8(vec4<f32>(0.0), vec4<f32>(0.0));
+  var g = Block8(z, z, z, z, z, z, z, z);
+  var u = g;
+  for (var k0 = 0u; k0 < p.K; k0 += BK) {
+    for (var q = 0u; q < BK / 4u; q++) {
+      stage_row(t, q * 4u, load_x4(m0 + t, k0 + q * 4u), 0u);
+      stage_row(t, q * 4u, load_w4(false, n0 + t, k0 + q * 4u), 1u);
+      if (EPI == 2u) {
+        stage_row(t, q * 4u, load_w4(true, n0 + t, k0 + q * 4u), 2u);
+      }
+    }
+    workgroupBarrier();
+    for (var k = 0u; k < BK; k++) {
+      let a0 = xk[k * 16u + ty];
+      let a1 = xk[k * 16u + 8u + ty];
+      g = outer_block(g, a0, a1, gk[k * 16u + tx], gk[k * 16u + 8u + tx]);
+      if (EPI == 2u) {
+        u = outer_block(u, a0, a1, uk[k * 16u + tx], uk[k * 16u + 8u + tx]);
+      }
+    }
+    workgroupBarrier();
+  }
+  // Rows m0 + ty*4 + i (r0..r3) and m0 + 32 + ty*4 + i (r4..r7); columns n0 + tx*4 (lo), n0 + 32 + tx*4 (hi).
+  let m = m0 + ty * 4u;
+  let n = n0 + tx * 4u;
+  store_wide(m, n, g.r0, u.r0);
+  store_wide(m + 1u, n, g.r1, u.r1);
+  store_wide(m + 2u, n, g.r2, u.r2);
+  store_wide(m + 3u, n, g.r3, u.r3);
+  store_wide(m + 32u, n, g.r4, u.r4);
+  store_wide(m + 33u, n, g.r5, u.r5);
+  store_wide(m + 34u, n, g.r6, u.r6);
+  store_wide(m + 35u, n, g.r7, u.r7);
+}
+
+fn store_wide(m: u32, n: u32, g: Acc8, u: Acc8) {
+  store_row(m, n, g.lo, u.lo);
+  store_row(m, n + 32u, g.hi, u.hi);
 }
 
 // ============================================================================ matvec

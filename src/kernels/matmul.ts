@@ -76,12 +76,16 @@ export function linearBindGroups(
   });
 }
 
-/** Which matmul kernel: tiled in workgroup memory (GPUs) or register-tiled straight from the buffers (CPU adapters). */
-export type MatmulKernel = 'tiled' | 'direct';
+/**
+ * Which matmul kernel: tiled in workgroup memory with 4x4 blocks per thread (GPUs), the same with 8x8
+ * blocks (`wide`: half the shared-memory loads per FMA; a candidate benchmarked beside `tiled` until a
+ * GPU run decides the default), or register-tiled straight from the buffers (CPU adapters).
+ */
+export type MatmulKernel = 'tiled' | 'wide' | 'direct';
 
 /**
- * Matmul for prefill/scoring (any M). `tiled`: 64x64 output tiles staged in workgroup memory, 16-byte
- * loads when K % 4 == 0. `direct`: 8x8 blocks per thread from registers only, for CPU adapters
+ * Matmul for prefill/scoring (any M). `tiled` / `wide`: 64x64 output tiles staged in workgroup memory,
+ * 16-byte loads when K % 4 == 0. `direct`: 8x8 blocks per thread from registers only, for CPU adapters
  * (needs K % 8 == 0). Default: direct on CPU adapters when K allows, tiled otherwise.
  */
 export class Matmul {
@@ -93,12 +97,13 @@ export class Matmul {
     this.kernel = a.kernel ?? (isCpuAdapter(rt.ctx.adapter) && a.K % 8 === 0 ? 'direct' : 'tiled');
     if (this.kernel === 'direct' && a.K % 8 !== 0) throw new Error(`Matmul: the direct kernel needs K % 8 == 0 (K = ${a.K})`);
     const direct = this.kernel === 'direct';
-    this.pipeline = rt.pipelines.get(shader, direct ? 'matmul_direct' : 'matmul', {
+    const entry = { tiled: 'matmul', wide: 'matmul_wide', direct: 'matmul_direct' }[this.kernel];
+    this.pipeline = rt.pipelines.get(shader, entry, {
       W_F16: a.dtype === 'f16',
       VEC: a.K % 4 === 0,
       EPI: EPI[a.epilogue ?? 'store'],
     });
-    // tiled: one workgroup per 64x64 tile; direct: one thread per 8x8 block, 64 threads a workgroup.
+    // tiled, wide: one workgroup per 64x64 tile; direct: one thread per 8x8 block, 64 threads a workgroup.
     const groups = (rows: number) =>
       direct ? Math.ceil((Math.ceil(a.M / 8) * Math.ceil(rows / 8)) / 64) : Math.ceil(a.M / 64) * Math.ceil(rows / 64);
     this.dispatches = linearBindGroups(rt, this.pipeline, a, 'matmul').map(({ bindGroup, rows }) => ({

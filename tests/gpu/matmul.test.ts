@@ -18,7 +18,7 @@ describe('matmul (prefill): tiled and direct kernels', () => {
     { M: 130, N: 7, K: 8, epilogue: 'residual' }, // N below one block, one k chunk
   ];
   // The direct kernel (CPU adapters) reads k in chunks of 8: every case where K allows it.
-  const kernels = (K: number): MatmulKernel[] => (K % 8 === 0 ? ['tiled', 'direct'] : ['tiled']);
+  const kernels = (K: number): MatmulKernel[] => (K % 8 === 0 ? ['tiled', 'wide', 'direct'] : ['tiled', 'wide']);
   for (const f16 of [false, true]) {
     for (const c of cases) {
       for (const kernel of kernels(c.K)) {
