@@ -1,4 +1,4 @@
-import { describeAdapter } from '../gpu/device';
+import { describeAdapter, isCpuAdapter } from '../gpu/device';
 import { restartGpu } from './engine';
 import { useLab } from './store';
 
@@ -32,6 +32,13 @@ export function AdapterPanel() {
     <section className="panel" data-testid="adapter">
       <h2>GPU</h2>
       <p className="adapter-name" data-testid="adapter-name">{describeAdapter(a)}</p>
+      {isCpuAdapter(a) && (
+        <p className="warning" data-testid="cpu-adapter">
+          This is WebGPU running on the CPU (a software fallback). Scores and perplexities are exact, but
+          everything is slow and speed figures say nothing about a GPU. To use the GPU, turn on hardware
+          acceleration in the browser settings and check <code>chrome://gpu</code>.
+        </p>
+      )}
       <p className="features" aria-label="Optional WebGPU features">{['shader-f16', 'subgroups', 'timestamp-query'].map((f) => (
         <span key={f} className={a.features.includes(f) ? 'tag on' : 'tag off'}>{f}</span>
       ))}</p>

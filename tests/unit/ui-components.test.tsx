@@ -3,6 +3,7 @@ import { act, cleanup, fireEvent, render, screen, waitFor, within } from '@testi
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { buildMask, serializeMask } from '../../src/prune/mask';
 import { selectBlocks, SEED_PROTECTED } from '../../src/prune/select';
+import { AdapterPanel } from '../../src/ui/AdapterPanel';
 import { BlocksPanel } from '../../src/ui/BlocksPanel';
 import { CriteriaPanel } from '../../src/ui/CriteriaPanel';
 import { GenerationPane } from '../../src/ui/GenerationPane';
@@ -135,5 +136,22 @@ describe('small components', () => {
     render(<CriteriaPanel />);
     expect(screen.getByRole('alert').textContent).toMatch(/"x" is not a block index/);
     expect((screen.getByTestId('run-scoring') as HTMLButtonElement).disabled).toBe(true);
+  });
+});
+
+describe('AdapterPanel', () => {
+  const adapter = (description: string, isFallbackAdapter: boolean) => ({
+    vendor: 'google', architecture: '', device: '', description, isFallbackAdapter, features: [], limits: {},
+    hasF16: false, hasSubgroups: false, hasTimestamps: false,
+  });
+
+  it('says when WebGPU runs on the CPU, and not on a GPU', () => {
+    useLab.getState().setGpu({ state: 'ready', adapter: adapter('SwiftShader driver 5.0.0', true) });
+    render(<AdapterPanel />);
+    expect(screen.getByTestId('cpu-adapter').textContent).toMatch(/on the CPU/);
+    cleanup();
+    useLab.getState().setGpu({ state: 'ready', adapter: adapter('NVIDIA H200', false) });
+    render(<AdapterPanel />);
+    expect(screen.queryByTestId('cpu-adapter')).toBeNull();
   });
 });
