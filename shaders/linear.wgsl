@@ -8,7 +8,7 @@
 //               `enable subgroups;`): `matvec` with a subgroup reduction, chosen when the device has `subgroups`.
 //
 // Shared bindings (all entry points):
-//   0 uniform Params { M, N, K, ldy, n_off, eps }
+//   0 uniform Params { M, N, K, ldy, n_off, eps, n1, n2 }
 //   1 x  : array<vec4<f32>>  activations [M, K] row-major f32 (viewed as vec4; buffers are 16-byte padded)
 //   2 wg : array<vec4<u32>>  weight [N, K] row-major: f32 bits, or f16 packed two per u32 with element 2i in the
 //                            low half (W_F16). The gate weight for EPI = 2.
@@ -17,6 +17,9 @@
 //   4 y  : array<f32>        output, element (m, n) at m*ldy + n_off + n (ldy >= n_off + N)
 //   5 nw : array<u32>        matvec only: RMSNorm weight [K] (f32 bits or packed f16, NW_F16) for NORM; bind any
 //                            buffer (the weight) without NORM
+//   6 wv : array<vec4<u32>>  third weight [n2, K] for SEGS = 3; otherwise bind the weight again (never read)
+//   7 y1, 8 y2 : array<f32>  matvec only: outputs [M, n1] and [M, n2] of the second and third weight for SEGS = 3;
+//                            otherwise bind y again (never written)
 // Large weights (LM head) are bound in row windows: one dispatch per window, each with its own Params
 // (N = rows in the window, n_off = its first row), writing its columns of y.
 // Shared overrides:
@@ -24,6 +27,9 @@
 //   EPI    epilogue: 0 y = acc; 1 y = y + acc (residual add in place: y holds the residual stream);
 //          2 y = silu(acc_gate) * acc_up (SwiGLU from the gate and up weights in one pass)
 //   VEC    16-byte loads: matmul needs K % 4 == 0, matvec K % 8 == 0; false: scalar loads, any K.
+//   SEGS   matvec only: 1, or 3 = three projections of the same x in one dispatch (q, k, v): rows [0, N) use wg
+//          and write y (ldy = N), the next n1 rows wu -> y1 [M, n1], the next n2 rows wv -> y2 [M, n2]; needs EPI 0,
+//          N and n1 multiples of 4 (a workgroup's rows stay in one projection).
 //   NORM   matvec only: x is the raw residual stream and the layer's input RMSNorm is fused in (Hugging Face
 //          LlamaRMSNorm, eps from Params): y = (x / rms(x) * nw) W^T = (sum_k x_k nw_k W_nk) / rms(x), the sum
 //          of squares reduced alongside the dot products, so a decode block runs no separate norm dispatch.
@@ -32,6 +38,7 @@ override W_F16: bool = false;
 override VEC: bool = false;
 override EPI: u32 = 0u;
 override NORM: bool = false;
+override SEGS: u32 = 1u;
 override NW_F16: bool = false;
 
 struct Params {
@@ -41,6 +48,8 @@ struct Params {
   ldy: u32,
   n_off: u32,
   eps: f32,
+  n1: u32,
+  n2: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -49,25 +58,32 @@ struct Params {
 @group(0) @binding(3) var<storage, read> wu: array<vec4<u32>>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
 @group(0) @binding(5) var<storage, read> nw: array<u32>;
+@group(0) @binding(6) var<storage, read> wv: array<vec4<u32>>;
+@group(0) @binding(7) var<storage, read_write> y1: array<f32>;
+@group(0) @binding(8) var<storage, read_write> y2: array<f32>;
 
 fn x_at(i: u32) -> f32 {
   return x[i >> 2u][i & 3u];
 }
 
-fn w_vec(up: bool, j: u32) -> vec4<u32> {
-  if (up) {
+// Chunk j of weight `which`: 0 = wg (gate / first projection), 1 = wu (up / second), 2 = wv (third).
+fn w_vec(which: u32, j: u32) -> vec4<u32> {
+  if (which == 1u) {
     return wu[j];
+  }
+  if (which == 2u) {
+    return wv[j];
   }
   return wg[j];
 }
 
-fn w_at(up: bool, i: u32) -> f32 {
+fn w_at(which: u32, i: u32) -> f32 {
   if (W_F16) {
     let word = i >> 1u;
-    let pair = unpack2x16float(w_vec(up, word >> 2u)[word & 3u]);
+    let pair = unpack2x16float(w_vec(which, word >> 2u)[word & 3u]);
     return select(pair.x, pair.y, (i & 1u) == 1u);
   }
-  return bitcast<f32>(w_vec(up, i >> 2u)[i & 3u]);
+  return bitcast<f32>(w_vec(which, i >> 2u)[i & 3u]);
 }
 
 fn silu(v: f32) -> f32 {
@@ -112,8 +128,8 @@ fn x_or_zero(i: u32, ok: bool) -> f32 {
   return select(0.0, x_at(i), ok);
 }
 
-fn w_or_zero(up: bool, i: u32, ok: bool) -> f32 {
-  return select(0.0, w_at(up, i), ok);
+fn w_or_zero(which: u32, i: u32, ok: bool) -> f32 {
+  return select(0.0, w_at(which, i), ok);
 }
 
 // Four consecutive x elements of row m from column k (zeros past the matrix).
@@ -129,21 +145,21 @@ fn load_x4(m: u32, k: u32) -> vec4<f32> {
 }
 
 // Four consecutive weight elements of row n from column k (zeros past the matrix).
-fn load_w4(up: bool, n: u32, k: u32) -> vec4<f32> {
+fn load_w4(which: u32, n: u32, k: u32) -> vec4<f32> {
   if (n >= p.N || k >= p.K) {
     return vec4<f32>(0.0);
   }
   let i = n * p.K + k;
   if (VEC) {
     if (W_F16) {
-      let q = w_vec(up, i >> 3u);
+      let q = w_vec(which, i >> 3u);
       let h = select(q.xy, q.zw, (i & 4u) != 0u);
       return vec4<f32>(unpack2x16float(h.x), unpack2x16float(h.y));
     }
-    return bitcast<vec4<f32>>(w_vec(up, i >> 2u));
+    return bitcast<vec4<f32>>(w_vec(which, i >> 2u));
   }
-  return vec4<f32>(w_at(up, i), w_or_zero(up, i + 1u, k + 1u < p.K), w_or_zero(up, i + 2u, k + 2u < p.K),
-                   w_or_zero(up, i + 3u, k + 3u < p.K));
+  return vec4<f32>(w_at(which, i), w_or_zero(which, i + 1u, k + 1u < p.K), w_or_zero(which, i + 2u, k + 2u < p.K),
+                   w_or_zero(which, i + 3u, k + 3u < p.K));
 }
 
 // One row of x against four weight rows: the 4 dot products.
@@ -206,9 +222,9 @@ fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
   var u3 = vec4<f32>(0.0);
   for (var k0 = 0u; k0 < p.K; k0 += BK) {
     xs[lr * TS + lq] = load_x4(m0 + lr, k0 + lq * 4u);
-    gs[lr * TS + lq] = load_w4(false, n0 + lr, k0 + lq * 4u);
+    gs[lr * TS + lq] = load_w4(0u, n0 + lr, k0 + lq * 4u);
     if (EPI == 2u) {
-      us[lr * TS + lq] = load_w4(true, n0 + lr, k0 + lq * 4u);
+      us[lr * TS + lq] = load_w4(1u, n0 + lr, k0 + lq * 4u);
     }
     workgroupBarrier();
     for (var q = 0u; q < BK / 4u; q++) {
@@ -282,18 +298,18 @@ fn x_chunk(m: u32, k: u32) -> Chunk8 {
   return Chunk8(x[i], x[i + 1u]);
 }
 
-fn w_chunk(up: bool, n: u32, k: u32) -> Chunk8 {
+fn w_chunk(which: u32, n: u32, k: u32) -> Chunk8 {
   let e = min(n, p.N - 1u) * p.K + k;
   if (W_F16) {
-    let q = w_vec(up, e >> 3u);
+    let q = w_vec(which, e >> 3u);
     return Chunk8(vec4<f32>(unpack2x16float(q.x), unpack2x16float(q.y)), vec4<f32>(unpack2x16float(q.z), unpack2x16float(q.w)));
   }
   let j = e >> 2u;
-  return Chunk8(bitcast<vec4<f32>>(w_vec(up, j)), bitcast<vec4<f32>>(w_vec(up, j + 1u)));
+  return Chunk8(bitcast<vec4<f32>>(w_vec(which, j)), bitcast<vec4<f32>>(w_vec(which, j + 1u)));
 }
 
-fn w_rows4(up: bool, n: u32, k: u32) -> Rows4 {
-  return Rows4(w_chunk(up, n, k), w_chunk(up, n + 1u, k), w_chunk(up, n + 2u, k), w_chunk(up, n + 3u, k));
+fn w_rows4(which: u32, n: u32, k: u32) -> Rows4 {
+  return Rows4(w_chunk(which, n, k), w_chunk(which, n + 1u, k), w_chunk(which, n + 2u, k), w_chunk(which, n + 3u, k));
 }
 
 fn dot8(u: Chunk8, v: Chunk8) -> f32 {
@@ -325,9 +341,9 @@ fn accumulate8(acc: Acc8, xr: Chunk8, w0: Rows4, w1: Rows4) -> Acc8 {
 }
 
 // The block += this k chunk of its 8 x rows against weight rows n .. n+7 (gate, or up when `up`).
-fn accumulate_block(c: Block8, xs: Rows8, up: bool, n: u32, k: u32) -> Block8 {
-  let w0 = w_rows4(up, n, k);
-  let w1 = w_rows4(up, n + 4u, k);
+fn accumulate_block(c: Block8, xs: Rows8, which: u32, n: u32, k: u32) -> Block8 {
+  let w0 = w_rows4(which, n, k);
+  let w1 = w_rows4(which, n + 4u, k);
   return Block8(accumulate8(c.r0, xs.r0, w0, w1), accumulate8(c.r1, xs.r1, w0, w1),
                 accumulate8(c.r2, xs.r2, w0, w1), accumulate8(c.r3, xs.r3, w0, w1),
                 accumulate8(c.r4, xs.r4, w0, w1), accumulate8(c.r5, xs.r5, w0, w1),
@@ -355,9 +371,9 @@ fn matmul_direct(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg
   var u = g;
   for (var k = 0u; k < p.K; k += 8u) {
     let xs = x_rows8(m, k);
-    g = accumulate_block(g, xs, false, n, k);
+    g = accumulate_block(g, xs, 0u, n, k);
     if (EPI == 2u) {
-      u = accumulate_block(u, xs, true, n, k);
+      u = accumulate_block(u, xs, 1u, n, k);
     }
   }
   store8(m, n, g.r0, u.r0);
@@ -427,9 +443,9 @@ fn matmul_wide(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
   for (var k0 = 0u; k0 < p.K; k0 += BK) {
     for (var q = 0u; q < BK / 4u; q++) {
       stage_row(t, q * 4u, load_x4(m0 + t, k0 + q * 4u), 0u);
-      stage_row(t, q * 4u, load_w4(false, n0 + t, k0 + q * 4u), 1u);
+      stage_row(t, q * 4u, load_w4(0u, n0 + t, k0 + q * 4u), 1u);
       if (EPI == 2u) {
-        stage_row(t, q * 4u, load_w4(true, n0 + t, k0 + q * 4u), 2u);
+        stage_row(t, q * 4u, load_w4(1u, n0 + t, k0 + q * 4u), 2u);
       }
     }
     workgroupBarrier();
@@ -465,7 +481,7 @@ fn store_wide(m: u32, n: u32, g: Acc8, u: Acc8) {
 //
 // entry points `matvec` (reduction in workgroup memory, the portable fallback) and `matvec_sg` (subgroups)
 //   dispatch : one workgroup per 4 consecutive output rows n: ceil(N/4) workgroups spread over (x, y),
-//              group = wid.y*nwg.x + wid.x. The WG threads split K: thread i reads the 16-byte chunks i, i+WG, ...
+//              group = wid.y*nwg.x + wid.x (SEGS = 3: (N + n1 + n2) / 4 groups over the three projections). The WG threads split K: thread i reads the 16-byte chunks i, i+WG, ...
 //              of each of the 4 weight rows (8 elements a chunk: one vec4<u32> of packed f16, or two of f32) and
 //              dots them with the matching x elements; the 4 rows are the lanes of a vec4 accumulator.
 //              Batch rows m = 0 .. MB-1 are done one after the other (weights re-read from cache), each
@@ -517,28 +533,59 @@ fn norm_scale(ss: f32) -> f32 {
 }
 
 // Dot of x elements (xa, xb) with the 8 weight elements starting at e (e % 8 == 0).
-fn wdot8(up: bool, e: u32, xa: vec4<f32>, xb: vec4<f32>) -> f32 {
+fn wdot8(which: u32, e: u32, xa: vec4<f32>, xb: vec4<f32>) -> f32 {
   if (W_F16) {
-    let q = w_vec(up, e >> 3u);
+    let q = w_vec(which, e >> 3u);
     return dot(xa, vec4<f32>(unpack2x16float(q.x), unpack2x16float(q.y))) +
            dot(xb, vec4<f32>(unpack2x16float(q.z), unpack2x16float(q.w)));
   }
   let j = e >> 2u;
-  return dot(xa, bitcast<vec4<f32>>(w_vec(up, j))) + dot(xb, bitcast<vec4<f32>>(w_vec(up, j + 1u)));
+  return dot(xa, bitcast<vec4<f32>>(w_vec(which, j))) + dot(xb, bitcast<vec4<f32>>(w_vec(which, j + 1u)));
 }
 
-fn wdot8x4(up: bool, rows: vec4<u32>, e: u32, xa: vec4<f32>, xb: vec4<f32>) -> vec4<f32> {
-  return vec4<f32>(wdot8(up, rows.x + e, xa, xb), wdot8(up, rows.y + e, xa, xb),
-                   wdot8(up, rows.z + e, xa, xb), wdot8(up, rows.w + e, xa, xb));
+fn wdot8x4(which: u32, rows: vec4<u32>, e: u32, xa: vec4<f32>, xb: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(wdot8(which, rows.x + e, xa, xb), wdot8(which, rows.y + e, xa, xb),
+                   wdot8(which, rows.z + e, xa, xb), wdot8(which, rows.w + e, xa, xb));
 }
 
-fn w4(up: bool, rows: vec4<u32>, k: u32) -> vec4<f32> {
-  return vec4<f32>(w_at(up, rows.x + k), w_at(up, rows.y + k), w_at(up, rows.z + k), w_at(up, rows.w + k));
+fn w4(which: u32, rows: vec4<u32>, k: u32) -> vec4<f32> {
+  return vec4<f32>(w_at(which, rows.x + k), w_at(which, rows.y + k), w_at(which, rows.z + k), w_at(which, rows.w + k));
 }
 
-// This thread's share of rows n0 .. n0 + 3 (clamped to N - 1) against x row m.
-fn mv_accumulate(n0: u32, m: u32, lid: u32) -> Acc2 {
-  let last = p.N - 1u;
+// The 4 rows of matvec workgroup `group`: (first row within its projection, projection 0..2, that
+// projection's row count). With SEGS = 1 always projection 0 of N rows.
+fn mv_rows(group: u32) -> vec3u {
+  let n0 = group * 4u;
+  if (SEGS == 1u || n0 < p.N) {
+    return vec3u(n0, 0u, p.N);
+  }
+  if (n0 - p.N < p.n1) {
+    return vec3u(n0 - p.N, 1u, p.n1);
+  }
+  return vec3u(n0 - p.N - p.n1, 2u, p.n2);
+}
+
+// Columns n .. n+3 of row m of projection `seg` (rows: its width) through the epilogue: projection 0 is y
+// with every epilogue, 1 and 2 (SEGS = 3, EPI 0) are stored to y1 / y2.
+fn mv_store(seg: u32, rows: u32, m: u32, n: u32, acc: vec4<f32>, accu: vec4<f32>) {
+  if (seg == 0u) {
+    store_row(m, n, acc, accu);
+    return;
+  }
+  for (var j = 0u; j < 4u; j++) {
+    if (m < p.M && n + j < rows) {
+      if (seg == 1u) {
+        y1[m * rows + n + j] = acc[j];
+      } else {
+        y2[m * rows + n + j] = acc[j];
+      }
+    }
+  }
+}
+
+// This thread's share of rows n0 .. n0 + 3 (clamped to the last of `nrows`) of weight `which` against x row m.
+fn mv_accumulate(n0: u32, which: u32, nrows: u32, m: u32, lid: u32) -> Acc2 {
+  let last = nrows - 1u;
   let rows = vec4<u32>(n0, min(n0 + 1u, last), min(n0 + 2u, last), min(n0 + 3u, last)) * p.K;
   var acc = Acc2(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
   if (VEC) {
@@ -553,9 +600,9 @@ fn mv_accumulate(n0: u32, m: u32, lid: u32) -> Acc2 {
         xa *= g.a;
         xb *= g.b;
       }
-      acc.g += wdot8x4(false, rows, e, xa, xb);
+      acc.g += wdot8x4(which, rows, e, xa, xb);
       if (EPI == 2u) {
-        acc.u += wdot8x4(true, rows, e, xa, xb);
+        acc.u += wdot8x4(1u, rows, e, xa, xb);
       }
     }
   } else {
@@ -565,9 +612,9 @@ fn mv_accumulate(n0: u32, m: u32, lid: u32) -> Acc2 {
         acc.ss.x += xv * xv;
         xv *= nw_at(k);
       }
-      acc.g += xv * w4(false, rows, k);
+      acc.g += xv * w4(which, rows, k);
       if (EPI == 2u) {
-        acc.u += xv * w4(true, rows, k);
+        acc.u += xv * w4(1u, rows, k);
       }
     }
   }
@@ -577,12 +624,12 @@ fn mv_accumulate(n0: u32, m: u32, lid: u32) -> Acc2 {
 @compute @workgroup_size(WG)
 fn matvec(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
           @builtin(local_invocation_index) lid: u32) {
-  let n0 = (wid.y * nwg.x + wid.x) * 4u;
-  if (n0 >= p.N) {
+  let rows = mv_rows(wid.y * nwg.x + wid.x);
+  if (rows.x >= rows.z) {
     return;
   }
   for (var m = 0u; m < MB; m++) {
-    let acc = mv_accumulate(n0, m, lid);
+    let acc = mv_accumulate(rows.x, rows.y, rows.z, m, lid);
     red[lid] = acc.g;
     red[WG + lid] = acc.u;
     red[2u * WG + lid] = acc.ss;
@@ -597,7 +644,7 @@ fn matvec(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
     }
     if (lid == 0u) {
       let f = norm_scale(red[2u * WG].x);
-      store_row(m, n0, red[0] * f, red[WG] * f);
+      mv_store(rows.y, rows.z, m, rows.x, red[0] * f, red[WG] * f);
     }
     workgroupBarrier();
   }

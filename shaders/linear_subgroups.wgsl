@@ -11,12 +11,12 @@ enable subgroups;
 @compute @workgroup_size(WG)
 fn matvec_sg(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
              @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) lane: u32) {
-  let n0 = (wid.y * nwg.x + wid.x) * 4u;
-  if (n0 >= p.N) {
+  let rows = mv_rows(wid.y * nwg.x + wid.x);
+  if (rows.x >= rows.z) {
     return;
   }
   for (var m = 0u; m < MB; m++) {
-    let acc = mv_accumulate(n0, m, lid);
+    let acc = mv_accumulate(rows.x, rows.y, rows.z, m, lid);
     let g = subgroupAdd(acc.g);
     let u = subgroupAdd(acc.u);
     let ss = subgroupAdd(acc.ss);
@@ -34,7 +34,7 @@ fn matvec_sg(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: ve
         sss += red[2u * WG + i];
       }
       let f = norm_scale(sss.x);
-      store_row(m, n0, sg * f, su * f);
+      mv_store(rows.y, rows.z, m, rows.x, sg * f, su * f);
     }
     workgroupBarrier();
   }

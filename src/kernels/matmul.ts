@@ -1,8 +1,9 @@
 import code from '../../shaders/linear.wgsl?raw';
+import { createStorageBuffer } from '../gpu/buffers';
 import { isCpuAdapter } from '../gpu/device';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
 import type { StorageDType } from '../gpu/tensor';
-import { planWeightSlices } from './common';
+import { bindAt, planWeightSlices } from './common';
 
 const shader = { name: 'linear', code };
 
@@ -41,38 +42,75 @@ export interface FusedNorm {
   eps: number;
 }
 
+/** A further projection of the same x in one matvec dispatch (k and v beside q): weight [N, K] -> y [M, N]. */
+export interface Projection {
+  w: GPUBuffer;
+  y: GPUBuffer;
+  N: number;
+}
+
+/** What only matvec pipelines bind (5, 7, 8): the fused RMSNorm and the second and third projections. */
+export interface MatvecExtras {
+  norm?: FusedNorm;
+  more?: readonly [Projection, Projection];
+}
+
+const scratch = new WeakMap<GPUDevice, [GPUBufferBinding, GPUBufferBinding]>();
+
+/** Two disjoint 16-byte ranges of one per-device buffer, bound where a matvec's extra outputs go unused. */
+function unusedOutputs(rt: GpuRuntime): [GPUBufferBinding, GPUBufferBinding] {
+  let pair = scratch.get(rt.device);
+  if (!pair) {
+    const align = rt.device.limits.minStorageBufferOffsetAlignment;
+    const buffer = createStorageBuffer(rt.device, align + 16, 'matvec.unused_outputs');
+    pair = [{ buffer, offset: 0, size: 16 }, { buffer, offset: align, size: 16 }];
+    scratch.set(rt.device, pair);
+  }
+  return pair;
+}
+
 /**
  * Shared by Matmul and Matvec: one bind group per weight row window (the LM head can exceed
- * maxStorageBufferBindingSize), each with its own Params uniform { M, N_window, K, ldy, n_off, eps }.
- * `norm` (matvec pipelines, which always have binding 5): the fused RMSNorm, or undefined to bind the
- * weight there unused.
+ * maxStorageBufferBindingSize), each with its own Params uniform { M, N_window, K, ldy, n_off, eps, n1, n2 }.
+ * Bindings a pipeline has but this call does not use get a buffer that is never accessed: binding 6 (third
+ * weight) in every linear pipeline, and for `matvec` (extras given) 5 (norm weight), 7 and 8 (outputs).
  */
 export function linearBindGroups(
   rt: GpuRuntime,
   pipeline: GPUComputePipeline,
   a: LinearArgs,
   label: string,
-  norm?: { fused?: FusedNorm },
+  matvec?: MatvecExtras,
 ): { bindGroup: GPUBindGroup; rows: number }[] {
   const epi = a.epilogue ?? 'store';
   if (epi === 'swiglu' && !a.wUp) throw new Error(`${label}: epilogue swiglu needs wUp`);
   const ldy = a.ldy ?? a.N;
   const colOffset = a.yColOffset ?? 0;
   const wUp = a.wUp ?? a.w;
-  return planWeightSlices(rt, a.N, a.K, a.dtype, a.w, a.maxBindingBytes).map((s) => {
+  const [k, v] = matvec?.more ?? [];
+  const slices = planWeightSlices(rt, a.N, a.K, a.dtype, a.w, a.maxBindingBytes);
+  if (k && v && (slices.length > 1 || planWeightSlices(rt, k.N, a.K, a.dtype, k.w).length > 1 || planWeightSlices(rt, v.N, a.K, a.dtype, v.w).length > 1)) {
+    throw new Error(`${label}: projections in one dispatch must each fit one binding`);
+  }
+  return slices.map((s) => {
     const params = rt.uniform(
-      packParams([{ u32: a.M }, { u32: s.rows }, { u32: a.K }, { u32: ldy }, { u32: colOffset + s.row0 }, { f32: norm?.fused?.eps ?? 0 }]),
+      packParams([
+        { u32: a.M }, { u32: s.rows }, { u32: a.K }, { u32: ldy }, { u32: colOffset + s.row0 }, { f32: matvec?.norm?.eps ?? 0 },
+        { u32: k?.N ?? 0 }, { u32: v?.N ?? 0 },
+      ]),
       `${label}.params`,
     );
-    const bindGroup = rt.bindGroup(
-      pipeline,
-      [
-        params, a.x, { buffer: a.w, offset: s.offset, size: s.size }, { buffer: wUp, offset: s.offset, size: s.size }, a.y,
-        ...(norm ? [norm.fused?.weight ?? a.w] : []),
-      ],
-      label,
-    );
-    return { bindGroup, rows: s.rows };
+    const window = (buffer: GPUBuffer) => ({ buffer, offset: s.offset, size: s.size });
+    const resources: Record<number, GPUBuffer | GPUBufferBinding> = {
+      0: params, 1: a.x, 2: window(a.w), 3: k ? k.w : window(wUp), 4: a.y, 6: v ? v.w : window(a.w),
+    };
+    if (matvec) {
+      // Unused outputs still need buffers, and writable bindings may not alias: two disjoint scratch ranges.
+      const [s7, s8] = unusedOutputs(rt);
+      Object.assign(resources, { 5: matvec.norm?.weight ?? a.w, 7: k ? k.y : s7, 8: v ? v.y : s8 });
+    }
+    const bindGroup = bindAt(rt, pipeline, resources, label);
+    return { bindGroup, rows: s.rows + (k?.N ?? 0) + (v?.N ?? 0) };
   });
 }
 

@@ -2,7 +2,7 @@ import code from '../../shaders/linear.wgsl?raw';
 import sgCode from '../../shaders/linear_subgroups.wgsl?raw';
 import type { GpuRuntime } from '../gpu/runtime';
 import { reductionWorkgroup } from './common';
-import { linearBindGroups, Matmul, type FusedNorm, type LinearArgs } from './matmul';
+import { linearBindGroups, Matmul, type FusedNorm, type LinearArgs, type Projection } from './matmul';
 
 const shader = { name: 'linear', code };
 // `enable subgroups;` must open the module: the subgroup entry point goes in front of the shared body.
@@ -17,6 +17,9 @@ export interface MatvecArgs extends LinearArgs {
   workgroupSize?: number;
   /** x is the raw residual stream: apply this RMSNorm to it first, inside the matvec (no norm dispatch). */
   norm?: FusedNorm;
+  /** Two more projections of the same x in the same dispatch (k and v beside q): epilogue 'store' only,
+   * N and the first one's N multiples of 4, every weight within one binding. */
+  more?: readonly [Projection, Projection];
 }
 
 /**
@@ -31,6 +34,9 @@ export class Matvec {
   constructor(rt: GpuRuntime, a: MatvecArgs) {
     if (a.M < 1 || a.M > MAX_M) throw new Error(`Matvec: M = ${a.M} outside 1..${MAX_M}; use Matmul`);
     const epilogue = a.epilogue ?? 'store';
+    if (a.more && (epilogue !== 'store' || a.N % 4 !== 0 || a.more[0].N % 4 !== 0)) {
+      throw new Error('Matvec: further projections need epilogue store and N, N1 multiples of 4');
+    }
     this.usesSubgroups = a.subgroups ?? rt.ctx.adapter.hasSubgroups;
     const WG = a.workgroupSize ?? reductionWorkgroup(rt, DEFAULT_WG);
     this.pipeline = rt.pipelines.get(this.usesSubgroups ? sgShader : shader, this.usesSubgroups ? 'matvec_sg' : 'matvec', {
@@ -41,8 +47,9 @@ export class Matvec {
       WG,
       NORM: a.norm !== undefined,
       NW_F16: a.norm?.dtype === 'f16',
+      SEGS: a.more ? 3 : 1,
     });
-    this.dispatches = linearBindGroups(rt, this.pipeline, a, 'matvec', { fused: a.norm }).map(({ bindGroup, rows }) => ({
+    this.dispatches = linearBindGroups(rt, this.pipeline, a, 'matvec', { norm: a.norm, more: a.more }).map(({ bindGroup, rows }) => ({
       bindGroup,
       grid: rt.grid(Math.ceil(rows / 4)),
     }));

@@ -4,16 +4,17 @@
  *   x += attn Wo^T; xn = rmsnorm(x); h = silu(xn Wg^T) * (xn Wu^T); x += h Wd^T
  * The residual adds are fused into the output projections' epilogues. With decode-sized M (the
  * matvec kernels) the two RMSNorms are fused into the projections that read them (q, k, v and
- * gate/up read the raw stream x), and with a KV cache RoPE is applied by the cache write and the
- * split attention: a decode block is 9 dispatches (q, k, v, cache write, split, merge, o, gate/up,
- * down) instead of 13.
+ * gate/up read the raw stream x), q, k and v share one dispatch, and with a KV cache RoPE is applied
+ * by the cache write and the split attention: a decode block is 7 dispatches (q/k/v, cache write,
+ * split, merge, o, gate/up, down) instead of 13.
  */
 import type { GpuRuntime } from '../gpu/runtime';
+import { bytesPerElement } from '../gpu/tensor';
 import type { ModelConfig } from '../io/config';
 import { AttentionDecode, AttentionPrefill, type KvCache } from '../kernels/attention';
 import type { StepBuffer } from '../kernels/common';
 import type { FusedNorm } from '../kernels/matmul';
-import { createLinear, usesMatvec } from '../kernels/matvec';
+import { createLinear, Matvec, usesMatvec } from '../kernels/matvec';
 import { RmsNorm } from '../kernels/rmsnorm';
 import { Rope, ropeTable } from '../kernels/rope';
 import type { Activations } from './activations';
@@ -60,9 +61,7 @@ export function buildBlockOps(rt: GpuRuntime, c: ModelConfig, w: BlockWeights, a
   const mlpIn = input(w.postNorm);
   return [
     ...normOps(w.inputNorm),
-    createLinear(rt, { M, N: qDim, K: H, dtype: w.q.dtype, ...attnIn, w: w.q.buffer, y: a.q }),
-    createLinear(rt, { M, N: kvDim, K: H, dtype: w.k.dtype, ...attnIn, w: w.k.buffer, y: a.k }),
-    createLinear(rt, { M, N: kvDim, K: H, dtype: w.v.dtype, ...attnIn, w: w.v.buffer, y: a.v }),
+    ...qkvOps(rt, { M, qDim, kvDim, K: H, w, a, input: attnIn }),
     ...ropeOps,
     attention,
     createLinear(rt, { M, N: H, K: qDim, dtype: w.o.dtype, x: a.attn, w: w.o.buffer, y: a.x, epilogue: 'residual' }),
@@ -71,6 +70,31 @@ export function buildBlockOps(rt: GpuRuntime, c: ModelConfig, w: BlockWeights, a
       M, N: c.intermediateSize, K: H, dtype: w.gate.dtype, ...mlpIn, w: w.gate.buffer, wUp: w.up.buffer, y: a.h, epilogue: 'swiglu',
     }),
     createLinear(rt, { M, N: H, K: c.intermediateSize, dtype: w.down.dtype, x: a.h, w: w.down.buffer, y: a.x, epilogue: 'residual' }),
+  ];
+}
+
+/**
+ * q, k and v from the same input: one matvec dispatch for all three where the kernel allows it (decode-sized
+ * M, one weight dtype, widths multiples of 4, each weight within one binding), else one linear each.
+ */
+function qkvOps(
+  rt: GpuRuntime,
+  o: { M: number; qDim: number; kvDim: number; K: number; w: BlockWeights; a: Activations; input: { x: GPUBuffer; norm?: FusedNorm } },
+): Encodable[] {
+  const { M, qDim, kvDim, K, w, a, input } = o;
+  const bytes = (N: number) => N * K * bytesPerElement(w.q.dtype);
+  const oneDispatch = usesMatvec(M) && w.k.dtype === w.q.dtype && w.v.dtype === w.q.dtype && qDim % 4 === 0 && kvDim % 4 === 0 &&
+    bytes(qDim) <= rt.device.limits.maxStorageBufferBindingSize;
+  if (oneDispatch) {
+    return [new Matvec(rt, {
+      M, N: qDim, K, dtype: w.q.dtype, ...input, w: w.q.buffer, y: a.q,
+      more: [{ w: w.k.buffer, y: a.k, N: kvDim }, { w: w.v.buffer, y: a.v, N: kvDim }],
+    })];
+  }
+  return [
+    createLinear(rt, { M, N: qDim, K, dtype: w.q.dtype, ...input, w: w.q.buffer, y: a.q }),
+    createLinear(rt, { M, N: kvDim, K, dtype: w.k.dtype, ...input, w: w.k.buffer, y: a.k }),
+    createLinear(rt, { M, N: kvDim, K, dtype: w.v.dtype, ...input, w: w.v.buffer, y: a.v }),
   ];
 }
 
