@@ -12,14 +12,14 @@
 //   1 x  : array<vec4<f32>>  activations [M, K] row-major f32 (viewed as vec4; buffers are 16-byte padded)
 //   2 wg : array<vec4<u32>>  weight [N, K] row-major: f32 bits, or f16 packed two per u32 with element 2i in the
 //                            low half (W_F16). The gate weight for EPI = 2.
-//   3 wu : array<vec4<u32>>  up weight [N, K] for EPI = 2; for EPI 0/1 bind the same buffer as wg (two read-only
-//                            bindings of one buffer are allowed; it is never read)
+//   3 wu : array<vec4<u32>>  up weight [N, K] for EPI = 2, second weight [n1, K] for SEGS = 3; otherwise bind the
+//                            same buffer as wg (two read-only bindings of one buffer are allowed; it is never read)
 //   4 y  : array<f32>        output, element (m, n) at m*ldy + n_off + n (ldy >= n_off + N)
 //   5 nw : array<u32>        matvec only: RMSNorm weight [K] (f32 bits or packed f16, NW_F16) for NORM; bind any
 //                            buffer (the weight) without NORM
 //   6 wv : array<vec4<u32>>  third weight [n2, K] for SEGS = 3; otherwise bind the weight again (never read)
 //   7 y1, 8 y2 : array<f32>  matvec only: outputs [M, n1] and [M, n2] of the second and third weight for SEGS = 3;
-//                            otherwise bind y again (never written)
+//                            otherwise any two disjoint ranges (never written; writable bindings may not alias)
 // Large weights (LM head) are bound in row windows: one dispatch per window, each with its own Params
 // (N = rows in the window, n_off = its first row), writing its columns of y.
 // Shared overrides:
