@@ -228,6 +228,22 @@ fn x_row8(m: u32, k: u32) -> Row8 {
               vec4<f32>(x_at(m, k + 4u), x_at(m, k + 5u), x_at(m, k + 6u), x_at(m, k + 7u)));
 }
 
+// dY[m .. m+7, n] (a column of the block's 8 rows) and dY[m, n .. n+7] (a row of 8 columns).
+fn dy_col8(m: u32, n: u32) -> Row8 {
+  return Row8(vec4<f32>(dy_at(m, n), dy_at(m + 1u, n), dy_at(m + 2u, n), dy_at(m + 3u, n)),
+              vec4<f32>(dy_at(m + 4u, n), dy_at(m + 5u, n), dy_at(m + 6u, n), dy_at(m + 7u, n)));
+}
+
+fn dy_row8(m: u32, n: u32) -> Row8 {
+  return Row8(vec4<f32>(dy_at(m, n), dy_at(m, n + 1u), dy_at(m, n + 2u), dy_at(m, n + 3u)),
+              vec4<f32>(dy_at(m, n + 4u), dy_at(m, n + 5u), dy_at(m, n + 6u), dy_at(m, n + 7u)));
+}
+
+fn zero_block() -> Block8 {
+  let z = Row8(vec4<f32>(0.0), vec4<f32>(0.0));
+  return Block8(z, z, z, z, z, z, z, z);
+}
+
 fn axpy8(r: Row8, a: f32, b: Row8) -> Row8 {
   return Row8(r.lo + a * b.lo, r.hi + a * b.hi);
 }
@@ -276,12 +292,9 @@ fn dx_direct(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: ve
   }
   let m = blk.x;
   let k = blk.y;
-  let z = Row8(vec4<f32>(0.0), vec4<f32>(0.0));
-  var c = Block8(z, z, z, z, z, z, z, z);
+  var c = zero_block();
   for (var n = 0u; n < p.N; n++) {
-    let a = Row8(vec4<f32>(dy_at(m, n), dy_at(m + 1u, n), dy_at(m + 2u, n), dy_at(m + 3u, n)),
-                 vec4<f32>(dy_at(m + 4u, n), dy_at(m + 5u, n), dy_at(m + 6u, n), dy_at(m + 7u, n)));
-    c = outer8(c, a, w_row8(n, k));
+    c = outer8(c, dy_col8(m, n), w_row8(n, k));
   }
   store_dx(m, k, c.r0);
   store_dx(m + 1u, k, c.r1);
@@ -309,12 +322,9 @@ fn score_direct(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   }
   let n = blk.x;
   let k = blk.y;
-  let z = Row8(vec4<f32>(0.0), vec4<f32>(0.0));
-  var c = Block8(z, z, z, z, z, z, z, z);
+  var c = zero_block();
   for (var m = 0u; m < p.M; m++) {
-    let a = Row8(vec4<f32>(dy_at(m, n), dy_at(m, n + 1u), dy_at(m, n + 2u), dy_at(m, n + 3u)),
-                 vec4<f32>(dy_at(m, n + 4u), dy_at(m, n + 5u), dy_at(m, n + 6u), dy_at(m, n + 7u)));
-    c = outer8(c, a, x_row8(m, k));
+    c = outer8(c, dy_row8(m, n), x_row8(m, k));
   }
   let s = abs_w_dot(n, k, c.r0) + abs_w_dot(n + 1u, k, c.r1) + abs_w_dot(n + 2u, k, c.r2) + abs_w_dot(n + 3u, k, c.r3) +
           abs_w_dot(n + 4u, k, c.r4) + abs_w_dot(n + 5u, k, c.r5) + abs_w_dot(n + 6u, k, c.r6) + abs_w_dot(n + 7u, k, c.r7);

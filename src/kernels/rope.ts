@@ -39,9 +39,19 @@ export function ropeInvFreq(headDim: number, theta: number, scaling?: Llama3Rope
   return inv;
 }
 
-/** The inv_freq table on the GPU (f32 [headDim/2]) that Rope and the cache attention's fused RoPE read. */
+const tables = new WeakMap<GPUDevice, Map<string, GPUBuffer>>();
+
+/**
+ * The inv_freq table (f32 [headDim/2]) that the cache attention's fused RoPE reads: uploaded once per
+ * device and configuration, shared by every block's decode ops and never freed (a few hundred bytes).
+ */
 export function ropeTable(rt: GpuRuntime, headDim: number, theta: number, scaling?: Llama3RopeScaling): GPUBuffer {
-  return uploadBuffer(rt.device, new Float32Array(ropeInvFreq(headDim, theta, scaling)), 'rope.inv_freq');
+  const key = JSON.stringify([headDim, theta, scaling ?? null]);
+  let byKey = tables.get(rt.device);
+  if (!byKey) tables.set(rt.device, (byKey = new Map()));
+  let table = byKey.get(key);
+  if (!table) byKey.set(key, (table = uploadBuffer(rt.device, new Float32Array(ropeInvFreq(headDim, theta, scaling)), 'rope.inv_freq')));
+  return table;
 }
 
 export interface RopeArgs {
@@ -69,6 +79,7 @@ export class Rope {
   constructor(rt: GpuRuntime, a: RopeArgs) {
     if (a.headDim % 2 !== 0) throw new Error('RoPE needs an even head dimension');
     this.pipeline = rt.pipelines.get(shader, 'main', { WG });
+    // Its own table, not the shared ropeTable: the Taylor pass frees every buffer its ops created.
     this.invFreq = new Float32Array(ropeInvFreq(a.headDim, a.theta, a.scaling));
     const table = uploadBuffer(rt.device, this.invFreq, 'rope.inv_freq');
     const half = a.headDim / 2;
