@@ -1,4 +1,4 @@
-// Token selection on the GPU: greedy argmax, and top-k candidates (k <= 64) for sampling in TS.
+// Token selection on the GPU: greedy argmax, top-k candidates (k <= 64), and the sampled draw among them.
 // Order used everywhere: larger logit first, equal logits by smaller token id; NaN counts as -inf and
 // +inf as the largest finite f32. Missing candidates (fewer than k elements) have id 0xffffffff, value -inf.
 //
@@ -19,7 +19,19 @@
 //              The chunk (CHUNK = 1024 values + ids, 8 KiB) is bitonic-sorted in workgroup memory into the order
 //              above and its first k entries written (55 barrier steps, whatever k).
 //              The wrapper chains stages (n -> nchunks*k candidates) until one chunk remains.
-//   precision: selection is exact; lse partials in f32 (merged in TS in float64).
+//   precision: selection is exact; lse partials in f32.
+//
+// entry point `draw`     the sampled token of one row from its final top-k stage, so the token never leaves the GPU
+//   bindings : 6 uniform Draw { k, nchunks, top_k, temperature, top_p, u }
+//              1 vals  : array<f32> [k]            candidates, best first (the last top-k stage)
+//              2 idx   : array<u32> [k]            their token ids (NONE = missing)
+//              5 lse   : array<f32> [nchunks, 2]   the first stage's partials at the same temperature
+//              4 out_i : array<u32> [1]            the drawn id: NONE without candidates, idx[0] when greedy
+//   dispatch : one workgroup of one thread (at most 64 candidates and one partial per 1024 logits).
+//   method   : Hugging Face warper order: temperature, top-k (the kept logits renormalised among
+//              themselves; without top-k, over the whole vocabulary via lse), then top-p (the smallest
+//              best-first prefix reaching top_p), then inverse CDF at u * (kept mass), u uniform in [0, 1).
+//   precision: f32; the draw can differ from a float64 one only when u falls within rounding of a CDF step.
 
 const CHUNK: u32 = 1024u;
 
@@ -197,4 +209,74 @@ fn topk(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     out_v[g * p.k + e] = select(sort_v[e], neg_inf(), sort_i[e] == NONE);
     out_i[g * p.k + e] = sort_i[e];
   }
+}
+
+struct Draw {
+  k: u32,
+  nchunks: u32,
+  top_k: u32,        // 0 = off
+  temperature: f32,  // <= 0: greedy
+  top_p: f32,        // >= 1: off
+  u: f32,
+}
+
+@group(0) @binding(6) var<uniform> d: Draw;
+
+@compute @workgroup_size(1)
+fn draw() {
+  var n = 0u;
+  while (n < d.k && idx[n] != NONE) {
+    n++;
+  }
+  if (n == 0u) {
+    out_i[0] = NONE;
+    return;
+  }
+  if (!(d.temperature > 0.0) || n == 1u) {
+    out_i[0] = idx[0];
+    return;
+  }
+  var keep = n;
+  var log_norm: f32;
+  if (d.top_k > 0u) {
+    keep = min(d.top_k, n);
+    let mx = vals[0] / d.temperature;
+    var s = 0.0;
+    for (var i = 0u; i < keep; i++) {
+      s += exp(vals[i] / d.temperature - mx);
+    }
+    log_norm = mx + log(s);
+  } else {
+    var mx = lse[0];
+    for (var c = 1u; c < d.nchunks; c++) {
+      mx = max(mx, lse[2u * c]);
+    }
+    var s = 0.0;
+    for (var c = 0u; c < d.nchunks; c++) {
+      s += lse[2u * c + 1u] * exp(lse[2u * c] - mx);
+    }
+    log_norm = mx + log(s);
+  }
+  var count = keep;
+  if (d.top_p < 1.0) {
+    var mass = 0.0;
+    count = 0u;
+    while (count < keep && (count == 0u || mass < d.top_p)) {
+      mass += exp(vals[count] / d.temperature - log_norm);
+      count++;
+    }
+  }
+  var total = 0.0;
+  for (var i = 0u; i < count; i++) {
+    total += exp(vals[i] / d.temperature - log_norm);
+  }
+  var u = d.u * total;
+  for (var i = 0u; i < count; i++) {
+    u -= exp(vals[i] / d.temperature - log_norm);
+    if (u < 0.0) {
+      out_i[0] = idx[i];
+      return;
+    }
+  }
+  out_i[0] = idx[count - 1u];
 }

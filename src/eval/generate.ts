@@ -1,15 +1,19 @@
 /**
  * Batch-1 generation over a block plan: prefill the prompt, then one token per step from the
- * KV cache. Token selection runs on the GPU (argmax, or top-k candidates + a seeded draw on the
- * host) in the step's own pass, so each step is one submit and one map of 4 bytes (greedy) or at
- * most 64 candidates.
+ * KV cache. The token is selected on the GPU in the step's own pass and written where the next
+ * step reads it, so up to IN_FLIGHT steps are queued ahead of the host: the GPU does not wait for
+ * a round trip per token, and the host reads each token back (4 bytes) while later steps run.
+ * Stopping at EOS or on cancel discards the steps already queued.
  */
 import type { GpuTimer } from '../gpu/timer';
-import { Argmax, MAX_TOP_K, NO_TOKEN, sampleFromCandidates, TopK, type SamplingOptions } from '../kernels/sampling';
+import { NO_TOKEN, type SamplingOptions } from '../kernels/sampling';
 import type { LlamaModel } from '../model/model';
 import type { BlockPlan } from '../model/plan';
 import { CancelledError } from '../prune/job';
-import { mulberry32 } from '../util/random';
+import { TokenSelector } from './token-selector';
+
+/** Steps submitted but not yet read back: enough to cover host encoding plus one map round trip. */
+const IN_FLIGHT = 3;
 
 export interface GenerateOptions {
   plan: BlockPlan;
@@ -42,34 +46,24 @@ export interface GenerateResult {
 export const SEED_SAMPLING: SamplingOptions = { temperature: 1, topK: 50, topP: 0.95 };
 
 export async function generate(model: LlamaModel, prompt: number[], o: GenerateOptions): Promise<GenerateResult> {
-  const rt = model.rt;
-  const V = model.config.vocabSize;
   const maxLen = prompt.length + o.maxNewTokens;
   const state = model.decoder(maxLen);
   state.setPlan(o.plan);
-  const sampling = o.sampling ?? SEED_SAMPLING;
-  const greedy = !(sampling.temperature > 0);
-  const random = mulberry32(o.seed ?? 0);
-  const argmax = greedy ? new Argmax(rt, { rows: 1, V, logits: state.logits }) : undefined;
-  const topK = greedy
-    ? undefined
-    : new TopK(rt, { rows: 1, V, k: Math.min(MAX_TOP_K, sampling.topK && sampling.topK > 0 ? sampling.topK : MAX_TOP_K), logits: state.logits, temperature: sampling.temperature });
-  const selector = (argmax ?? topK)!;
-  const steps = Math.min(o.maxNewTokens, o.timer?.capacity ?? 0);
-  const extras = (step: number) => ({ select: selector, timestampWrites: step < steps ? o.timer!.writes(step) : undefined });
-  const selected = async (): Promise<number> => {
-    if (argmax) return (await argmax.readEncoded())[0]!;
-    return sampleFromCandidates((await topK!.readEncoded())[0]!, sampling, random);
-  };
+  const selector = new TokenSelector(model.rt, {
+    V: model.config.vocabSize, logits: state.logits, out: state.nextToken, sampling: o.sampling ?? SEED_SAMPLING, seed: o.seed ?? 0, depth: IN_FLIGHT,
+  });
+  const timed = Math.min(o.maxNewTokens, o.timer?.capacity ?? 0);
+  const extras = (step: number) => ({ select: selector, timestampWrites: step < timed ? o.timer!.writes(step) : undefined });
   const eos = new Set(o.forceLength ? [] : (o.eosIds ?? model.config.eosTokenIds));
   const ids: number[] = [];
   let stoppedBy: GenerateResult['stoppedBy'] = 'length';
   try {
     const t0 = performance.now();
     state.prefill(prompt, extras(0));
-    let next = await selected();
+    let next = await selector.next();
     const t1 = performance.now();
     const host1 = state.hostMs;
+    let queued = 1; // tokens whose step has been submitted
     while (true) {
       if (next === NO_TOKEN) throw new Error('sampling produced no candidate (logits not finite?)');
       ids.push(next);
@@ -83,12 +77,15 @@ export async function generate(model: LlamaModel, prompt: number[], o: GenerateO
         stoppedBy = 'cancel';
         break;
       }
-      state.append(next, extras(ids.length));
-      next = await selected();
+      for (; queued < o.maxNewTokens && queued - ids.length < IN_FLIGHT; queued++) state.appendSelected(extras(queued));
+      next = await selector.next();
     }
     const t2 = performance.now();
     return { ids, promptTokens: prompt.length, prefillMs: t1 - t0, decodeMs: t2 - t1, decodeHostMs: state.hostMs - host1, stoppedBy };
   } finally {
+    // Steps queued past EOS or a cancel still run; their readbacks must finish before the buffers go.
+    // A failure here (device lost) would only repeat the error being reported, or hide the result.
+    await selector.drain().catch(() => undefined);
     selector.destroy();
   }
 }

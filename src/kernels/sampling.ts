@@ -1,5 +1,5 @@
 import code from '../../shaders/sampling.wgsl?raw';
-import { createStorageBuffer } from '../gpu/buffers';
+import { createStorageBuffer, readBuffer } from '../gpu/buffers';
 import { Readback } from '../gpu/readback';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
 import { bindAt, encodeAll, reductionWorkgroup, type Dispatch } from './common';
@@ -13,41 +13,27 @@ export const MAX_TOP_K = 64;
 /** Greedy decoding: ids[r] = argmax of logits row r (ties: smallest id). */
 export class Argmax {
   private readonly dispatch: Dispatch;
-  private readonly readback: Readback;
   /** u32 [rows] token ids. */
   readonly ids: GPUBuffer;
 
   /** `workgroupSize`: threads per row (power of two; default reductionWorkgroup: 256 on GPUs, 4 on CPU adapters). */
-  constructor(rt: GpuRuntime, private readonly a: { rows: number; V: number; logits: GPUBuffer; ids?: GPUBuffer; workgroupSize?: number }) {
+  constructor(private readonly rt: GpuRuntime, private readonly a: { rows: number; V: number; logits: GPUBuffer; ids?: GPUBuffer; workgroupSize?: number }) {
     const pipeline = rt.pipelines.get(shader, 'argmax', { WG: a.workgroupSize ?? reductionWorkgroup(rt, 256) });
     this.ids = a.ids ?? createStorageBuffer(rt.device, a.rows * 4, 'argmax.ids');
     const params = rt.uniform(packParams([{ u32: a.rows }, { u32: a.V }, { u32: 0 }, { u32: 0 }, { u32: 0 }, { u32: 0 }, { f32: 1 }]), 'argmax.params');
     this.dispatch = { pipeline, bindGroup: bindAt(rt, pipeline, { 0: params, 1: a.logits, 4: this.ids }, 'argmax'), grid: rt.grid(a.rows) };
-    this.readback = new Readback(rt.device, [{ buffer: this.ids, bytes: a.rows * 4 }], 'argmax');
   }
 
   encode(pass: GPUComputePassEncoder): void {
     encodeAll(pass, [this.dispatch]);
   }
 
-  /** Copies the ids for readEncoded(), in the caller's command buffer after the pass. */
-  encodeReadback(encoder: GPUCommandEncoder): void {
-    this.readback.encode(encoder);
-  }
-
-  async readEncoded(): Promise<Uint32Array> {
-    const [ids] = await this.readback.read();
-    return new Uint32Array(ids!);
-  }
-
   /** The ids (submit the pass first). */
   async read(): Promise<Uint32Array> {
-    const [ids] = await this.readback.readNow();
-    return new Uint32Array(ids!);
+    return new Uint32Array(await readBuffer(this.rt.device, this.ids, this.a.rows * 4));
   }
 
   destroy(): void {
-    this.readback.destroy();
     if (this.ids !== this.a.ids) this.ids.destroy();
   }
 }
@@ -70,10 +56,14 @@ export class TopK {
   private readonly dispatches: Dispatch[] = [];
   private firstParams!: GPUBuffer;
   private firstParamWords!: ArrayBuffer;
-  private readonly outV: GPUBuffer;
-  private readonly outI: GPUBuffer;
-  private readonly lse: GPUBuffer;
-  private readonly nchunks0: number;
+  /** f32 [rows, k]: the candidates' logits, best first (the last stage's output). */
+  readonly outV: GPUBuffer;
+  /** u32 [rows, k]: their token ids (NO_TOKEN where missing). */
+  readonly outI: GPUBuffer;
+  /** f32 [rows, nchunks0, 2]: the first stage's log-sum-exp partials (max, sum) at the temperature. */
+  readonly lse: GPUBuffer;
+  readonly nchunks0: number;
+  readonly k: number;
   private readonly readback: Readback;
   private readonly owned: GPUBuffer[] = [];
 
@@ -85,6 +75,7 @@ export class TopK {
     if (a.k < 1 || a.k > MAX_TOP_K) throw new Error(`TopK: k = ${a.k} outside 1..${MAX_TOP_K}`);
     const pipeline = rt.pipelines.get(shader, 'topk', { WG: a.workgroupSize ?? reductionWorkgroup(rt, 256) });
     const { rows, k } = a;
+    this.k = k;
     this.nchunks0 = Math.ceil(a.V / CHUNK);
     this.lse = createStorageBuffer(rt.device, rows * this.nchunks0 * 8, 'topk.lse');
     let n = a.V;
@@ -132,18 +123,9 @@ export class TopK {
     encodeAll(pass, this.dispatches);
   }
 
-  /** Copies the candidates for readEncoded(), in the caller's command buffer after the pass. */
-  encodeReadback(encoder: GPUCommandEncoder): void {
-    this.readback.encode(encoder);
-  }
-
   /** Candidates of each row (submit the pass first). */
   async read(): Promise<Candidates[]> {
     return this.candidates(await this.readback.readNow());
-  }
-
-  async readEncoded(): Promise<Candidates[]> {
-    return this.candidates(await this.readback.read());
   }
 
   destroy(): void {
@@ -182,38 +164,32 @@ export interface SamplingOptions {
 }
 
 /**
- * Draws a token from GPU candidates with Hugging Face warper order: temperature, then top-k (the kept
- * logits are renormalized among themselves), then top-p. Without top-k the probabilities are
- * normalized over the whole vocabulary (logZ); a nucleus that extends past the candidates is
- * truncated to them. `random` returns uniforms in [0, 1) (e.g. mulberry32(seed)).
+ * Draws the next token of row 0 from a TopK's candidates on the GPU, in Hugging Face warper order
+ * (temperature, top-k renormalised among the kept logits, top-p), into `out` (u32 [1]). Without
+ * top-k the probabilities are normalised over the whole vocabulary; a nucleus that extends past
+ * the candidates is truncated to them. The uniform for the next dispatch is set with setUniform.
  */
-export function sampleFromCandidates(c: Candidates, o: SamplingOptions, random: () => number): number {
-  let n = 0;
-  while (n < c.ids.length && c.ids[n] !== NO_TOKEN) n++;
-  if (n === 0) return NO_TOKEN;
-  if (!(o.temperature > 0) || n === 1) return c.ids[0]!;
-  const topK = o.topK && o.topK > 0 ? Math.min(o.topK, n) : 0;
-  const keep = topK || n;
-  const z = Array.from(c.values.subarray(0, keep), (v) => v / o.temperature);
-  let logNorm = c.logZ;
-  if (topK) {
-    const mx = z[0]!;
-    logNorm = mx + Math.log(z.reduce((s, v) => s + Math.exp(v - mx), 0));
+export class Draw {
+  private readonly dispatch: Dispatch;
+  private readonly params: GPUBuffer;
+  private readonly words: ArrayBuffer;
+
+  constructor(private readonly rt: GpuRuntime, topK: TopK, o: SamplingOptions, out: GPUBuffer) {
+    const pipeline = rt.pipelines.get(shader, 'draw');
+    this.words = packParams([
+      { u32: topK.k }, { u32: topK.nchunks0 }, { u32: o.topK && o.topK > 0 ? o.topK : 0 }, { f32: o.temperature }, { f32: o.topP ?? 1 }, { f32: 0 },
+    ]);
+    this.params = rt.uniform(this.words, 'draw.params');
+    this.dispatch = { pipeline, bindGroup: bindAt(rt, pipeline, { 6: this.params, 1: topK.outV, 2: topK.outI, 5: topK.lse, 4: out }, 'draw'), grid: [1, 1] };
   }
-  const probs = z.map((v) => Math.exp(v - logNorm));
-  let count = keep;
-  const topP = o.topP ?? 1;
-  if (topP < 1) {
-    let before = 0;
-    count = 0;
-    while (count < keep && (count === 0 || before < topP)) before += probs[count++]!;
+
+  /** Queues the uniform in [0, 1) that the next submitted draw uses. */
+  setUniform(u: number): void {
+    new DataView(this.words).setFloat32(20, u, true);
+    this.rt.device.queue.writeBuffer(this.params, 0, this.words);
   }
-  let total = 0;
-  for (let i = 0; i < count; i++) total += probs[i]!;
-  let u = random() * total;
-  for (let i = 0; i < count; i++) {
-    u -= probs[i]!;
-    if (u < 0) return c.ids[i]!;
+
+  encode(pass: GPUComputePassEncoder): void {
+    encodeAll(pass, [this.dispatch]);
   }
-  return c.ids[count - 1]!;
 }

@@ -30,12 +30,11 @@ export interface StepExtras {
 /** Ops for `rows` tokens continuing at step.pos0: embedding, the plan's blocks, then the head (final norm fused in) on the last row. */
 class TokenOps {
   readonly act: Activations;
-  readonly ids: GPUBuffer;
   private readonly ops: Encodable[];
 
-  constructor(rt: GpuRuntime, c: ModelConfig, w: ModelWeights, plan: BlockPlan, caches: KvCache[], step: StepBuffer, readonly rows: number, logits: GPUBuffer) {
+  /** `ids`: u32 [rows], the tokens the ops embed. */
+  constructor(rt: GpuRuntime, c: ModelConfig, w: ModelWeights, plan: BlockPlan, caches: KvCache[], step: StepBuffer, readonly rows: number, readonly ids: GPUBuffer, logits: GPUBuffer) {
     this.act = createActivations(rt, c, rows, `decode${rows}`);
-    this.ids = createStorageBuffer(rt.device, rows * 4, 'decode.ids');
     const embed = new Embedding(rt, { rows, vocab: c.vocabSize, hidden: c.hiddenSize, dtype: w.embed.dtype, ids: this.ids, table: w.embed.buffer, y: this.act.x });
     const blocks = plan.map((b, slot) => buildBlockOps(rt, c, w.blocks[b]!, this.act, { B: 1, T: rows, step, cache: caches[slot]! }));
     // Only the last row's logits are needed: the head matvec normalises and projects that row.
@@ -71,13 +70,15 @@ class TokenOps {
 
   destroy(): void {
     destroyActivations(this.act);
-    this.ids.destroy();
     if (this.lastRow !== this.act.x) this.lastRow.destroy();
   }
 }
 
 export class DecodeState {
   readonly logits: GPUBuffer;
+  /** u32 [1]: the token a single step embeds. A step's token selection may write it on the GPU (appendSelected). */
+  readonly nextToken: GPUBuffer;
+  private promptIds: GPUBuffer | undefined;
   private readonly step: StepBuffer;
   private caches: KvCache[] = [];
   private stepOps: TokenOps | undefined;
@@ -101,6 +102,7 @@ export class DecodeState {
       throw new ContextLengthError(`a KV cache of ${maxLen} tokens needs ${cacheBytes} bytes per layer, over the adapter's binding limit`);
     }
     this.logits = createStorageBuffer(rt.device, config.vocabSize * 4, 'decode.logits');
+    this.nextToken = createStorageBuffer(rt.device, 4, 'decode.next_token');
     this.step = new StepBuffer(rt, 0);
   }
 
@@ -114,7 +116,7 @@ export class DecodeState {
     }
     this.stepOps?.destroy();
     this.promptOps?.destroy();
-    this.stepOps = new TokenOps(this.rt, this.config, this.weights, plan, this.caches, this.step, 1, this.logits);
+    this.stepOps = new TokenOps(this.rt, this.config, this.weights, plan, this.caches, this.step, 1, this.nextToken, this.logits);
     this.promptOps = undefined;
     this.plan = [...plan];
     this.position = 0;
@@ -129,27 +131,39 @@ export class DecodeState {
     if (!this.stepOps) throw new Error('setPlan() before prefill');
     if (this.promptOps?.rows !== ids.length) {
       this.promptOps?.destroy();
-      this.promptOps = ids.length === 1 ? undefined : new TokenOps(this.rt, this.config, this.weights, this.plan, this.caches, this.step, ids.length, this.logits);
+      this.promptIds?.destroy();
+      this.promptIds = ids.length === 1 ? undefined : createStorageBuffer(this.rt.device, ids.length * 4, 'decode.prompt_ids');
+      this.promptOps = this.promptIds && new TokenOps(this.rt, this.config, this.weights, this.plan, this.caches, this.step, ids.length, this.promptIds, this.logits);
     }
     this.position = 0;
-    this.run(this.promptOps ?? this.stepOps, ids, extras);
+    const ops = this.promptOps ?? this.stepOps;
+    writeBuffer(this.rt.device, ops.ids, Uint32Array.from(ids));
+    this.run(ops, extras);
   }
 
   /** Appends one token; the logits of the next position are then in `logits`. */
   append(token: number, extras?: StepExtras): void {
-    if (!this.stepOps) throw new Error('setPlan() before decoding');
-    if (this.position >= this.maxLen) throw new ContextLengthError(`the context of ${this.maxLen} tokens is full`);
-    this.run(this.stepOps, [token], extras);
+    writeBuffer(this.rt.device, this.nextToken, Uint32Array.of(token));
+    this.appendSelected(extras);
   }
 
-  private run(ops: TokenOps, ids: ArrayLike<number>, extras?: StepExtras): void {
+  /**
+   * Appends the token in `nextToken`, as written on the GPU by the previous step's selection: the
+   * step can be submitted before that token is known to the host.
+   */
+  appendSelected(extras?: StepExtras): void {
+    if (!this.stepOps) throw new Error('setPlan() before decoding');
+    if (this.position >= this.maxLen) throw new ContextLengthError(`the context of ${this.maxLen} tokens is full`);
+    this.run(this.stepOps, extras);
+  }
+
+  private run(ops: TokenOps, extras?: StepExtras): void {
     const t0 = performance.now();
     this.step.set(this.position);
-    writeBuffer(this.rt.device, ops.ids, Uint32Array.from(ids));
     const encoder = this.rt.device.createCommandEncoder({ label: 'decode' });
     ops.encode(encoder, extras);
     this.rt.device.queue.submit([encoder.finish()]);
-    this.position += ids.length;
+    this.position += ops.rows;
     this.hostMs += performance.now() - t0;
   }
 
@@ -160,6 +174,8 @@ export class DecodeState {
   destroy(): void {
     this.stepOps?.destroy();
     this.promptOps?.destroy();
+    this.promptIds?.destroy();
+    this.nextToken.destroy();
     for (const c of this.caches) {
       c.k.destroy();
       c.v.destroy();

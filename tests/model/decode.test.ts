@@ -1,8 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generate } from '../../src/eval/generate';
+import type { SamplingOptions } from '../../src/kernels/sampling';
 import type { LlamaModel } from '../../src/model/model';
 import { planWithout } from '../../src/model/plan';
+import { mulberry32 } from '../../src/util/random';
 import { loadTestModel } from '../helpers/models';
 import { relativeError } from '../helpers/numeric';
+import { drawRef, logZRef, topkRef } from '../reference/sampling';
 
 let model: LlamaModel;
 beforeAll(async () => {
@@ -36,5 +40,49 @@ describe('decode with the KV cache', { timeout: 600_000 }, () => {
     const dec = model.decoder(8);
     dec.setPlan(model.fullPlan());
     expect(() => dec.prefill(new Array(model.decoder(8).maxLen + 1).fill(5))).toThrow(/exceeds the context/);
+  });
+});
+
+describe('generation with steps in flight', { timeout: 600_000 }, () => {
+  const prompt = tokens.slice(0, 6);
+  const plan = planWithout(16, [5]);
+
+  it('draws every token from that step\'s logits with the seeded uniforms (float64 replay)', async () => {
+    const sampling: SamplingOptions = { temperature: 0.8, topK: 40, topP: 0.9 };
+    const seed = 77;
+    const r = await generate(model, prompt, { plan, maxNewTokens: 12, forceLength: true, sampling, seed });
+    expect(r.ids.length).toBe(12);
+    // Replay one step at a time from the host: token i must be the float64 draw from step i's logits.
+    const random = mulberry32(seed);
+    const dec = model.decoder(prompt.length + 12);
+    dec.setPlan(plan);
+    dec.prefill(prompt);
+    let compared = 0;
+    for (const [i, id] of r.ids.entries()) {
+      const logits = await dec.readLogits();
+      const best = topkRef(logits, 40);
+      const values = best.map((j) => logits[j]!);
+      const want = drawRef(values, best, logZRef(logits, sampling.temperature), sampling, Math.fround(random()));
+      if (want.margin >= 1e-5) {
+        expect(id, `token ${i}`).toBe(want.id);
+        compared++;
+      }
+      dec.append(id);
+    }
+    expect(compared).toBeGreaterThan(9);
+  });
+
+  it('stops at EOS and on cancel with later steps queued, and the next generation is unaffected', async () => {
+    const greedy = { temperature: 0 };
+    const full = await generate(model, prompt, { plan, maxNewTokens: 10, forceLength: true, sampling: greedy });
+    const eos = full.ids[3]!;
+    const stopped = await generate(model, prompt, { plan, maxNewTokens: 10, sampling: greedy, eosIds: [eos] });
+    expect(stopped.stoppedBy).toBe('eos');
+    expect(stopped.ids).toEqual(full.ids.slice(0, full.ids.indexOf(eos) + 1));
+    const ctl = new AbortController();
+    const cancelled = await generate(model, prompt, { plan, maxNewTokens: 10, forceLength: true, sampling: greedy, signal: ctl.signal, onToken: (_, i) => i === 1 && ctl.abort() });
+    expect(cancelled.stoppedBy).toBe('cancel');
+    expect(cancelled.ids).toEqual(full.ids.slice(0, 2));
+    expect((await generate(model, prompt, { plan, maxNewTokens: 10, forceLength: true, sampling: greedy })).ids).toEqual(full.ids);
   });
 });
