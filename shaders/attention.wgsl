@@ -10,7 +10,8 @@
 // Overrides: D (head dim, multiple of 16, <= 256), CH (keys per split in decode), WG (threads of the decode
 // entries, power of two), GQ (H / KVH, decode_split only), ROPE (kv_write and decode_split: q and k arrive
 // before RoPE and are rotated here, at position pos0 + t, with inv_freq from binding 9 and rotary.wgsl,
-// which the wrapper puts in front of this file; the cache then holds rotated keys as without ROPE).
+// which the wrapper puts in front of this file; the cache then holds rotated keys as without ROPE),
+// WRITE (decode_split with T = 1: it appends the call's k, v row itself, so a decode step needs no kv_write).
 //
 // entry point `prefill`  flash attention over the tokens of this call only (no cache; positions 0..T-1)
 //   bindings : 0 Params, 2 q, 3 k, 4 v (read), 5 out (read_write)
@@ -38,15 +39,18 @@
 //              Row r = b*T + t goes to position pos0 + t; positions >= maxLen are dropped (the engine must stop).
 //
 // entry point `decode_split` attention of this call's queries over the cache, split along the cache length
-//   bindings : 0 Params, 1 Step, 2 q, 6 kc, 7 vc (read), 8 part (read_write) [rows, H, nsplit, D + 2],
-//              9 inv_freq (ROPE; else any buffer)
+//   bindings : 0 Params, 1 Step, 2 q, 3 k, 4 v (read), 6 kc, 7 vc, 8 part (read_write) [rows, H, nsplit, D + 2],
+//              9 inv_freq (ROPE; else any buffer). k and v are read only with WRITE, kc and vc only read without.
 //   dispatch : one workgroup of WG threads per (r, kv head, s): rows*KVH*nsplit workgroups over (x, y), s fastest.
 //              The GQ = H/KVH query heads of the kv head are done together, so each cached K/V row is fetched
 //              once per group. Query r (t = r mod T) sits at position pos0 + t and sees cache positions
 //              0 .. pos0 + t; split s takes every nsplit-th of those, positions s, s + nsplit, s + 2*nsplit, ...
 //              (strided, so a short prefix of a long cache still spreads over every split; CH >= ceil(maxLen /
 //              nsplit); empty splits write m = -3e38, l = 0, acc = 0). Writes acc[D] = sum_j p_j v_j, then m, l.
-//   memory   : (GQ*D + GQ*CH + GQ*WG) * 4 bytes of workgroup memory (the wrapper sizes CH to fit 16 KiB).
+//   WRITE    : (T = 1) the new key sits at position pos0, the last key of split pos0 % nsplit. That split's
+//              workgroup for each kv head rotates it into workgroup memory, appends it and v's row to the cache,
+//              and attends to it from there; no other workgroup reads that position, so nothing races.
+//   memory   : (GQ*D + GQ*CH + GQ*WG + D) * 4 bytes of workgroup memory (the wrapper sizes CH to fit 16 KiB).
 //   precision: scores held in workgroup memory; max and sum by tree reductions; exp(s - m) in f32.
 //
 // entry point `decode_reduce` merge the splits
@@ -62,6 +66,7 @@ override CH: u32 = 256u;
 override WG: u32 = 64u;
 override GQ: u32 = 1u;      // query heads per kv head (H / KVH), <= GQ_MAX
 override ROPE: bool = false;
+override WRITE: bool = false;
 const GQ_MAX: u32 = 16u;
 
 const NEG: f32 = -3.0e38;
@@ -88,8 +93,6 @@ struct Step {
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 @group(0) @binding(6) var<storage, read_write> kc: array<f32>;
 @group(0) @binding(7) var<storage, read_write> vc: array<f32>;
-@group(0) @binding(6) var<storage, read> kc_r: array<f32>;
-@group(0) @binding(7) var<storage, read> vc_r: array<f32>;
 @group(0) @binding(8) var<storage, read_write> part: array<f32>;
 @group(0) @binding(8) var<storage, read> part_r: array<f32>;
 @group(0) @binding(9) var<storage, read> inv_freq: array<f32>;
@@ -271,6 +274,7 @@ fn kv_write(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
 // ---------------------------------------------------------------- decode: split over the cache
 
 var<workgroup> q_vec: array<f32, GQ * D>;
+var<workgroup> k_new: array<f32, D>;
 var<workgroup> scores: array<f32, GQ * CH>;
 var<workgroup> red: array<f32, GQ * WG>;
 
@@ -318,6 +322,19 @@ fn decode_split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
     let d = i - g * D;
     q_vec[i] = maybe_rotated(q[q_base + i], q[q_base + g * D + rope_partner(d)], d, q_pos) * p.scale;
   }
+  // WRITE: this workgroup owns the new position q_pos (see the header); the cache is read for the others.
+  let owns_new = WRITE && q_pos < p.maxLen && s == q_pos % p.nsplit;
+  let n_cached = select(n, n - 1u, owns_new);
+  let new_kv = r * p.KVH * D + kvh * D;
+  if (owns_new) {
+    let dst = (b * p.KVH + kvh) * p.maxLen * D + q_pos * D;
+    for (var d = lid; d < D; d += WG) {
+      let kd = maybe_rotated(k[new_kv + d], k[new_kv + rope_partner(d)], d, q_pos);
+      k_new[d] = kd;
+      kc[dst + d] = kd;
+      vc[dst + d] = v[new_kv + d];
+    }
+  }
   workgroupBarrier();
   var mx: array<f32, GQ_MAX>;
   for (var g = 0u; g < GQ; g++) {
@@ -327,8 +344,14 @@ fn decode_split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
     let kb = cache_base + jj * key_stride;
     for (var g = 0u; g < GQ; g++) {
       var sc = 0.0;
-      for (var d = 0u; d < D; d++) {
-        sc = fma(q_vec[g * D + d], kc_r[kb + d], sc);
+      if (jj < n_cached) {
+        for (var d = 0u; d < D; d++) {
+          sc = fma(q_vec[g * D + d], kc[kb + d], sc);
+        }
+      } else {
+        for (var d = 0u; d < D; d++) {
+          sc = fma(q_vec[g * D + d], k_new[d], sc);
+        }
       }
       scores[g * CH + jj] = sc;
       mx[g] = max(mx[g], sc);
@@ -360,8 +383,11 @@ fn decode_split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
     let g = i / D;
     let d = i - g * D;
     var acc = 0.0;
-    for (var jj = 0u; jj < n; jj++) {
-      acc = fma(scores[g * CH + jj], vc_r[cache_base + jj * key_stride + d], acc);
+    for (var jj = 0u; jj < n_cached; jj++) {
+      acc = fma(scores[g * CH + jj], vc[cache_base + jj * key_stride + d], acc);
+    }
+    if (owns_new) {
+      acc = fma(scores[g * CH + n - 1u], v[new_kv + d], acc);
     }
     let part_base = ((r * p.H + kvh * GQ + g) * p.nsplit + s) * (D + 2u);
     part[part_base + d] = acc;

@@ -82,7 +82,8 @@ export interface FusedRope {
 /**
  * Appends this call's k, v rows ([B*T, KVH*D], after RoPE, or before it with `rope`) to a KvCache at
  * positions step.pos0 + t. With AttentionPrefill this fills the cache from a prompt (pos0 = 0) using the
- * flash kernel for the prompt's own outputs; AttentionDecode includes it unless skipWrite is set.
+ * flash kernel for the prompt's own outputs; AttentionDecode dispatches it for T > 1 (with T = 1 its
+ * split pass appends the row itself).
  */
 export class KvWrite {
   readonly dispatch: Dispatch;
@@ -120,8 +121,8 @@ function splitCount(rt: GpuRuntime, pairs: number, maxLen: number): number {
 /**
  * Appends this call's k, v rows ([B*T, KVH*D]) to a cache at positions step.pos0 + t, then (encode)
  * attends this call's queries over cache positions 0 .. pos0 + t (causal), split along the cache into
- * nsplit interleaved sets of at most `splitLen` keys, merged in a second dispatch. T = 1 is decode;
- * T > 1 with pos0 > 0 is chunked prefill. `out` [B*T, H*D]. The step buffer must hold pos0 when the
+ * nsplit interleaved sets of at most `splitLen` keys, merged in a second dispatch. T = 1 is decode
+ * (two dispatches: the split pass writes the new row); T > 1 is a prompt or chunked prefill (three). `out` [B*T, H*D]. The step buffer must hold pos0 when the
  * pass executes.
  */
 export class AttentionDecode {
@@ -142,8 +143,6 @@ export class AttentionDecode {
       step: StepBuffer;
       /** Most keys per split (default: see splitCount; capped to fit 16 KiB of workgroup memory). */
       splitLen?: number;
-      /** Skip the cache append (k, v already written). */
-      skipWrite?: boolean;
       /** q and k arrive before RoPE: rotate them here (no separate Rope dispatches in a decode step). */
       rope?: FusedRope;
       /** Threads per workgroup of the split and merge passes (default: reductionWorkgroup, 64 on GPUs). */
@@ -154,25 +153,27 @@ export class AttentionDecode {
     const { maxLen } = a.cache;
     const G = a.nHeads / a.nKvHeads;
     if (G > 16) throw new Error('attention: more than 16 query heads per kv head');
-    // Workgroup memory of decode_split: (G*D + G*CH + G*WG) floats within 16 KiB.
+    // Workgroup memory of decode_split: (G*D + G*CH + G*WG + D) floats within 16 KiB.
     const WG = a.workgroupSize ?? reductionWorkgroup(rt, 64);
-    const maxSplit = Math.floor((4096 - G * a.headDim - G * WG) / G);
+    const maxSplit = Math.floor((4096 - G * a.headDim - G * WG - a.headDim) / G);
     if (maxSplit < 1) throw new Error('attention: head group too large for workgroup memory');
     const rows = a.B * a.T;
     this.nsplit = Math.max(Math.ceil(maxLen / maxSplit), a.splitLen ? Math.ceil(maxLen / a.splitLen) : splitCount(rt, rows * a.nKvHeads, maxLen));
     this.splitLen = Math.ceil(maxLen / this.nsplit);
     const D = a.headDim;
-    const constants = { D, CH: this.splitLen, WG, GQ: G, ROPE: a.rope !== undefined };
+    // One token per sequence (decode): the split pass appends it to the cache itself.
+    const fusedWrite = a.T === 1;
+    const constants = { D, CH: this.splitLen, WG, GQ: G, ROPE: a.rope !== undefined, WRITE: fusedWrite };
     const u = params(rt, a, maxLen, this.nsplit);
     this.partials = createStorageBuffer(rt.device, rows * a.nHeads * this.nsplit * (D + 2) * 4, 'attention.partials');
     const split = rt.pipelines.get(shader, 'decode_split', constants);
     const reduce = rt.pipelines.get(shader, 'decode_reduce', constants);
     const c = a.cache;
     this.dispatches = [
-      ...(a.skipWrite ? [] : [new KvWrite(rt, a).dispatch]),
+      ...(fusedWrite ? [] : [new KvWrite(rt, a).dispatch]),
       {
         pipeline: split,
-        bindGroup: bindAt(rt, split, { 0: u, 1: a.step.buffer, 2: a.q, 6: c.k, 7: c.v, 8: this.partials, 9: a.rope?.invFreq ?? a.q }, 'attention.decode_split'),
+        bindGroup: bindAt(rt, split, { 0: u, 1: a.step.buffer, 2: a.q, 3: a.k, 4: a.v, 6: c.k, 7: c.v, 8: this.partials, 9: a.rope?.invFreq ?? a.q }, 'attention.decode_split'),
         grid: rt.grid(rows * a.nKvHeads * this.nsplit),
       },
       {

@@ -4,9 +4,9 @@
  *   x += attn Wo^T; xn = rmsnorm(x); h = silu(xn Wg^T) * (xn Wu^T); x += h Wd^T
  * The residual adds are fused into the output projections' epilogues. With decode-sized M (the
  * matvec kernels) the two RMSNorms are fused into the projections that read them (q, k, v and
- * gate/up read the raw stream x), q, k and v share one dispatch, and with a KV cache RoPE is applied
- * by the cache write and the split attention: a decode block is 7 dispatches (q/k/v, cache write,
- * split, merge, o, gate/up, down) instead of 13.
+ * gate/up read the raw stream x), q, k and v share one dispatch, with a KV cache RoPE is applied by
+ * the cache kernels, and a single token's split attention appends it to the cache itself: a decode
+ * block is 6 dispatches (q/k/v, split, merge, o, gate/up, down) instead of 13.
  */
 import type { GpuRuntime } from '../gpu/runtime';
 import { bytesPerElement } from '../gpu/tensor';

@@ -113,9 +113,10 @@ describe('causal GQA attention', () => {
 
   // Generation passes q and k un-rotated: the cache write and the split attention apply RoPE at
   // positions pos0 + t themselves (llama3 scaling here), which must equal RoPE first, then attention.
-  it('applies RoPE inside the cache kernels (fused): a 20-token prompt, then a decode step', async () => {
+  // The second decode step attends to the row the first one appended inside its split pass.
+  it('applies RoPE inside the cache kernels (fused): a 20-token prompt, then two decode steps', async () => {
     const rt = await testRuntime();
-    const [B, T, T1, H, KVH, D, maxLen] = [2, 21, 20, 4, 2, 64, 40];
+    const [B, T, H, KVH, D, maxLen] = [2, 22, 4, 2, 64, 40];
     const { normal } = seededRandom('attention fused rope');
     const rows = B * T;
     const q = randomArray(rows * H * D, normal, 1.5);
@@ -140,8 +141,9 @@ describe('causal GQA attention', () => {
       runPass(rt, (pass) => op.encode(pass));
       return out;
     };
-    const outs = [call(0, T1), call(T1, T)];
-    for (const [i, [t0, t1]] of [[0, T1], [T1, T]].entries()) {
+    const calls = [[0, 20], [20, 21], [21, 22]] as const;
+    const outs = calls.map(([t0, t1]) => call(t0, t1));
+    for (const [i, [t0, t1]] of calls.entries()) {
       const got = await readF32(rt.device, outs[i]!, B * (t1 - t0) * H * D);
       expect(firstNonFinite(got)).toBe(-1);
       const keys = (a: ArrayLike<number>) => rowsOf(Float32Array.from(a), B, T, KVH * D, 0, t1);
