@@ -22,13 +22,20 @@ export const SYNTHETIC_100MB: SyntheticOptions = { hidden: 1024, intermediate: 2
 export const SYNTHETIC_1B: SyntheticOptions = { hidden: 2048, intermediate: 5632, heads: 32, kvHeads: 4, vocab: 32000, layers: 22, dtype: 'F16' };
 
 /**
+ * LLaMA-7B's block shape (4096 / 11008, 32 heads, 405 MB per block in F16) with 8 of its 32 blocks:
+ * 3.8 GB. The Shortened LLaMA paper prunes 7B+ models, and a block this size is where batch-1 decode
+ * should approach the bandwidth probe; 8 blocks keep the run and its criteria to seconds on a GPU.
+ */
+export const SYNTHETIC_7B_BLOCKS: SyntheticOptions = { hidden: 4096, intermediate: 11008, heads: 32, kvHeads: 32, vocab: 32000, layers: 8, dtype: 'F16' };
+
+/**
  * The synthetic models a run measures on this adapter. Software adapters skip them unless
  * BENCH_SYNTHETIC=1: SwiftShader decodes at ~0.02 GB/s, about 15 s per token of the 311 MB model,
  * so its sweep alone would take over half an hour.
  */
 export function syntheticModels(ctx: GpuContext): { name: string; shape: SyntheticOptions }[] {
   if (isCpuAdapter(ctx.adapter)) return process.env.BENCH_SYNTHETIC === '1' ? [{ name: 'synthetic', shape: SYNTHETIC_100MB }] : [];
-  return [{ name: 'synthetic', shape: SYNTHETIC_100MB }, { name: 'synthetic-1b', shape: SYNTHETIC_1B }];
+  return [{ name: 'synthetic', shape: SYNTHETIC_100MB }, { name: 'synthetic-1b', shape: SYNTHETIC_1B }, { name: 'synthetic-7b-blocks', shape: SYNTHETIC_7B_BLOCKS }];
 }
 
 export function adapterSlug(ctx: GpuContext): string {

@@ -1,8 +1,8 @@
 /**
  * Engine benchmark (part of `npm run bench`): decode and prefill tokens/s with k = 0..L/2 blocks
  * removed, each against the memory-bound ideal speedup (weight bytes per token, full / pruned),
- * on the embedded model and on synthetic models (>= 100 MB everywhere, TinyLlama-1.1B-shaped on
- * hardware adapters); plus effective decode bandwidth (weight bytes per token / time per token).
+ * on the embedded model and on synthetic models (>= 100 MB everywhere; TinyLlama-1.1B-shaped and
+ * LLaMA-7B-block-shaped on hardware adapters); plus effective decode bandwidth (weight bytes per token / time per token).
  * Headline times are GPU timestamps where the adapter has them; wall clock is kept beside them.
  * Writes results/<adapter>/bench-engine.json. BENCH_QUICK=1 (default on software adapters)
  * shortens the runs and says so.

@@ -30,6 +30,7 @@ const MODEL_TITLES: Record<string, string> = {
   embedded: 'Embedded model (kjv-tiny-llama)',
   synthetic: 'Synthetic model, 8 blocks of 1024 / 2816, vocabulary 32000',
   'synthetic-1b': 'Synthetic TinyLlama-1.1B shape, 22 blocks of 2048 / 5632, vocabulary 32000',
+  'synthetic-7b-blocks': 'Synthetic LLaMA-7B block shape, 8 blocks of 4096 / 11008, vocabulary 32000',
 };
 const modelKeys = (j: Json) => Object.keys(MODEL_TITLES).filter((k) => j[k]);
 
