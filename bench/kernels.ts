@@ -180,8 +180,8 @@ async function main(): Promise<void> {
   const dim = quick ? 1024 : 4096;
   const Ms = quick ? [128, 512] : [128, 512, 1280];
   if (quick) scaled.push(`matmul K = N = ${dim} (not 4096), M = ${Ms.join('/')} (not 128/512/1280)`);
-  // The adapter's default kernel; on hardware also the `wide` candidate (8x8 blocks per thread), so one
-  // GPU run shows whether it should become the default.
+  // The adapter's default kernel; on hardware also the `wide` candidate (8x8 blocks per thread, K split
+  // when there are few tiles, and unsplit beside it), so one GPU run shows what should be the default.
   const matmulGF: number[] = [];
   const matmulWideGF: number[] = [];
   {
@@ -189,12 +189,16 @@ async function main(): Promise<void> {
     for (const M of Ms) {
       const x = filledBuffer(rt, M * dim * 4, 'mm.x', 0x3f800000);
       const y = createStorageBuffer(rt.device, M * dim * 4, 'mm.y');
-      for (const kernel of quick ? [undefined] : [undefined, 'wide' as const]) {
-        const op = new Matmul(rt, { M, N: dim, K: dim, dtype: 'f16', x, w, y, kernel });
+      const ops = [new Matmul(rt, { M, N: dim, K: dim, dtype: 'f16', x, w, y })];
+      if (!quick) {
+        const wide = new Matmul(rt, { M, N: dim, K: dim, dtype: 'f16', x, w, y, kernel: 'wide' });
+        ops.push(wide, ...(wide.splitK > 1 ? [new Matmul(rt, { M, N: dim, K: dim, dtype: 'f16', x, w, y, kernel: 'wide', splitK: 1 })] : []));
+      }
+      for (const [i, op] of ops.entries()) {
         const ms = await timer.time((pass) => op.encode(pass), reps);
         const gf = (2 * M * dim * dim) / 1e6 / ms;
-        (kernel ? matmulWideGF : matmulGF).push(gf);
-        add({ name: `matmul f16 (${op.kernel})`, shape: `${M}x${dim} . ${dim}x${dim}^T`, ms, metric: gf, unit: 'GFLOP/s' });
+        if (i < 2) (i === 0 ? matmulGF : matmulWideGF).push(gf);
+        add({ name: `matmul f16 (${op.kernel}${op.kernel === 'wide' ? `, split K ${op.splitK}` : ''})`, shape: `${M}x${dim} . ${dim}x${dim}^T`, ms, metric: gf, unit: 'GFLOP/s' });
       }
       x.destroy();
       y.destroy();

@@ -76,7 +76,7 @@ function adapterSection(slug: string, dir: string): { markdown: string; json: Js
         `Decode matvec / read probe: ${(kernels.ratios.matvecVsReadProbe as number[]).map(pct).join(', ')} (target >= 70%). ` +
         `Prefill matmul / FMA probe: ${(kernels.ratios.matmulVsFmaProbe as number[]).map(pct).join(', ')} (target >= 40%).` +
         ((kernels.ratios.matmulWideVsFmaProbe as number[] | undefined)?.length
-          ? ` Candidate \`wide\` kernel: ${(kernels.ratios.matmulWideVsFmaProbe as number[]).map(pct).join(', ')}.`
+          ? ` Candidate \`wide\` kernel (K split where tiles are few): ${(kernels.ratios.matmulWideVsFmaProbe as number[]).map(pct).join(', ')}.`
           : '') +
         matvecSweep(kernels.matvecSweep)
       : 'not measured',

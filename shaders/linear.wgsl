@@ -2,6 +2,8 @@
 // Five entry points over the same bindings, overrides and epilogues:
 //   `matmul`    tiled in workgroup memory, for prefill / scoring (M = B*T rows, up to thousands) on GPUs
 //   `matmul_wide` the same with 8x8 blocks per thread (a candidate for `matmul`, benchmarked beside it)
+//   `matmul_wide_split`, `matmul_split_reduce`  `matmul_wide` over SPLIT slices of K into partial sums, then
+//               their sum through the epilogue: for few output tiles (small M), where a GPU would sit idle
 //   `matmul_direct` register-tiled without workgroup memory: the same job on CPU adapters (SwiftShader)
 //   `matvec`    split-K, for decode (M = 1..8 rows): memory-bound, every weight byte read once
 //   `matvec_sg` in linear_subgroups.wgsl, which the wrapper puts in front of this file (it starts with
@@ -20,6 +22,8 @@
 //   6 wv : array<vec4<u32>>  third weight [n2, K] for SEGS = 3; otherwise bind the weight again (never read)
 //   7 y1, 8 y2 : array<f32>  matvec only: outputs [M, n1] and [M, n2] of the second and third weight for SEGS = 3;
 //                            otherwise any two disjoint ranges (never written; writable bindings may not alias)
+//   9 part : array<f32>      split-K partial sums [SPLIT, M, N] (then [SPLIT, M, N] of the up weight for EPI 2):
+//                            written by `matmul_wide_split` (which binds no y), read by `matmul_split_reduce`
 // Large weights (LM head) are bound in row windows: one dispatch per window, each with its own Params
 // (N = rows in the window, n_off = its first row), writing its columns of y.
 // Shared overrides:
@@ -40,6 +44,7 @@ override EPI: u32 = 0u;
 override NORM: bool = false;
 override SEGS: u32 = 1u;
 override NW_F16: bool = false;
+override SPLIT: u32 = 1u;
 
 struct Params {
   M: u32,
@@ -61,6 +66,7 @@ struct Params {
 @group(0) @binding(6) var<storage, read> wv: array<vec4<u32>>;
 @group(0) @binding(7) var<storage, read_write> y1: array<f32>;
 @group(0) @binding(8) var<storage, read_write> y2: array<f32>;
+@group(0) @binding(9) var<storage, read_write> part: array<f32>;
 
 fn x_at(i: u32) -> f32 {
   return x[i >> 2u][i & 3u];
@@ -187,11 +193,19 @@ fn store_row(m: u32, n: u32, acc: vec4<f32>, accu: vec4<f32>) {
   }
 }
 
-// First row and column of this workgroup's BM x BN output tile, and whether the tile exists (z = 1).
-fn tile_origin(wid: vec3u, nwg: vec3u) -> vec3u {
+fn tile_count() -> u32 {
+  return ((p.N + BN - 1u) / BN) * ((p.M + BM - 1u) / BM);
+}
+
+// First row and column of BM x BN output tile `tile`, and whether the tile exists (z = 1).
+fn tile_origin_of(tile: u32) -> vec3u {
   let tiles_n = (p.N + BN - 1u) / BN;
-  let tile = wid.y * nwg.x + wid.x;
-  return vec3u((tile / tiles_n) * BM, (tile % tiles_n) * BN, select(0u, 1u, tile < tiles_n * ((p.M + BM - 1u) / BM)));
+  return vec3u((tile / tiles_n) * BM, (tile % tiles_n) * BN, select(0u, 1u, tile < tile_count()));
+}
+
+// The output tile of this workgroup.
+fn tile_origin(wid: vec3u, nwg: vec3u) -> vec3u {
+  return tile_origin_of(wid.y * nwg.x + wid.x);
 }
 
 @compute @workgroup_size(256)
@@ -426,21 +440,20 @@ fn outer_block(c: Block8, a0: vec4<f32>, a1: vec4<f32>, b0: vec4<f32>, b1: vec4<
                 axpy8(c.r4, a1.x, b0, b1), axpy8(c.r5, a1.y, b0, b1), axpy8(c.r6, a1.z, b0, b1), axpy8(c.r7, a1.w, b0, b1));
 }
 
-@compute @workgroup_size(64)
-fn matmul_wide(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-               @builtin(local_invocation_index) t: u32) {
-  let origin = tile_origin(wid, nwg);
-  if (origin.z == 0u) {
-    return;
-  }
-  let m0 = origin.x;
-  let n0 = origin.y;
+// The 8 x 8 blocks (gate, and up for EPI 2) of thread t in the tile at rows m0.., columns n0.., summed over
+// k in [k_begin, k_end): k_begin a multiple of BK and k_end a multiple of BK or K, so no BK step straddles it.
+struct Wide {
+  g: Block8,
+  u: Block8,
+}
+
+fn wide_tile(t: u32, m0: u32, n0: u32, k_begin: u32, k_end: u32) -> Wide {
   let tx = t & 7u;
   let ty = t >> 3u;
   let z = Acc8(vec4<f32>(0.0), vec4<f32>(0.0));
   var g = Block8(z, z, z, z, z, z, z, z);
   var u = g;
-  for (var k0 = 0u; k0 < p.K; k0 += BK) {
+  for (var k0 = k_begin; k0 < k_end; k0 += BK) {
     for (var q = 0u; q < BK / 4u; q++) {
       stage_row(t, q * 4u, load_x4(m0 + t, k0 + q * 4u), 0u);
       stage_row(t, q * 4u, load_w4(0u, n0 + t, k0 + q * 4u), 1u);
@@ -459,22 +472,109 @@ fn matmul_wide(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: 
     }
     workgroupBarrier();
   }
-  // Rows m0 + ty*4 + i (r0..r3) and m0 + 32 + ty*4 + i (r4..r7); columns n0 + tx*4 (lo), n0 + 32 + tx*4 (hi).
-  let m = m0 + ty * 4u;
-  let n = n0 + tx * 4u;
-  store_wide(m, n, g.r0, u.r0);
-  store_wide(m + 1u, n, g.r1, u.r1);
-  store_wide(m + 2u, n, g.r2, u.r2);
-  store_wide(m + 3u, n, g.r3, u.r3);
-  store_wide(m + 32u, n, g.r4, u.r4);
-  store_wide(m + 33u, n, g.r5, u.r5);
-  store_wide(m + 34u, n, g.r6, u.r6);
-  store_wide(m + 35u, n, g.r7, u.r7);
+  return Wide(g, u);
 }
 
-fn store_wide(m: u32, n: u32, g: Acc8, u: Acc8) {
-  store_row(m, n, g.lo, u.lo);
-  store_row(m, n + 32u, g.hi, u.hi);
+// Thread t's block of a wide tile goes to rows m0 + ty*4 + i (r0..r3) and m0 + 32 + ty*4 + i (r4..r7), columns
+// n0 + tx*4 (lo) and n0 + 32 + tx*4 (hi): through the epilogue into y, or (s < SPLIT) raw into slice s of part.
+// Straight-line code: a loop over the rows would index the register block dynamically.
+fn put_row(s: u32, m: u32, n: u32, g: Acc8, u: Acc8) {
+  if (s < SPLIT) {
+    part_row(s, m, n, g.lo, u.lo);
+    part_row(s, m, n + 32u, g.hi, u.hi);
+  } else {
+    store_row(m, n, g.lo, u.lo);
+    store_row(m, n + 32u, g.hi, u.hi);
+  }
+}
+
+fn put_block(s: u32, t: u32, m0: u32, n0: u32, w: Wide) {
+  let m = m0 + (t >> 3u) * 4u;
+  let n = n0 + (t & 7u) * 4u;
+  put_row(s, m, n, w.g.r0, w.u.r0);
+  put_row(s, m + 1u, n, w.g.r1, w.u.r1);
+  put_row(s, m + 2u, n, w.g.r2, w.u.r2);
+  put_row(s, m + 3u, n, w.g.r3, w.u.r3);
+  put_row(s, m + 32u, n, w.g.r4, w.u.r4);
+  put_row(s, m + 33u, n, w.g.r5, w.u.r5);
+  put_row(s, m + 34u, n, w.g.r6, w.u.r6);
+  put_row(s, m + 35u, n, w.g.r7, w.u.r7);
+}
+
+@compute @workgroup_size(64)
+fn matmul_wide(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+               @builtin(local_invocation_index) t: u32) {
+  let origin = tile_origin(wid, nwg);
+  if (origin.z == 0u) {
+    return;
+  }
+  put_block(SPLIT, t, origin.x, origin.y, wide_tile(t, origin.x, origin.y, 0u, p.K));
+}
+
+// ============================================================================ split K
+//
+// entry point `matmul_wide_split`
+//   dispatch : SPLIT x (tiles of `matmul_wide`) workgroups of 64 threads over (x, y): group g takes tile g % tiles
+//              and K slice s = g / tiles, k in [s*KC, (s+1)*KC) with KC = ceil(K / (SPLIT*BK)) * BK.
+//   output   : the raw sums into part[s, m, n] (and part[SPLIT + s, m, n] for the up weight); no epilogue, no y.
+// entry point `matmul_split_reduce`
+//   dispatch : one thread per output element: ceil(M*N / 256) workgroups of 256 over (x, y).
+//   output   : y through the epilogue, from the SPLIT partial sums added in slice order.
+//   precision: each slice as `matmul_wide`; slices then added in order (K/KC partial sums instead of one chain).
+
+fn slice_len() -> u32 {
+  return ((p.K + SPLIT * BK - 1u) / (SPLIT * BK)) * BK;
+}
+
+// Columns n .. n+3 of row m of slice s (those within M and N).
+fn part_row(s: u32, m: u32, n: u32, g: vec4<f32>, u: vec4<f32>) {
+  if (m >= p.M) {
+    return;
+  }
+  let o = (s * p.M + m) * p.N + n;
+  let up = SPLIT * p.M * p.N;
+  for (var c = 0u; c < 4u; c++) {
+    if (n + c < p.N) {
+      part[o + c] = g[c];
+      if (EPI == 2u) {
+        part[up + o + c] = u[c];
+      }
+    }
+  }
+}
+
+@compute @workgroup_size(64)
+fn matmul_wide_split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                     @builtin(local_invocation_index) t: u32) {
+  let group = wid.y * nwg.x + wid.x;
+  let tiles = tile_count();
+  let s = group / tiles;
+  if (s >= SPLIT) {
+    return;
+  }
+  let origin = tile_origin_of(group % tiles);
+  let k_begin = s * slice_len();
+  put_block(s, t, origin.x, origin.y, wide_tile(t, origin.x, origin.y, min(k_begin, p.K), min(k_begin + slice_len(), p.K)));
+}
+
+@compute @workgroup_size(256)
+fn matmul_split_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
+                       @builtin(local_invocation_index) lid: u32) {
+  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
+  let count = p.M * p.N;
+  if (i >= count) {
+    return;
+  }
+  var acc = 0.0;
+  var acc_up = 0.0;
+  for (var s = 0u; s < SPLIT; s++) {
+    acc += part[s * count + i];
+    if (EPI == 2u) {
+      acc_up += part[(SPLIT + s) * count + i];
+    }
+  }
+  let m = i / p.N;
+  store(m * p.ldy + p.n_off + (i - m * p.N), acc, acc_up);
 }
 
 // ============================================================================ matvec

@@ -3,7 +3,7 @@ import { createStorageBuffer } from '../gpu/buffers';
 import { isCpuAdapter } from '../gpu/device';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
 import type { StorageDType } from '../gpu/tensor';
-import { bindAt, planWeightSlices } from './common';
+import { bindAt, encodeAll, planWeightSlices, type Dispatch } from './common';
 
 const shader = { name: 'linear', code };
 
@@ -81,6 +81,8 @@ export function linearBindGroups(
   a: LinearArgs,
   label: string,
   matvec?: MatvecExtras,
+  /** `wide` pipelines: binding 9, the split-K partial sums (or an unused range). */
+  part?: GPUBufferBinding,
 ): { bindGroup: GPUBindGroup; rows: number }[] {
   const epi = a.epilogue ?? 'store';
   if (epi === 'swiglu' && !a.wUp) throw new Error(`${label}: epilogue swiglu needs wUp`);
@@ -109,6 +111,7 @@ export function linearBindGroups(
       const [s7, s8] = unusedOutputs(rt);
       Object.assign(resources, { 5: matvec.norm?.weight ?? a.w, 7: k ? k.y : s7, 8: v ? v.y : s8 });
     }
+    if (part) resources[9] = part;
     const bindGroup = bindAt(rt, pipeline, resources, label);
     return { bindGroup, rows: s.rows + (k?.N ?? 0) + (v?.N ?? 0) };
   });
@@ -116,45 +119,80 @@ export function linearBindGroups(
 
 /**
  * Which matmul kernel: tiled in workgroup memory with 4x4 blocks per thread (GPUs), the same with 8x8
- * blocks (`wide`: half the shared-memory loads per FMA; a candidate benchmarked beside `tiled` until a
- * GPU run decides the default), or register-tiled straight from the buffers (CPU adapters).
+ * blocks (`wide`: half the shared-memory loads per FMA, and split K when there are few tiles; a
+ * candidate benchmarked beside `tiled` until a GPU run decides the default), or register-tiled
+ * straight from the buffers (CPU adapters).
  */
 export type MatmulKernel = 'tiled' | 'wide' | 'direct';
 
+/** Workgroups a `wide` matmul aims for: 64-thread groups, several per SM on a large GPU (an H200 has 132). */
+const WIDE_TARGET_GROUPS = 1024;
+/** Bytes of the per-device split-K workspace that `wide` matmuls share (they run one after another). */
+const SPLIT_WORKSPACE_BYTES = 32 << 20;
+/** Shortest K slice worth a workgroup (16 BK steps). */
+const MIN_SLICE = 256;
+
+const workspaces = new WeakMap<GPUDevice, GPUBuffer>();
+
+function splitWorkspace(rt: GpuRuntime): GPUBuffer {
+  let buffer = workspaces.get(rt.device);
+  if (!buffer) {
+    buffer = createStorageBuffer(rt.device, SPLIT_WORKSPACE_BYTES, 'matmul.split_workspace');
+    workspaces.set(rt.device, buffer);
+  }
+  return buffer;
+}
+
+/** K slices for a `wide` matmul of `tiles` output tiles: enough workgroups to fill a GPU, within the workspace. */
+export function wideSplit(tiles: number, a: { M: number; N: number; K: number; epilogue?: Epilogue }): number {
+  const sliceBytes = a.M * a.N * 4 * (a.epilogue === 'swiglu' ? 2 : 1);
+  return Math.max(1, Math.min(Math.ceil(WIDE_TARGET_GROUPS / tiles), Math.floor(a.K / MIN_SLICE), Math.floor(SPLIT_WORKSPACE_BYTES / sliceBytes)));
+}
+
 /**
  * Matmul for prefill/scoring (any M). `tiled` / `wide`: 64x64 output tiles staged in workgroup memory,
- * 16-byte loads when K % 4 == 0. `direct`: 8x8 blocks per thread from registers only, for CPU adapters
- * (needs K % 8 == 0). Default: direct on CPU adapters when K allows, tiled otherwise.
+ * 16-byte loads when K % 4 == 0; `wide` with splitK > 1 sums K slices in a second dispatch. `direct`:
+ * 8x8 blocks per thread from registers only, for CPU adapters (needs K % 8 == 0). Default: direct on
+ * CPU adapters when K allows, tiled otherwise.
  */
 export class Matmul {
-  private readonly pipeline: GPUComputePipeline;
-  private readonly dispatches: { bindGroup: GPUBindGroup; grid: [number, number] }[];
+  private readonly dispatches: Dispatch[];
   readonly kernel: MatmulKernel;
+  /** K slices (`wide` only; 1 = none). */
+  readonly splitK: number;
 
-  constructor(rt: GpuRuntime, a: LinearArgs & { kernel?: MatmulKernel }) {
+  /** `splitK` (`wide` only): K slices, default wideSplit; 1 when the weight is bound in row windows. */
+  constructor(rt: GpuRuntime, a: LinearArgs & { kernel?: MatmulKernel; splitK?: number }) {
     this.kernel = a.kernel ?? (isCpuAdapter(rt.ctx.adapter) && a.K % 8 === 0 ? 'direct' : 'tiled');
     if (this.kernel === 'direct' && a.K % 8 !== 0) throw new Error(`Matmul: the direct kernel needs K % 8 == 0 (K = ${a.K})`);
     const direct = this.kernel === 'direct';
-    const entry = { tiled: 'matmul', wide: 'matmul_wide', direct: 'matmul_direct' }[this.kernel];
-    this.pipeline = rt.pipelines.get(shader, entry, {
-      W_F16: a.dtype === 'f16',
-      VEC: a.K % 4 === 0,
-      EPI: EPI[a.epilogue ?? 'store'],
-    });
-    // tiled, wide: one workgroup per 64x64 tile; direct: one thread per 8x8 block, 64 threads a workgroup.
+    const wide = this.kernel === 'wide';
+    const tiles = Math.ceil(a.M / 64) * Math.ceil(a.N / 64);
+    const windows = planWeightSlices(rt, a.N, a.K, a.dtype, a.w, a.maxBindingBytes).length;
+    this.splitK = wide && windows === 1 ? (a.splitK ?? wideSplit(tiles, a)) : 1;
+    const bytes = this.splitK * a.M * a.N * 4 * (a.epilogue === 'swiglu' ? 2 : 1);
+    if (this.splitK > 1 && bytes > SPLIT_WORKSPACE_BYTES) throw new Error(`Matmul: ${this.splitK} K slices need ${bytes} bytes, over the split workspace`);
+    const entry = this.splitK > 1 ? 'matmul_wide_split' : { tiled: 'matmul', wide: 'matmul_wide', direct: 'matmul_direct' }[this.kernel];
+    const constants = { W_F16: a.dtype === 'f16', VEC: a.K % 4 === 0, EPI: EPI[a.epilogue ?? 'store'], SPLIT: this.splitK };
+    const pipeline = rt.pipelines.get(shader, entry, constants);
+    // Writable bindings may not alias: without a split, `wide` binds part to an unused range.
+    const part = !wide ? undefined : this.splitK > 1 ? { buffer: splitWorkspace(rt), offset: 0, size: bytes } : unusedOutputs(rt)[0];
+    // tiled, wide: one workgroup per 64x64 tile (per K slice); direct: one thread per 8x8 block, 64 threads a workgroup.
     const groups = (rows: number) =>
-      direct ? Math.ceil((Math.ceil(a.M / 8) * Math.ceil(rows / 8)) / 64) : Math.ceil(a.M / 64) * Math.ceil(rows / 64);
-    this.dispatches = linearBindGroups(rt, this.pipeline, a, 'matmul').map(({ bindGroup, rows }) => ({
+      direct ? Math.ceil((Math.ceil(a.M / 8) * Math.ceil(rows / 8)) / 64) : Math.ceil(a.M / 64) * Math.ceil(rows / 64) * this.splitK;
+    this.dispatches = linearBindGroups(rt, pipeline, a, 'matmul', undefined, part).map(({ bindGroup, rows }) => ({
+      pipeline,
       bindGroup,
       grid: rt.grid(groups(rows)),
     }));
+    if (this.splitK > 1) {
+      const reduce = rt.pipelines.get(shader, 'matmul_split_reduce', constants);
+      const params = rt.uniform(packParams([{ u32: a.M }, { u32: a.N }, { u32: a.K }, { u32: a.ldy ?? a.N }, { u32: a.yColOffset ?? 0 }]), 'matmul.reduce.params');
+      this.dispatches.push({ pipeline: reduce, bindGroup: bindAt(rt, reduce, { 0: params, 4: a.y, 9: part! }, 'matmul.reduce'), grid: rt.grid(Math.ceil((a.M * a.N) / 256)) });
+    }
   }
 
   encode(pass: GPUComputePassEncoder): void {
-    pass.setPipeline(this.pipeline);
-    for (const d of this.dispatches) {
-      pass.setBindGroup(0, d.bindGroup);
-      pass.dispatchWorkgroups(d.grid[0], d.grid[1]);
-    }
+    encodeAll(pass, this.dispatches);
   }
 }
