@@ -115,6 +115,10 @@ fn store(o: u32, acc: f32, acc_up: f32) {
 //   tiling   : BK = 16; x and W tiles are staged in workgroup memory as rows of vec4 along k (padded rows,
 //              15 KiB with EPI 2); each thread accumulates a 4x4 block (two with EPI 2) as 4-wide dot products,
 //              all in named registers (no dynamically indexed arrays, which software GPUs emulate per lane).
+//              Thread (tx, ty) = (t % 16, t / 16) takes rows m0 + ty*4 + i and columns n0 + tx + 16j: eight
+//              neighbouring lanes then read weight rows 5 vec4 apart, which fall in distinct banks (rows tx*4 + j
+//              were 20 vec4 apart: a 4-way bank conflict on every weight load), and 16 lanes store 16
+//              consecutive outputs.
 //              With VEC, x is read as vec4<f32> and weights as vec4<u32> (4 f32, or 8 f16 of which 4 are used).
 //   precision: f32 accumulation, 4-term dot products in k order within each thread (no split-K):
 //              error ~ sqrt(K) * 2^-24 * |x||w|.
@@ -193,6 +197,19 @@ fn store_row(m: u32, n: u32, acc: vec4<f32>, accu: vec4<f32>) {
   }
 }
 
+// Columns n, n + 16, n + 32, n + 48 of row m through the epilogue, skipping those past M / N (`matmul`).
+fn store_cols16(m: u32, n: u32, acc: vec4<f32>, accu: vec4<f32>) {
+  if (m >= p.M) {
+    return;
+  }
+  let o = m * p.ldy + p.n_off + n;
+  for (var j = 0u; j < 4u; j++) {
+    if (n + 16u * j < p.N) {
+      store(o + 16u * j, acc[j], accu[j]);
+    }
+  }
+}
+
 fn tile_count() -> u32 {
   return ((p.N + BN - 1u) / BN) * ((p.M + BM - 1u) / BM);
 }
@@ -220,11 +237,11 @@ fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
   // Loader geometry: tile row lr, vec4 column lq (elements 4*lq .. 4*lq + 3 of the BK slice).
   let lr = t >> 2u;
   let lq = t & 3u;
-  // Compute geometry: rows m0 + ty*4 .. +3, columns n0 + tx*4 .. +3; no dynamically indexed arrays.
+  // Compute geometry: rows m0 + ty*4 .. +3, columns n0 + tx + 16j (j = 0..3); no dynamically indexed arrays.
   let tx = t & 15u;
   let ty = t >> 4u;
   let xr = ty * 4u * TS;
-  let wr = tx * 4u * TS;
+  let wr = tx * TS;
 
   var c0 = vec4<f32>(0.0);
   var c1 = vec4<f32>(0.0);
@@ -247,18 +264,18 @@ fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
       let a2 = xs[xr + 2u * TS + q];
       let a3 = xs[xr + 3u * TS + q];
       let b0 = gs[wr + q];
-      let b1 = gs[wr + TS + q];
-      let b2 = gs[wr + 2u * TS + q];
-      let b3 = gs[wr + 3u * TS + q];
+      let b1 = gs[wr + 16u * TS + q];
+      let b2 = gs[wr + 32u * TS + q];
+      let b3 = gs[wr + 48u * TS + q];
       c0 += dot4(a0, b0, b1, b2, b3);
       c1 += dot4(a1, b0, b1, b2, b3);
       c2 += dot4(a2, b0, b1, b2, b3);
       c3 += dot4(a3, b0, b1, b2, b3);
       if (EPI == 2u) {
         let v0 = us[wr + q];
-        let v1 = us[wr + TS + q];
-        let v2 = us[wr + 2u * TS + q];
-        let v3 = us[wr + 3u * TS + q];
+        let v1 = us[wr + 16u * TS + q];
+        let v2 = us[wr + 32u * TS + q];
+        let v3 = us[wr + 48u * TS + q];
         u0 += dot4(a0, v0, v1, v2, v3);
         u1 += dot4(a1, v0, v1, v2, v3);
         u2 += dot4(a2, v0, v1, v2, v3);
@@ -268,11 +285,11 @@ fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u
     workgroupBarrier();
   }
   let m = m0 + ty * 4u;
-  let n = n0 + tx * 4u;
-  store_row(m, n, c0, u0);
-  store_row(m + 1u, n, c1, u1);
-  store_row(m + 2u, n, c2, u2);
-  store_row(m + 3u, n, c3, u3);
+  let n = n0 + tx;
+  store_cols16(m, n, c0, u0);
+  store_cols16(m + 1u, n, c1, u1);
+  store_cols16(m + 2u, n, c2, u2);
+  store_cols16(m + 3u, n, c3, u3);
 }
 
 // ============================================================================ matmul_direct
