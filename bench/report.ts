@@ -85,7 +85,7 @@ function adapterSection(slug: string, dir: string): { markdown: string; json: Js
     '',
     'Ideal = memory-bound speedup (weight bytes read per token, full / pruned). Targets: measured >= 90% of ideal; decode on a model of >= 100 MB >= 50% of the read probe.',
     engine ? `Options: ${JSON.stringify(engine.options)}${engine.quick ? ' (quick mode on a software adapter)' : ''}.` : 'not measured',
-    engine && !engine.synthetic ? 'Synthetic models skipped on this (software) adapter: see bench/common.ts.' : '',
+    engine && !engine.synthetic ? 'Synthetic models skipped (BENCH_SYNTHETIC=0).' : '',
     '',
     ...(engine ? modelKeys(engine).map((k) => sweepSection(k, engine[k], probe)) : []),
     '### Criteria wall times',
