@@ -46,6 +46,7 @@ export interface GenerateResult {
 export const SEED_SAMPLING: SamplingOptions = { temperature: 1, topK: 50, topP: 0.95 };
 
 export async function generate(model: LlamaModel, prompt: number[], o: GenerateOptions): Promise<GenerateResult> {
+  if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 1) throw new RangeError(`maxNewTokens must be a whole number >= 1 (got ${o.maxNewTokens})`);
   const maxLen = prompt.length + o.maxNewTokens;
   const state = model.decoder(maxLen);
   state.setPlan(o.plan);

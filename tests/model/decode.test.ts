@@ -84,5 +84,6 @@ describe('generation with steps in flight', { timeout: 600_000 }, () => {
     expect(cancelled.stoppedBy).toBe('cancel');
     expect(cancelled.ids).toEqual(full.ids.slice(0, 2));
     expect((await generate(model, prompt, { plan, maxNewTokens: 10, forceLength: true, sampling: greedy })).ids).toEqual(full.ids);
+    await expect(generate(model, prompt, { plan, maxNewTokens: 0 })).rejects.toThrow(/maxNewTokens/);
   });
 });
