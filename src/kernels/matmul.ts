@@ -1,6 +1,7 @@
 import code from '../../shaders/linear.wgsl?raw';
 import { createStorageBuffer } from '../gpu/buffers';
 import { isCpuAdapter } from '../gpu/device';
+import { deviceBuffer } from '../gpu/device-buffers';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
 import type { StorageDType } from '../gpu/tensor';
 import { bindAt, encodeAll, planWeightSlices, type Dispatch } from './common';
@@ -55,18 +56,11 @@ export interface MatvecExtras {
   more?: readonly [Projection, Projection];
 }
 
-const scratch = new WeakMap<GPUDevice, [GPUBufferBinding, GPUBufferBinding]>();
-
 /** Two disjoint 16-byte ranges of one per-device buffer, bound where a matvec's extra outputs go unused. */
 function unusedOutputs(rt: GpuRuntime): [GPUBufferBinding, GPUBufferBinding] {
-  let pair = scratch.get(rt.device);
-  if (!pair) {
-    const align = rt.device.limits.minStorageBufferOffsetAlignment;
-    const buffer = createStorageBuffer(rt.device, align + 16, 'matvec.unused_outputs');
-    pair = [{ buffer, offset: 0, size: 16 }, { buffer, offset: align, size: 16 }];
-    scratch.set(rt.device, pair);
-  }
-  return pair;
+  const align = rt.device.limits.minStorageBufferOffsetAlignment;
+  const buffer = deviceBuffer(rt.device, 'linear.unused_outputs', () => createStorageBuffer(rt.device, align + 16, 'linear.unused_outputs'));
+  return [{ buffer, offset: 0, size: 16 }, { buffer, offset: align, size: 16 }];
 }
 
 /**
@@ -132,15 +126,8 @@ const SPLIT_WORKSPACE_BYTES = 32 << 20;
 /** Shortest K slice worth a workgroup (16 BK steps). */
 const MIN_SLICE = 256;
 
-const workspaces = new WeakMap<GPUDevice, GPUBuffer>();
-
 function splitWorkspace(rt: GpuRuntime): GPUBuffer {
-  let buffer = workspaces.get(rt.device);
-  if (!buffer) {
-    buffer = createStorageBuffer(rt.device, SPLIT_WORKSPACE_BYTES, 'matmul.split_workspace');
-    workspaces.set(rt.device, buffer);
-  }
-  return buffer;
+  return deviceBuffer(rt.device, 'matmul.split_workspace', () => createStorageBuffer(rt.device, SPLIT_WORKSPACE_BYTES, 'matmul.split_workspace'));
 }
 
 /** K slices for a `wide` matmul of `tiles` output tiles: enough workgroups to fill a GPU, within the workspace. */

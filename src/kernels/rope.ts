@@ -1,6 +1,7 @@
 import code from '../../shaders/rope.wgsl?raw';
 import rotary from '../../shaders/rotary.wgsl?raw';
 import { uploadBuffer } from '../gpu/buffers';
+import { deviceBuffer } from '../gpu/device-buffers';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
 import type { StepBuffer } from './common';
 
@@ -39,19 +40,13 @@ export function ropeInvFreq(headDim: number, theta: number, scaling?: Llama3Rope
   return inv;
 }
 
-const tables = new WeakMap<GPUDevice, Map<string, GPUBuffer>>();
-
 /**
- * The inv_freq table (f32 [headDim/2]) that the cache attention's fused RoPE reads: uploaded once per
- * device and configuration, shared by every block's decode ops and never freed (a few hundred bytes).
+ * The inv_freq table (f32 [headDim/2]) for a configuration: uploaded once per device and shared by
+ * every RoPE op and every block's decode ops (a few hundred bytes, never freed before the device).
  */
 export function ropeTable(rt: GpuRuntime, headDim: number, theta: number, scaling?: Llama3RopeScaling): GPUBuffer {
-  const key = JSON.stringify([headDim, theta, scaling ?? null]);
-  let byKey = tables.get(rt.device);
-  if (!byKey) tables.set(rt.device, (byKey = new Map()));
-  let table = byKey.get(key);
-  if (!table) byKey.set(key, (table = uploadBuffer(rt.device, new Float32Array(ropeInvFreq(headDim, theta, scaling)), 'rope.inv_freq')));
-  return table;
+  const key = `rope.inv_freq ${JSON.stringify([headDim, theta, scaling ?? null])}`;
+  return deviceBuffer(rt.device, key, () => uploadBuffer(rt.device, new Float32Array(ropeInvFreq(headDim, theta, scaling)), 'rope.inv_freq'));
 }
 
 export interface RopeArgs {
@@ -73,15 +68,14 @@ export interface RopeArgs {
 export class Rope {
   private readonly pipeline: GPUComputePipeline;
   private readonly dispatches: { bindGroup: GPUBindGroup; grid: [number, number] }[];
-  /** The f32 inv_freq table this op uploaded (the Taylor backward reuses it). */
+  /** The f32 inv_freq table of this op's configuration (the Taylor backward reuses it). */
   readonly invFreq: Float32Array;
 
   constructor(rt: GpuRuntime, a: RopeArgs) {
     if (a.headDim % 2 !== 0) throw new Error('RoPE needs an even head dimension');
     this.pipeline = rt.pipelines.get(shader, 'main', { WG });
-    // Its own table, not the shared ropeTable: the Taylor pass frees every buffer its ops created.
     this.invFreq = new Float32Array(ropeInvFreq(a.headDim, a.theta, a.scaling));
-    const table = uploadBuffer(rt.device, this.invFreq, 'rope.inv_freq');
+    const table = ropeTable(rt, a.headDim, a.theta, a.scaling);
     const half = a.headDim / 2;
     this.dispatches = ([[a.q, a.nHeads], [a.k, a.nKvHeads]] as const).map(([buffer, heads]) => {
       const params = rt.uniform(packParams([{ u32: a.rows }, { u32: a.T }, { u32: heads }, { u32: half }]), 'rope.params');

@@ -19,6 +19,7 @@
  */
 import { createStorageBuffer, readF32 } from '../gpu/buffers';
 import { withErrorScope } from '../gpu/errors';
+import { BufferLedger } from '../gpu/ledger';
 import type { GpuRuntime } from '../gpu/runtime';
 import { ropeScaling, type Encodable } from '../model/block-ops';
 import type { ModelConfig } from '../io/config';
@@ -67,54 +68,6 @@ export interface TaylorScores {
   /** Largest sum of the sizes of the GPU buffers this call held at once (weights not included). */
   peakBytes: number;
 }
-
-/**
- * Every GPU buffer created on the device while `track` runs (synchronously) is recorded, so the
- * buffers that kernel wrappers allocate internally (uniforms, score partials, rinv, delta) are
- * counted in the peak and freed with ours. Scopes free a subset early (one block's ops).
- */
-class BufferLedger {
-  private readonly live = new Map<GPUBuffer, number>();
-  private current = 0;
-  peak = 0;
-
-  constructor(private readonly device: GPUDevice) {}
-
-  track<T>(fn: () => T, into?: GPUBuffer[]): T {
-    const dev = this.device;
-    const own = Object.prototype.hasOwnProperty.call(dev, 'createBuffer');
-    const previous = dev.createBuffer;
-    dev.createBuffer = (descriptor: GPUBufferDescriptor): GPUBuffer => {
-      const buffer = previous.call(dev, descriptor);
-      this.live.set(buffer, buffer.size);
-      this.current += buffer.size;
-      this.peak = Math.max(this.peak, this.current);
-      into?.push(buffer);
-      return buffer;
-    };
-    try {
-      return fn();
-    } finally {
-      if (own) dev.createBuffer = previous;
-      else delete (dev as { createBuffer?: unknown }).createBuffer;
-    }
-  }
-
-  free(buffers: Iterable<GPUBuffer>): void {
-    for (const b of buffers) {
-      const size = this.live.get(b);
-      if (size === undefined) continue;
-      this.live.delete(b);
-      this.current -= size;
-      b.destroy();
-    }
-  }
-
-  freeAll(): void {
-    this.free([...this.live.keys()]);
-  }
-}
-
 
 const isF16 = (t: GpuTensor) => t.dtype === 'f16';
 

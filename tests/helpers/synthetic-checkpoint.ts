@@ -5,6 +5,7 @@
  */
 import { mkdir, open, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isDeviceBuffer } from '../../src/gpu/device-buffers';
 import { encodeSafetensors, safetensorsPrefix, type SafetensorsDType } from '../../src/io/safetensors';
 import { bf16BitsToF32, f16BitsToF32, f32ToF16Bits } from '../../src/util/f16';
 import { mulberry32 } from '../../src/util/random';
@@ -230,7 +231,8 @@ export function trackBuffers(device: GPUDevice): { alive: () => string[]; create
     return buffer;
   };
   return {
-    alive: () => [...live.values()],
+    // The device's shared tables and scratch (deviceBuffer) live as long as the device, by design.
+    alive: () => [...live].filter(([b]) => !isDeviceBuffer(b)).map(([, label]) => label),
     created: () => count,
     restore: () => {
       device.createBuffer = original;
