@@ -32,10 +32,6 @@ export function createActivations(rt: GpuRuntime, c: ModelConfig, rows: number, 
   };
 }
 
-export function destroyActivations(a: Activations): void {
-  for (const b of [a.x, a.xn, a.q, a.k, a.v, a.attn, a.h]) b.destroy();
-}
-
 /** Bytes of one shape's activations, for memory estimates. */
 export function activationBytes(c: ModelConfig, rows: number): number {
   return rows * 4 * (2 * c.hiddenSize + 2 * (c.numHeads + c.numKvHeads) * c.headDim + c.intermediateSize);

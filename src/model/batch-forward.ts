@@ -4,6 +4,7 @@
  * encoded. Reads back per-sequence NLL sums, never the logits (unless a test asks for rows).
  */
 import { createStorageBuffer, readF32, writeBuffer } from '../gpu/buffers';
+import { BufferLedger } from '../gpu/ledger';
 import type { GpuRuntime } from '../gpu/runtime';
 import type { ModelConfig } from '../io/config';
 import { StepBuffer } from '../kernels/common';
@@ -11,7 +12,7 @@ import { Embedding } from '../kernels/embedding';
 import { IGNORE_LABEL, NllRows, SequenceNll } from '../kernels/loss';
 import { createLinear } from '../kernels/matvec';
 import { RmsNorm } from '../kernels/rmsnorm';
-import { createActivations, destroyActivations, type Activations } from './activations';
+import { createActivations, type Activations } from './activations';
 import { buildBlockOps, type Encodable } from './block-ops';
 import type { BlockPlan } from './plan';
 import type { ModelWeights } from './weights';
@@ -50,7 +51,7 @@ export class BatchForward {
   readonly ids: GPUBuffer;
   readonly labels: GPUBuffer;
   readonly act: Activations;
-  private readonly step: StepBuffer;
+  private readonly ledger: BufferLedger;
   private readonly embed: Embedding;
   private readonly blocks: Encodable[][];
   private readonly finalNorm: RmsNorm;
@@ -70,24 +71,33 @@ export class BatchForward {
     const c = config;
     const R = (this.rows = B * T);
     const dev = rt.device;
-    this.ids = createStorageBuffer(dev, R * 4, 'batch.ids');
-    this.labels = createStorageBuffer(dev, R * 4, 'batch.labels');
-    this.act = createActivations(rt, c, R, 'batch');
-    this.step = new StepBuffer(rt, 0);
-    this.embed = new Embedding(rt, {
-      rows: R, vocab: c.vocabSize, hidden: c.hiddenSize, dtype: weights.embed.dtype, ids: this.ids, table: weights.embed.buffer, y: this.act.x,
+    this.ledger = new BufferLedger(dev);
+    const built = this.ledger.track(() => {
+      const ids = createStorageBuffer(dev, R * 4, 'batch.ids');
+      const labels = createStorageBuffer(dev, R * 4, 'batch.labels');
+      const act = createActivations(rt, c, R, 'batch');
+      const step = new StepBuffer(rt, 0);
+      const embed = new Embedding(rt, {
+        rows: R, vocab: c.vocabSize, hidden: c.hiddenSize, dtype: weights.embed.dtype, ids, table: weights.embed.buffer, y: act.x,
+      });
+      const blocks = weights.blocks.map((w) => buildBlockOps(rt, c, w, act, { B, T, step }));
+      const finalNorm = new RmsNorm(rt, {
+        rows: R, dim: c.hiddenSize, eps: c.rmsNormEps, weightF16: weights.finalNorm.dtype === 'f16',
+        x: act.x, w: weights.finalNorm.buffer, y: act.xn,
+      });
+      const nll = createStorageBuffer(dev, R * 4, 'batch.nll');
+      const seq = new SequenceNll(rt, { B, T, V: c.vocabSize, labels, nll });
+      return { ids, labels, act, embed, blocks, finalNorm, nll, seq };
     });
-    this.blocks = weights.blocks.map((w) => buildBlockOps(rt, c, w, this.act, { B, T, step: this.step }));
-    this.finalNorm = new RmsNorm(rt, {
-      rows: R, dim: c.hiddenSize, eps: c.rmsNormEps, weightF16: weights.finalNorm.dtype === 'f16',
-      x: this.act.x, w: weights.finalNorm.buffer, y: this.act.xn,
-    });
-    this.nll = createStorageBuffer(dev, R * 4, 'batch.nll');
-    this.seq = new SequenceNll(rt, { B, T, V: c.vocabSize, labels: this.labels, nll: this.nll });
+    ({ ids: this.ids, labels: this.labels, act: this.act, embed: this.embed, blocks: this.blocks, finalNorm: this.finalNorm, nll: this.nll, seq: this.seq } = built);
   }
 
   private headChunks(): HeadChunks {
-    if (this.head) return this.head;
+    this.head ??= this.ledger.track(() => this.buildHead());
+    return this.head;
+  }
+
+  private buildHead(): HeadChunks {
     const { rt, config: c, weights, rows: R } = this;
     const chunkRows = Math.max(1, Math.min(R, Math.floor(LOGITS_BUDGET_BYTES / (c.vocabSize * 4))));
     const xnChunk = chunkRows < R ? createStorageBuffer(rt.device, chunkRows * c.hiddenSize * 4, 'batch.xn_chunk') : undefined;
@@ -104,8 +114,7 @@ export class BatchForward {
         ],
       });
     }
-    this.head = { xnChunk, logits, chunks };
-    return this.head;
+    return { xnChunk, logits, chunks };
   }
 
   /** Uploads [B, T] token ids; labels are the next token within each sequence. */
@@ -171,8 +180,8 @@ export class BatchForward {
     pass.end();
   }
 
+  /** Frees every buffer the pass allocated, the kernels' own included. */
   destroy(): void {
-    destroyActivations(this.act);
-    for (const b of [this.ids, this.labels, this.head?.logits, this.nll, this.seq.out, this.head?.xnChunk]) b?.destroy();
+    this.ledger.freeAll();
   }
 }

@@ -4,13 +4,14 @@
  * Op sets are built per block plan and reused; weights are only ever bound, never copied.
  */
 import { createStorageBuffer, readF32, writeBuffer } from '../gpu/buffers';
+import { BufferLedger } from '../gpu/ledger';
 import type { GpuRuntime } from '../gpu/runtime';
 import type { ModelConfig } from '../io/config';
 import { KvCache } from '../kernels/attention';
 import { StepBuffer } from '../kernels/common';
 import { Embedding } from '../kernels/embedding';
 import { createLinear } from '../kernels/matvec';
-import { createActivations, destroyActivations, type Activations } from './activations';
+import { createActivations, type Activations } from './activations';
 import { buildBlockOps, type Encodable } from './block-ops';
 import type { BlockPlan } from './plan';
 import type { ModelWeights } from './weights';
@@ -27,28 +28,43 @@ export interface StepExtras {
   timestampWrites?: GPUComputePassTimestampWrites;
 }
 
-/** Ops for `rows` tokens continuing at step.pos0: embedding, the plan's blocks, then the head (final norm fused in) on the last row. */
+/**
+ * Ops for `rows` tokens continuing at step.pos0: embedding, the plan's blocks, then the head (final
+ * norm fused in) on the last row. Every buffer they allocate (activations, and the kernels' own
+ * uniforms and partials) is in their ledger, so a plan change frees it at once instead of leaving
+ * it to garbage collection while the user toggles blocks.
+ */
 class TokenOps {
   readonly act: Activations;
+  private readonly ledger: BufferLedger;
   private readonly ops: Encodable[];
-
-  /** `ids`: u32 [rows], the tokens the ops embed. */
-  constructor(rt: GpuRuntime, c: ModelConfig, w: ModelWeights, plan: BlockPlan, caches: KvCache[], step: StepBuffer, readonly rows: number, readonly ids: GPUBuffer, logits: GPUBuffer) {
-    this.act = createActivations(rt, c, rows, `decode${rows}`);
-    const embed = new Embedding(rt, { rows, vocab: c.vocabSize, hidden: c.hiddenSize, dtype: w.embed.dtype, ids: this.ids, table: w.embed.buffer, y: this.act.x });
-    const blocks = plan.map((b, slot) => buildBlockOps(rt, c, w.blocks[b]!, this.act, { B: 1, T: rows, step, cache: caches[slot]! }));
-    // Only the last row's logits are needed: the head matvec normalises and projects that row.
-    this.lastRow = rows === 1 ? this.act.x : createStorageBuffer(rt.device, c.hiddenSize * 4, 'decode.last_row');
-    const finalNorm = { weight: w.finalNorm.buffer, dtype: w.finalNorm.dtype, eps: c.rmsNormEps };
-    const head = createLinear(rt, { M: 1, N: c.vocabSize, K: c.hiddenSize, dtype: w.head.dtype, x: this.lastRow, w: w.head.buffer, y: logits, norm: finalNorm });
-    this.ops = [embed, ...blocks.flat()];
-    this.head = head;
-    this.rowBytes = c.hiddenSize * 4;
-  }
-
   private readonly lastRow: GPUBuffer;
   private readonly head: Encodable;
   private readonly rowBytes: number;
+  /** u32 [rows], the tokens the ops embed. */
+  readonly ids: GPUBuffer;
+
+  /** `ids`: where the tokens are (a prompt's ops allocate their own). */
+  constructor(rt: GpuRuntime, c: ModelConfig, w: ModelWeights, plan: BlockPlan, caches: KvCache[], step: StepBuffer, readonly rows: number, logits: GPUBuffer, ids?: GPUBuffer) {
+    this.ledger = new BufferLedger(rt.device);
+    const built = this.ledger.track(() => {
+      ids ??= createStorageBuffer(rt.device, rows * 4, 'decode.prompt_ids');
+      const act = createActivations(rt, c, rows, `decode${rows}`);
+      const embed = new Embedding(rt, { rows, vocab: c.vocabSize, hidden: c.hiddenSize, dtype: w.embed.dtype, ids, table: w.embed.buffer, y: act.x });
+      const blocks = plan.map((b, slot) => buildBlockOps(rt, c, w.blocks[b]!, act, { B: 1, T: rows, step, cache: caches[slot]! }));
+      // Only the last row's logits are needed: the head matvec normalises and projects that row.
+      const lastRow = rows === 1 ? act.x : createStorageBuffer(rt.device, c.hiddenSize * 4, 'decode.last_row');
+      const finalNorm = { weight: w.finalNorm.buffer, dtype: w.finalNorm.dtype, eps: c.rmsNormEps };
+      const head = createLinear(rt, { M: 1, N: c.vocabSize, K: c.hiddenSize, dtype: w.head.dtype, x: lastRow, w: w.head.buffer, y: logits, norm: finalNorm });
+      return { ids, act, ops: [embed, ...blocks.flat()], lastRow, head };
+    });
+    this.ids = built.ids;
+    this.act = built.act;
+    this.ops = built.ops;
+    this.lastRow = built.lastRow;
+    this.head = built.head;
+    this.rowBytes = c.hiddenSize * 4;
+  }
 
   /** One compute pass for a single token (WebGPU orders the dispatches inside it); a prompt needs a
    * second pass for the head because its last row is copied out first. */
@@ -69,8 +85,7 @@ class TokenOps {
   }
 
   destroy(): void {
-    destroyActivations(this.act);
-    if (this.lastRow !== this.act.x) this.lastRow.destroy();
+    this.ledger.freeAll();
   }
 }
 
@@ -78,7 +93,6 @@ export class DecodeState {
   readonly logits: GPUBuffer;
   /** u32 [1]: the token a single step embeds. A step's token selection may write it on the GPU (appendSelected). */
   readonly nextToken: GPUBuffer;
-  private promptIds: GPUBuffer | undefined;
   private readonly step: StepBuffer;
   private caches: KvCache[] = [];
   private stepOps: TokenOps | undefined;
@@ -116,7 +130,7 @@ export class DecodeState {
     }
     this.stepOps?.destroy();
     this.promptOps?.destroy();
-    this.stepOps = new TokenOps(this.rt, this.config, this.weights, plan, this.caches, this.step, 1, this.nextToken, this.logits);
+    this.stepOps = new TokenOps(this.rt, this.config, this.weights, plan, this.caches, this.step, 1, this.logits, this.nextToken);
     this.promptOps = undefined;
     this.plan = [...plan];
     this.position = 0;
@@ -129,14 +143,15 @@ export class DecodeState {
     if (ids.length === 0) throw new RangeError('the prompt is empty');
     if (ids.length > this.maxLen) throw new ContextLengthError(`prompt of ${ids.length} tokens exceeds the context of ${this.maxLen}`);
     if (!this.stepOps) throw new Error('setPlan() before prefill');
-    if (this.promptOps?.rows !== ids.length) {
-      this.promptOps?.destroy();
-      this.promptIds?.destroy();
-      this.promptIds = ids.length === 1 ? undefined : createStorageBuffer(this.rt.device, ids.length * 4, 'decode.prompt_ids');
-      this.promptOps = this.promptIds && new TokenOps(this.rt, this.config, this.weights, this.plan, this.caches, this.step, ids.length, this.promptIds, this.logits);
+    let ops = this.stepOps;
+    if (ids.length > 1) {
+      if (this.promptOps?.rows !== ids.length) {
+        this.promptOps?.destroy();
+        this.promptOps = new TokenOps(this.rt, this.config, this.weights, this.plan, this.caches, this.step, ids.length, this.logits);
+      }
+      ops = this.promptOps;
     }
     this.position = 0;
-    const ops = this.promptOps ?? this.stepOps;
     writeBuffer(this.rt.device, ops.ids, Uint32Array.from(ids));
     this.run(ops, extras);
   }
@@ -174,8 +189,8 @@ export class DecodeState {
   destroy(): void {
     this.stepOps?.destroy();
     this.promptOps?.destroy();
-    this.promptIds?.destroy();
     this.nextToken.destroy();
+    this.step.buffer.destroy();
     for (const c of this.caches) {
       c.k.destroy();
       c.v.destroy();

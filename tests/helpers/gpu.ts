@@ -25,3 +25,26 @@ export function runPass(rt: GpuRuntime, encode: (pass: GPUComputePassEncoder) =>
   pass.end();
   rt.device.queue.submit([encoder.finish()]);
 }
+
+/** The buffers `fn` creates on the device, and which of them have been destroyed since. */
+export function recordBuffers(device: GPUDevice, fn: () => void): { created: GPUBuffer[]; destroyed: Set<GPUBuffer> } {
+  const created: GPUBuffer[] = [];
+  const destroyed = new Set<GPUBuffer>();
+  const previous = device.createBuffer;
+  device.createBuffer = (descriptor: GPUBufferDescriptor): GPUBuffer => {
+    const buffer = previous.call(device, descriptor);
+    const destroy = buffer.destroy.bind(buffer);
+    buffer.destroy = () => {
+      destroyed.add(buffer);
+      destroy();
+    };
+    created.push(buffer);
+    return buffer;
+  };
+  try {
+    fn();
+  } finally {
+    device.createBuffer = previous;
+  }
+  return { created, destroyed };
+}
