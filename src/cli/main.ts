@@ -270,13 +270,14 @@ program
   .option('--temperature <t>', 'sampling temperature (0 = greedy)', num('--temperature', 0, 100), 1)
   .option('--top-k <k>', 'top-k (0 = off)', int('--top-k', 0), 50)
   .option('--top-p <p>', 'nucleus top-p', num('--top-p', 0, 1), 0.95)
+  .option('--repetition-penalty <p>', 'divide the logits of tokens already in the text by p (1 = off; HF repetition_penalty)', num('--repetition-penalty', 0.01, 100), 1)
   .option('--seed <n>', 'sampling seed', int('--seed', 0), 0)
-  .action(async (model: string, o: { mask?: string; prompt: string; maxTokens: number; temperature: number; topK: number; topP: number; seed: number }) => {
+  .action(async (model: string, o: { mask?: string; prompt: string; maxTokens: number; temperature: number; topK: number; topP: number; repetitionPenalty: number; seed: number }) => {
     const g = program.opts<Globals>();
     const s = await Session.open(model, { ...g, quiet: true });
     const { kept } = s.planFromMask(o.mask);
     if (!g.json) process.stdout.write(o.prompt);
-    const r = await s.run({ type: 'generate', prompt: o.prompt, plan: kept, maxNewTokens: o.maxTokens, sampling: { temperature: o.temperature, topK: o.topK, topP: o.topP }, seed: o.seed }, 'generated', 'generating');
+    const r = await s.run({ type: 'generate', prompt: o.prompt, plan: kept, maxNewTokens: o.maxTokens, sampling: { temperature: o.temperature, topK: o.topK, topP: o.topP, repetitionPenalty: o.repetitionPenalty }, seed: o.seed }, 'generated', 'generating');
     const decodeTps = r.tokens > 1 ? ((r.tokens - 1) / r.decodeMs) * 1000 : NaN;
     print(g, { ...r, blocks: kept.length, decodeTokensPerS: decodeTps }, () => `\n\n[${r.tokens} tokens, ${kept.length} blocks: prefill ${r.prefillMs.toFixed(0)} ms, decode ${decodeTps.toFixed(1)} tok/s]`);
     s.lab.dispose();

@@ -51,7 +51,7 @@ export async function generate(model: LlamaModel, prompt: number[], o: GenerateO
   const state = model.decoder(maxLen);
   state.setPlan(o.plan);
   const selector = new TokenSelector(model.rt, {
-    V: model.config.vocabSize, logits: state.logits, out: state.nextToken, sampling: o.sampling ?? SEED_SAMPLING, seed: o.seed ?? 0, depth: IN_FLIGHT,
+    V: model.config.vocabSize, logits: state.logits, out: state.nextToken, prompt, sampling: o.sampling ?? SEED_SAMPLING, seed: o.seed ?? 0, depth: IN_FLIGHT,
   });
   const timed = Math.min(o.maxNewTokens, o.timer?.capacity ?? 0);
   const extras = (step: number) => ({ select: selector, timestampWrites: step < timed ? o.timer!.writes(step) : undefined });

@@ -161,6 +161,11 @@ export interface SamplingOptions {
   topK?: number;
   /** Nucleus: keep the smallest best-first prefix whose probability reaches topP (1 = off). */
   topP?: number;
+  /**
+   * Hugging Face's repetition_penalty, applied first: the logits of tokens in the prompt or the
+   * output so far are divided by it (multiplied when negative). 1 = off; > 1 discourages repeats.
+   */
+  repetitionPenalty?: number;
 }
 
 /**

@@ -22,6 +22,7 @@ export function GeneratePanel() {
         <NumberField label="Temperature" value={settings.temperature} min={0} max={5} step={0.1} onChange={(temperature) => update({ temperature })} />
         <NumberField label="Top-k" value={settings.topK} min={0} max={64} onChange={(topK) => update({ topK })} />
         <NumberField label="Top-p" value={settings.topP} min={0} max={1} step={0.05} onChange={(topP) => update({ topP })} />
+        <NumberField label="Repetition penalty" value={settings.repetitionPenalty} min={0.5} max={3} step={0.05} onChange={(repetitionPenalty) => update({ repetitionPenalty })} testId="repetition-penalty" />
         <NumberField label="Seed" value={settings.genSeed} min={0} onChange={(genSeed) => update({ genSeed })} width="6rem" />
         <NumberField label="Max tokens" value={settings.maxTokens} min={1} max={2048} onChange={(maxTokens) => update({ maxTokens })} testId="max-tokens" />
         <button type="button" className="primary" disabled={!model || busy || !settings.prompt} onClick={() => void runGeneration()} data-testid="run-generate">Generate</button>

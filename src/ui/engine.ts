@@ -188,7 +188,7 @@ export async function runGeneration(): Promise<void> {
     setPane(name, pane);
     const request: EngineRequest = {
       type: 'generate', prompt: st.prompt, plan, maxNewTokens: st.maxTokens, seed: st.genSeed,
-      sampling: { temperature: st.temperature, topK: st.topK, topP: st.topP },
+      sampling: { temperature: st.temperature, topK: st.topK, topP: st.topP, repetitionPenalty: st.repetitionPenalty },
     };
     const s2 = useLab.getState();
     s2.setError('generate', undefined);

@@ -145,6 +145,7 @@ export interface Settings {
   temperature: number;
   topK: number;
   topP: number;
+  repetitionPenalty: number;
   genSeed: number;
   maxTokens: number;
   speed: SpeedOptions;
@@ -172,6 +173,7 @@ export const DEFAULT_SETTINGS: Settings = {
   temperature: 1,
   topK: 50,
   topP: 0.95,
+  repetitionPenalty: 1,
   genSeed: 1234,
   maxTokens: 48,
   speed: { promptTokens: 32, newTokens: 64, warmup: 1, runs: 3 },

@@ -35,7 +35,7 @@ describe('depth-pruning-lab CLI', { timeout: 600_000 }, () => {
   });
 
   it('rejects bad arguments and bad files with exit code 2 and a message', async () => {
-    for (const args of [['score'], ['score', 'embedded', '--criterion', 'nonsense'], ['score', 'embedded', '-n', '0'], ['ppl', 'not a model !'], ['prune', 'embedded', '--out', join(dir, 'x')]]) {
+    for (const args of [['score'], ['score', 'embedded', '--criterion', 'nonsense'], ['score', 'embedded', '-n', '0'], ['ppl', 'not a model !'], ['prune', 'embedded', '--out', join(dir, 'x')], ['generate', 'embedded', '--prompt', 'x', '--repetition-penalty', '0']]) {
       const r = cli(...args);
       expect(r.status, args.join(' ')).toBe(2);
       expect(r.stderr.length).toBeGreaterThan(0);
@@ -116,7 +116,7 @@ describe('depth-pruning-lab CLI', { timeout: 600_000 }, () => {
     expect(ppl.results[1].ppl).not.toBe(ppl.results[0].ppl);
     const reloaded = json('ppl', pruned, '--window', '32', '--max-windows', '2');
     expect(Math.abs(reloaded.results[0].ppl - ppl.results[1].ppl) / ppl.results[1].ppl).toBeLessThan(1e-5);
-    const gen = json('generate', pruned, '--prompt', 'In the beginning', '--max-tokens', '4', '--seed', '1');
+    const gen = json('generate', pruned, '--prompt', 'In the beginning', '--max-tokens', '4', '--seed', '1', '--repetition-penalty', '1.3');
     expect(gen.tokens).toBeGreaterThan(0);
   });
 });

@@ -6,7 +6,7 @@ import { planWithout } from '../../src/model/plan';
 import { mulberry32 } from '../../src/util/random';
 import { loadTestModel } from '../helpers/models';
 import { relativeError } from '../helpers/numeric';
-import { drawRef, logZRef, topkRef } from '../reference/sampling';
+import { drawRef, logZRef, repetitionPenaltyRef, topkRef } from '../reference/sampling';
 
 let model: LlamaModel;
 beforeAll(async () => {
@@ -46,30 +46,51 @@ describe('decode with the KV cache', { timeout: 600_000 }, () => {
 describe('generation with steps in flight', { timeout: 600_000 }, () => {
   const prompt = tokens.slice(0, 6);
   const plan = planWithout(16, [5]);
+  /** The prompt followed by its own greedy continuation: tokens the model is inclined to say again. */
+  const echoPrompt = async () => [...prompt, ...(await generate(model, prompt, { plan, maxNewTokens: 8, forceLength: true, sampling: { temperature: 0 } })).ids];
 
-  it('draws every token from that step\'s logits with the seeded uniforms (float64 replay)', async () => {
-    const sampling: SamplingOptions = { temperature: 0.8, topK: 40, topP: 0.9 };
-    const seed = 77;
-    const r = await generate(model, prompt, { plan, maxNewTokens: 12, forceLength: true, sampling, seed });
-    expect(r.ids.length).toBe(12);
-    // Replay one step at a time from the host: token i must be the float64 draw from step i's logits.
-    const random = mulberry32(seed);
-    const dec = model.decoder(prompt.length + 12);
-    dec.setPlan(plan);
-    dec.prefill(prompt);
-    let compared = 0;
-    for (const [i, id] of r.ids.entries()) {
-      const logits = await dec.readLogits();
-      const best = topkRef(logits, 40);
-      const values = best.map((j) => logits[j]!);
-      const want = drawRef(values, best, logZRef(logits, sampling.temperature), sampling, Math.fround(random()));
-      if (want.margin >= 1e-5) {
-        expect(id, `token ${i}`).toBe(want.id);
-        compared++;
+  // The seed's warpers; the same with Hugging Face's repetition penalty; greedy with a strong penalty.
+  const replayCases: [string, SamplingOptions, number][] = [
+    ['sampled', { temperature: 0.8, topK: 40, topP: 0.9 }, 77],
+    ['sampled, repetition penalty 1.3', { temperature: 0.8, topK: 40, topP: 0.9, repetitionPenalty: 1.3 }, 78],
+    ['greedy, repetition penalty 1.5', { temperature: 0, repetitionPenalty: 1.5 }, 0],
+  ];
+  for (const [name, sampling, seed] of replayCases) {
+    it(`${name}: every token is the float64 choice from that step's logits (replayed with the same uniforms)`, async () => {
+      const context = sampling.repetitionPenalty ? await echoPrompt() : prompt;
+      const r = await generate(model, context, { plan, maxNewTokens: 12, forceLength: true, sampling, seed });
+      expect(r.ids.length).toBe(12);
+      // Replay one step at a time from the host: token i must be the float64 choice from step i's logits,
+      // penalised (if asked) for the prompt and the tokens before i.
+      const random = mulberry32(seed);
+      const dec = model.decoder(context.length + 12);
+      dec.setPlan(plan);
+      dec.prefill(context);
+      let compared = 0;
+      for (const [i, id] of r.ids.entries()) {
+        const raw = await dec.readLogits();
+        const logits = repetitionPenaltyRef(raw, [...context, ...r.ids.slice(0, i)], sampling.repetitionPenalty ?? 1);
+        const best = topkRef(logits, 40);
+        const values = best.map((j) => logits[j]!);
+        const want = sampling.temperature > 0
+          ? drawRef(values, best, logZRef(logits, sampling.temperature), sampling, Math.fround(random()))
+          : { id: best[0]!, margin: (values[0]! - values[1]!) / Math.abs(values[0]!) };
+        if (want.margin >= 1e-5) {
+          expect(id, `token ${i}`).toBe(want.id);
+          compared++;
+        }
+        dec.append(id);
       }
-      dec.append(id);
-    }
-    expect(compared).toBeGreaterThan(9);
+      expect(compared).toBeGreaterThan(9);
+    });
+  }
+
+  it('the repetition penalty changes what greedy decoding repeats', async () => {
+    const context = await echoPrompt();
+    const greedy = await generate(model, context, { plan, maxNewTokens: 24, forceLength: true, sampling: { temperature: 0 } });
+    const penalised = await generate(model, context, { plan, maxNewTokens: 24, forceLength: true, sampling: { temperature: 0, repetitionPenalty: 1.5 } });
+    const repeats = (ids: number[]) => ids.length - new Set([...context, ...ids]).size + new Set(context).size;
+    expect(repeats(penalised.ids)).toBeLessThan(repeats(greedy.ids));
   });
 
   it('stops at EOS and on cancel with later steps queued, and the next generation is unaffected', async () => {

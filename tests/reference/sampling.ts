@@ -54,3 +54,10 @@ export function drawRef(
   }
   return { id: ids[count - 1]!, margin };
 }
+
+/** float64 Hugging Face repetition penalty: logits of `seen` tokens divided by p (multiplied when negative). */
+export function repetitionPenaltyRef(row: ArrayLike<number>, seen: Iterable<number>, p: number): Float64Array {
+  const out = Float64Array.from(row);
+  for (const id of new Set(seen)) out[id] = out[id]! < 0 ? out[id]! * p : out[id]! / p;
+  return out;
+}
