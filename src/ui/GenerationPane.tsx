@@ -14,6 +14,7 @@ export function GenerationPane({ title, prompt, pane, testId }: { title: string;
       <p className="gen-stats">
         <span data-testid={`${testId}-rate`}>{pane ? `${fmtRate(pane.tokPerS)} tok/s` : ''}</span>
         {pane ? ` · ${pane.tokens} tokens` : ''}
+        {pane?.warmupMs ? <span className="muted" title="The first generation of this prompt length compiled its GPU pipelines in a 2-token run first, not counted in tokens/s" data-testid={`${testId}-warmup`}> · warm-up {(pane.warmupMs / 1000).toFixed(1)} s, untimed</span> : null}
         {pane?.error && <span className="error-text"> · {pane.error}</span>}
       </p>
     </div>

@@ -204,7 +204,7 @@ export async function runGeneration(): Promise<void> {
     try {
       const r = await job.result;
       const ms = r.prefillMs + r.decodeMs;
-      pane = { ...pane, text: r.text, tokens: r.tokens, tokPerS: ms > 0 ? (r.tokens / ms) * 1000 : null, running: false };
+      pane = { ...pane, text: r.text, tokens: r.tokens, tokPerS: ms > 0 ? (r.tokens / ms) * 1000 : null, warmupMs: r.warmupMs || undefined, running: false };
     } catch (err) {
       pane = { ...pane, running: false, ...(cancelled(err) ? { error: 'cancelled' } : { error: message(err) }) };
       if (cancelled(err)) stopGeneration = true;

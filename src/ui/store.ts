@@ -101,6 +101,8 @@ export interface PaneState {
   text: string;
   tokens: number;
   tokPerS: number | null;
+  /** The untimed first run that compiled the pipelines, when this generation needed one. */
+  warmupMs?: number;
   running: boolean;
   error?: string;
   plan: number[];

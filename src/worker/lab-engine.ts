@@ -28,7 +28,7 @@ import { pplScores } from '../prune/ppl-criterion';
 import { rankAscending } from '../prune/select';
 import { similarityScores } from '../prune/similarity';
 import { computeTaylorScores } from '../prune/taylor';
-import type { CalibrationRequest, CriterionResult, EngineReply, EngineRequest, ModelInfo, ModelSourceSpec, TextSpec } from './protocol';
+import type { CalibrationRequest, CriterionResult, EngineReply, EngineRequest, GenerateRequest, ModelInfo, ModelSourceSpec, TextSpec } from './protocol';
 import { criterionSettings, readCachedResult, scoreCacheKey, usesCalibration, writeCachedResult, type ScoreStore } from './score-cache';
 
 export interface EngineHost {
@@ -52,6 +52,8 @@ interface Loaded {
   tokenizer: TextTokenizer;
   info: ModelInfo;
   source: CheckpointSource;
+  /** Generation shapes already run once (see warmUp). */
+  warmed: Set<string>;
 }
 
 export class LabEngine {
@@ -99,6 +101,7 @@ export class LabEngine {
         const { model, tokenizer } = this.require();
         validatePlan(request.plan, model.numLayers);
         const prompt = tokenizer.encode(request.prompt);
+        const warmupMs = await this.warmUp(prompt, request, o.signal);
         const stream = tokenizer.streamDecoder();
         const t0 = performance.now();
         const r = await generate(model, prompt, {
@@ -110,7 +113,7 @@ export class LabEngine {
         });
         const tail = stream.flush();
         if (tail) o.token?.(tail, r.ids.length - 1, performance.now() - t0);
-        return { type: 'generated', text: stream.text, tokens: r.ids.length, promptTokens: r.promptTokens, prefillMs: r.prefillMs, decodeMs: r.decodeMs, stoppedBy: r.stoppedBy };
+        return { type: 'generated', text: stream.text, tokens: r.ids.length, promptTokens: r.promptTokens, prefillMs: r.prefillMs, decodeMs: r.decodeMs, warmupMs, stoppedBy: r.stoppedBy };
       }
       case 'benchmark': {
         const { model } = this.require();
@@ -156,7 +159,7 @@ export class LabEngine {
     this.loaded?.model.dispose();
     const model = new LlamaModel(this.rt, ckpt);
     const info = modelInfo(spec, ckpt, model, tokenizer);
-    this.loaded = { model, tokenizer, info, source };
+    this.loaded = { model, tokenizer, info, source, warmed: new Set() };
     return info;
   }
 
@@ -245,6 +248,23 @@ export class LabEngine {
         return { scores, ranking: [...removed, ...rest], detail: { steps: removals } };
       }
     }
+  }
+
+  /**
+   * The first generation with a prompt length and a kind of token selection compiles its pipelines
+   * and touches its buffers: that is done in an untimed two-token run first, so the tokens/s shown
+   * side by side compare the models, not the shader compiler. Returns its milliseconds (0 if warm).
+   */
+  private async warmUp(prompt: number[], request: GenerateRequest, signal: AbortSignal): Promise<number> {
+    const { model, warmed } = this.require();
+    const s = request.sampling;
+    const key = `${prompt.length}:${s.temperature > 0 ? 'sampled' : 'greedy'}:${(s.repetitionPenalty ?? 1) !== 1 ? 'penalty' : ''}`;
+    if (warmed.has(key)) return 0;
+    const t0 = performance.now();
+    model.decoder(prompt.length + request.maxNewTokens); // sized for the real run, so it is not reallocated
+    await generate(model, prompt, { plan: request.plan, maxNewTokens: Math.min(2, request.maxNewTokens), sampling: s, seed: request.seed, forceLength: true, signal });
+    warmed.add(key);
+    return performance.now() - t0;
   }
 
   dispose(): void {

@@ -66,12 +66,21 @@ export interface CriterionResult {
   detail: Record<string, unknown>;
 }
 
+export interface GenerateRequest {
+  type: 'generate';
+  prompt: string;
+  plan: number[];
+  maxNewTokens: number;
+  sampling: SamplingOptions;
+  seed: number;
+}
+
 export type EngineRequest =
   | { type: 'init' }
   | { type: 'load'; source: ModelSourceSpec }
   | { type: 'score'; criteria: ScoredCriterion[]; calibration: CalibrationRequest; k?: number; protect?: number[] }
   | { type: 'perplexity'; text: TextSpec; window: number; bos: BosMode; plans: number[][]; maxWindows?: number }
-  | { type: 'generate'; prompt: string; plan: number[]; maxNewTokens: number; sampling: SamplingOptions; seed: number }
+  | GenerateRequest
   | { type: 'benchmark'; plans: number[][]; options: SpeedOptions }
   | { type: 'export-checkpoint'; kept: number[]; toF16: boolean; /** Written as pruning_mask.json beside the weights (its kept blocks must equal `kept`). */ mask?: PruningMask }
   | { type: 'cancel'; job: number };
@@ -81,7 +90,8 @@ export type EngineReply =
   | { type: 'loaded'; model: ModelInfo }
   | { type: 'scored'; calibration: CalibrationSpec; results: CriterionResult[] }
   | { type: 'perplexity'; results: PerplexityResult[]; textSha256: string; textName: string }
-  | { type: 'generated'; text: string; tokens: number; promptTokens: number; prefillMs: number; decodeMs: number; stoppedBy: string }
+  /** warmupMs: the untimed run that compiled this prompt length's pipelines first (0 when already warm). */
+  | { type: 'generated'; text: string; tokens: number; promptTokens: number; prefillMs: number; decodeMs: number; warmupMs: number; stoppedBy: string }
   | { type: 'benchmarked'; results: SpeedResult[] }
   | { type: 'exported'; files: { name: string; blob: Blob }[] }
   | { type: 'cancelled' }
