@@ -41,7 +41,8 @@ function sweepSection(key: string, s: Json, probeGBps: number | undefined): stri
     r.hostMsPerToken === undefined ? '-' : sig(r.hostMsPerToken),
   ]);
   const timing = (s.rows as Json[])[0]?.timing ?? 'wall clock';
-  return `#### ${MODEL_TITLES[key]} (${mib(s.weightBytes)} of weights; timing: ${timing})\n\n` +
+  const options = s.options ? `; ${s.options.newTokens} new tokens after ${s.options.promptTokens}, ${s.options.warmup} warm-up, mean of ${s.options.runs} runs, plans round-robin` : '';
+  return `#### ${MODEL_TITLES[key]} (${mib(s.weightBytes)} of weights; timing: ${timing}${options})\n\n` +
     `${table(['removed', 'blocks', 'decode tok/s', 'prefill tok/s', 'speedup', 'ideal', 'of ideal', 'decode GB/s', 'of probe', 'wall decode tok/s', 'wall speedup', 'host encode ms/token'], rows)}\n`;
 }
 
@@ -84,7 +85,7 @@ function adapterSection(slug: string, dir: string): { markdown: string; json: Js
     '### Decode and prefill speed against blocks removed',
     '',
     'Ideal = memory-bound speedup (weight bytes read per token, full / pruned). Targets: measured >= 90% of ideal; decode on a model of >= 100 MB >= 50% of the read probe.',
-    engine ? `Options: ${JSON.stringify(engine.options)}${engine.quick ? ' (quick mode on a software adapter)' : ''}.` : 'not measured',
+    engine ? `Options: ${JSON.stringify(engine.options)}${engine.quick ? ' (quick mode on a software adapter; the embedded model runs longer, see its heading)' : ''}.` : 'not measured',
     engine && !engine.synthetic ? 'Synthetic models skipped (BENCH_SYNTHETIC=0).' : '',
     '',
     ...(engine ? modelKeys(engine).map((k) => sweepSection(k, engine[k], probe)) : []),

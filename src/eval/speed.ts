@@ -65,55 +65,72 @@ function benchPrompt(model: LlamaModel, n: number): number[] {
   return [bos, ...Array.from({ length: n - 1 }, (_, i) => 3 + ((i * 7919) % (model.config.vocabSize - 3)))];
 }
 
-export async function measureSpeed(model: LlamaModel, plan: BlockPlan, s: SpeedOptions = DEFAULT_SPEED, o: JobOptions = {}): Promise<SpeedResult> {
+/**
+ * Speed of several plans, measured round-robin: every warm-up and timed run goes through all plans
+ * in turn, so slow drifts (GPU clocks ramping, thermals, a busy host) weigh on every plan alike and
+ * the speedups between them stay fair. Each plan's figures are the mean over its own timed runs.
+ */
+export async function measureSpeeds(model: LlamaModel, plans: BlockPlan[], s: SpeedOptions = DEFAULT_SPEED, o: JobOptions = {}): Promise<SpeedResult[]> {
   const prompt = benchPrompt(model, s.promptTokens);
   const timer = GpuTimer.available(model.rt) ? new GpuTimer(model.rt, s.newTokens) : undefined;
-  const wall = { prefillMs: 0, decodeMs: 0 };
-  let hostMs = 0;
-  let gpu: { prefillMs: number; decodeMs: number } | undefined = timer && { prefillMs: 0, decodeMs: 0 };
-  const total = s.warmup + s.runs;
+  const sums = plans.map(() => ({ wall: { prefillMs: 0, decodeMs: 0 }, hostMs: 0, gpu: timer && { prefillMs: 0, decodeMs: 0 } }));
+  const total = (s.warmup + s.runs) * plans.length;
+  let done = 0;
   try {
-    for (let run = 0; run < total; run++) {
-      checkCancelled(o.signal);
+    for (let run = 0; run < s.warmup + s.runs; run++) {
       const timed = run >= s.warmup;
-      const r = await generate(model, prompt, {
-        plan, maxNewTokens: s.newTokens, forceLength: true, seed: run, sampling: { temperature: 1, topK: 50, topP: 0.95 }, timer: timed ? timer : undefined,
-      });
-      if (timed) {
-        wall.prefillMs += r.prefillMs;
-        wall.decodeMs += r.decodeMs;
-        hostMs += r.decodeHostMs;
-        const steps = timer && gpu ? await timer.readMs(s.newTokens) : undefined;
-        // An implementation may return zeros (timestamps disabled): then wall clock is the only figure.
-        if (steps && gpu) {
-          gpu.prefillMs += steps[0]!;
-          gpu.decodeMs += steps.slice(1).reduce((a, b) => a + b, 0);
-        } else gpu = undefined;
+      for (const [i, plan] of plans.entries()) {
+        checkCancelled(o.signal);
+        const r = await generate(model, prompt, {
+          plan, maxNewTokens: s.newTokens, forceLength: true, seed: run, sampling: { temperature: 1, topK: 50, topP: 0.95 }, timer: timed ? timer : undefined,
+        });
+        const sum = sums[i]!;
+        if (timed) {
+          sum.wall.prefillMs += r.prefillMs;
+          sum.wall.decodeMs += r.decodeMs;
+          sum.hostMs += r.decodeHostMs;
+          const steps = timer && sum.gpu ? await timer.readMs(s.newTokens) : undefined;
+          // An implementation may return zeros (timestamps disabled): then wall clock is the only figure.
+          if (steps && sum.gpu) {
+            sum.gpu.prefillMs += steps[0]!;
+            sum.gpu.decodeMs += steps.slice(1).reduce((a, b) => a + b, 0);
+          } else sum.gpu = undefined;
+        }
+        o.onProgress?.(++done, total, `${plan.length} blocks: ${timed ? `timed run ${run - s.warmup + 1} of ${s.runs}` : `warm-up ${run + 1} of ${s.warmup}`}`);
       }
-      o.onProgress?.(run + 1, total, run < s.warmup ? 'warm-up' : 'timed run');
     }
   } finally {
     timer?.destroy();
   }
+  return plans.map((plan, i) => speedResult(model, plan, s, sums[i]!));
+}
+
+/** One plan's figures from its summed timed runs. */
+function speedResult(model: LlamaModel, plan: BlockPlan, s: SpeedOptions, sum: { wall: PhaseMs; hostMs: number; gpu: PhaseMs | undefined }): SpeedResult {
   const decodeSteps = s.newTokens - 1;
-  const throughput = (t: { prefillMs: number; decodeMs: number }): Throughput => ({
+  const throughput = (t: PhaseMs): Throughput => ({
     prefillTokensPerS: (s.promptTokens * s.runs * 1000) / t.prefillMs,
     decodeTokensPerS: decodeSteps > 0 ? (decodeSteps * s.runs * 1000) / t.decodeMs : NaN,
   });
-  const headline = gpu ?? wall;
+  const headline = sum.gpu ?? sum.wall;
   return {
     plan: [...plan],
     blocks: plan.length,
     ...throughput(headline),
-    timing: gpu ? 'timestamp-query' : 'wall clock',
-    wall: throughput(wall),
-    tokensPerS: (s.newTokens * s.runs * 1000) / (wall.prefillMs + wall.decodeMs),
+    timing: sum.gpu ? 'timestamp-query' : 'wall clock',
+    wall: throughput(sum.wall),
+    tokensPerS: (s.newTokens * s.runs * 1000) / (sum.wall.prefillMs + sum.wall.decodeMs),
     msPerDecodeToken: decodeSteps > 0 ? headline.decodeMs / (decodeSteps * s.runs) : NaN,
-    hostMsPerDecodeToken: decodeSteps > 0 ? hostMs / (decodeSteps * s.runs) : NaN,
+    hostMsPerDecodeToken: decodeSteps > 0 ? sum.hostMs / (decodeSteps * s.runs) : NaN,
     weightBytesPerToken: weightBytesPerToken(model, plan),
     adapter: describeAdapter(model.rt.ctx.adapter),
     options: s,
   };
+}
+
+interface PhaseMs {
+  prefillMs: number;
+  decodeMs: number;
 }
 
 /** Measured decode speedup of `pruned` over `full`, and the memory-bound ideal for comparison. */

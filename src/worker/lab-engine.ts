@@ -5,7 +5,7 @@
  */
 import { perplexityOf, evaluationWindows } from '../eval/perplexity';
 import { generate } from '../eval/generate';
-import { measureSpeed } from '../eval/speed';
+import { measureSpeeds } from '../eval/speed';
 import type { GpuContext } from '../gpu/device';
 import { GpuRuntime } from '../gpu/runtime';
 import { elementCount } from '../gpu/tensor';
@@ -117,15 +117,8 @@ export class LabEngine {
       }
       case 'benchmark': {
         const { model } = this.require();
-        const results = [];
-        for (const [i, plan] of request.plans.entries()) {
-          validatePlan(plan, model.numLayers);
-          results.push(await measureSpeed(model, plan, request.options, {
-            signal: o.signal,
-            onProgress: (done, total, what) => o.progress({ done: i * total + done, total: request.plans.length * total, what: `${plan.length} blocks: ${what}` }),
-          }));
-        }
-        return { type: 'benchmarked', results };
+        for (const plan of request.plans) validatePlan(plan, model.numLayers);
+        return { type: 'benchmarked', results: await measureSpeeds(model, request.plans, request.options, job) };
       }
       case 'export-checkpoint': {
         const { source, model } = this.require();
