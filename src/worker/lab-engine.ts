@@ -21,7 +21,7 @@ import { validatePlan } from '../model/plan';
 import { blockTensors } from '../model/weights';
 import { sampleCalibration, sha256Hex, splitDocuments, type CalibrationSet, type CalibrationSpec } from '../prune/calibration';
 import { iterativePpl } from '../prune/iterative-ppl';
-import { type JobOptions } from '../prune/job';
+import { checkCancelled, type JobOptions } from '../prune/job';
 import { magnitudeScores } from '../prune/magnitude';
 import type { ScoredCriterion } from '../prune/mask';
 import { pplScores } from '../prune/ppl-criterion';
@@ -257,6 +257,7 @@ export class LabEngine {
     model.decoder(prompt.length + request.maxNewTokens); // sized for the real run, so it is not reallocated
     await generate(model, prompt, { plan: request.plan, maxNewTokens: Math.min(2, request.maxNewTokens), sampling: s, seed: request.seed, forceLength: true, signal });
     warmed.add(key);
+    checkCancelled(signal); // a cancel during the warm-up ends the job before the timed run
     return performance.now() - t0;
   }
 
