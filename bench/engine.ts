@@ -34,6 +34,8 @@ export interface SweepRow {
   wallDecodeTokensPerS: number;
   wallSpeedup: number;
   hostMsPerToken: number;
+  /** Slowest and fastest timed run, decode tok/s. */
+  decodeRunRange: [number, number];
 }
 
 /**
@@ -63,6 +65,7 @@ async function sweep(model: LlamaModel, options: SpeedOptions, label: string): P
       measuredSpeedup: s.measured, idealSpeedup: s.ideal, ofIdeal: s.ofIdeal, decodeGBps: (r.weightBytesPerToken * r.decodeTokensPerS) / 1e9,
       timing: r.timing, wallDecodeTokensPerS: r.wall.decodeTokensPerS, wallSpeedup: r.wall.decodeTokensPerS / full.wall.decodeTokensPerS,
       hostMsPerToken: r.hostMsPerDecodeToken,
+      decodeRunRange: [Math.min(...r.decodeRunsTokensPerS), Math.max(...r.decodeRunsTokensPerS)],
     });
     console.log(`${label} k=${k}: decode ${r.decodeTokensPerS.toFixed(1)} tok/s (${r.timing}; x${s.measured.toFixed(3)}, ideal x${s.ideal.toFixed(3)}, ${(100 * s.ofIdeal).toFixed(1)}%), ${((r.weightBytesPerToken * r.decodeTokensPerS) / 1e9).toFixed(2)} GB/s; wall clock ${r.wall.decodeTokensPerS.toFixed(1)} tok/s, host encode ${r.hostMsPerDecodeToken.toFixed(3)} ms/token`);
   }

@@ -36,14 +36,14 @@ const modelKeys = (j: Json) => Object.keys(MODEL_TITLES).filter((k) => j[k]);
 
 function sweepSection(key: string, s: Json, probeGBps: number | undefined): string {
   const rows = (s.rows as Json[]).map((r) => [
-    r.removed, r.blocks, f(r.decodeTokensPerS, 1), f(r.prefillTokensPerS, 1), f(r.measuredSpeedup, 3), f(r.idealSpeedup, 3), pct(r.ofIdeal),
+    r.removed, r.blocks, f(r.decodeTokensPerS, 1), r.decodeRunRange ? `${f(r.decodeRunRange[0], 1)}-${f(r.decodeRunRange[1], 1)}` : '-', f(r.prefillTokensPerS, 1), f(r.measuredSpeedup, 3), f(r.idealSpeedup, 3), pct(r.ofIdeal),
     sig(r.decodeGBps), probeGBps ? pct(r.decodeGBps / probeGBps) : '-', f(r.wallDecodeTokensPerS, 1), f(r.wallSpeedup, 3),
     r.hostMsPerToken === undefined ? '-' : sig(r.hostMsPerToken),
   ]);
   const timing = (s.rows as Json[])[0]?.timing ?? 'wall clock';
   const options = s.options ? `; ${s.options.newTokens} new tokens after ${s.options.promptTokens}, ${s.options.warmup} warm-up, mean of ${s.options.runs} runs, plans round-robin` : '';
   return `#### ${MODEL_TITLES[key]} (${mib(s.weightBytes)} of weights; timing: ${timing}${options})\n\n` +
-    `${table(['removed', 'blocks', 'decode tok/s', 'prefill tok/s', 'speedup', 'ideal', 'of ideal', 'decode GB/s', 'of probe', 'wall decode tok/s', 'wall speedup', 'host encode ms/token'], rows)}\n`;
+    `${table(['removed', 'blocks', 'decode tok/s', 'runs (min-max)', 'prefill tok/s', 'speedup', 'ideal', 'of ideal', 'decode GB/s', 'of probe', 'wall decode tok/s', 'wall speedup', 'host encode ms/token'], rows)}\n`;
 }
 
 /** Matvec GB/s by workgroup size and reduction, one row per shape (hardware runs only). */

@@ -300,8 +300,9 @@ program
     const r = await s.run({ type: 'benchmark', plans, options: { promptTokens: o.promptTokens, newTokens: o.newTokens, warmup: o.warmup, runs: o.runs } }, 'benchmarked', 'benchmark');
     const sp = r.results.length === 2 ? speedup(r.results[0]!, r.results[1]!) : undefined;
     print(g, { results: r.results, speedup: sp ?? null }, () =>
-      table(['plan', 'blocks', 'prefill tok/s', 'decode tok/s', 'ms/token', 'wall decode tok/s', 'weight MiB/token'], r.results.map((x, i) => [
-        i === 0 ? 'original' : 'pruned', String(x.blocks), x.prefillTokensPerS.toFixed(1), x.decodeTokensPerS.toFixed(1), x.msPerDecodeToken.toFixed(2),
+      table(['plan', 'blocks', 'prefill tok/s', 'decode tok/s', 'runs min-max', 'ms/token', 'wall decode tok/s', 'weight MiB/token'], r.results.map((x, i) => [
+        i === 0 ? 'original' : 'pruned', String(x.blocks), x.prefillTokensPerS.toFixed(1), x.decodeTokensPerS.toFixed(1),
+        `${Math.min(...x.decodeRunsTokensPerS).toFixed(1)}-${Math.max(...x.decodeRunsTokensPerS).toFixed(1)}`, x.msPerDecodeToken.toFixed(2),
         x.wall.decodeTokensPerS.toFixed(1), (x.weightBytesPerToken / 2 ** 20).toFixed(2),
       ])) + (sp ? `\ndecode speedup ${sp.measured.toFixed(3)}x (memory-bound ideal ${sp.ideal.toFixed(3)}x, ${(sp.ofIdeal * 100).toFixed(1)}% of ideal)` : '') +
         `\ntiming: ${r.results[0]!.timing} (wall clock beside it)\nadapter: ${r.results[0]!.adapter}`);

@@ -42,6 +42,8 @@ export interface SpeedResult extends Throughput {
   /** Whole generate call: new tokens / (prefill + decode), as the seed reports throughput. */
   tokensPerS: number;
   msPerDecodeToken: number;
+  /** Decode tok/s of each timed run (headline timing): the spread behind the mean. */
+  decodeRunsTokensPerS: number[];
   /** Host time per decode step spent encoding and submitting it (part of the wall clock). */
   hostMsPerDecodeToken: number;
   weightBytesPerToken: number;
@@ -73,7 +75,7 @@ function benchPrompt(model: LlamaModel, n: number): number[] {
 export async function measureSpeeds(model: LlamaModel, plans: BlockPlan[], s: SpeedOptions = DEFAULT_SPEED, o: JobOptions = {}): Promise<SpeedResult[]> {
   const prompt = benchPrompt(model, s.promptTokens);
   const timer = GpuTimer.available(model.rt) ? new GpuTimer(model.rt, s.newTokens) : undefined;
-  const sums = plans.map(() => ({ wall: { prefillMs: 0, decodeMs: 0 }, hostMs: 0, gpu: timer && { prefillMs: 0, decodeMs: 0 } }));
+  const sums = plans.map((): PlanSums => ({ wall: { prefillMs: 0, decodeMs: 0 }, hostMs: 0, gpu: timer && { prefillMs: 0, decodeMs: 0 }, wallRuns: [], gpuRuns: [] }));
   const total = (s.warmup + s.runs) * plans.length;
   let done = 0;
   try {
@@ -88,12 +90,15 @@ export async function measureSpeeds(model: LlamaModel, plans: BlockPlan[], s: Sp
         if (timed) {
           sum.wall.prefillMs += r.prefillMs;
           sum.wall.decodeMs += r.decodeMs;
+          sum.wallRuns.push(r.decodeMs);
           sum.hostMs += r.decodeHostMs;
           const steps = timer && sum.gpu ? await timer.readMs(s.newTokens) : undefined;
           // An implementation may return zeros (timestamps disabled): then wall clock is the only figure.
           if (steps && sum.gpu) {
+            const decodeMs = steps.slice(1).reduce((a, b) => a + b, 0);
             sum.gpu.prefillMs += steps[0]!;
-            sum.gpu.decodeMs += steps.slice(1).reduce((a, b) => a + b, 0);
+            sum.gpu.decodeMs += decodeMs;
+            sum.gpuRuns.push(decodeMs);
           } else sum.gpu = undefined;
         }
         o.onProgress?.(++done, total, `${plan.length} blocks: ${timed ? `timed run ${run - s.warmup + 1} of ${s.runs}` : `warm-up ${run + 1} of ${s.warmup}`}`);
@@ -106,7 +111,7 @@ export async function measureSpeeds(model: LlamaModel, plans: BlockPlan[], s: Sp
 }
 
 /** One plan's figures from its summed timed runs. */
-function speedResult(model: LlamaModel, plan: BlockPlan, s: SpeedOptions, sum: { wall: PhaseMs; hostMs: number; gpu: PhaseMs | undefined }): SpeedResult {
+function speedResult(model: LlamaModel, plan: BlockPlan, s: SpeedOptions, sum: PlanSums): SpeedResult {
   const decodeSteps = s.newTokens - 1;
   const throughput = (t: PhaseMs): Throughput => ({
     prefillTokensPerS: (s.promptTokens * s.runs * 1000) / t.prefillMs,
@@ -121,6 +126,7 @@ function speedResult(model: LlamaModel, plan: BlockPlan, s: SpeedOptions, sum: {
     wall: throughput(sum.wall),
     tokensPerS: (s.newTokens * s.runs * 1000) / (sum.wall.prefillMs + sum.wall.decodeMs),
     msPerDecodeToken: decodeSteps > 0 ? headline.decodeMs / (decodeSteps * s.runs) : NaN,
+    decodeRunsTokensPerS: decodeSteps > 0 ? (sum.gpu ? sum.gpuRuns : sum.wallRuns).map((ms) => (decodeSteps * 1000) / ms) : [],
     hostMsPerDecodeToken: decodeSteps > 0 ? sum.hostMs / (decodeSteps * s.runs) : NaN,
     weightBytesPerToken: weightBytesPerToken(model, plan),
     adapter: describeAdapter(model.rt.ctx.adapter),
@@ -131,6 +137,15 @@ function speedResult(model: LlamaModel, plan: BlockPlan, s: SpeedOptions, sum: {
 interface PhaseMs {
   prefillMs: number;
   decodeMs: number;
+}
+
+/** One plan's timed runs: summed phases (wall clock, and GPU time while the adapter gives it), and each run's decode ms. */
+interface PlanSums {
+  wall: PhaseMs;
+  hostMs: number;
+  gpu: PhaseMs | undefined;
+  wallRuns: number[];
+  gpuRuns: number[];
 }
 
 /** Measured decode speedup of `pruned` over `full`, and the memory-bound ideal for comparison. */

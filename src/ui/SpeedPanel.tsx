@@ -1,7 +1,7 @@
 import { lazy, Suspense, useMemo } from 'react';
 import { runBenchmark } from './engine';
 import { ErrorNote } from './ErrorNote';
-import { fmtRate } from './format';
+import { fmtRange, fmtRate } from './format';
 import { JobProgress } from './JobProgress';
 import { NumberField } from './NumberField';
 import { speedPoints } from './speed-points';
@@ -56,7 +56,7 @@ export function SpeedPanel() {
       {rows.length > 0 && (
         <table className="results" data-testid="speed-table">
           <caption className="muted">{rows[0]!.adapter}; {speed!.options.promptTokens} prompt + {speed!.options.newTokens} new tokens, {speed!.options.warmup} warm-up, {speed!.options.runs} runs; {rows[0]!.timing === 'timestamp-query' ? 'GPU time (timestamp queries)' : 'wall clock'}</caption>
-          <thead><tr><th scope="col">Blocks</th><th scope="col">Decode tok/s</th><th scope="col">Prefill tok/s</th><th scope="col">Speedup</th><th scope="col">Ideal</th></tr></thead>
+          <thead><tr><th scope="col">Blocks</th><th scope="col">Decode tok/s</th><th scope="col" title="Slowest and fastest timed run">Runs</th><th scope="col">Prefill tok/s</th><th scope="col">Speedup</th><th scope="col">Ideal</th></tr></thead>
           <tbody>
             {rows.map((r) => {
               const key = planKey(r.plan);
@@ -64,6 +64,7 @@ export function SpeedPanel() {
                 <tr key={key} className={key === curKey ? 'current' : ''}>
                   <th scope="row">{r.blocks}{key === fullKey ? ' (original)' : key === curKey ? ' (current plan)' : ''}</th>
                   <td>{fmtRate(r.decodeTokensPerS)}</td>
+                  <td className="muted">{fmtRange(r.decodeRunsTokensPerS)}</td>
                   <td>{fmtRate(r.prefillTokensPerS)}</td>
                   <td>{full ? `${(r.decodeTokensPerS / full.decodeTokensPerS).toFixed(2)}×` : '–'}</td>
                   <td>{full ? `${(full.weightBytesPerToken / r.weightBytesPerToken).toFixed(2)}×` : '–'}</td>

@@ -2,6 +2,10 @@
 export const fmtPpl = (v: number | null | undefined) => (v == null || !Number.isFinite(v) ? '∞' : v.toFixed(2));
 export const fmtRate = (v: number | null | undefined) => (v == null || !Number.isFinite(v) ? '–' : v.toFixed(1));
 
+/** "min–max" of per-run rates, or '' for fewer than two runs (results saved before runs were kept have none). */
+export const fmtRange = (runs: readonly number[] | undefined) =>
+  runs && runs.length > 1 ? `${fmtRate(Math.min(...runs))}–${fmtRate(Math.max(...runs))}` : '';
+
 export function fmtBytes(n: number): string {
   if (n >= 1 << 30) return `${(n / (1 << 30)).toFixed(2)} GiB`;
   if (n >= 1 << 20) return `${(n / (1 << 20)).toFixed(1)} MiB`;

@@ -28,6 +28,10 @@ describe('speed measurement', { timeout: 300_000 }, () => {
     expect(results.map((r) => r.plan)).toEqual([full, pruned]);
     for (const r of results) {
       expect(r.decodeTokensPerS).toBeGreaterThan(0);
+      // The headline is the total over the runs: the harmonic mean of the per-run rates.
+      expect(r.decodeRunsTokensPerS).toHaveLength(2);
+      const harmonic = 2 / r.decodeRunsTokensPerS.reduce((s, v) => s + 1 / v, 0);
+      expect(Math.abs(harmonic - r.decodeTokensPerS) / r.decodeTokensPerS).toBeLessThan(1e-9);
       expect(r.prefillTokensPerS).toBeGreaterThan(0);
       expect(r.wall.decodeTokensPerS).toBeGreaterThan(0);
     }

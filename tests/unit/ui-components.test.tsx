@@ -6,6 +6,7 @@ import { selectBlocks, SEED_PROTECTED } from '../../src/prune/select';
 import { AdapterPanel } from '../../src/ui/AdapterPanel';
 import { BlocksPanel } from '../../src/ui/BlocksPanel';
 import { CriteriaPanel } from '../../src/ui/CriteriaPanel';
+import { fmtRange } from '../../src/ui/format';
 import { GenerationPane } from '../../src/ui/GenerationPane';
 import { TextSourcePicker } from '../../src/ui/TextSourcePicker';
 import { ExportPanel } from '../../src/ui/ExportPanel';
@@ -118,6 +119,16 @@ describe('small components', () => {
     expect(screen.getByTestId('gen-original-text').textContent).toBe(' God created');
     expect(screen.getByTestId('gen-original-rate').textContent).toBe('12.3 tok/s');
     expect(screen.getByText('In the beginning')).toBeTruthy();
+    expect(screen.queryByTestId('gen-original-warmup')).toBeNull();
+    cleanup();
+    render(<GenerationPane title="Original" prompt="x" pane={{ text: 'y', tokens: 1, tokPerS: 9, warmupMs: 1234, running: false, plan: [0] }} testId="gen-original" />);
+    expect(screen.getByTestId('gen-original-warmup').textContent).toContain('warm-up 1.2 s');
+  });
+
+  it('speed ranges read slowest-fastest run, and nothing for one run or results saved without runs', () => {
+    expect(fmtRange([12.34, 9.87, 11])).toBe('9.9–12.3');
+    expect(fmtRange([5])).toBe('');
+    expect(fmtRange(undefined)).toBe('');
   });
 
   it('TextSourcePicker turns an uploaded .jsonl into blank-line-separated documents', async () => {
