@@ -2,7 +2,8 @@
  * Engine benchmark (part of `npm run bench`): decode and prefill tokens/s with k = 0..L/2 blocks
  * removed, each against the memory-bound ideal speedup (weight bytes per token, full / pruned),
  * on the embedded model and on synthetic models (>= 100 MB everywhere; TinyLlama-1.1B-shaped and
- * LLaMA-7B-block-shaped on hardware adapters); plus effective decode bandwidth (weight bytes per token / time per token).
+ * LLaMA-7B-block-shaped on hardware adapters); plus effective decode bandwidth (weight bytes per token / time per token)
+ * and the read probe measured just before each sweep, so the two are compared within one run.
  * Headline times are GPU timestamps where the adapter has them; wall clock is kept beside them.
  * Writes results/<adapter>/bench-engine.json. BENCH_QUICK=1 (default on software adapters)
  * shortens the runs and says so.
@@ -20,6 +21,8 @@ import { LlamaModel } from '../src/model/model';
 import { planWithout } from '../src/model/plan';
 import { writeLargeCheckpoint } from '../tests/helpers/synthetic-checkpoint';
 import { quickMode, syntheticModels, writeResult } from './common';
+import { Timer } from './pass-timer';
+import { readProbe } from './probes';
 
 export interface SweepRow {
   removed: number;
@@ -80,10 +83,17 @@ async function main(): Promise<void> {
   // On a software adapter the embedded model decodes ~10-20 tok/s: affordably longer runs, which
   // its speedup figures need (16 tokens x 2 runs scattered them over 83-114% of ideal on 2 cores).
   const embeddedOptions: SpeedOptions = quick ? { promptTokens: 16, newTokens: 32, warmup: 1, runs: 4 } : options;
+  // The read probe right before each sweep, so decode GB/s is compared with the bandwidth of this run.
+  const timer = new Timer(rt);
+  const probe = async () => {
+    const p = await readProbe(rt, timer, quick, quick ? 3 : 10);
+    console.log(`read probe: ${p.rate.toPrecision(3)} GB/s`);
+    return p.rate;
+  };
   const result: Record<string, unknown> = { adapter: describeAdapter(ctx.adapter), quick, options, date: new Date().toISOString() };
 
   const embedded = new LlamaModel(rt, await loadCheckpoint(rt.device, new NodeFolderSource('public/models/kjv-tiny-llama')));
-  result.embedded = { weightBytes: embedded.checkpoint.bytesOnGpu, options: embeddedOptions, rows: await sweep(embedded, embeddedOptions, 'embedded') };
+  result.embedded = { weightBytes: embedded.checkpoint.bytesOnGpu, options: embeddedOptions, probeGBps: await probe(), rows: await sweep(embedded, embeddedOptions, 'embedded') };
   embedded.dispose();
 
   for (const { name, shape } of syntheticModels(ctx)) {
@@ -91,7 +101,7 @@ async function main(): Promise<void> {
     try {
       await writeLargeCheckpoint(dir, shape);
       const model = new LlamaModel(rt, await loadCheckpoint(rt.device, new NodeFolderSource(dir)));
-      result[name] = { shape, weightBytes: model.checkpoint.bytesOnGpu, options, rows: await sweep(model, options, name) };
+      result[name] = { shape, weightBytes: model.checkpoint.bytesOnGpu, options, probeGBps: await probe(), rows: await sweep(model, options, name) };
       model.dispose();
     } finally {
       await rm(dir, { recursive: true, force: true });

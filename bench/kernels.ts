@@ -9,17 +9,17 @@
  * BENCH_QUICK=1 (default on SwiftShader / fallback adapters; BENCH_QUICK=0 forces full sizes) scales
  * the compute-heavy cases down and says which. Writes results/<adapter>/bench-kernels.json.
  */
-import benchCode from '../shaders/bench.wgsl?raw';
 import { createStorageBuffer } from '../src/gpu/buffers';
 import { describeAdapter } from '../src/gpu/device';
 import { acquireNodeDevice } from '../src/gpu/node';
-import { packParams, GpuRuntime } from '../src/gpu/runtime';
-import { GpuTimer } from '../src/gpu/timer';
+import { GpuRuntime } from '../src/gpu/runtime';
 import { AttentionDecode, AttentionPrefill, KvCache } from '../src/kernels/attention';
 import { StepBuffer } from '../src/kernels/common';
 import { Matmul } from '../src/kernels/matmul';
 import { Matvec } from '../src/kernels/matvec';
 import { quickMode, writeResult } from './common';
+import { filledBuffer, Timer } from './pass-timer';
+import { fmaProbe, readProbe } from './probes';
 
 interface Row {
   name: string;
@@ -30,64 +30,9 @@ interface Row {
   note?: string;
 }
 
-const bench = { name: 'bench', code: benchCode };
-
-/** Fills a buffer with a constant word on the GPU side (values do not matter for timing). */
-function filledBuffer(rt: GpuRuntime, bytes: number, label: string, word = 0x3c003c00): GPUBuffer {
-  const buffer = createStorageBuffer(rt.device, bytes, label);
-  const chunk = new Uint32Array(Math.min(bytes, 1 << 24) / 4).fill(word);
-  for (let off = 0; off < bytes; off += chunk.byteLength) {
-    const n = Math.min(chunk.byteLength, bytes - off);
-    rt.device.queue.writeBuffer(buffer, off, chunk, 0, n / 4);
-  }
-  return buffer;
-}
-
-/** Median time of one pass, by GPU timestamps where available (src/gpu/timer.ts), else wall clock. */
-class Timer {
-  private readonly gpu?: GpuTimer;
-  readonly method: string;
-
-  constructor(private readonly rt: GpuRuntime, private readonly maxReps = 32) {
-    this.gpu = GpuTimer.available(rt) ? new GpuTimer(rt, maxReps) : undefined;
-    this.method = this.gpu ? 'timestamp-query' : 'wall clock (queue-synchronized)';
-  }
-
-  /** Median milliseconds of one `encode`, from passes that run it `inner` times back to back (as a
-   * decode step runs its kernels: launch and barrier costs included, pass overhead amortised),
-   * after one warm-up pass. */
-  async time(encode: (pass: GPUComputePassEncoder) => void, reps: number, inner = 1): Promise<number> {
-    reps = Math.min(reps, this.maxReps);
-    const device = this.rt.device;
-    const run = (i: number | undefined) => {
-      const encoder = device.createCommandEncoder();
-      const pass = encoder.beginComputePass(i !== undefined && this.gpu ? { timestampWrites: this.gpu.writes(i) } : undefined);
-      for (let j = 0; j < inner; j++) encode(pass);
-      pass.end();
-      device.queue.submit([encoder.finish()]);
-    };
-    run(undefined);
-    await device.queue.onSubmittedWorkDone();
-    const wall: number[] = [];
-    for (let i = 0; i < reps; i++) {
-      const t0 = performance.now();
-      run(i);
-      await device.queue.onSubmittedWorkDone();
-      wall.push(performance.now() - t0);
-    }
-    const gpu = await this.gpu?.readMs(reps);
-    return median(gpu ?? wall) / inner;
-  }
-}
-
 /** Three significant digits, whatever the scale (software adapters reach 0.01 GB/s). */
 function fmt(v: number): string {
   return v >= 100 ? v.toFixed(0) : v.toPrecision(3);
-}
-
-function median(a: number[]): number {
-  const s = [...a].sort((x, y) => x - y);
-  return s[Math.floor(s.length / 2)]!;
 }
 
 async function main(): Promise<void> {
@@ -105,43 +50,13 @@ async function main(): Promise<void> {
   };
   console.log(`adapter: ${adapter}; timing: ${timer.method}; quick: ${quick}`);
 
-  // Streaming-read probe.
-  const probeBytes = (quick ? 128 : 512) << 20;
-  const maxBytes = Math.min(ctx.device.limits.maxStorageBufferBindingSize, ctx.device.limits.maxBufferSize);
-  const readBytes = Math.min(probeBytes, Math.floor(maxBytes / 16) * 16);
-  const src = filledBuffer(rt, readBytes, 'probe.src', 0x3f800000);
-  const groups = 2048;
-  const dst = createStorageBuffer(rt.device, groups * 256 * 4, 'probe.dst');
-  const readPipe = rt.pipelines.get(bench, 'read_probe');
-  const readBg = rt.bindGroup(readPipe, [rt.uniform(packParams([{ u32: readBytes / 16 }, { u32: 0 }]), 'probe'), src, dst]);
-  const readMs = await timer.time((pass) => {
-    pass.setPipeline(readPipe);
-    pass.setBindGroup(0, readBg);
-    pass.dispatchWorkgroups(groups);
-  }, reps);
-  const probeGBs = readBytes / 1e6 / readMs;
-  add({ name: 'read probe', shape: `${readBytes >> 20} MiB f32`, ms: readMs, metric: probeGBs, unit: 'GB/s' });
-  src.destroy();
+  const read = await readProbe(rt, timer, quick, reps);
+  const probeGBs = read.rate;
+  add({ name: 'read probe', shape: read.shape, ms: read.ms, metric: probeGBs, unit: 'GB/s' });
 
-  // FMA probe.
-  const fmaGroups = quick ? 256 : 4096;
-  const iters = quick ? 512 : 2048;
-  const fmaPipe = rt.pipelines.get(bench, 'fma_probe');
-  const fmaDst = createStorageBuffer(rt.device, fmaGroups * 256 * 4, 'fma.dst');
-  const fmaBg = rt.device.createBindGroup({
-    layout: fmaPipe.getBindGroupLayout(0),
-    entries: [
-      { binding: 0, resource: { buffer: rt.uniform(packParams([{ u32: 0 }, { u32: iters }]), 'fma') } },
-      { binding: 2, resource: { buffer: fmaDst } },
-    ],
-  });
-  const fmaMs = await timer.time((pass) => {
-    pass.setPipeline(fmaPipe);
-    pass.setBindGroup(0, fmaBg);
-    pass.dispatchWorkgroups(fmaGroups);
-  }, reps);
-  const fmaGF = (fmaGroups * 256 * iters * 8 * 4 * 2) / 1e6 / fmaMs;
-  add({ name: 'fma probe', shape: `${fmaGroups}x256 threads x ${iters} it`, ms: fmaMs, metric: fmaGF, unit: 'GFLOP/s' });
+  const fma = await fmaProbe(rt, timer, quick, reps);
+  const fmaGF = fma.rate;
+  add({ name: 'fma probe', shape: fma.shape, ms: fma.ms, metric: fmaGF, unit: 'GFLOP/s' });
 
   // Decode matvec, f16 weights, M = 1: LLaMA-7B shapes at the default workgroup size, then a sweep of
   // workgroup sizes and reductions over 7B and 1B shapes (the default is chosen from such sweeps).

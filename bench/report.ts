@@ -42,7 +42,8 @@ function sweepSection(key: string, s: Json, probeGBps: number | undefined): stri
   ]);
   const timing = (s.rows as Json[])[0]?.timing ?? 'wall clock';
   const options = s.options ? `; ${s.options.newTokens} new tokens after ${s.options.promptTokens}, ${s.options.warmup} warm-up, mean of ${s.options.runs} runs, plans round-robin` : '';
-  return `#### ${MODEL_TITLES[key]} (${mib(s.weightBytes)} of weights; timing: ${timing}${options})\n\n` +
+  const probe = s.probeGBps ? `; read probe ${sig(s.probeGBps)} GB/s just before` : '';
+  return `#### ${MODEL_TITLES[key]} (${mib(s.weightBytes)} of weights; timing: ${timing}${options}${probe})\n\n` +
     `${table(['removed', 'blocks', 'decode tok/s', 'runs (min-max)', 'prefill tok/s', 'speedup', 'ideal', 'of ideal', 'decode GB/s', 'of probe', 'wall decode tok/s', 'wall speedup', 'host encode ms/token'], rows)}\n`;
 }
 
@@ -88,7 +89,8 @@ function adapterSection(slug: string, dir: string): { markdown: string; json: Js
     engine ? `Options: ${JSON.stringify(engine.options)}${engine.quick ? ' (quick mode on a software adapter; the embedded model runs longer, see its heading)' : ''}.` : 'not measured',
     engine && !engine.synthetic ? 'Synthetic models skipped (BENCH_SYNTHETIC=0).' : '',
     '',
-    ...(engine ? modelKeys(engine).map((k) => sweepSection(k, engine[k], probe)) : []),
+    // "of probe": the read probe measured right before that sweep; older results fall back to the kernel run's.
+    ...(engine ? modelKeys(engine).map((k) => sweepSection(k, engine[k], engine[k].probeGBps ?? probe)) : []),
     '### Criteria wall times',
     '',
     criteria
