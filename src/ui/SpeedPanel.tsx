@@ -39,7 +39,7 @@ export function SpeedPanel() {
         <NumberField label="Sweep step (0 = none)" value={settings.sweepStep} min={0} max={L || 64} onChange={(sweepStep) => update({ sweepStep })} testId="sweep-step" />
         <button type="button" className="primary" disabled={!model || busy} onClick={() => void runBenchmark()} data-testid="run-benchmark">Benchmark</button>
       </div>
-      <p className="muted">Plans: original, current plan{settings.sweepStep > 0 ? `, and k = ${settings.sweepStep}, ${settings.sweepStep * 2}, … ≤ ${Math.floor(L / 2)} blocks removed by ${CRITERION_LABEL[settings.selectCriterion]} (if computed)` : ''}. Batch 1, forced length, mean of the timed runs; the plans take turns run by run, so drift weighs on all alike.</p>
+      <p className="muted">Plans: original, current plan{settings.sweepStep > 0 ? `, and k = ${settings.sweepStep}, ${settings.sweepStep * 2}, … ≤ ${Math.floor(L / 2)} blocks removed by ${CRITERION_LABEL[settings.selectCriterion]} (if computed)` : ''}. Batch 1, forced length, mean of the timed runs. Each click measures every plan again in one run, the plans taking turns run by run, so drift weighs on all alike.</p>
       <JobProgress jobKey="benchmark" label="Benchmark" />
       <ErrorNote jobKey="benchmark" />
       <div className="speed-summary">

@@ -234,31 +234,24 @@ export async function runBenchmark(): Promise<void> {
   const current = keptBlocks(L, rec.plan.removed);
   const sweep: { criterion: typeof st.selectCriterion; k: number; plan: number[] }[] = [];
   const result = rec.scores?.results[st.selectCriterion];
-  if (result) {
+  const step = Math.round(st.sweepStep);
+  if (result && step >= 1) {
     const prot = protectedBlocks(st.protectText, L);
-    const step = Math.max(1, Math.round(st.sweepStep));
     for (let k = step; k <= Math.floor(L / 2); k += step) {
       const sel = selectByCriterion(result, k, prot, L);
       if (sel.removed.length < k) break;
       sweep.push({ criterion: st.selectCriterion, k, plan: keptBlocks(L, sel.removed) });
     }
   }
-  const optionsKey = JSON.stringify(st.speed);
-  const cached = rec.speed && JSON.stringify(rec.speed.options) === optionsKey ? rec.speed.results : {};
+  // Every plan shown is measured again, in one round-robin run: a speedup divides figures of the
+  // same run, never a fresh rate by a remembered one (clocks and load change between clicks).
   const all = [full, current, ...sweep.map((x) => x.plan)];
-  const plans = all.filter((p, i) => !cached[planKey(p)] && all.findIndex((q) => planKey(q) === planKey(p)) === i);
-  const store = (results: Record<string, import('../eval/speed').SpeedResult>) =>
-    useLab.getState().updateRecord((r) => ({ ...r, speed: { options: st.speed, results, sweep } }));
-  if (plans.length === 0) {
-    store(cached);
-    return;
-  }
+  const plans = all.filter((p, i) => all.findIndex((q) => planKey(q) === planKey(p)) === i);
   try {
     const reply = await run('benchmark', { type: 'benchmark', plans, options: st.speed }, 'benchmarked');
     if (useLab.getState().model?.fingerprint !== model.fingerprint) return;
-    const results = { ...cached };
-    plans.forEach((p, i) => (results[planKey(p)] = reply.results[i]!));
-    store(results);
+    const results = Object.fromEntries(plans.map((p, i) => [planKey(p), reply.results[i]!]));
+    useLab.getState().updateRecord((r) => ({ ...r, speed: { options: st.speed, results, sweep } }));
   } catch (err) {
     if (!cancelled(err)) useLab.getState().setError('benchmark', message(err));
   }
