@@ -10,7 +10,8 @@ export function GeneratePanel() {
   const update = useLab((s) => s.updateSettings);
   const model = useLab((s) => s.model);
   const gen = useLab((s) => currentRecord(s).generation);
-  const busy = useLab((s) => anyJob(s) || !!(currentRecord(s).generation?.original?.running || currentRecord(s).generation?.pruned?.running));
+  // The job, not the panes: a pane's running flag is persisted, and a reload must not leave it set.
+  const busy = useLab(anyJob);
   return (
     <section className="panel" aria-labelledby="gen-h" data-testid="generate-panel">
       <h2 id="gen-h">Generate</h2>

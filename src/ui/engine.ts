@@ -6,7 +6,7 @@
 import { EngineClient, EngineError } from '../worker/client';
 import type { EngineRequest, ModelSourceSpec, TextSpec } from '../worker/protocol';
 import { EMBEDDED_MODEL } from './constants';
-import { currentRecord, keptBlocks, kFor, planKey, protectedBlocks, selectByCriterion, useLab, type JobKey, type PaneState, type SourceChoice, type TextChoice } from './store';
+import { currentRecord, keptBlocks, kFor, planKey, protectedBlocks, selectByCriterion, settledRecords, useLab, type JobKey, type PaneState, type SourceChoice, type TextChoice } from './store';
 
 let client: EngineClient | undefined;
 /** Which job key each running job id belongs to (for progress events). */
@@ -22,7 +22,7 @@ function engine(): EngineClient {
       if (e.type === 'device-lost') {
         // The model went with the device: show why, keep every computed result.
         s.setGpu({ state: 'lost', message: e.message });
-        useLab.setState({ model: null, loadError: 'The GPU device was lost; the model must be loaded again (Try again in the GPU panel).' });
+        useLab.setState({ model: null, records: settledRecords(s.records), loadError: 'The GPU device was lost; the model must be loaded again (Try again in the GPU panel).' });
       }
       else if (e.type === 'progress') {
         const key = running.get(e.job);

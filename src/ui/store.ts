@@ -290,6 +290,17 @@ export interface LabState {
 /** Whether any engine job runs (the worker runs one job at a time: other run buttons wait). */
 export const anyJob = (s: Pick<LabState, 'jobs'>): boolean => Object.values(s.jobs).some(Boolean);
 
+/**
+ * Records with no generation pane marked running: for a reload (jobs are not persisted) and a lost
+ * device (the model, and so the record the generation would have updated, is gone).
+ */
+export function settledRecords(records: Record<string, ModelRecord>): Record<string, ModelRecord> {
+  const settle = (p: PaneState | null) => (p?.running ? { ...p, running: false, error: p.error ?? 'interrupted' } : p);
+  return Object.fromEntries(Object.entries(records).map(([fp, r]) => [
+    fp, r.generation ? { ...r, generation: { ...r.generation, original: settle(r.generation.original), pruned: settle(r.generation.pruned) } } : r,
+  ]));
+}
+
 /** The current model's record (a fresh one when nothing is stored yet). */
 export function currentRecord(s: Pick<LabState, 'model' | 'records'>): ModelRecord {
   return (s.model && s.records[s.model.fingerprint]) || EMPTY;
@@ -422,7 +433,7 @@ export const useLab = create<LabState>()(
       partialize: (s) => ({ source: s.source, settings: s.settings, records: s.records }),
       merge: (persisted, current) => {
         const p = (persisted ?? {}) as Partial<LabState>;
-        return { ...current, ...p, settings: { ...DEFAULT_SETTINGS, ...(p.settings ?? {}) }, hydrated: true };
+        return { ...current, ...p, settings: { ...DEFAULT_SETTINGS, ...(p.settings ?? {}) }, records: settledRecords(p.records ?? current.records), hydrated: true };
       },
       onRehydrateStorage: () => () => useLab.setState({ hydrated: true }),
     },

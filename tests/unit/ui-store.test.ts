@@ -2,8 +2,8 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { blocksForRatio, selectBlocks, SEED_PROTECTED } from '../../src/prune/select';
 import { speedPoints } from '../../src/ui/speed-points';
-import { currentRecord, kFor, parseProtect, protectedBlocks, selectByCriterion, useLab } from '../../src/ui/store';
-import { CALIBRATION, L, PPL_SCORES, resetStore, result, TAYLOR_SCORES } from './ui-fixtures';
+import { currentRecord, kFor, parseProtect, protectedBlocks, selectByCriterion, settledRecords, useLab } from '../../src/ui/store';
+import { CALIBRATION, L, MODEL, PPL_SCORES, resetStore, result, TAYLOR_SCORES } from './ui-fixtures';
 
 const plan = () => currentRecord(useLab.getState()).plan;
 
@@ -114,5 +114,17 @@ describe('speed points', () => {
       { removed: 8, measured: 1.8, ideal: 2, decode: 18 },
     ]);
     expect(speedPoints(results, 16, 'missing')).toEqual([]);
+  });
+});
+
+describe('UI store: generation panes after a reload or a lost device', () => {
+  beforeEach(() => resetStore());
+
+  it('settledRecords marks a pane left running as interrupted and keeps finished ones', () => {
+    const pane = { text: 'x', tokens: 1, tokPerS: 5, plan: [0, 1] };
+    useLab.getState().updateRecord((r) => ({ ...r, generation: { prompt: 'p', original: { ...pane, running: false }, pruned: { ...pane, running: true } } }));
+    const gen = settledRecords(useLab.getState().records)[MODEL.fingerprint]!.generation!;
+    expect(gen.original).toEqual({ ...pane, running: false });
+    expect(gen.pruned).toEqual({ ...pane, running: false, error: 'interrupted' });
   });
 });
