@@ -31,7 +31,7 @@ export function PruneControls() {
           </select>
         </label>
         {settings.pruneMode === 'ratio'
-          ? <NumberField label="Ratio %" value={Math.round(settings.pruneRatio * 1000) / 10} min={0} max={100} step={5} onChange={(v) => update({ pruneRatio: v / 100 })} testId="prune-ratio" />
+          ? <NumberField label="Ratio %" value={Math.round(settings.pruneRatio * 1000) / 10} min={0} max={100} step={5} whole={false} onChange={(v) => update({ pruneRatio: v / 100 })} testId="prune-ratio" />
           : <NumberField label="k" value={settings.pruneK} min={0} max={L - 1} onChange={(v) => update({ pruneK: v })} testId="prune-k" />}
         <button type="button" className="primary" disabled={!available} onClick={() => pruneBy(settings.selectCriterion, k)} data-testid="prune">
           Prune {k} block{k === 1 ? '' : 's'}

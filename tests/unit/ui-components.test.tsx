@@ -8,6 +8,7 @@ import { BlocksPanel } from '../../src/ui/BlocksPanel';
 import { CriteriaPanel } from '../../src/ui/CriteriaPanel';
 import { fmtRange } from '../../src/ui/format';
 import { GenerationPane } from '../../src/ui/GenerationPane';
+import { NumberField } from '../../src/ui/NumberField';
 import { TextSourcePicker } from '../../src/ui/TextSourcePicker';
 import { ExportPanel } from '../../src/ui/ExportPanel';
 import { buildCurrentMask, importMaskText } from '../../src/ui/mask-actions';
@@ -123,6 +124,20 @@ describe('small components', () => {
     cleanup();
     render(<GenerationPane title="Original" prompt="x" pane={{ text: 'y', tokens: 1, tokPerS: 9, warmupMs: 1234, running: false, plan: [0] }} testId="gen-original" />);
     expect(screen.getByTestId('gen-original-warmup').textContent).toContain('warm-up 1.2 s');
+  });
+
+  it('NumberField reports only whole numbers in range, marks the rest, and restores the last valid value on blur', () => {
+    const got: number[] = [];
+    render(<NumberField label="Runs" value={3} min={1} max={50} onChange={(v) => got.push(v)} testId="runs" />);
+    const input = screen.getByTestId('runs') as HTMLInputElement;
+    for (const text of ['0', '2.5', '51', '7']) fireEvent.change(input, { target: { value: text } });
+    expect(got).toEqual([7]);
+    fireEvent.change(input, { target: { value: '0' } });
+    expect(input.getAttribute('aria-invalid')).toBe('true');
+    expect(input.title).toBe('Runs: a whole number from 1 to 50');
+    fireEvent.blur(input);
+    expect(input.getAttribute('aria-invalid')).toBe('false');
+    expect(input.value).toBe('3');
   });
 
   it('speed ranges read slowest-fastest run, and nothing for one run or results saved without runs', () => {
