@@ -5,7 +5,7 @@ import { ErrorNote } from './ErrorNote';
 import { JobProgress } from './JobProgress';
 import { NumberField } from './NumberField';
 import { ScoreCacheButton } from './ScoreCacheButton';
-import { ALL_CRITERIA, anyJob, CRITERION_LABEL, currentRecord, parseProtect, protectedBlocks, useLab, type StoredCriterion } from './store';
+import { ALL_CRITERIA, anyJob, CRITERION_LABEL, currentRecord, protectedBlocks, protectProblem, useLab, type StoredCriterion } from './store';
 import { TextSourcePicker } from './TextSourcePicker';
 
 const HINT: Record<string, string> = {
@@ -34,12 +34,7 @@ export function CriteriaPanel() {
   const model = useLab((s) => s.model);
   const busy = useLab(anyJob);
   const scores = useLab((s) => currentRecord(s).scores);
-  let protectError: string | null = null;
-  try {
-    parseProtect(settings.protectText);
-  } catch (err) {
-    protectError = (err as Error).message;
-  }
+  const protectError = protectProblem(settings.protectText);
   const L = model?.numLayers ?? 0;
   const toggle = (c: (typeof ALL_CRITERIA)[number]) =>
     update({ criteria: settings.criteria.includes(c) ? settings.criteria.filter((x) => x !== c) : ALL_CRITERIA.filter((x) => x === c || settings.criteria.includes(x)) });

@@ -1,5 +1,5 @@
 import { NumberField } from './NumberField';
-import { ALL_CRITERIA, CRITERION_LABEL, currentRecord, kFor, useLab } from './store';
+import { ALL_CRITERIA, CRITERION_LABEL, currentRecord, kFor, protectProblem, useLab } from './store';
 
 /** "Prune k blocks / r%" by a criterion: the one-shot selection with the protected set. */
 export function PruneControls() {
@@ -14,6 +14,7 @@ export function PruneControls() {
   const computed = ALL_CRITERIA.filter((c) => record.scores?.results[c]);
   const k = kFor(settings, L);
   const available = !!record.scores?.results[settings.selectCriterion];
+  const protectError = protectProblem(settings.protectText);
   return (
     <div className="prune-controls">
       <div className="row">
@@ -33,11 +34,12 @@ export function PruneControls() {
         {settings.pruneMode === 'ratio'
           ? <NumberField label="Ratio %" value={Math.round(settings.pruneRatio * 1000) / 10} min={0} max={100} step={5} whole={false} onChange={(v) => update({ pruneRatio: v / 100 })} testId="prune-ratio" />
           : <NumberField label="k" value={settings.pruneK} min={0} max={L - 1} onChange={(v) => update({ pruneK: v })} testId="prune-k" />}
-        <button type="button" className="primary" disabled={!available} onClick={() => pruneBy(settings.selectCriterion, k)} data-testid="prune">
+        <button type="button" className="primary" disabled={!available || !!protectError} onClick={() => pruneBy(settings.selectCriterion, k)} data-testid="prune">
           Prune {k} block{k === 1 ? '' : 's'}
         </button>
         <button type="button" onClick={() => applyPlan({ removed: [], criterion: 'manual', protect: record.plan.protect })} disabled={record.plan.removed.length === 0} data-testid="restore-all">Keep all</button>
       </div>
+      {protectError && <p className="error-text" data-testid="prune-protect-error">The protected blocks (Criteria panel) do not parse: {protectError}</p>}
       {!available && <p className="muted">Compute {CRITERION_LABEL[settings.selectCriterion]} scores (Criteria panel) to prune by it; or click blocks to drop them by hand.</p>}
       {record.plan.warning && <p className="warning" role="status" data-testid="prune-warning">{record.plan.warning}</p>}
     </div>

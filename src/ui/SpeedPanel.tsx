@@ -5,7 +5,7 @@ import { fmtRange, fmtRate } from './format';
 import { JobProgress } from './JobProgress';
 import { NumberField } from './NumberField';
 import { speedPoints } from './speed-points';
-import { anyJob, CRITERION_LABEL, currentRecord, keptBlocks, planKey, useLab } from './store';
+import { anyJob, CRITERION_LABEL, currentRecord, keptBlocks, planKey, protectProblem, useLab } from './store';
 
 const SpeedChart = lazy(() => import('./SpeedChart'));
 
@@ -26,6 +26,7 @@ export function SpeedPanel() {
   const measured = full && cur ? cur.decodeTokensPerS / full.decodeTokensPerS : null;
   const ideal = full && cur ? full.weightBytesPerToken / cur.weightBytesPerToken : null;
   const o = settings.speed;
+  const protectError = protectProblem(settings.protectText);
   const setO = (patch: Partial<typeof o>) => update({ speed: { ...o, ...patch } });
   const rows = speed ? Object.values(speed.results).sort((a, b) => b.blocks - a.blocks) : [];
   return (
@@ -37,7 +38,8 @@ export function SpeedPanel() {
         <NumberField label="Warm-up" value={o.warmup} min={0} max={20} onChange={(warmup) => setO({ warmup })} testId="speed-warmup" />
         <NumberField label="Runs" value={o.runs} min={1} max={50} onChange={(runs) => setO({ runs })} testId="speed-runs" />
         <NumberField label="Sweep step (0 = none)" value={settings.sweepStep} min={0} max={L || 64} onChange={(sweepStep) => update({ sweepStep })} testId="sweep-step" />
-        <button type="button" className="primary" disabled={!model || busy} onClick={() => void runBenchmark()} data-testid="run-benchmark">Benchmark</button>
+        <button type="button" className="primary" disabled={!model || busy || !!protectError} onClick={() => void runBenchmark()} data-testid="run-benchmark">Benchmark</button>
+        {protectError && <span className="error-text">Fix the protected blocks (Criteria panel): the sweep depends on them.</span>}
       </div>
       <p className="muted">Plans: original, current plan{settings.sweepStep > 0 ? `, and k = ${settings.sweepStep}, ${settings.sweepStep * 2}, … ≤ ${Math.floor(L / 2)} blocks removed by ${CRITERION_LABEL[settings.selectCriterion]} (if computed)` : ''}. Batch 1, forced length, mean of the timed runs. Each click measures every plan again in one run, the plans taking turns run by run, so drift weighs on all alike.</p>
       <JobProgress jobKey="benchmark" label="Benchmark" />

@@ -214,7 +214,17 @@ export function parseProtect(text: string): number[] {
   return out;
 }
 
-/** Protected blocks for the settings' text, or the seed default when it does not parse. */
+/** Why the protected-blocks text does not parse, or null when it does. Actions that select blocks wait for it. */
+export function protectProblem(text: string): string | null {
+  try {
+    parseProtect(text);
+    return null;
+  } catch (err) {
+    return (err as Error).message;
+  }
+}
+
+/** Protected blocks for the settings' text, or the seed default when it does not parse (display only: see protectProblem). */
 export function protectedBlocks(text: string, numLayers: number): number[] {
   try {
     return resolveProtected(parseProtect(text), numLayers);

@@ -9,6 +9,8 @@ import { CriteriaPanel } from '../../src/ui/CriteriaPanel';
 import { fmtRange } from '../../src/ui/format';
 import { GenerationPane } from '../../src/ui/GenerationPane';
 import { NumberField } from '../../src/ui/NumberField';
+import { PruneControls } from '../../src/ui/PruneControls';
+import { SpeedPanel } from '../../src/ui/SpeedPanel';
 import { TextSourcePicker } from '../../src/ui/TextSourcePicker';
 import { ExportPanel } from '../../src/ui/ExportPanel';
 import { buildCurrentMask, importMaskText } from '../../src/ui/mask-actions';
@@ -162,6 +164,15 @@ describe('small components', () => {
     render(<CriteriaPanel />);
     expect(screen.getByRole('alert').textContent).toMatch(/"x" is not a block index/);
     expect((screen.getByTestId('run-scoring') as HTMLButtonElement).disabled).toBe(true);
+    // Pruning and the benchmark's sweep wait for it too, rather than use the default set silently.
+    cleanup();
+    render(<><PruneControls /><SpeedPanel /></>);
+    expect((screen.getByTestId('prune') as HTMLButtonElement).disabled).toBe(true);
+    expect(screen.getByTestId('prune-protect-error').textContent).toMatch(/"x" is not a block index/);
+    expect((screen.getByTestId('run-benchmark') as HTMLButtonElement).disabled).toBe(true);
+    act(() => useLab.getState().updateSettings({ protectText: '0,1' }));
+    expect((screen.getByTestId('prune') as HTMLButtonElement).disabled).toBe(false);
+    expect((screen.getByTestId('run-benchmark') as HTMLButtonElement).disabled).toBe(false);
   });
 });
 
