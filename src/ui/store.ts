@@ -260,7 +260,10 @@ export function selectByCriterion(result: StoredCriterion, k: number, protect: r
     return { removed: Array.from({ length: k }, (_, i) => best + i), criterion: 'angular', protect: prot };
   }
   const s = selectBlocks(selectableScores(result.scores), k, prot);
-  return { removed: s.removed, criterion: result.criterion, protect: prot, ...(s.warning ? { warning: s.warning } : {}) };
+  // Angular scores from before windows of every length were kept: say the selection is per block.
+  const stale = result.criterion === 'angular' && k > 1 ? `angular windows of ${k} blocks were not computed (older scores): blocks picked one by one; compute angular again for a contiguous run` : undefined;
+  const warning = [s.warning, stale].filter(Boolean).join('; ');
+  return { removed: s.removed, criterion: result.criterion, protect: prot, ...(warning ? { warning } : {}) };
 }
 
 export interface LabState {

@@ -224,7 +224,8 @@ export class LabEngine {
       case 'block-influence':
       case 'angular': {
         const { ids, N, T } = data();
-        const r = await similarityScores(model, ids, N, T, job);
+        // Windows of every length, so a contiguous run of any k can be selected by d(l, l+k).
+        const r = await similarityScores(model, ids, N, T, { ...job, maxWindow: model.numLayers - 1 });
         if (criterion === 'block-influence') return { scores: r.blockInfluence, ranking: rankAscending(r.blockInfluence), detail: {} };
         // Per block: d(l, l+1), the distance across that single block; windows for n > 1 in detail.
         const single = r.angular[0]!;

@@ -52,6 +52,8 @@ export async function scoreCacheKey(p: ScoreKeyParts): Promise<string> {
  * and the protected set it never removes); the others apply k and protection at selection time.
  */
 export function criterionSettings(criterion: ScoredCriterion, o: { steps: number; protect: readonly number[] }): Record<string, unknown> {
+  // Angular results carry d(l, l+n) for every window length n (older entries stopped at n = 4).
+  if (criterion === 'angular') return { windows: 'all lengths' };
   if (criterion !== 'iterative-ppl') return {};
   return { steps: o.steps, protect: [...new Set(o.protect)].sort((a, b) => a - b) };
 }

@@ -52,6 +52,7 @@ describe('score cache key', () => {
   it('takes k and the protected set into account for iterative PPL only', () => {
     expect(criterionSettings('ppl', { steps: 3, protect: [0, 1] })).toEqual({});
     expect(criterionSettings('taylor', { steps: 3, protect: [0, 1] })).toEqual({});
+    expect(criterionSettings('angular', { steps: 3, protect: [0, 1] })).toEqual({ windows: 'all lengths' });
     expect(criterionSettings('iterative-ppl', { steps: 3, protect: [15, 0, 1, 0] })).toEqual({ steps: 3, protect: [0, 1, 15] });
   });
 });

@@ -91,6 +91,10 @@ describe('UI store: scores', () => {
     windows[1]![1] = 0.01; // blocks 1, 2: protected
     const r = { criterion: 'angular' as const, scores: windows[0]!, ranking: [], seconds: 0, windows };
     expect(selectByCriterion(r, 2, SEED_PROTECTED, L).removed).toEqual([9, 10]);
+    // No windows of 3 among these (older) scores: per-block selection, and it says so.
+    const three = selectByCriterion(r, 3, SEED_PROTECTED, L);
+    expect(three.removed).toHaveLength(3);
+    expect(three.warning).toMatch(/windows of 3 blocks were not computed/);
   });
 
   it('parses protected sets', () => {
