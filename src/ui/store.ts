@@ -259,10 +259,15 @@ export function selectByCriterion(result: StoredCriterion, k: number, protect: r
     if (best < 0) return { removed: [], criterion: 'angular', protect: prot, warning: `no window of ${k} contiguous blocks avoids the protected set` };
     return { removed: Array.from({ length: k }, (_, i) => best + i), criterion: 'angular', protect: prot };
   }
-  const s = selectBlocks(selectableScores(result.scores), k, prot);
+  // Iterative PPL scores only the blocks its run removed (k at scoring time): never fill a larger k
+  // with unscored blocks, which would go by index.
+  const scored = result.scores.filter((x, i) => x !== null && !prot.includes(i)).length;
+  const short = k > scored && scored < result.scores.length - prot.length
+    ? `${CRITERION_LABEL[result.criterion]} scored ${scored} unprotected blocks; removed those only (score it again with a larger k for more)` : undefined;
+  const s = selectBlocks(selectableScores(result.scores), short ? scored : k, prot);
   // Angular scores from before windows of every length were kept: say the selection is per block.
   const stale = result.criterion === 'angular' && k > 1 ? `angular windows of ${k} blocks were not computed (older scores): blocks picked one by one; compute angular again for a contiguous run` : undefined;
-  const warning = [s.warning, stale].filter(Boolean).join('; ');
+  const warning = [s.warning, short, stale].filter(Boolean).join('; ');
   return { removed: s.removed, criterion: result.criterion, protect: prot, ...(warning ? { warning } : {}) };
 }
 

@@ -97,6 +97,17 @@ describe('UI store: scores', () => {
     expect(three.warning).toMatch(/windows of 3 blocks were not computed/);
   });
 
+  it('removes only the blocks an iterative PPL run scored, and says so, when k is larger', () => {
+    const scores = Array<number | null>(16).fill(null);
+    scores[7] = 40;
+    scores[9] = 41; // a run with k = 2
+    const r = { criterion: 'iterative-ppl' as const, scores, ranking: [], seconds: 0 };
+    expect(selectByCriterion(r, 2, SEED_PROTECTED, L)).toMatchObject({ removed: [7, 9] });
+    const more = selectByCriterion(r, 4, SEED_PROTECTED, L);
+    expect(more.removed).toEqual([7, 9]);
+    expect(more.warning).toMatch(/scored 2 unprotected blocks/);
+  });
+
   it('parses protected sets', () => {
     expect(parseProtect('0,1,2,3,-2,-1')).toEqual([0, 1, 2, 3, -2, -1]);
     expect(protectedBlocks('0,1,2,3,-2,-1', L)).toEqual([0, 1, 2, 3, 14, 15]);
