@@ -4,7 +4,8 @@ import 'uplot/dist/uPlot.min.css';
 import type { SpeedPoint } from './speed-points';
 
 /** Decode speedup against blocks removed: measured and the memory-bound ideal (uPlot). */
-export default function SpeedChart({ points, current }: { points: SpeedPoint[]; current: number }) {
+/** `current`: the current plan's own point, when it was measured (it may differ from the sweep's plan of its count). */
+export default function SpeedChart({ points, current }: { points: SpeedPoint[]; current: { removed: number; measured: number } | null }) {
   const host = useRef<HTMLDivElement>(null);
   // Colours come from the page's CSS variables: redraw when the colour scheme changes.
   const [scheme, setScheme] = useState(() => matchMedia('(prefers-color-scheme: dark)').matches);
@@ -40,7 +41,7 @@ export default function SpeedChart({ points, current }: { points: SpeedPoint[]; 
       ],
       legend: { live: false },
     };
-    const data: uPlot.AlignedData = [x, points.map((p) => p.measured), points.map((p) => p.ideal), points.map((p) => (p.removed === current ? p.measured : null))];
+    const data: uPlot.AlignedData = [x, points.map((p) => p.measured), points.map((p) => p.ideal), points.map((p) => (p.removed === current?.removed ? current.measured : null))];
     const plot = new uPlot(opts, data, el);
     const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(320, el.clientWidth), height: 240 }));
     resize.observe(el);
@@ -48,6 +49,6 @@ export default function SpeedChart({ points, current }: { points: SpeedPoint[]; 
       resize.disconnect();
       plot.destroy();
     };
-  }, [points, current, scheme]);
+  }, [points, current?.removed, current?.measured, scheme]); // the values, not the object: a new one each render
   return <div ref={host} className="speed-chart" data-testid="speed-chart" role="img" aria-label={`Decode speedup against blocks removed: ${points.map((p) => `${p.removed} removed ${p.measured.toFixed(2)}× (ideal ${p.ideal.toFixed(2)}×)`).join('; ')}`} />;
 }

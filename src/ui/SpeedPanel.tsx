@@ -22,7 +22,7 @@ export function SpeedPanel() {
   const curKey = planKey(keptBlocks(L, record.plan.removed));
   const full = speed?.results[fullKey];
   const cur = speed?.results[curKey];
-  const points = useMemo(() => (speed ? speedPoints(speed.results, L, fullKey) : []), [speed, L, fullKey]);
+  const points = useMemo(() => (speed ? speedPoints(speed.results, L, fullKey, speed.sweep.map((x) => planKey(x.plan))) : []), [speed, L, fullKey]);
   const measured = full && cur ? cur.decodeTokensPerS / full.decodeTokensPerS : null;
   const ideal = full && cur ? full.weightBytesPerToken / cur.weightBytesPerToken : null;
   const o = settings.speed;
@@ -51,7 +51,7 @@ export function SpeedPanel() {
         </div>
         {points.length > 0 && (
           <Suspense fallback={<div className="speed-chart muted">Loading chart…</div>}>
-            <SpeedChart points={points} current={record.plan.removed.length} />
+            <SpeedChart points={points} current={measured !== null ? { removed: record.plan.removed.length, measured } : null} />
           </Suspense>
         )}
       </div>

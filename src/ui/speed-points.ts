@@ -7,12 +7,17 @@ export interface SpeedPoint {
   decode: number;
 }
 
-/** Speedup against blocks removed (one point per count, the full model = 1), measured and memory-bound ideal. */
-export function speedPoints(results: Record<string, SpeedResult>, numLayers: number, fullKey: string): SpeedPoint[] {
+/**
+ * Speedup against blocks removed (one point per count, the full model = 1), measured and memory-bound
+ * ideal. Where several plans remove the same count, the `preferred` keys (the criterion's sweep) win,
+ * so the line follows the sweep whatever the current plan is.
+ */
+export function speedPoints(results: Record<string, SpeedResult>, numLayers: number, fullKey: string, preferred: readonly string[] = []): SpeedPoint[] {
   const full = results[fullKey];
   if (!full) return [];
   const byCount = new Map<number, SpeedPoint>();
-  for (const r of Object.values(results)) {
+  const ordered = [...preferred.map((k) => results[k]).filter((r) => r !== undefined), ...Object.values(results)];
+  for (const r of ordered) {
     const removed = numLayers - r.blocks;
     if (byCount.has(removed)) continue;
     byCount.set(removed, {

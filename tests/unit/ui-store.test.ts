@@ -129,6 +129,10 @@ describe('speed points', () => {
       { removed: 8, measured: 1.8, ideal: 2, decode: 18 },
     ]);
     expect(speedPoints(results, 16, 'missing')).toEqual([]);
+    // Another plan removing 4 blocks (the current one): the sweep's plan keeps its place on the line.
+    const more = { ...results, current: r(12, 11, 1200) };
+    expect(speedPoints(more, 16, 'full', ['a', 'b'])[1]!.decode).toBe(12);
+    expect(speedPoints(more, 16, 'full', ['current'])[1]!.decode).toBe(11);
   });
 });
 
