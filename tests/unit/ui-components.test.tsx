@@ -158,6 +158,19 @@ describe('small components', () => {
     await waitFor(() => expect(value).toEqual({ kind: 'inline', name: 'cal.jsonl', text: 'first doc\n\nsecond doc' }));
   });
 
+  it('TextSourcePicker shows the choice its value holds, and "uploaded" without a file is an empty text', () => {
+    const picker = (value: TextChoice, onChange: (v: TextChoice) => void = () => {}) =>
+      <TextSourcePicker legend="Calibration text" embeddedLabel="embedded" value={value} onChange={onChange} />;
+    const { rerender } = render(picker({ kind: 'embedded' }));
+    // Settings restored after the first render (IndexedDB): the radio follows.
+    rerender(picker({ kind: 'inline', name: 'pasted text', text: 'In the beginning' }));
+    expect((screen.getByLabelText('pasted') as HTMLInputElement).checked).toBe(true);
+    let next: TextChoice | undefined;
+    rerender(picker({ kind: 'inline', name: 'pasted text', text: 'In the beginning' }, (v) => (next = v)));
+    fireEvent.click(screen.getByLabelText(/uploaded/));
+    expect(next).toEqual({ kind: 'inline', name: '', text: '' });
+  });
+
   it('a bad protected set is reported next to its field', () => {
     resetStore();
     act(() => useLab.getState().updateSettings({ protectText: '0,1,x' }));
