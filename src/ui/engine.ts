@@ -74,7 +74,10 @@ export async function startGpu(): Promise<void> {
 export async function restartGpu(): Promise<void> {
   await startGpu();
   const s = useLab.getState();
-  if (s.gpu.state === 'ready' && !s.model) await loadRememberedModel();
+  if (s.gpu.state !== 'ready' || s.model) return;
+  // Picked files cannot be reopened without the user: ask, rather than load another model in their place.
+  if (s.source.kind === 'local') s.setLoadError(`The GPU is back. Pick the folder of ${s.source.name} again to reload it (its scores and plan are kept).`);
+  else await loadRememberedModel();
 }
 
 /** The remembered source: a Hub model (from the browser cache; a private one needs its token again), else the embedded one (picked files cannot be reopened without the user). */

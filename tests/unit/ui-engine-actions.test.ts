@@ -1,7 +1,7 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SpeedResult } from '../../src/eval/speed';
 import type { EngineRequest } from '../../src/worker/protocol';
-import { runBenchmark } from '../../src/ui/engine';
+import { restartGpu, runBenchmark } from '../../src/ui/engine';
 import { currentRecord, keptBlocks, planKey, useLab } from '../../src/ui/store';
 import { L, resetStore } from './ui-fixtures';
 
@@ -13,6 +13,10 @@ vi.mock('../../src/worker/client', () => ({
     private next = 1;
     onEvent(): void {}
     cancel(): void {}
+    request(request: EngineRequest) {
+      requests.push(request);
+      return Promise.resolve({ type: 'ready', adapter: { description: 'fake' } });
+    }
     start(request: EngineRequest) {
       requests.push(request);
       const plans = request.type === 'benchmark' ? request.plans : [];
@@ -48,5 +52,20 @@ describe('the Speed panel\'s benchmark', () => {
     const sweep = currentRecord(useLab.getState()).speed!.sweep;
     expect(sweep.map((x) => x.k)).toEqual([4, 8]);
     expect(requests[0]!.type === 'benchmark' && requests[0]!.plans.map((p) => p.length)).toEqual([16, 12, 8]);
+  });
+});
+
+describe('restarting the GPU after a loss', () => {
+  beforeEach(() => {
+    requests.length = 0;
+    resetStore();
+  });
+
+  it('asks for a picked folder again instead of loading another model in its place', async () => {
+    useLab.setState({ model: null, source: { kind: 'local', name: 'my-llama' } });
+    await restartGpu();
+    expect(requests.map((r) => r.type)).toEqual(['init']);
+    expect(useLab.getState().loadError).toMatch(/Pick the folder of my-llama again/);
+    expect(useLab.getState().source).toEqual({ kind: 'local', name: 'my-llama' });
   });
 });
