@@ -21,8 +21,9 @@ export function ExportPanel() {
     let mask;
     try {
       mask = await buildCurrentMask();
-    } catch {
+    } catch (err) {
       mask = undefined;
+      useLab.getState().setMaskMessage({ kind: 'error', text: `pruning_mask.json is left out of the checkpoint: ${err instanceof Error ? err.message : String(err)}` });
     }
     setExported(await exportCheckpoint(mask));
   };

@@ -19,8 +19,12 @@ export async function buildCurrentMask(s: LabState = useLab.getState()): Promise
   const results = rec.scores?.results ?? {};
   const scores: Partial<Record<ScoredCriterion, (number | null)[]>> = {};
   for (const [name, r] of Object.entries(results)) if (r) scores[name as ScoredCriterion] = r.scores;
-  const own = plan.criterion === 'manual' ? undefined : results[plan.criterion];
-  // A criterion's selection whose scores are gone (or no blocks removed by hand) is written as manual.
+  // A hand edit may have removed a protected block: the mask then lists the rest as protected.
+  const protectedBlocks = plan.protect.filter((b) => b < L && !plan.removed.includes(b));
+  const named = plan.criterion === 'manual' ? undefined : results[plan.criterion];
+  // The plan is written as its criterion's only while it still is that criterion's selection: its
+  // scores may be gone, or recomputed on another calibration set since (then it is "manual").
+  const own = named && followsRanking(plan.removed, named.ranking, protectedBlocks, L) ? named : undefined;
   const criterion = own ? plan.criterion : 'manual';
   const full = planKey(keptBlocks(L, []));
   const current = planKey(keptBlocks(L, plan.removed));
@@ -56,14 +60,20 @@ export async function buildCurrentMask(s: LabState = useLab.getState()): Promise
     criterion: {
       name: criterion,
       calibration: usesData && rec.scores?.calibration ? rec.scores.calibration : null,
-      // A hand edit may have removed a protected block: the mask then lists the rest as protected.
-      protected_blocks: plan.protect.filter((b) => b < L && !plan.removed.includes(b)),
+      protected_blocks: protectedBlocks,
     },
     scores,
     ...(own ? { ranking: own.ranking } : {}),
     removed: plan.removed,
     ...(Object.keys(metrics).length ? { metrics } : {}),
   });
+}
+
+/** Whether `removed` are the first unprotected blocks of `ranking` (what the mask format checks). */
+function followsRanking(removed: readonly number[], ranking: readonly number[], protect: readonly number[], L: number): boolean {
+  if (ranking.length !== L) return false;
+  const expected = ranking.filter((b) => !protect.includes(b)).slice(0, removed.length).sort((a, b) => a - b);
+  return expected.join() === [...removed].sort((a, b) => a - b).join();
 }
 
 export const maskFileName = (s: LabState) => `${(s.model?.name || 'model').replace(/[^\w.-]+/g, '_')}.pruning_mask.json`;

@@ -15,7 +15,7 @@ import { TextSourcePicker } from '../../src/ui/TextSourcePicker';
 import { ExportPanel } from '../../src/ui/ExportPanel';
 import { buildCurrentMask, importMaskText } from '../../src/ui/mask-actions';
 import { currentRecord, useLab, type TextChoice } from '../../src/ui/store';
-import { CALIBRATION, MODEL, PPL_SCORES, resetStore } from './ui-fixtures';
+import { CALIBRATION, MODEL, PPL_SCORES, resetStore, result } from './ui-fixtures';
 
 const removedInDom = () =>
   screen.getAllByRole('listitem').filter((li) => li.dataset.state === 'removed').map((li) => Number(li.dataset.testid!.replace('block-', '')));
@@ -81,6 +81,16 @@ describe('mask export and import', () => {
     const mask = await buildCurrentMask();
     expect(mask.criterion.name).toBe('manual');
     expect(mask.criterion.protected_blocks).not.toContain(0);
+  });
+
+  it('writes a plan as "manual" once its criterion was scored again and ranks other blocks first', async () => {
+    act(() => useLab.getState().pruneBy('ppl', 3));
+    expect((await buildCurrentMask()).criterion.name).toBe('ppl');
+    const rescored = PPL_SCORES.map((v, i) => (i === 12 ? 30 : v)); // block 12 now the least important
+    act(() => useLab.getState().mergeScores({ ...CALIBRATION, seed: 99 }, [result('ppl', rescored)]));
+    const mask = await buildCurrentMask(); // valid (buildMask checks), rather than an error
+    expect(mask.criterion.name).toBe('manual');
+    expect(mask.removed).toEqual(currentRecord(useLab.getState()).plan.removed);
   });
 
   it('shows every issue of a bad mask and changes nothing', async () => {
