@@ -32,10 +32,6 @@ export class Argmax {
   async read(): Promise<Uint32Array> {
     return new Uint32Array(await readBuffer(this.rt.device, this.ids, this.a.rows * 4));
   }
-
-  destroy(): void {
-    if (this.ids !== this.a.ids) this.ids.destroy();
-  }
 }
 
 /** The k best logits of each row (best first) and the row's log-partition at the current temperature. */
