@@ -24,7 +24,7 @@ export async function buildCurrentMask(s: LabState = useLab.getState()): Promise
   const named = plan.criterion === 'manual' ? undefined : results[plan.criterion];
   // The plan is written as its criterion's only while it still is that criterion's selection: its
   // scores may be gone, or recomputed on another calibration set since (then it is "manual").
-  const own = named && followsRanking(plan.removed, named.ranking, protectedBlocks, L) ? named : undefined;
+  const own = named && (plan.criterion === 'angular' ? contiguous(plan.removed) : followsRanking(plan.removed, named.ranking, protectedBlocks, L)) ? named : undefined;
   const criterion = own ? plan.criterion : 'manual';
   const full = planKey(keptBlocks(L, []));
   const current = planKey(keptBlocks(L, plan.removed));
@@ -74,6 +74,12 @@ function followsRanking(removed: readonly number[], ranking: readonly number[], 
   if (ranking.length !== L) return false;
   const expected = ranking.filter((b) => !protect.includes(b)).slice(0, removed.length).sort((a, b) => a - b);
   return expected.join() === [...removed].sort((a, b) => a - b).join();
+}
+
+/** Whether `removed` is one run of consecutive blocks (what the format asks of "angular"). */
+function contiguous(removed: readonly number[]): boolean {
+  const r = [...removed].sort((a, b) => a - b);
+  return r.every((b, i) => i === 0 || b === r[i - 1]! + 1);
 }
 
 export const maskFileName = (s: LabState) => `${(s.model?.name || 'model').replace(/[^\w.-]+/g, '_')}.pruning_mask.json`;

@@ -93,6 +93,16 @@ describe('mask export and import', () => {
     expect(mask.removed).toEqual(currentRecord(useLab.getState()).plan.removed);
   });
 
+  it('writes a contiguous angular run as "angular", a valid mask', async () => {
+    const single = Array.from({ length: 16 }, (_, l) => 0.2 + l / 100);
+    const pairs = Array.from({ length: 15 }, (_, l) => (l === 9 ? 0.05 : 0.4)); // blocks 9, 10 together
+    act(() => useLab.getState().mergeScores(CALIBRATION, [{ ...result('angular', single), detail: { windows: [single, pairs] } }]));
+    act(() => useLab.getState().pruneBy('angular', 2));
+    const mask = await buildCurrentMask();
+    expect(mask.removed).toEqual([9, 10]);
+    expect(mask.criterion.name).toBe('angular');
+  });
+
   it('shows every issue of a bad mask and changes nothing', async () => {
     render(<ExportPanel />);
     act(() => useLab.getState().pruneBy('ppl', 3));
