@@ -40,6 +40,25 @@ export interface ModelConfig {
   maxPositionEmbeddings: number;
 }
 
+/**
+ * Upper bounds for the numbers that size memory (tensor lists, buffers, tables), checked before
+ * anything is allocated: a hostile or mistyped config.json (num_hidden_layers: 1e8) is refused in
+ * microseconds instead of exhausting the heap. Each is well above any released LLaMA-family model
+ * (Llama 3.1 405B: 126 layers, hidden 16384, intermediate 53248, 128 heads; vocabularies to 256k;
+ * contexts to 10M tokens).
+ */
+export const CONFIG_LIMITS = {
+  num_hidden_layers: 1024,
+  hidden_size: 65536,
+  intermediate_size: 262144,
+  num_attention_heads: 1024,
+  num_key_value_heads: 1024,
+  head_dim: 1024,
+  vocab_size: 1 << 22,
+  max_position_embeddings: 1 << 24,
+  original_max_position_embeddings: 1 << 24,
+} as const;
+
 const SUPPORTED_ARCHS: Architecture[] = ['LlamaForCausalLM', 'MistralForCausalLM'];
 const MODEL_TYPE_TO_ARCH: Record<string, Architecture> = { llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM' };
 
@@ -184,6 +203,8 @@ function positive(o: Json, key: string, parent: string | undefined, integer: boo
   if (typeof v !== 'number' || !(integer ? Number.isSafeInteger(v) : Number.isFinite(v)) || v <= 0) {
     throw new InvalidConfigError(field, `must be a positive ${integer ? 'integer' : 'number'}, got ${JSON.stringify(v)}`);
   }
+  const limit = (CONFIG_LIMITS as Record<string, number>)[key];
+  if (limit !== undefined && v > limit) throw new InvalidConfigError(field, `= ${v} is beyond this lab's limit of ${limit}`);
   return v;
 }
 

@@ -77,6 +77,37 @@ describe('config.json parsing', () => {
     expect(() => parseConfig('[1]')).toThrow(/not a JSON object/);
   });
 
+  it('bounds every number that sizes memory before anything is allocated', () => {
+    const cases: [string, Record<string, unknown>][] = [
+      ['num_hidden_layers', { num_hidden_layers: 100_000_000 }],
+      ['num_hidden_layers', { num_hidden_layers: Number.MAX_SAFE_INTEGER }],
+      ['hidden_size', { hidden_size: 2 ** 20, num_attention_heads: 1 }],
+      ['intermediate_size', { intermediate_size: 2 ** 30 }],
+      ['num_attention_heads', { num_attention_heads: 4096, num_key_value_heads: 4096 }],
+      ['num_key_value_heads', { num_key_value_heads: 2048 }],
+      ['head_dim', { head_dim: 4096 }],
+      ['vocab_size', { vocab_size: 2 ** 30 }],
+      ['max_position_embeddings', { max_position_embeddings: 2 ** 40 }],
+      ['rope_scaling.original_max_position_embeddings', { rope_scaling: { rope_type: 'llama3', factor: 8, low_freq_factor: 1, high_freq_factor: 4, original_max_position_embeddings: 2 ** 40 } }],
+    ];
+    for (const [field, patch] of cases) {
+      const t0 = performance.now();
+      let error: unknown;
+      try {
+        expectedTensors(parseConfig({ ...syntheticConfig(), ...patch }));
+      } catch (e) {
+        error = e;
+      }
+      expect(error, field).toBeInstanceOf(InvalidConfigError);
+      expect((error as InvalidConfigError).field).toBe(field);
+      expect((error as Error).message).toMatch(/beyond this lab's limit/);
+      expect(performance.now() - t0).toBeLessThan(50);
+    }
+    // Real models stay inside: Llama 3.1 405B's shape and a 10M-token context.
+    const big = parseConfig({ ...llama32, num_hidden_layers: 126, hidden_size: 16384, intermediate_size: 53248, num_attention_heads: 128, head_dim: 128, max_position_embeddings: 10_485_760 });
+    expect(big.numLayers).toBe(126);
+  });
+
   it('lists the tensors a config needs with their HF shapes (GQA, explicit head_dim, tied)', () => {
     for (const opts of [{}, { kvHeads: 2 }, { tied: true }, { headDim: 8, heads: 4, hidden: 24 }]) {
       const raw = syntheticConfig(opts);
