@@ -5,6 +5,7 @@
  */
 import { expectedTensors, parseConfig, type ModelConfig, type TensorSpec } from './config';
 import {
+  ExtraBlocksError,
   MissingTensorError,
   NoWeightsError,
   PickleCheckpointError,
@@ -64,6 +65,13 @@ export async function inspectCheckpoint(source: CheckpointSource, signal?: Abort
       if (!t) throw new ShardIndexError(`weight_map lists "${name}" in ${file}, but ${file} does not contain it`);
     }
   }
+
+  const beyond = new Set<number>();
+  for (const name of all.keys()) {
+    const m = /^model\.layers\.(\d+)\./.exec(name);
+    if (m && Number(m[1]) >= config.numLayers) beyond.add(Number(m[1]));
+  }
+  if (beyond.size) throw new ExtraBlocksError(config.numLayers, [...beyond].sort((a, b) => a - b));
 
   const specs = expectedTensors(config);
   const missing = specs.filter((s) => !all.has(s.name)).map((s) => s.name);

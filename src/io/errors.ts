@@ -83,6 +83,28 @@ export class OverlappingSpansError extends CheckpointError {
   }
 }
 
+/**
+ * The data area is not tensors packed back to back from byte 0 to the end of the file (a gap
+ * between two tensors, or bytes after the last): the reference library refuses such files too.
+ */
+export class DataLayoutError extends CheckpointError {
+  constructor(readonly file: string, detail: string) {
+    super(`${file}: invalid safetensors data layout: ${detail}`, 'data-layout');
+  }
+}
+
+/** The files hold blocks the config does not count (num_hidden_layers too small: they would be dropped silently). */
+export class ExtraBlocksError extends CheckpointError {
+  constructor(readonly numLayers: number, readonly blocks: number[]) {
+    const shown = blocks.slice(0, 5).join(', ') + (blocks.length > 5 ? `, ... (${blocks.length} in all)` : '');
+    super(
+      `the checkpoint has tensors of block(s) ${shown} but config.json says num_hidden_layers = ${numLayers}: ` +
+        'fix num_hidden_layers, or remove those tensors',
+      'extra-blocks',
+    );
+  }
+}
+
 /** A tensor the config needs is absent from the checkpoint. */
 export class MissingTensorError extends CheckpointError {
   constructor(readonly tensors: string[]) {

@@ -5,6 +5,7 @@
  */
 import {
   ByteSpanError,
+  DataLayoutError,
   HeaderJsonError,
   HeaderLengthError,
   OverlappingSpansError,
@@ -85,7 +86,7 @@ export function parseSafetensorsHeader(file: string, fileSize: number, headerLen
   let metadata: Record<string, string> | null = null;
   for (const [name, value] of Object.entries(parsed as Record<string, unknown>)) {
     if (name === '__metadata__') {
-      metadata = parseMetadata(file, value);
+      if (value !== null) metadata = parseMetadata(file, value);
       continue;
     }
     tensors.push(parseEntry(file, name, value, dataOffset));
@@ -105,11 +106,19 @@ export function parseSafetensorsHeader(file: string, fileSize: number, headerLen
       `tensor "${last}" ends at byte ${maxEnd + dataOffset} but the file has ${fileSize} bytes (an interrupted download?)`,
     );
   }
-  // No two tensors may share bytes.
+  // No two tensors may share bytes, and (as the reference library demands) they fill the data
+  // area back to back: no gap between tensors, nothing after the last.
   const sorted = tensors.filter((t) => t.end > t.begin).sort((a, b) => a.begin - b.begin || a.end - b.end);
-  for (let i = 1; i < sorted.length; i++) {
-    if (sorted[i]!.begin < sorted[i - 1]!.end) throw new OverlappingSpansError(file, sorted[i - 1]!.name, sorted[i]!.name);
+  let at = dataOffset;
+  for (const [i, t] of sorted.entries()) {
+    if (t.begin < at) throw new OverlappingSpansError(file, sorted[i - 1]!.name, t.name);
+    if (t.begin > at) {
+      const after = i === 0 ? 'the start of the data area' : `tensor "${sorted[i - 1]!.name}"`;
+      throw new DataLayoutError(file, `${t.begin - at} unused bytes between ${after} and tensor "${t.name}"`);
+    }
+    at = t.end;
   }
+  if (at < fileSize) throw new DataLayoutError(file, `${fileSize - at} bytes after the last tensor's data`);
   return { file, fileSize, headerLength, dataOffset, tensors, metadata };
 }
 

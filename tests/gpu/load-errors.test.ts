@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import {
   ByteSpanError,
   CheckpointError,
+  DataLayoutError,
   HeaderJsonError,
   HeaderLengthError,
   MissingTensorError,
@@ -82,7 +83,20 @@ const cases: [string, () => Map<string, Uint8Array>, new (...args: never[]) => C
       ),
     OverlappingSpansError,
   ],
-  ['missing tensor', () => withWeights(rewriteHeader((h) => delete h['model.layers.1.self_attn.k_proj.weight'])), MissingTensorError],
+  [
+    'missing tensor',
+    () =>
+      withWeights(
+        rewriteHeader((h) => {
+          // Renamed, so its bytes still belong to a tensor and only the name the config needs is absent.
+          h['model.layers.1.self_attn.k_proj.unused'] = h['model.layers.1.self_attn.k_proj.weight']!;
+          delete h['model.layers.1.self_attn.k_proj.weight'];
+        }),
+      ),
+    MissingTensorError,
+  ],
+  ['gap between tensors', () => withWeights(rewriteHeader((h) => delete h['model.layers.1.self_attn.k_proj.weight'])), DataLayoutError],
+  ['bytes after the last tensor', () => withWeights(new Uint8Array([...good, 0, 0, 0, 0])), DataLayoutError],
   ['wrong shape', () => withWeights(rewriteHeader((h) => (h['model.norm.weight']!.shape = [2, 8]))), TensorShapeError],
   [
     'unsupported architecture',

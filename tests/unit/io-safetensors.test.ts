@@ -3,6 +3,8 @@ import { inspectCheckpoint } from '../../src/io/checkpoint';
 import {
   ByteSpanError,
   CheckpointError,
+  DataLayoutError,
+  ExtraBlocksError,
   FileMissingError,
   HeaderJsonError,
   HeaderLengthError,
@@ -92,6 +94,20 @@ describe('safetensors header', () => {
     expect(() => parse(rawFile('{"a":{"dtype":"F32","shape":[2],"data_offsets":[8,0]}}', 8))).toThrow(TensorEntryError);
     expect(() => parse(rawFile('{"a":{"dtype":"F32","shape":[2]}}', 8))).toThrow(TensorEntryError);
     expect(() => parse(rawFile('{"__metadata__":[1]}', 0))).toThrow(TensorEntryError);
+  });
+
+  it('is as strict as the reference library: no gap between tensors, no trailing bytes; accepts "__metadata__": null', () => {
+    const two = (bOffsets: string) => `{"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"b":{"dtype":"F16","shape":[2],"data_offsets":${bOffsets}}}`;
+    expect(parse(rawFile(two('[8,12]'), 12)).tensors).toHaveLength(2);
+    expect(() => parse(rawFile(two('[12,16]'), 16))).toThrow(DataLayoutError);
+    expect(() => parse(rawFile(two('[12,16]'), 16))).toThrow(/4 unused bytes between tensor "a" and tensor "b"/);
+    expect(() => parse(rawFile('{"a":{"dtype":"F32","shape":[2],"data_offsets":[4,12]}}', 12))).toThrow(/unused bytes between the start of the data area/);
+    expect(() => parse(rawFile(two('[8,12]'), 20))).toThrow(/8 bytes after the last tensor/);
+    // Zero-size tensors take no bytes anywhere.
+    expect(parse(rawFile('{"e":{"dtype":"F32","shape":[0],"data_offsets":[0,0]},"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', 8)).tensors).toHaveLength(2);
+    const nullMeta = parse(rawFile('{"__metadata__":null,"a":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}', 8));
+    expect(nullMeta.metadata).toBeNull();
+    expect(nullMeta.tensors.map((t) => t.name)).toEqual(['a']);
   });
 
   it('error messages name the file and tensor', () => {
@@ -222,6 +238,12 @@ describe('checkpoint discovery and validation', () => {
     const swapped = { ...goodMap, 'model.norm.weight': goodMap['model.embed_tokens.weight'] };
     expect(await inspectError(index(swapped))).toBeInstanceOf(ShardIndexError);
     expect(await inspectError(index(null))).toBeInstanceOf(ShardIndexError);
+    // Blocks beyond num_hidden_layers are not dropped silently.
+    const shorter = enc.encode(JSON.stringify({ ...ck.config, num_hidden_layers: 1 }));
+    const extraBlocks = await inspectError(files({ 'config.json': shorter }));
+    expect(extraBlocks).toBeInstanceOf(ExtraBlocksError);
+    expect((extraBlocks as Error).message).toMatch(/block\(s\) 1 but config\.json says num_hidden_layers = 1/);
+
     const lostShard = new Map(sharded.files);
     lostShard.delete('model-00002-of-00002.safetensors');
     expect(await inspectError(lostShard)).toBeInstanceOf(FileMissingError);
