@@ -155,6 +155,13 @@ export class FileMissingError extends CheckpointError {
   }
 }
 
+/** A path that must be a regular file is a directory, FIFO, socket or device (reading it could block forever). */
+export class NotAFileError extends CheckpointError {
+  constructor(readonly path: string, what: string) {
+    super(`${path} is ${what}, not a regular file`, 'not-a-file');
+  }
+}
+
 /** The Hub refused access: gated or private repository, missing or insufficient token. */
 export class AccessDeniedError extends CheckpointError {
   constructor(readonly source: string, readonly status: number, detail: string) {

@@ -2,9 +2,10 @@
  * A checkpoint folder on disk, for Node (tests, CLI, benchmarks). Node-only: the app never imports
  * this file. Ranges are read through a file handle; nothing is read before it is needed.
  */
-import { open, readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
 import { FileMissingError } from './errors';
+import { openRegularFile, readRegularFile } from './node-files';
 import { checkFileName, piecewise, throwIfAborted, type CheckpointSource } from './source';
 
 export class NodeFolderSource implements CheckpointSource {
@@ -59,7 +60,7 @@ export class NodeFolderSource implements CheckpointSource {
   async readText(file: string, signal?: AbortSignal): Promise<string> {
     throwIfAborted(signal);
     try {
-      return await readFile(this.#path(file), 'utf8');
+      return await readRegularFile(this.#path(file));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new FileMissingError(this.name, file);
       throw e;
@@ -80,7 +81,7 @@ export class NodeFolderSource implements CheckpointSource {
     if (start >= end) return;
     let handle;
     try {
-      handle = await open(this.#path(file), 'r');
+      handle = await openRegularFile(this.#path(file));
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') throw new FileMissingError(this.name, file);
       throw e;
