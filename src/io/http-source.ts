@@ -20,9 +20,15 @@ export interface HttpSourceOptions {
   retries?: number;
   /** First retry delay; doubles per attempt. Default 250 ms. */
   retryDelayMs?: number;
+  /** A request with no response headers, or a body with no new bytes, for this long has stalled. Default 30 s. */
+  stallTimeoutMs?: number;
 }
 
+export const DEFAULT_STALL_TIMEOUT_MS = 30_000;
+
 class RetryableError extends Error {}
+/** No bytes for stallTimeoutMs: retried once on a fresh connection; a second stall gives up. */
+class StallError extends RetryableError {}
 
 export class HttpSource implements CheckpointSource {
   readonly name: string;
@@ -32,16 +38,18 @@ export class HttpSource implements CheckpointSource {
   readonly #fetch: typeof fetch;
   readonly #retries: number;
   readonly #retryDelayMs: number;
+  readonly #stallMs: number;
   readonly #sizes = new Map<string, number>();
 
   constructor(options: HttpSourceOptions) {
     this.name = options.name;
     this.cacheKey = options.cacheKey;
-    this.#token = options.token || undefined;
+    this.#token = checkToken(options.token);
     this.#url = options.url;
     this.#fetch = options.fetch ?? ((input, init) => globalThis.fetch(input, init));
     this.#retries = options.retries ?? 4;
     this.#retryDelayMs = options.retryDelayMs ?? 250;
+    this.#stallMs = options.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_MS;
   }
 
   /** Whether requests carry a token (the token itself is not readable). */
@@ -88,12 +96,26 @@ export class HttpSource implements CheckpointSource {
     return this.#withRetries(file, signal, async () => {
       const response = await this.#request(file, signal);
       await this.#check(response, file);
+      if (!response.body) return '';
+      const reader = response.body.getReader();
+      const pieces: Uint8Array[] = [];
+      let length = 0;
       try {
-        return await response.text();
+        for (;;) {
+          const { done, value } = await this.#read(reader, file, length);
+          if (done) break;
+          pieces.push(value);
+          length += value.byteLength;
+        }
       } catch (e) {
         if (isAbort(e, signal)) throw new LoadCancelledError();
-        throw new RetryableError(`body interrupted: ${(e as Error).message}`);
+        throw e instanceof RetryableError ? e : new RetryableError(`body interrupted: ${(e as Error).message}`);
+      } finally {
+        reader.cancel().catch(() => undefined);
       }
+      const bytes = new Uint8Array(length);
+      pieces.reduce((at, p) => (bytes.set(p, at), at + p.byteLength), 0);
+      return new TextDecoder().decode(bytes);
     });
   }
 
@@ -104,6 +126,7 @@ export class HttpSource implements CheckpointSource {
   async *stream(file: string, start: number, end: number, signal?: AbortSignal): AsyncGenerator<Uint8Array> {
     let pos = start;
     let failures = 0;
+    let stalls = 0; // not reset by progress: a server that drips a few bytes per stall still gives up
     while (pos < end) {
       throwIfAborted(signal);
       let response: Response;
@@ -133,7 +156,7 @@ export class HttpSource implements CheckpointSource {
       let progressed = false;
       try {
         while (pos < end) {
-          const { done, value } = await reader.read();
+          const { done, value } = await this.#read(reader, file, pos);
           if (done) break;
           let piece = value;
           if (skip > 0) {
@@ -150,12 +173,30 @@ export class HttpSource implements CheckpointSource {
         if (pos < end) throw new RetryableError(`connection closed at byte ${pos} of ${end}`);
       } catch (e) {
         if (progressed) failures = 0; // a resumed transfer that moved forward earns fresh retries
+        if (e instanceof StallError && ++stalls >= 2) throw new NetworkError(this.name, file, `${e.message} (after ${stalls} attempts)`);
         const retryable = e instanceof CheckpointError || e instanceof RetryableError ? e : new RetryableError(`download interrupted: ${(e as Error).message}`);
         failures = await this.#retryOrThrow(retryable, file, signal, failures);
       } finally {
         reader.cancel().catch(() => undefined);
       }
     }
+  }
+
+  /** One body read, or a StallError when no bytes come for stallTimeoutMs. */
+  async #read(reader: ReadableStreamDefaultReader<Uint8Array>, file: string, at: number): Promise<ReadableStreamReadResult<Uint8Array>> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const stalled = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new StallError(this.#stallMessage(`at byte ${at} of ${file}`))), this.#stallMs);
+    });
+    try {
+      return await Promise.race([reader.read(), stalled]);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  #stallMessage(where: string): string {
+    return `no data from the server for ${formatSeconds(this.#stallMs)} (stalled ${where})`;
   }
 
   #remember(file: string, size: number): number {
@@ -168,11 +209,18 @@ export class HttpSource implements CheckpointSource {
     const headers: Record<string, string> = {};
     if (range) headers.Range = range;
     if (this.#token) headers.Authorization = `Bearer ${this.#token}`;
+    // Aborted by the caller (for the whole response), or by the stall timer while no headers came.
+    const stall = new AbortController();
+    const timer = setTimeout(() => stall.abort(), this.#stallMs);
     try {
-      return await this.#fetch(this.#url(file), { headers, signal, cache: 'no-store' } as RequestInit);
+      const both = signal ? AbortSignal.any([signal, stall.signal]) : stall.signal;
+      return await this.#fetch(this.#url(file), { headers, signal: both, cache: 'no-store' } as RequestInit);
     } catch (e) {
-      if (isAbort(e, signal)) throw new LoadCancelledError();
+      if (signal?.aborted) throw new LoadCancelledError();
+      if (stall.signal.aborted) throw new StallError(this.#stallMessage(`before the response to ${file}`));
       throw new RetryableError(`network error: ${(e as Error).message}`);
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -213,6 +261,7 @@ export class HttpSource implements CheckpointSource {
   async #retryOrThrow(e: unknown, file: string, signal: AbortSignal | undefined, failures: number): Promise<number> {
     if (isAbort(e, signal)) throw new LoadCancelledError();
     if (!(e instanceof RetryableError)) throw e;
+    if (e instanceof StallError && failures >= 1) throw new NetworkError(this.name, file, `${e.message} (after ${failures + 1} attempts)`);
     if (failures >= this.#retries) throw new NetworkError(this.name, file, `${e.message} (after ${failures + 1} attempts)`);
     await sleep(this.#retryDelayMs * 2 ** failures, signal);
     return failures + 1;
@@ -255,6 +304,7 @@ export interface HubOptions {
   fetch?: typeof fetch;
   retries?: number;
   retryDelayMs?: number;
+  stallTimeoutMs?: number;
 }
 
 /** Whether `host` can serve as a Hub host: an http(s) URL (huggingface.co, a mirror, a test server). */
@@ -272,7 +322,15 @@ export function hubSource(options: HubOptions): HttpSource {
     throw new CheckpointError(`invalid Hub model id ${JSON.stringify(modelId)}: expected "owner/name"`, 'invalid-model-id');
   }
   if (options.host && !isHubHost(options.host)) {
-    throw new CheckpointError(`invalid Hub host ${JSON.stringify(options.host)}: expected an http(s) URL`, 'invalid-hub-host');
+    // A mistyped host is echoed to help, unless it may carry a credential ("user:token@...").
+    const shown = options.host.includes('@') ? '' : ` ${JSON.stringify(options.host)}`;
+    throw new CheckpointError(`invalid Hub host${shown}: expected an http(s) URL`, 'invalid-hub-host');
+  }
+  if (options.host) {
+    const url = new URL(options.host);
+    if (url.username || url.password) {
+      throw new CheckpointError('invalid Hub host: credentials in the URL are not supported (pass the token as HF_TOKEN or in the token field)', 'invalid-hub-host');
+    }
   }
   const revision = options.revision || 'main';
   const host = (options.host || DEFAULT_HUB_HOST).replace(/\/+$/, '');
@@ -284,7 +342,26 @@ export function hubSource(options: HubOptions): HttpSource {
     fetch: options.fetch,
     retries: options.retries,
     retryDelayMs: options.retryDelayMs,
+    stallTimeoutMs: options.stallTimeoutMs,
   });
+}
+
+/**
+ * The token trimmed of surrounding whitespace (a pasted or `cat`-ed token often ends in a newline);
+ * one with inner whitespace or control characters cannot go into a header and is refused without
+ * being shown (fetch's own error would print the header value).
+ */
+function checkToken(token: string | undefined): string | undefined {
+  const t = token?.trim();
+  if (!t) return undefined;
+  if (!/^[\x21-\x7e]+$/.test(t)) {
+    throw new CheckpointError('the access token contains spaces, line breaks or other characters not allowed in an HTTP header: check HF_TOKEN or the token field', 'invalid-token');
+  }
+  return t;
+}
+
+function formatSeconds(ms: number): string {
+  return ms >= 1000 ? `${+(ms / 1000).toFixed(1)} s` : `${ms} ms`;
 }
 
 function defaultBase(): string {

@@ -20,8 +20,12 @@ export interface HubRepo {
 
 export interface Fault {
   file: string;
-  /** 'cut': send `afterBytes` of the body then destroy the socket; '500': answer 500; 'ignore-range': answer 200 with the whole file. */
-  kind: 'cut' | '500' | 'ignore-range';
+  /**
+   * 'cut': send `afterBytes` of the body then destroy the socket; 'stall': send `afterBytes` then
+   * nothing more, keeping the connection open; 'no-response': never answer; '500': answer 500;
+   * 'ignore-range': answer 200 with the whole file.
+   */
+  kind: 'cut' | 'stall' | 'no-response' | '500' | 'ignore-range';
   afterBytes?: number;
   /** How many requests the fault applies to (default 1). */
   times?: number;
@@ -109,6 +113,7 @@ export async function startHubServer(
     const fault = faults.find((f) => f.file === file && (f.times ?? 1) > 0);
     if (fault) fault.times = (fault.times ?? 1) - 1;
     if (fault?.kind === '500') return fail(500);
+    if (fault?.kind === 'no-response') return;
 
     const size = body.byteLength;
     let start = 0;
@@ -136,6 +141,10 @@ export async function startHubServer(
     res.writeHead(status, headers);
     if (req.method === 'HEAD') return res.end();
     const slice = body.subarray(start, end);
+    if (fault?.kind === 'stall') {
+      res.write(slice.subarray(0, Math.min(fault.afterBytes ?? 0, slice.byteLength - 1)));
+      return;
+    }
     if (fault?.kind === 'cut') {
       const n = Math.min(fault.afterBytes ?? 0, slice.byteLength - 1);
       res.write(slice.subarray(0, n), () => setTimeout(() => res.socket?.destroy(), 10));

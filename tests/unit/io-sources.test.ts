@@ -157,6 +157,49 @@ describe('checkpoint sources', () => {
     expect(() => hubSource({ modelId: '../etc' })).toThrow(CheckpointError);
   });
 
+  it('a server that stalls mid-body or before answering fails with a clear message, not silence', async () => {
+    server.faults.push({ file: 'blob.bin', kind: 'stall', afterBytes: 1000, times: 2 });
+    const t0 = performance.now();
+    const error = await hub({ stallTimeoutMs: 150 }).readRange('blob.bin', 0, 200_000).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NetworkError);
+    expect((error as Error).message).toMatch(/no data from the server for 150 ms \(stalled at byte 2000 of blob\.bin\) \(after 2 attempts\)/);
+    expect(performance.now() - t0).toBeLessThan(3000);
+    // One stall is retried on a fresh connection, resuming where the bytes stopped.
+    server.faults.push({ file: 'blob.bin', kind: 'stall', afterBytes: 1000, times: 1 });
+    const before = server.requests.length;
+    expectBytes(await hub({ stallTimeoutMs: 150 }).readRange('blob.bin', 0, 200_000), blob.subarray(0, 200_000));
+    expect(server.requests.slice(before).map((r) => r.range)).toEqual(['bytes=0-199999', 'bytes=1000-199999']);
+    // No response headers at all, and a stalled small file (config.json goes through readText).
+    server.faults.push({ file: 'config.json', kind: 'no-response', times: 2 });
+    await expect(hub({ stallTimeoutMs: 150 }).readText('config.json')).rejects.toThrow(/no data from the server for 150 ms \(stalled before the response to config\.json\)/);
+    server.faults.push({ file: 'config.json', kind: 'stall', afterBytes: 3, times: 2 });
+    await expect(hub({ stallTimeoutMs: 150 }).readText('config.json')).rejects.toThrow(/stalled at byte 3 of config\.json/);
+    server.faults.length = 0;
+  });
+
+  it('never prints a token or URL credentials, even malformed ones', async () => {
+    const secret = 'hf_SECRETsecret';
+    const messages: string[] = [];
+    const attempt = async (f: () => Promise<unknown>) => {
+      try {
+        await f();
+      } catch (e) {
+        messages.push(String((e as Error).message));
+        return;
+      }
+      messages.push('(no error)');
+    };
+    await attempt(async () => hub({ token: `${secret}\ninjected` }).readText('config.json'));
+    await attempt(async () => hub({ token: `${secret} x` }).readText('config.json'));
+    await attempt(async () => hubSource({ modelId: 'org/model', host: server.url.replace('http://', `http://user:${secret}@`) }).readText('config.json'));
+    await attempt(async () => hubSource({ modelId: 'org/model', host: `${secret}@localhost` }).readText('config.json'));
+    expect(messages.every((m) => m !== '(no error)')).toBe(true);
+    for (const m of messages) expect(m).not.toContain('SECRET');
+    expect(messages[0]).toMatch(/access token contains spaces, line breaks/);
+    // A token with a trailing newline (from a file) is trimmed and works.
+    expect(await hubSource({ modelId: 'org/gated', host: server.url, token: 'tok\n' }).readText('config.json')).toBe('{"a": 1}');
+  });
+
   it('cancels an in-flight download', async () => {
     const controller = new AbortController();
     const stream = hub().stream('blob.bin', 0, blob.byteLength, controller.signal);
