@@ -19,6 +19,9 @@ export interface DecodeOptions {
   skipSpecialTokens?: boolean;
 }
 
+/** What the tokenizer checks against the model config (vocabSize: ids must index the embedding). */
+export type TokenizerModelConfig = Pick<ModelConfig, 'bosTokenId' | 'eosTokenIds'> & Partial<Pick<ModelConfig, 'vocabSize'>>;
+
 export class TextTokenizer {
   readonly bosId: number | null;
   readonly eosIds: number[];
@@ -27,7 +30,7 @@ export class TextTokenizer {
   readonly #addBos: boolean;
   readonly #addEos: boolean;
 
-  constructor(tokenizerJson: unknown, tokenizerConfig: Record<string, unknown> = {}, config?: Pick<ModelConfig, 'bosTokenId' | 'eosTokenIds'>) {
+  constructor(tokenizerJson: unknown, tokenizerConfig: Record<string, unknown> = {}, config?: TokenizerModelConfig) {
     if (!tokenizerJson || typeof tokenizerJson !== 'object' || !('model' in (tokenizerJson as object))) {
       throw new CheckpointError('tokenizer.json is not a Hugging Face tokenizers file (no "model")', 'invalid-tokenizer');
     }
@@ -47,7 +50,20 @@ export class TextTokenizer {
     this.eosIds = [...eos].sort((a, b) => a - b);
     this.#addBos = tokenizerConfig.add_bos_token === true;
     this.#addEos = tokenizerConfig.add_eos_token === true;
-    this.vocabSize = this.#tokenizer.get_vocab(true).size;
+    const vocab = this.#tokenizer.get_vocab(true);
+    this.vocabSize = vocab.size;
+    if (config?.vocabSize !== undefined) {
+      // Ids past the embedding rows would index beyond it: this tokenizer belongs to another model.
+      // (Fewer tokens than vocab_size is normal: embeddings are often padded to a round number.)
+      let maxId = -1;
+      for (const id of vocab.values()) if (id > maxId) maxId = id;
+      if (maxId >= config.vocabSize) {
+        throw new CheckpointError(
+          `tokenizer.json has token ids up to ${maxId} but config.json says vocab_size = ${config.vocabSize}: the tokenizer does not belong to these weights`,
+          'tokenizer-mismatch',
+        );
+      }
+    }
   }
 
   encode(text: string, options: EncodeOptions = {}): number[] {
@@ -135,7 +151,7 @@ export class StreamDecoder {
 /** Loads tokenizer.json (+ tokenizer_config.json when present) from `source`. */
 export async function loadTokenizer(
   source: CheckpointSource,
-  options: { config?: Pick<ModelConfig, 'bosTokenId' | 'eosTokenIds'>; signal?: AbortSignal } = {},
+  options: { config?: TokenizerModelConfig; signal?: AbortSignal } = {},
 ): Promise<TextTokenizer> {
   const tokenizerText = await source.readText('tokenizer.json', options.signal);
   let tokenizerJson: unknown;

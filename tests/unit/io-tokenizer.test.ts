@@ -122,6 +122,17 @@ describe('tokenizer', () => {
     });
   });
 
+  it('cross-checks the vocabulary against vocab_size: ids past the embedding are refused, padding is fine', () => {
+    const { json, config } = smallTokenizer(); // ids 0..262
+    const model = (vocabSize: number) => ({ bosTokenId: 1, eosTokenIds: [2], vocabSize });
+    expect(() => new TextTokenizer(json, config, model(262))).toThrow(/token ids up to 262 but config\.json says vocab_size = 262/);
+    expect(new TextTokenizer(json, config, model(263)).vocabSize).toBe(263);
+    expect(new TextTokenizer(json, config, model(320)).encode(' the')).toEqual([1, 261]);
+    // An added token beyond the model's rows counts too.
+    const added = { ...json, added_tokens: [...(json.added_tokens as object[]), { id: 400, content: '<extra>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }] };
+    expect(() => new TextTokenizer(added, config, model(320))).toThrow(/up to 400/);
+  });
+
   it('rejects a file that is not a tokenizers JSON', () => {
     expect(() => new TextTokenizer({ foo: 1 })).toThrow(CheckpointError);
   });
