@@ -185,6 +185,19 @@ export class GpuMemoryError extends CheckpointError {
   }
 }
 
+/** Weights hold NaN or Inf: every result computed from them would be NaN. */
+export class NonFiniteWeightError extends CheckpointError {
+  constructor(readonly tensors: string[], detail?: string) {
+    const shown = tensors.slice(0, 5).join(', ') + (tensors.length > 5 ? `, ... (${tensors.length} in all)` : '');
+    super(
+      detail
+        ? `the checkpoint's weights contain NaN or Inf values: ${shown} has ${detail}`
+        : `the checkpoint's weights contain NaN or Inf values (or magnitudes whose sum overflows f32) in: ${shown}`,
+      'non-finite-weights',
+    );
+  }
+}
+
 /** The load was cancelled through its AbortSignal. */
 export class LoadCancelledError extends CheckpointError {
   constructor() {

@@ -9,7 +9,9 @@ import type { GpuTensor, StorageDType } from '../gpu/tensor';
 import { inspectCheckpoint, type CheckpointIndex, type PlannedTensor } from './checkpoint';
 import type { ModelConfig } from './config';
 import { MODE_STORAGE, OVERFLOW_FALLBACK, chooseMode, convertChunk, growth, type ConversionMode } from './convert';
-import { CheckpointError, GpuMemoryError, LoadCancelledError, TruncatedFileError } from './errors';
+import { CheckpointError, GpuMemoryError, LoadCancelledError, NonFiniteWeightError, TruncatedFileError } from './errors';
+import { describeNonFinite, firstNonFinite } from './finite';
+import { DTYPE_BYTES } from './safetensors';
 import { SAMPLE_BYTES, contentFingerprint } from './fingerprint';
 import { isAbort, throwIfAborted, type CheckpointSource } from './source';
 
@@ -36,6 +38,12 @@ export interface LoadOptions {
   memoryBudgetBytes?: number;
   /** A result of inspectCheckpoint(source) to reuse (skips reading the headers again). */
   index?: CheckpointIndex;
+  /**
+   * Scan every host chunk for NaN/Inf and refuse the checkpoint naming the tensor (default false).
+   * For CPU adapters; on a GPU, nonFiniteTensors (src/model/finite-weights.ts) checks the uploaded
+   * weights without a second host pass over the bytes.
+   */
+  scanNonFinite?: boolean;
 }
 
 /** A tensor stored in f32 although f16 was asked for, and why. */
@@ -154,6 +162,7 @@ class TensorUpload {
     private readonly chunk: Uint8Array,
     private readonly converted: () => Uint8Array,
     private readonly onWrite: (bytes: number) => void,
+    private readonly scanNonFinite: boolean,
   ) {
     this.storage = MODE_STORAGE[mode];
     this.buffer = createStorageBuffer(device, storageBytes(tensor, mode), tensor.name);
@@ -182,6 +191,13 @@ class TensorUpload {
   private flush(): void {
     if (this.fill === 0) return;
     const input = this.chunk.subarray(0, this.fill);
+    if (this.scanNonFinite) {
+      const bad = firstNonFinite(this.tensor.dtype, input);
+      if (bad >= 0) {
+        const element = (this.written / growth(this.mode) + bad * DTYPE_BYTES[this.tensor.dtype]) / DTYPE_BYTES[this.tensor.dtype];
+        throw new NonFiniteWeightError([this.tensor.name], `${describeNonFinite(this.tensor.dtype, input, bad)} at element ${element}`);
+      }
+    }
     let out: Uint8Array = input;
     if (this.mode !== 'copy-f32' && this.mode !== 'copy-f16') {
       const converted = this.converted();
@@ -269,7 +285,7 @@ export async function loadCheckpoint(device: GPUDevice, source: CheckpointSource
     device.pushErrorScope('validation');
     let upload: TensorUpload | undefined;
     try {
-      upload = new TensorUpload(device, t, mode, chunk, converted, onWrite);
+      upload = new TensorUpload(device, t, mode, chunk, converted, onWrite, options.scanNonFinite ?? false);
       created.push(upload.buffer);
     } finally {
       const [validation, oom] = await Promise.all([device.popErrorScope(), device.popErrorScope()]);
