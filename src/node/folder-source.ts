@@ -4,9 +4,9 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { FileMissingError } from './errors';
-import { openRegularFile, readRegularFile } from './node-files';
-import { checkFileName, piecewise, throwIfAborted, type CheckpointSource } from './source';
+import { FileMissingError } from '../io/errors';
+import { openRegularFile, readRegularFile } from './regular-files';
+import { checkFileName, piecewise, throwIfAborted, type CheckpointSource } from '../io/source';
 
 export class NodeFolderSource implements CheckpointSource {
   readonly name: string;

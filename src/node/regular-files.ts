@@ -5,7 +5,7 @@
  */
 import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
-import { NotAFileError } from './errors';
+import { NotAFileError } from '../io/errors';
 
 /** Opens `path` for reading; throws NotAFileError for anything but a regular file (ENOENT passes through). */
 export async function openRegularFile(path: string): Promise<FileHandle> {

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inspectCheckpoint } from '../../src/io/checkpoint';
 import { NotAFileError } from '../../src/io/errors';
-import { readRegularFile } from '../../src/io/node-files';
-import { NodeFolderSource } from '../../src/io/node-source';
+import { readRegularFile } from '../../src/node/regular-files';
+import { NodeFolderSource } from '../../src/node/folder-source';
 import { makeSyntheticCheckpoint, writeCheckpointFiles } from '../helpers/synthetic-checkpoint';
 
 let dir: string;
