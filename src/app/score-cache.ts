@@ -12,6 +12,7 @@
 import { canonicalJson, sha256Hex } from '../io/fingerprint';
 import type { CalibrationSpec } from '../prune/calibration';
 import type { ScoredCriterion } from '../prune/mask';
+import { rankAscending } from '../prune/select';
 import type { CriterionResult } from './protocol';
 
 export const SCORE_CACHE_FORMAT = 'depth-pruning-lab/scores';
@@ -87,6 +88,7 @@ export function decodeEntry(stored: unknown, key: string, expect: { criterion: S
   if (!Array.isArray(scores) || scores.length !== L || !scores.every((s) => s === null || typeof s === 'number')) return null;
   if (!Array.isArray(ranking) || ranking.length !== L || new Set(ranking).size !== L || !ranking.every((b) => Number.isInteger(b) && b >= 0 && b < L)) return null;
   if (typeof seconds !== 'number' || !(seconds >= 0)) return null;
+  if (!rankingFollowsScores(expect.criterion, scores as (number | null)[], ranking as number[])) return null;
   return { criterion: expect.criterion, scores, ranking, seconds, detail: r.detail, cached: true };
 }
 
@@ -104,6 +106,21 @@ export async function writeCachedResult(store: ScoreStore, key: string, result: 
   } catch {
     // Quota or a read-only folder: the result is still returned, only not remembered.
   }
+}
+
+/**
+ * Whether a ranking is the one its scores give: ascending score for every criterion (the engine
+ * ranks with rankAscending, ties by index), except iterative PPL whose scores are the removal
+ * steps 0..k-1 of the first k ranked blocks, the rest unscored. An entry that fails this would
+ * make every later mask from it invalid, so it is a miss.
+ */
+function rankingFollowsScores(criterion: ScoredCriterion, scores: (number | null)[], ranking: number[]): boolean {
+  if (criterion === 'iterative-ppl') {
+    const steps = scores.filter((s) => s !== null).length;
+    return ranking.every((b, i) => (i < steps ? scores[b] === i : scores[b] === null));
+  }
+  if (scores.some((s) => s === null)) return false;
+  return rankAscending(scores as number[]).every((b, i) => b === ranking[i]);
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -1,8 +1,9 @@
 /** Node's score cache: one JSON file per key in a folder (see src/app/score-cache.ts). */
-import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
 import type { ScoreStore } from '../app/score-cache';
+import { readRegularFile } from './regular-files';
 
 /** $XDG_CACHE_HOME/depth-pruning-lab/scores, else ~/.cache/depth-pruning-lab/scores. */
 export function defaultScoreCacheDir(env: NodeJS.ProcessEnv = process.env): string {
@@ -21,7 +22,7 @@ export function fileScoreStore(dir: string): ScoreStore {
   return {
     async get(key) {
       try {
-        return await readFile(file(key), 'utf8');
+        return await readRegularFile(file(key)); // a FIFO or folder in its place is refused, not waited on
       } catch (e) {
         if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
         throw e;
@@ -31,8 +32,13 @@ export function fileScoreStore(dir: string): ScoreStore {
       await mkdir(dir, { recursive: true });
       // Write then rename, so a concurrent reader never sees half an entry.
       const tmp = `${file(key)}.${process.pid}.tmp`;
-      await writeFile(tmp, text);
-      await rename(tmp, file(key));
+      try {
+        await writeFile(tmp, text);
+        await rename(tmp, file(key));
+      } catch (e) {
+        await rm(tmp, { force: true }); // no orphan *.tmp when the write or the rename fails
+        throw e;
+      }
     },
     async clear() {
       let names: string[];

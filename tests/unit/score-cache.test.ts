@@ -1,4 +1,5 @@
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -93,9 +94,23 @@ describe('score cache entries', () => {
       entry((e) => (e.result.seconds = -1)),
       entry((e) => delete e.result.seconds),
       entry((e) => (e.result.detail = [])),
+      // A ranking that contradicts its own scores (any later mask from it would be refused).
+      entry((e) => (e.result.ranking = [1, 3, 0, 2])),
+      entry((e) => (e.result.scores[2] = null)),
     ];
     for (const stored of bad) expect(decodeEntry(stored, key, expectPpl), String(stored)).toBeNull();
     expect(decodeEntry(encodeEntry(key, result), key, { criterion: 'ppl', numLayers: L + 1 })).toBeNull();
+  });
+
+  it('iterative PPL: the first k of the ranking carry steps 0..k-1, the rest no score', async () => {
+    const iterKey = await scoreCacheKey({ ...parts, criterion: 'iterative-ppl' });
+    const iter: CriterionResult = { criterion: 'iterative-ppl', scores: [null, 1, null, 0], ranking: [3, 1, 0, 2], seconds: 3, cached: false, detail: { steps: [] } };
+    const expectIter = { criterion: 'iterative-ppl' as const, numLayers: L };
+    expect(decodeEntry(encodeEntry(iterKey, iter), iterKey, expectIter)).toEqual({ ...iter, cached: true });
+    for (const ranking of [[1, 3, 0, 2], [2, 0, 1, 3]]) {
+      expect(decodeEntry(encodeEntry(iterKey, { ...iter, ranking }), iterKey, expectIter), String(ranking)).toBeNull();
+    }
+    expect(decodeEntry(encodeEntry(iterKey, { ...iter, scores: [null, 2, null, 0] }), iterKey, expectIter)).toBeNull();
   });
 
   it('read as a miss and write as a no-op when the storage fails', async () => {
@@ -137,6 +152,17 @@ describe('file score store (Node)', () => {
     expect(await readCachedResult(store, key, { criterion: 'ppl', numLayers: L })).toBeNull();
     await writeCachedResult(store, key, result);
     expect(await readCachedResult(store, key, { criterion: 'ppl', numLayers: L })).toEqual({ ...result, cached: true });
+  });
+
+  it('a FIFO in place of an entry is a miss at once, and a failed rename leaves no *.tmp behind', async () => {
+    const store = fileScoreStore(dir);
+    const key = await scoreCacheKey(parts);
+    execFileSync('mkfifo', [join(dir, `${key}.json`)]);
+    expect(await readCachedResult(store, key, { criterion: 'ppl', numLayers: L })).toBeNull();
+    await rm(join(dir, `${key}.json`));
+    await mkdir(join(dir, `${key}.json`, 'blocker'), { recursive: true }); // a non-empty folder: rename fails
+    await expect(store.set(key, encodeEntry(key, result))).rejects.toThrow();
+    expect((await readdir(dir)).filter((n) => n.endsWith('.tmp'))).toEqual([]);
   });
 
   it('refuses keys that are not SHA-256 hex (no paths outside the folder)', async () => {
