@@ -6,16 +6,18 @@
 import { perplexityOf, evaluationWindows } from '../eval/perplexity';
 import { generate } from '../eval/generate';
 import { measureSpeeds } from '../eval/speed';
-import type { GpuContext } from '../gpu/device';
+import { isCpuAdapter, type GpuContext } from '../gpu/device';
 import { GpuRuntime } from '../gpu/runtime';
 import { elementCount } from '../gpu/tensor';
 import { inspectCheckpoint } from '../io/checkpoint';
+import { NonFiniteWeightError } from '../io/errors';
 import { describeSource } from '../io/open';
 import { loadCheckpoint, type LoadedCheckpoint } from '../io/load';
 import type { CheckpointSource } from '../io/source';
 import { loadTokenizer, type TextTokenizer } from '../io/tokenizer';
 import { exportPrunedCheckpoint, type CheckpointSink } from '../export/checkpoint';
 import { exportSourceFromIndex } from '../export/source';
+import { nonFiniteTensors } from '../model/finite-weights';
 import { LlamaModel } from '../model/model';
 import { validatePlan } from '../model/plan';
 import { blockTensors } from '../model/weights';
@@ -145,10 +147,18 @@ export class LabEngine {
     const source = this.host.source(spec);
     const index = await inspectCheckpoint(source, signal);
     const tokenizer = await loadTokenizer(source, { config: index.config, signal });
+    // NaN/Inf weights are refused: CPU adapters scan each chunk on the host as it passes (their
+    // "GPU" pass would be a slower host pass), GPUs check the uploaded tensors at memory bandwidth.
+    const cpu = isCpuAdapter(this.rt.ctx.adapter);
     const ckpt = await loadCheckpoint(this.rt.device, source, {
-      index, signal,
+      index, signal, scanNonFinite: cpu,
       onProgress: (p) => progress({ done: p.bytesDone, total: p.bytesTotal, what: p.tensor ?? 'done', bytes: { done: p.bytesDone, total: p.bytesTotal, rate: p.rate } }),
     });
+    const bad = cpu ? [] : await nonFiniteTensors(this.rt, ckpt.tensors);
+    if (bad.length) {
+      ckpt.dispose();
+      throw new NonFiniteWeightError(bad);
+    }
     this.loaded?.model.dispose();
     const model = new LlamaModel(this.rt, ckpt);
     const info = modelInfo(spec, ckpt, model, tokenizer);
