@@ -29,6 +29,7 @@ MASK_VERSION = 1
 INDEX_FILE = "model.safetensors.index.json"
 SINGLE_FILE = "model.safetensors"
 MASK_FILE = "pruning_mask.json"
+LEGACY_MASK_FILE = "pruning-mask.json"  # where earlier CLI builds wrote a mask; never copied either
 DEFAULT_SHARD_BYTES = 2_000_000_000  # "2GB" as Hugging Face counts it
 PER_LAYER_CONFIG_KEYS = ["layer_types", "no_rope_layers"]
 PIECE_BYTES = 4 << 20
@@ -287,7 +288,7 @@ def pruned_config_text(text, kept):
 def is_copied_file(name):
     if "/" in name or "\\" in name or name.startswith("."):
         return False
-    if name in ("config.json", INDEX_FILE, MASK_FILE):
+    if name in ("config.json", INDEX_FILE, MASK_FILE, LEGACY_MASK_FILE):
         return False
     if WEIGHT_RE.search(name) or name.lower().endswith(".index.json"):
         return False

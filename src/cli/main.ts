@@ -4,6 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
+import { basename } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { describeAdapter } from '../gpu/device';
 import { acquireNodeDevice } from '../node/dawn';
@@ -11,11 +12,12 @@ import { CheckpointError } from '../io/errors';
 import { inspectCheckpoint } from '../io/checkpoint';
 import { estimateGpuMemory } from '../io/load';
 import { exportPrunedCheckpoint } from '../export/checkpoint';
-import { nodeFolderSink } from '../node/folder-export';
+import { checkOutputFolder, OutputFolderError, stagedFolderExport } from '../node/folder-export';
+import { LLAMA_CPP_TYPE_HINT, llamaCppPruneCommand } from '../export/llama-cpp';
 import { exportSourceFromIndex } from '../export/source';
 import { speedup } from '../eval/speed';
-import { CalibrationError } from '../prune/calibration';
-import { buildMask, MaskError, parseMask, serializeMask, type ScoredCriterion } from '../prune/mask';
+import { CalibrationError, uploadedText } from '../prune/calibration';
+import { buildMask, MaskError, modelIssues, parseMask, serializeMask, type PruningMask, type ScoredCriterion } from '../prune/mask';
 import { blocksForRatio, resolveProtected, SEED_PROTECTED, selectBlocks } from '../prune/select';
 import { planWithout } from '../model/plan';
 import { LabEngine } from '../app/lab';
@@ -70,17 +72,31 @@ class Session {
     return reply as Extract<EngineReply, { type: T }>;
   }
 
-  /** The plan a --mask file describes (validated against this model), or the full model. */
-  planFromMask(path: string | undefined): { kept: number[]; removed: number[] } {
+  /** The plan of a mask (checked against this model), or the full model. */
+  planFromMask(mask: PruningMask | undefined): { kept: number[]; removed: number[] } {
     const L = this.info.numLayers;
-    if (!path) return { kept: planWithout(L, []), removed: [] };
-    const mask = parseMask(readTextFile(path, 'mask'), { fingerprint: this.info.fingerprint, numLayers: L, architecture: this.info.architecture });
+    if (!mask) return { kept: planWithout(L, []), removed: [] };
+    const mismatch = modelIssues(mask, { fingerprint: this.info.fingerprint, numLayers: L, architecture: this.info.architecture });
+    if (mismatch.length) throw new MaskError(mismatch, 'the pruning mask does not fit the loaded model');
     return { kept: [...mask.kept], removed: [...mask.removed] };
+  }
+
+  /** Says on stderr when windows are longer than the context the model was trained for. */
+  warnContext(tokens: number, what: string): void {
+    const limit = this.info.maxPositionEmbeddings;
+    if (tokens > limit) process.stderr.write(`warning: ${what} of ${tokens} tokens exceed the model's max_position_embeddings (${limit}): positions past it were never trained\n`);
   }
 }
 
-function textSpec(path: string | undefined, fallback: 'calibration' | 'heldout'): TextSpec {
-  return path ? { kind: 'inline', name: path.split('/').pop()!, text: readTextFile(path, 'text') } : { kind: 'embedded', name: fallback };
+/** A --mask file, its structure validated before any model loads (its fit to the model after). */
+async function readMask(path: string | undefined): Promise<PruningMask | undefined> {
+  return path ? parseMask(await readTextFile(path, 'mask')) : undefined;
+}
+
+/** A text file option (.jsonl converted as the page converts it), or the embedded text. */
+async function textSpec(path: string | undefined, fallback: 'calibration' | 'heldout'): Promise<TextSpec> {
+  if (!path) return { kind: 'embedded', name: fallback };
+  return { kind: 'inline', name: basename(path), text: uploadedText(path, await readTextFile(path, 'text')) };
 }
 
 function print(g: Globals, json: unknown, human: () => string): void {
@@ -115,19 +131,33 @@ program
   .action(async (model: string) => {
     const g = program.opts<Globals>();
     const gpu = await acquireNodeDevice('cli');
-    const index = await inspectCheckpoint(nodeHost.source(modelSpec(model, g.hubHost, process.env.HF_TOKEN)));
+    const spec = modelSpec(model, g.hubHost, process.env.HF_TOKEN);
+    const index = await inspectCheckpoint(nodeHost.source(spec));
     const estimate = estimateGpuMemory(index, gpu.device.limits);
     const c = index.config;
     const parameters = index.planned.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
-    const out = { config: c, parameters, adapter: describeAdapter(gpu.adapter), memory: estimate, layoutFingerprint: index.layoutFingerprint };
+    const source = describeModelArg(spec);
+    const out = { source, config: c, parameters, adapter: describeAdapter(gpu.adapter), memory: estimate, layoutFingerprint: index.layoutFingerprint };
     print(g, out, () => table(['field', 'value'], [
-      ['architecture', c.architecture], ['blocks', String(c.numLayers)], ['hidden', String(c.hiddenSize)], ['intermediate', String(c.intermediateSize)],
+      ['source', source.text], ['architecture', c.architecture], ['blocks', String(c.numLayers)], ['hidden', String(c.hiddenSize)], ['intermediate', String(c.intermediateSize)],
       ['heads / kv heads', `${c.numHeads} / ${c.numKvHeads}`], ['head_dim', String(c.headDim)], ['vocab', String(c.vocabSize)],
       ['parameters', `${(parameters / 1e6).toFixed(2)} M`], ['GPU memory (est.)', `${(estimate.totalBytes / 2 ** 20).toFixed(1)} MiB`],
       ['largest tensor', `${estimate.largestTensor} (${(estimate.largestBytes / 2 ** 20).toFixed(1)} MiB)`], ['adapter', out.adapter],
     ]));
     gpu.device.destroy();
   });
+
+/** How a model argument was read (an existing path is a folder before it is a Hub id). */
+function describeModelArg(spec: ReturnType<typeof modelSpec>): { kind: string; text: string } {
+  switch (spec.kind) {
+    case 'folder':
+      return { kind: 'folder', text: `folder ${spec.path} (an existing path is read as a folder, not a Hub id)` };
+    case 'hub':
+      return { kind: 'hub', text: `Hub ${spec.id}@${spec.revision ?? 'main'}${spec.host ? ` on ${spec.host}` : ''}` };
+    default:
+      return { kind: spec.kind, text: `the embedded model (${'name' in spec ? spec.name : ''})` };
+  }
+}
 
 const calibrationOptions = (cmd: Command) =>
   cmd
@@ -159,10 +189,11 @@ async function scoreStore(o: CacheOpts): Promise<ScoreStore | undefined> {
   return fileScoreStore(o.cacheDir);
 }
 
-async function scoreWith(s: Session, criteria: ScoredCriterion[], o: CalibOpts, k: number) {
+async function scoreWith(s: Session, criteria: ScoredCriterion[], o: CalibOpts, k: number, text: TextSpec) {
+  s.warnContext(o.seqLen, 'calibration samples');
   return s.run({
     type: 'score', criteria, k, protect: resolveProtected(o.protect, s.info.numLayers),
-    calibration: { text: textSpec(o.calib, 'calibration'), n: o.samples, t: o.seqLen, seed: o.seed, bos: o.bos },
+    calibration: { text, n: o.samples, t: o.seqLen, seed: o.seed, bos: o.bos },
   }, 'scored', 'scoring');
 }
 
@@ -193,9 +224,10 @@ cacheOptions(calibrationOptions(
     .option('--out <mask.json>', 'write a pruning mask for the first criterion'),
 )).action(async (model: string, o: CalibOpts & CacheOpts & { criterion: ScoredCriterion[]; ratio: number; out?: string }) => {
   const g = program.opts<Globals>();
+  const text = await textSpec(o.calib, 'calibration');
   const s = await Session.open(model, g, await scoreStore(o));
   const k = blocksForRatio(o.ratio, s.info.numLayers);
-  const scored = await scoreWith(s, o.criterion, o, k);
+  const scored = await scoreWith(s, o.criterion, o, k, text);
   const main = scored.results[0]!;
   const sel = selection(main, k, o.protect);
   if (sel.warning) process.stderr.write(`warning: ${sel.warning}\n`);
@@ -216,27 +248,37 @@ cacheOptions(calibrationOptions(
     .addOption(new Option('--criterion <c>', 'score with this criterion instead of a mask').choices(CRITERIA))
     .option('--ratio <r>', 'fraction of blocks to remove with --criterion', num('--ratio', 0, 1), 0.2)
     .option('--f16', 'store weights as F16 (default: the source dtype)')
-    .requiredOption('--out <folder>', 'output folder (must be empty or new)'),
+    .requiredOption('--out <folder>', 'output folder (must be empty or new; written beside it first and renamed when complete)'),
 )).action(async (model: string, o: CalibOpts & CacheOpts & { mask?: string; criterion?: ScoredCriterion; ratio: number; f16?: boolean; out: string }) => {
   const g = program.opts<Globals>();
   if (!o.mask === !o.criterion) throw new UsageError('prune needs exactly one of --mask or --criterion');
+  // Everything the user gave is checked before the model loads.
+  await checkOutputFolder(o.out);
+  const fromFile = await readMask(o.mask);
+  const text = o.criterion ? await textSpec(o.calib, 'calibration') : undefined;
   const s = await Session.open(model, g, o.criterion ? await scoreStore(o) : undefined);
-  let kept: number[];
-  let mask: ReturnType<typeof buildMask> | undefined;
-  if (o.mask) kept = s.planFromMask(o.mask).kept;
-  else {
+  let mask: PruningMask;
+  if (fromFile) {
+    s.planFromMask(fromFile);
+    mask = fromFile;
+  } else {
     const k = blocksForRatio(o.ratio, s.info.numLayers);
-    const scored = await scoreWith(s, [o.criterion!], o, k);
+    const scored = await scoreWith(s, [o.criterion!], o, k, text!);
     const sel = selection(scored.results[0]!, k, o.protect);
     mask = maskFor(s, scored, o.criterion!, sel.removed, o.protect);
-    kept = [...mask.kept];
   }
+  const kept = [...mask.kept];
   const spec = modelSpec(model, g.hubHost, process.env.HF_TOKEN);
   const index = await inspectCheckpoint(nodeHost.source(spec));
-  const sink = await nodeFolderSink(o.out);
-  const result = await exportPrunedCheckpoint({ source: await exportSourceFromIndex(index), sink, kept, toF16: Boolean(o.f16), onProgress: (p) => progressBar('writing', g.quiet)({ done: p.bytesDone, total: p.bytesTotal, what: p.file }) });
-  if (mask) writeFileSync(`${o.out}/pruning-mask.json`, serializeMask(mask));
-  print(g, { out: o.out, kept, files: result.files }, () => `wrote ${o.out}: ${kept.length} of ${s.info.numLayers} blocks kept [${kept.join(', ')}]`);
+  // The mask goes in as pruning_mask.json (which a later re-pruning of this folder never copies).
+  const result = await stagedFolderExport(o.out, async (sink) => exportPrunedCheckpoint({
+    source: await exportSourceFromIndex(index), sink, kept, mask, toF16: Boolean(o.f16),
+    onProgress: (p) => progressBar('writing', g.quiet)({ done: p.bytesDone, total: p.bytesTotal, what: p.file }),
+  }));
+  const llamaCpp = llamaCppPruneCommand(mask.removed);
+  print(g, { out: o.out, kept, removed: mask.removed, files: result.files, llamaCpp }, () =>
+    `wrote ${o.out}: ${kept.length} of ${s.info.numLayers} blocks kept [${kept.join(', ')}]\n` +
+    `the same cut for a GGUF file with llama.cpp:\n  ${llamaCpp}\n  (${LLAMA_CPP_TYPE_HINT})`);
   s.lab.dispose();
 });
 
@@ -251,10 +293,13 @@ program
   .option('--max-windows <n>', 'evaluate only the first n windows', int('--max-windows'))
   .action(async (model: string, o: { mask?: string; text?: string; window: number; bos: 'first' | 'every'; maxWindows?: number }) => {
     const g = program.opts<Globals>();
+    const mask = await readMask(o.mask);
+    const text = await textSpec(o.text, 'heldout');
     const s = await Session.open(model, g);
-    const { kept } = s.planFromMask(o.mask);
+    const { kept } = s.planFromMask(mask);
+    s.warnContext(o.window, 'evaluation windows');
     const plans = o.mask ? [planWithout(s.info.numLayers, []), kept] : [kept];
-    const r = await s.run({ type: 'perplexity', text: textSpec(o.text, 'heldout'), window: o.window, bos: o.bos, plans, ...(o.maxWindows ? { maxWindows: o.maxWindows } : {}) }, 'perplexity', 'perplexity');
+    const r = await s.run({ type: 'perplexity', text, window: o.window, bos: o.bos, plans, ...(o.maxWindows ? { maxWindows: o.maxWindows } : {}) }, 'perplexity', 'perplexity');
     print(g, { text: r.textName, textSha256: r.textSha256, window: o.window, bos: o.bos, plans, results: r.results }, () =>
       table(['plan', 'blocks', 'PPL', 'windows'], r.results.map((x, i) => [i === 0 ? 'original' : 'pruned', String(plans[i]!.length), x.ppl.toFixed(2), String(x.windows)])));
     s.lab.dispose();
@@ -274,8 +319,9 @@ program
   .option('--seed <n>', 'sampling seed', int('--seed', 0), 0)
   .action(async (model: string, o: { mask?: string; prompt: string; maxTokens: number; temperature: number; topK: number; topP: number; repetitionPenalty: number; seed: number }) => {
     const g = program.opts<Globals>();
+    const mask = await readMask(o.mask);
     const s = await Session.open(model, { ...g, quiet: true });
-    const { kept } = s.planFromMask(o.mask);
+    const { kept } = s.planFromMask(mask);
     if (!g.json) process.stdout.write(o.prompt);
     const r = await s.run({ type: 'generate', prompt: o.prompt, plan: kept, maxNewTokens: o.maxTokens, sampling: { temperature: o.temperature, topK: o.topK, topP: o.topP, repetitionPenalty: o.repetitionPenalty }, seed: o.seed }, 'generated', 'generating');
     const decodeTps = r.tokens > 1 ? ((r.tokens - 1) / r.decodeMs) * 1000 : NaN;
@@ -294,8 +340,9 @@ program
   .option('--runs <n>', 'timed runs (mean)', int('--runs'), 5)
   .action(async (model: string, o: { mask?: string; promptTokens: number; newTokens: number; warmup: number; runs: number }) => {
     const g = program.opts<Globals>();
+    const mask = await readMask(o.mask);
     const s = await Session.open(model, g);
-    const { kept } = s.planFromMask(o.mask);
+    const { kept } = s.planFromMask(mask);
     const plans = o.mask ? [planWithout(s.info.numLayers, []), kept] : [kept];
     const r = await s.run({ type: 'benchmark', plans, options: { promptTokens: o.promptTokens, newTokens: o.newTokens, warmup: o.warmup, runs: o.runs } }, 'benchmarked', 'benchmark');
     const sp = r.results.length === 2 ? speedup(r.results[0]!, r.results[1]!) : undefined;
@@ -321,12 +368,17 @@ program
 
 /** Bad input exits 2, anything else 1; commander's help/version exit 0. */
 export async function main(argv: string[]): Promise<number> {
+  // `... | head`: a closed stdout ends the command quietly instead of with an EPIPE stack trace.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code !== 'EPIPE') throw e;
+    process.exit(0);
+  });
   try {
     await program.parseAsync(argv);
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    const bad = e instanceof UsageError || e instanceof MaskError || e instanceof CheckpointError || e instanceof CalibrationError || e instanceof RangeError;
+    const bad = e instanceof UsageError || e instanceof MaskError || e instanceof CheckpointError || e instanceof CalibrationError || e instanceof OutputFolderError || e instanceof RangeError;
     process.stderr.write(`error: ${(e as Error).message}\n`);
     return bad ? 2 : 1;
   }

@@ -55,6 +55,8 @@ export class ExportError extends Error {
 
 export { INDEX_FILE, SINGLE_FILE };
 export const MASK_FILE = 'pruning_mask.json';
+/** Where earlier CLI builds wrote a `prune --criterion` mask; never copied either (re-pruning must not carry it). */
+export const LEGACY_MASK_FILE = 'pruning-mask.json';
 /** Default shard limit: 2 GB as Hugging Face counts it ("2GB" = 2 * 10^9 bytes of tensor data). */
 export const DEFAULT_SHARD_BYTES = 2_000_000_000;
 
@@ -67,7 +69,7 @@ const LAYER_RE = /^model\.layers\.(\d+)\.(.+)$/;
  */
 export function isCopiedFile(name: string): boolean {
   if (name.includes('/') || name.includes('\\') || name.startsWith('.')) return false;
-  if (name === 'config.json' || name === INDEX_FILE || name === MASK_FILE) return false;
+  if (name === 'config.json' || name === INDEX_FILE || name === MASK_FILE || name === LEGACY_MASK_FILE) return false;
   if (/\.(safetensors|bin|pt|pth|ckpt|h5|msgpack|onnx|gguf|ggml)$/i.test(name)) return false;
   if (/\.index\.json$/i.test(name)) return false;
   return true;

@@ -3,8 +3,9 @@
  * NodeFolderSource (./folder-source.ts) + inspectCheckpoint + exportSourceFromIndex (src/export/source.ts).
  * Node-only: the app never imports this file.
  */
-import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
+import { mkdir, open, readdir, rename, rm, rmdir, stat, type FileHandle } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import { inspectCheckpoint } from '../io/checkpoint';
 import { NodeFolderSource } from './folder-source';
 import { ExportError, type CheckpointSink, type ExportSource, type SinkFile } from '../export/checkpoint';
@@ -60,4 +61,55 @@ export async function folderListing(folder: string): Promise<Record<string, numb
   const out: Record<string, number> = {};
   for (const name of (await readdir(folder)).sort()) out[name] = (await stat(join(folder, name))).size;
   return out;
+}
+
+/** An output folder that cannot be used: empty name, an existing file, or a folder with entries (bad input). */
+export class OutputFolderError extends ExportError {}
+
+/** Throws OutputFolderError unless `target` is absent or an empty folder. */
+export async function checkOutputFolder(target: string): Promise<void> {
+  if (!target.trim()) throw new OutputFolderError('the output folder name is empty');
+  let entries: string[];
+  try {
+    const s = await stat(target);
+    if (!s.isDirectory()) throw new OutputFolderError(`output ${target} exists and is not a folder`);
+    entries = await readdir(target);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
+  }
+  if (entries.length > 0) throw new OutputFolderError(`output folder ${target} is not empty (${entries.length} entries); choose an empty or new folder`);
+}
+
+/**
+ * Runs `write` against a sink on a hidden folder beside `target`, renamed to `target` only once
+ * complete: an export cut short (disk full, an error, Ctrl-C) leaves no partial folder that a
+ * retry would refuse as non-empty.
+ */
+export async function stagedFolderExport<T>(target: string, write: (sink: CheckpointSink) => Promise<T>): Promise<T> {
+  await checkOutputFolder(target);
+  const full = resolve(target);
+  const staging = join(dirname(full), `.${basename(full)}.partial-${process.pid}`);
+  await rm(staging, { recursive: true, force: true });
+  // On SIGINT/SIGTERM: remove the staging folder, then die of the same signal.
+  const onSignal = (signal: NodeJS.Signals) => {
+    rmSync(staging, { recursive: true, force: true });
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+    process.kill(process.pid, signal);
+  };
+  process.on('SIGINT', onSignal).on('SIGTERM', onSignal);
+  try {
+    const result = await write(await nodeFolderSink(staging));
+    await checkOutputFolder(target); // nobody filled it meanwhile
+    await rmdir(full).catch((e: NodeJS.ErrnoException) => {
+      if (e.code !== 'ENOENT') throw e;
+    });
+    await rename(staging, full);
+    return result;
+  } catch (e) {
+    await rm(staging, { recursive: true, force: true });
+    throw e;
+  } finally {
+    process.off('SIGINT', onSignal).off('SIGTERM', onSignal);
+  }
 }

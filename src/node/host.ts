@@ -1,11 +1,12 @@
 /** The engine host for Node: checkpoints from folders, the Hub or the package's embedded model. */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BlobSink } from '../export/blob-sink';
 import { openSource } from '../io/open';
 import { NodeFolderSource } from './folder-source';
+import { readRegularFile } from './regular-files';
 import { EMBEDDED_MODEL, EMBEDDED_TEXTS, type EngineHost } from '../app/lab';
 import type { ModelSourceSpec } from '../app/protocol';
 
@@ -22,12 +23,16 @@ export function packageRoot(): string {
 export const PUBLIC = join(packageRoot(), 'public');
 
 /**
- * A model argument: an existing folder, "embedded" (or the embedded model's name), or a Hub
- * id "owner/name[@revision]".
+ * A model argument: "embedded" (or the embedded model's name), an existing folder, or a Hub
+ * id "owner/name[@revision]", in that order: a path that exists on disk is a folder even when it
+ * also reads as a Hub id (write ./owner/name to be explicit, or move the folder to use the Hub).
  */
 export function modelSpec(arg: string, hubHost?: string, token?: string): ModelSourceSpec {
   if (arg === 'embedded' || arg === EMBEDDED_MODEL) return { kind: 'embedded', name: EMBEDDED_MODEL };
-  if (existsSync(arg)) return { kind: 'folder', path: resolve(arg) };
+  if (existsSync(arg)) {
+    if (!statSync(arg).isDirectory()) throw new UsageError(`model "${arg}" is a file; pass the checkpoint folder that holds config.json and the weights`);
+    return { kind: 'folder', path: resolve(arg) };
+  }
   const m = /^([\w.-]+\/[\w.-]+)(?:@([\w./-]+))?$/.exec(arg);
   if (!m) throw new UsageError(`model "${arg}" is neither a folder, "embedded", nor a Hub id like owner/name[@revision]`);
   return { kind: 'hub', id: m[1]!, revision: m[2] ?? 'main', ...(hubHost ? { host: hubHost } : {}), ...(token ? { token } : {}) };
@@ -54,9 +59,10 @@ export const nodeHost: EngineHost = {
   exportSink: () => new BlobSink(),
 };
 
-export function readTextFile(path: string, what: string): string {
+/** A text file the user named (mask, calibration or evaluation text); regular files only. */
+export async function readTextFile(path: string, what: string): Promise<string> {
   try {
-    return readFileSync(path, 'utf8');
+    return await readRegularFile(path);
   } catch (e) {
     throw new UsageError(`cannot read ${what} ${path}: ${(e as Error).message}`);
   }

@@ -44,6 +44,15 @@ export function splitDocuments(text: string): string[] {
     .filter((d) => d.length > 0);
 }
 
+/**
+ * An uploaded calibration file as the engine's text (documents separated by blank lines): plain
+ * text as is, JSON Lines as their "text" fields joined by blank lines. The page and the CLI both
+ * use it, so a .jsonl file means the same documents in either.
+ */
+export function uploadedText(fileName: string, content: string): string {
+  return /\.jsonl$/i.test(fileName) ? documentsFromUpload(fileName, content).join('\n\n') : content;
+}
+
 /** Accepts plain text, or JSON Lines with a "text" field per line (documents = lines). */
 export function documentsFromUpload(fileName: string, content: string): string[] {
   if (!/\.jsonl$/i.test(fileName)) return splitDocuments(content);

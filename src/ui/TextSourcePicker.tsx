@@ -1,5 +1,5 @@
 import { useId, useState } from 'react';
-import { documentsFromUpload } from '../prune/calibration';
+import { uploadedText } from '../prune/calibration';
 import type { TextChoice } from './store';
 
 const PASTED = 'pasted text';
@@ -24,9 +24,7 @@ export function TextSourcePicker({ legend, embeddedLabel, value, onChange }: { l
     setError(null);
     try {
       const content = await file.text();
-      // .jsonl: one document per line's "text"; joined with blank lines (the engine's document separator).
-      const text = /\.jsonl$/i.test(file.name) ? documentsFromUpload(file.name, content).join('\n\n') : content;
-      onChange({ kind: 'inline', name: file.name, text });
+      onChange({ kind: 'inline', name: file.name, text: uploadedText(file.name, content) });
     } catch (err) {
       setError(err instanceof Error ? err.message : String(err));
     }

@@ -280,7 +280,7 @@ describe('export: pruned checkpoint', () => {
     const all = src.tensors.reduce((a, t) => a + t.byteLength, 0);
         expect(plan.totalSize * 2 + plan.droppedBytes).toBe(all);
     expect(['tokenizer.json', 'generation_config.json', 'tokenizer.model', 'README.md', 'chat_template.jinja'].every(isCopiedFile)).toBe(true);
-    expect(['config.json', 'model.safetensors', 'model-00001-of-00002.safetensors', INDEX_FILE, 'pytorch_model.bin', 'pytorch_model.bin.index.json', 'pruning_mask.json', '.gitattributes', 'original/consolidated.00.pth'].some(isCopiedFile)).toBe(false);
+    expect(['config.json', 'model.safetensors', 'model-00001-of-00002.safetensors', INDEX_FILE, 'pytorch_model.bin', 'pytorch_model.bin.index.json', 'pruning_mask.json', 'pruning-mask.json', '.gitattributes', 'original/consolidated.00.pth'].some(isCopiedFile)).toBe(false);
   });
 });
 
