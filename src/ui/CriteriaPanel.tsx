@@ -2,6 +2,7 @@ import { BosSelect } from './BosSelect';
 import { CRITERION_COLOR } from './criteria-style';
 import { runScoring } from './lab-actions';
 import { ErrorNote } from './ErrorNote';
+import { firstReason, useFieldProblems } from './field-problems';
 import { JobProgress } from './JobProgress';
 import { NumberField } from './NumberField';
 import { ScoreCacheButton } from './ScoreCacheButton';
@@ -39,6 +40,14 @@ export function CriteriaPanel() {
   const toggle = (c: (typeof ALL_CRITERIA)[number]) =>
     update({ criteria: settings.criteria.includes(c) ? settings.criteria.filter((x) => x !== c) : ALL_CRITERIA.filter((x) => x === c || settings.criteria.includes(x)) });
   const calibrationOk = settings.calibration.kind === 'embedded' || settings.calibration.text.trim().length > 0;
+  const fields = useFieldProblems();
+  const blocked = firstReason(
+    !model && 'Load a model first.',
+    settings.criteria.length === 0 && 'Pick at least one criterion.',
+    !!protectError && 'Fix the protected blocks first.',
+    fields.first && `Fix ${fields.first}.`,
+    !calibrationOk && 'The calibration text is empty: paste some text, or upload a .txt / .jsonl file.',
+  );
   return (
     <section className="panel" aria-labelledby="criteria-h" data-testid="criteria-panel">
       <h2 id="criteria-h">Criteria</h2>
@@ -57,9 +66,9 @@ export function CriteriaPanel() {
       </fieldset>
       <TextSourcePicker legend="Calibration text" embeddedLabel="embedded KJV calibration split" value={settings.calibration} onChange={(calibration) => update({ calibration })} />
       <div className="row">
-        <NumberField label="N samples" value={settings.n} min={1} max={256} onChange={(n) => update({ n })} testId="cal-n" />
-        <NumberField label="T tokens" value={settings.t} min={2} max={4096} onChange={(t) => update({ t })} testId="cal-t" />
-        <NumberField label="Seed" value={settings.seed} min={0} onChange={(seed) => update({ seed })} testId="cal-seed" width="6rem" />
+        <NumberField label="N samples" value={settings.n} min={1} max={256} onChange={(n) => update({ n })} onProblem={fields.report('n')} testId="cal-n" />
+        <NumberField label="T tokens" value={settings.t} min={2} max={4096} onChange={(t) => update({ t })} onProblem={fields.report('t')} testId="cal-t" />
+        <NumberField label="Seed" value={settings.seed} min={0}  onChange={(seed) => update({ seed })} onProblem={fields.report('seed')} testId="cal-seed" width="6rem" />
         <BosSelect value={settings.bos} onChange={(bos) => update({ bos })} firstLabel="first (document start, seed)" everyLabel="every sample" />
         <label className="field">
           <span>Protected blocks</span>
@@ -70,11 +79,12 @@ export function CriteriaPanel() {
         : model && <p className="muted">Protected: {protectedBlocks(settings.protectText, L).join(', ') || 'none'}{protectedBlocks(settings.protectText, L).length > L / 2 ? ' — more than half of this model: the “+” rule is strong for a small model.' : ''}</p>}
       {scores?.calibration && <p className="muted" data-testid="calibration-used">Scores computed on {scores.calibration.description}: N={scores.calibration.n} × T={scores.calibration.t}, seed {scores.calibration.seed}, BOS {scores.calibration.bos}.</p>}
       <div className="row">
-        <button type="button" className="primary" disabled={!model || busy || settings.criteria.length === 0 || !!protectError || !calibrationOk} onClick={() => void runScoring()} data-testid="run-scoring">
+        <button type="button" className="primary" disabled={busy || blocked !== null} title={blocked ?? undefined} onClick={() => void runScoring()} data-testid="run-scoring">
           Compute scores
         </button>
         <ScoreCacheButton />
       </div>
+      {model && blocked && !busy && <p className="muted" data-testid="score-blocked">{blocked}</p>}
       <JobProgress jobKey="score" label="Scoring" />
       <ErrorNote jobKey="score" />
     </section>

@@ -1,6 +1,7 @@
 import { BosSelect } from './BosSelect';
 import { runPerplexity } from './lab-actions';
 import { ErrorNote } from './ErrorNote';
+import { firstReason, useFieldProblems } from './field-problems';
 import { fmtPpl } from './format';
 import { JobProgress } from './JobProgress';
 import { NumberField } from './NumberField';
@@ -19,16 +20,19 @@ export function EvaluatePanel() {
   const original = ppl?.results[planKey(keptBlocks(L, []))];
   const pruned = ppl?.results[planKey(keptBlocks(L, record.plan.removed))];
   const textOk = settings.evalText.kind === 'embedded' || settings.evalText.text.trim().length > 0;
+  const fields = useFieldProblems();
+  const blocked = firstReason(!model && 'Load a model first.', fields.first && `Fix ${fields.first}.`, !textOk && 'The evaluation text is empty: paste or upload some text.');
   return (
     <section className="panel" aria-labelledby="eval-h" data-testid="evaluate-panel">
       <h2 id="eval-h">Evaluate</h2>
       <TextSourcePicker legend="Evaluation text" embeddedLabel="embedded KJV held-out split" value={settings.evalText} onChange={(evalText) => update({ evalText })} />
       <div className="row">
-        <NumberField label="Window" value={settings.evalWindow} min={2} max={4096} onChange={(evalWindow) => update({ evalWindow })} testId="eval-window" />
+        <NumberField label="Window" value={settings.evalWindow} min={2} max={4096} onChange={(evalWindow) => update({ evalWindow })} onProblem={fields.report('window')} testId="eval-window" />
         <BosSelect value={settings.evalBos} onChange={(evalBos) => update({ evalBos })} firstLabel="first (text start, seed)" everyLabel="every window" />
-        <NumberField label="Max windows (0 = all)" value={settings.evalMaxWindows} min={0} onChange={(evalMaxWindows) => update({ evalMaxWindows })} testId="eval-max-windows" />
-        <button type="button" className="primary" disabled={!model || busy || !textOk} onClick={() => void runPerplexity()} data-testid="run-ppl">Measure PPL</button>
+        <NumberField label="Max windows (0 = all)" value={settings.evalMaxWindows} min={0} onChange={(evalMaxWindows) => update({ evalMaxWindows })} onProblem={fields.report('max-windows')} testId="eval-max-windows" />
+        <button type="button" className="primary" disabled={busy || blocked !== null} title={blocked ?? undefined} onClick={() => void runPerplexity()} data-testid="run-ppl">Measure PPL</button>
       </div>
+      {model && blocked && !busy && <p className="muted" data-testid="ppl-blocked">{blocked}</p>}
       <JobProgress jobKey="ppl" label="Perplexity" />
       <ErrorNote jobKey="ppl" />
       {ppl && (original || pruned) && (

@@ -1,5 +1,6 @@
 import { cancelGeneration, runGeneration } from './lab-actions';
 import { GenerationPane } from './GenerationPane';
+import { firstReason, useFieldProblems } from './field-problems';
 import { JobProgress } from './JobProgress';
 import { NumberField } from './NumberField';
 import { anyJob, currentRecord, useLab } from './store';
@@ -12,6 +13,8 @@ export function GeneratePanel() {
   const gen = useLab((s) => currentRecord(s).generation);
   // The job, not the panes: a pane's running flag is persisted, and a reload must not leave it set.
   const busy = useLab(anyJob);
+  const fields = useFieldProblems();
+  const blocked = firstReason(!model && 'Load a model first.', fields.first && `Fix ${fields.first}.`, !settings.prompt && 'Write a prompt first.');
   return (
     <section className="panel" aria-labelledby="gen-h" data-testid="generate-panel">
       <h2 id="gen-h">Generate</h2>
@@ -20,14 +23,15 @@ export function GeneratePanel() {
         <textarea rows={2} value={settings.prompt} onChange={(e) => update({ prompt: e.target.value })} data-testid="prompt" />
       </label>
       <div className="row">
-        <NumberField label="Temperature" value={settings.temperature} min={0} max={5} step={0.1} onChange={(temperature) => update({ temperature })} />
-        <NumberField label="Top-k" value={settings.topK} min={0} max={64} onChange={(topK) => update({ topK })} />
-        <NumberField label="Top-p" value={settings.topP} min={0} max={1} step={0.05} onChange={(topP) => update({ topP })} />
-        <NumberField label="Repetition penalty" value={settings.repetitionPenalty} min={0.5} max={3} step={0.05} onChange={(repetitionPenalty) => update({ repetitionPenalty })} testId="repetition-penalty" />
-        <NumberField label="Seed" value={settings.genSeed} min={0} onChange={(genSeed) => update({ genSeed })} width="6rem" />
-        <NumberField label="Max tokens" value={settings.maxTokens} min={1} max={2048} onChange={(maxTokens) => update({ maxTokens })} testId="max-tokens" />
-        <button type="button" className="primary" disabled={!model || busy || !settings.prompt} onClick={() => void runGeneration()} data-testid="run-generate">Generate</button>
+        <NumberField label="Temperature" value={settings.temperature} min={0} max={5} step={0.1} onProblem={fields.report('temperature')} onChange={(temperature) => update({ temperature })} />
+        <NumberField label="Top-k" value={settings.topK} min={0} max={64} onProblem={fields.report('top-k')} onChange={(topK) => update({ topK })} />
+        <NumberField label="Top-p" value={settings.topP} min={0} max={1} step={0.05} onProblem={fields.report('top-p')} onChange={(topP) => update({ topP })} />
+        <NumberField label="Repetition penalty" value={settings.repetitionPenalty} min={0.5} max={3} step={0.05} onProblem={fields.report('penalty')} onChange={(repetitionPenalty) => update({ repetitionPenalty })} testId="repetition-penalty" />
+        <NumberField label="Seed" value={settings.genSeed} min={0} onProblem={fields.report('seed')} onChange={(genSeed) => update({ genSeed })} width="6rem" />
+        <NumberField label="Max tokens" value={settings.maxTokens} min={1} max={2048} onProblem={fields.report('max-tokens')} onChange={(maxTokens) => update({ maxTokens })} testId="max-tokens" />
+        <button type="button" className="primary" disabled={busy || blocked !== null} title={blocked ?? undefined} onClick={() => void runGeneration()} data-testid="run-generate">Generate</button>
       </div>
+      {model && blocked && !busy && <p className="muted" data-testid="generate-blocked">{blocked}</p>}
       <JobProgress jobKey="generate" label="Generating" onCancel={cancelGeneration} />
       <div className="gen-panes">
         <GenerationPane title="Original" prompt={gen?.prompt ?? ''} pane={gen?.original ?? null} testId="gen-original" />

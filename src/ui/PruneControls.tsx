@@ -1,3 +1,4 @@
+import { useFieldProblems } from './field-problems';
 import { NumberField } from './NumberField';
 import { ALL_CRITERIA, CRITERION_LABEL, currentRecord, kFor, protectProblem, useLab } from './store';
 
@@ -9,6 +10,7 @@ export function PruneControls() {
   const update = useLab((s) => s.updateSettings);
   const pruneBy = useLab((s) => s.pruneBy);
   const applyPlan = useLab((s) => s.applyPlan);
+  const fields = useFieldProblems();
   if (!model) return null;
   const L = model.numLayers;
   const computed = ALL_CRITERIA.filter((c) => record.scores?.results[c]);
@@ -32,13 +34,14 @@ export function PruneControls() {
           </select>
         </label>
         {settings.pruneMode === 'ratio'
-          ? <NumberField label="Ratio %" value={Math.round(settings.pruneRatio * 1000) / 10} min={0} max={100} step={5} whole={false} onChange={(v) => update({ pruneRatio: v / 100 })} testId="prune-ratio" />
-          : <NumberField label="k" value={settings.pruneK} min={0} max={L - 1} onChange={(v) => update({ pruneK: v })} testId="prune-k" />}
-        <button type="button" className="primary" disabled={!available || !!protectError} onClick={() => pruneBy(settings.selectCriterion, k)} data-testid="prune">
+          ? <NumberField label="Ratio %" value={Math.round(settings.pruneRatio * 1000) / 10} min={0} max={100} step={5} whole={false} onChange={(v) => update({ pruneRatio: v / 100 })} onProblem={fields.report('ratio')} testId="prune-ratio" />
+          : <NumberField label="k" value={settings.pruneK} min={0} max={L - 1} onChange={(v) => update({ pruneK: v })} onProblem={fields.report('k')} testId="prune-k" />}
+        <button type="button" className="primary" disabled={!available || !!protectError || !!fields.first} title={fields.first ? `Fix ${fields.first}.` : undefined} onClick={() => pruneBy(settings.selectCriterion, k)} data-testid="prune">
           Prune {k} block{k === 1 ? '' : 's'}
         </button>
         <button type="button" onClick={() => applyPlan({ removed: [], criterion: 'manual', protect: record.plan.protect })} disabled={record.plan.removed.length === 0} data-testid="restore-all">Keep all</button>
       </div>
+      {fields.first && <p className="muted" data-testid="prune-blocked">Fix {fields.first}.</p>}
       {protectError && <p className="error-text" data-testid="prune-protect-error">The protected blocks (Criteria panel) do not parse: {protectError}</p>}
       {!available && <p className="muted">Compute {CRITERION_LABEL[settings.selectCriterion]} scores (Criteria panel) to prune by it; or click blocks to drop them by hand.</p>}
       {record.plan.warning && <p className="warning" role="status" data-testid="prune-warning">{record.plan.warning}</p>}

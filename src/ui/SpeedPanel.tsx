@@ -2,6 +2,7 @@ import { lazy, Suspense, useMemo } from 'react';
 import { runBenchmark } from './lab-actions';
 import { ErrorNote } from './ErrorNote';
 import { fmtRange, fmtRate } from './format';
+import { firstReason, useFieldProblems } from './field-problems';
 import { JobProgress } from './JobProgress';
 import { NumberField } from './NumberField';
 import { speedPoints } from './speed-points';
@@ -27,20 +28,23 @@ export function SpeedPanel() {
   const ideal = full && cur ? full.weightBytesPerToken / cur.weightBytesPerToken : null;
   const o = settings.speed;
   const protectError = protectProblem(settings.protectText);
+  const fields = useFieldProblems();
+  const blocked = firstReason(!model && 'Load a model first.', fields.first && `Fix ${fields.first}.`);
   const setO = (patch: Partial<typeof o>) => update({ speed: { ...o, ...patch } });
   const rows = speed ? Object.values(speed.results).sort((a, b) => b.blocks - a.blocks) : [];
   return (
     <section className="panel" aria-labelledby="speed-h" data-testid="speed-panel">
       <h2 id="speed-h">Speed</h2>
       <div className="row">
-        <NumberField label="Prompt tokens" value={o.promptTokens} min={1} max={2048} onChange={(promptTokens) => setO({ promptTokens })} testId="speed-prompt" />
-        <NumberField label="New tokens" value={o.newTokens} min={2} max={2048} onChange={(newTokens) => setO({ newTokens })} testId="speed-new" />
-        <NumberField label="Warm-up" value={o.warmup} min={0} max={20} onChange={(warmup) => setO({ warmup })} testId="speed-warmup" />
-        <NumberField label="Runs" value={o.runs} min={1} max={50} onChange={(runs) => setO({ runs })} testId="speed-runs" />
-        <NumberField label="Sweep step (0 = none)" value={settings.sweepStep} min={0} max={L || 64} onChange={(sweepStep) => update({ sweepStep })} testId="sweep-step" />
-        <button type="button" className="primary" disabled={!model || busy || !!protectError} onClick={() => void runBenchmark()} data-testid="run-benchmark">Benchmark</button>
+        <NumberField label="Prompt tokens" value={o.promptTokens} min={1} max={2048} onChange={(promptTokens) => setO({ promptTokens })} onProblem={fields.report('speed-prompt')} testId="speed-prompt" />
+        <NumberField label="New tokens" value={o.newTokens} min={2} max={2048} onChange={(newTokens) => setO({ newTokens })} onProblem={fields.report('speed-new')} testId="speed-new" />
+        <NumberField label="Warm-up" value={o.warmup} min={0} max={20} onChange={(warmup) => setO({ warmup })} onProblem={fields.report('speed-warmup')} testId="speed-warmup" />
+        <NumberField label="Runs" value={o.runs} min={1} max={50} onChange={(runs) => setO({ runs })} onProblem={fields.report('speed-runs')} testId="speed-runs" />
+        <NumberField label="Sweep step (0 = none)" value={settings.sweepStep} min={0} max={L || 64} onChange={(sweepStep) => update({ sweepStep })} onProblem={fields.report('sweep-step')} testId="sweep-step" />
+        <button type="button" className="primary" disabled={busy || !!protectError || blocked !== null} title={blocked ?? undefined} onClick={() => void runBenchmark()} data-testid="run-benchmark">Benchmark</button>
         {protectError && <span className="error-text">Fix the protected blocks (Criteria panel): the sweep depends on them.</span>}
       </div>
+      {model && blocked && !busy && <p className="muted" data-testid="benchmark-blocked">{blocked}</p>}
       <p className="muted">Plans: original, current plan{settings.sweepStep > 0 ? `, and k = ${settings.sweepStep}, ${settings.sweepStep * 2}, … ≤ ${Math.floor(L / 2)} blocks removed by ${CRITERION_LABEL[settings.selectCriterion]} (if computed)` : ''}. Batch 1, forced length, mean of the timed runs. Each click measures every plan again in one run, the plans taking turns run by run, so drift weighs on all alike.</p>
       <JobProgress jobKey="benchmark" label="Benchmark" />
       <ErrorNote jobKey="benchmark" />

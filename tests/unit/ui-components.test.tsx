@@ -148,9 +148,10 @@ describe('small components', () => {
     expect(screen.getByTestId('gen-original-warmup').textContent).toContain('warm-up 1.2 s');
   });
 
-  it('NumberField reports only whole numbers in range, marks the rest, and restores the last valid value on blur', () => {
+  it('NumberField reports only whole numbers in range; invalid text stays marked after blur, with what is expected', () => {
     const got: number[] = [];
-    render(<NumberField label="Runs" value={3} min={1} max={50} onChange={(v) => got.push(v)} testId="runs" />);
+    const problems: (string | null)[] = [];
+    render(<NumberField label="Runs" value={3} min={1} max={50} onChange={(v) => got.push(v)} onProblem={(p) => problems.push(p)} testId="runs" />);
     const input = screen.getByTestId('runs') as HTMLInputElement;
     for (const text of ['0', '2.5', '51', '7']) fireEvent.change(input, { target: { value: text } });
     expect(got).toEqual([7]);
@@ -158,8 +159,31 @@ describe('small components', () => {
     expect(input.getAttribute('aria-invalid')).toBe('true');
     expect(input.title).toBe('Runs: a whole number from 1 to 50');
     fireEvent.blur(input);
-    expect(input.getAttribute('aria-invalid')).toBe('false');
-    expect(input.value).toBe('3');
+    // Not silently replaced by the old value: still shown, still marked, the reason beside it.
+    expect(input.getAttribute('aria-invalid')).toBe('true');
+    expect(input.value).toBe('0');
+    expect(screen.getByTestId('runs-problem').textContent).toBe('a whole number from 1 to 50');
+    expect(problems.at(-1)).toBe('Runs: a whole number from 1 to 50');
+    fireEvent.change(input, { target: { value: '4' } });
+    expect(problems.at(-1)).toBeNull();
+    expect(got).toEqual([7, 4]);
+  });
+
+  it('an invalid number field or an empty pasted text disables Compute scores and says why', () => {
+    resetStore();
+    render(<CriteriaPanel />);
+    const run = () => screen.getByTestId('run-scoring') as HTMLButtonElement;
+    expect(run().disabled).toBe(false);
+    fireEvent.change(screen.getByTestId('cal-n'), { target: { value: '0' } });
+    fireEvent.blur(screen.getByTestId('cal-n'));
+    expect(run().disabled).toBe(true);
+    expect(screen.getByTestId('score-blocked').textContent).toBe('Fix N samples: a whole number from 1 to 256.');
+    fireEvent.change(screen.getByTestId('cal-n'), { target: { value: '4' } });
+    expect(run().disabled).toBe(false);
+    expect(useLab.getState().settings.n).toBe(4);
+    act(() => useLab.getState().updateSettings({ calibration: { kind: 'inline', name: 'pasted text', text: '  ' } }));
+    expect(run().disabled).toBe(true);
+    expect(screen.getByTestId('score-blocked').textContent).toMatch(/calibration text is empty/);
   });
 
   it('speed ranges read slowest-fastest run, and nothing for one run or results saved without runs', () => {
