@@ -68,6 +68,7 @@ export function BlocksPanel() {
   const kept = keptBlocks(L, record.plan.removed);
   const paramsRemoved = record.plan.removed.length * model.blockParameters;
   const rankBy = record.scores?.results[selectCriterion] ? bars.ranks[selectCriterion] : undefined;
+  const protectedRemoved = record.plan.removed.filter((b) => prot.has(b));
 
   return (
     <section className="panel blocks-panel" aria-labelledby="blocks-h" data-testid="blocks-panel">
@@ -88,6 +89,12 @@ export function BlocksPanel() {
             <span key={c} className="legend-item"><span className="swatch" style={{ background: CRITERION_COLOR[c] }} />{CRITERION_LABEL[c]}</span>
           ))}
           <span className="muted"> bars: per-criterion min → max{bars.logScaled.length ? ` (log scale: ${bars.logScaled.join(', ')})` : ''}; longer = more important; hover or focus a bar for its value</span>
+        </p>
+      )}
+      {rankBy && <p className="muted" data-testid="rank-caption"><strong>#</strong> = rank by {CRITERION_LABEL[selectCriterion]}: 1 = least important, removed first.</p>}
+      {protectedRemoved.length > 0 && (
+        <p className="warning" role="status" data-testid="protected-removed">
+          Protected block{protectedRemoved.length > 1 ? 's' : ''} {protectedRemoved.join(', ')} removed by hand: protection only keeps a block out of the one-shot selection.
         </p>
       )}
       <ol className="block-stack" aria-label="Blocks, input at the top" data-testid="block-stack">

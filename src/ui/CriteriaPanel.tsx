@@ -6,7 +6,7 @@ import { firstReason, useFieldProblems } from './field-problems';
 import { JobProgress } from './JobProgress';
 import { NumberField } from './NumberField';
 import { ScoreCacheButton } from './ScoreCacheButton';
-import { ALL_CRITERIA, anyJob, CRITERION_LABEL, currentRecord, protectedBlocks, protectProblem, useLab, type StoredCriterion } from './store';
+import { ALL_CRITERIA, anyJob, CRITERION_LABEL, currentRecord, protectedBlocks, protectOutOfRange, protectProblem, useLab, type StoredCriterion } from './store';
 import { TextSourcePicker } from './TextSourcePicker';
 
 const HINT: Record<string, string> = {
@@ -37,6 +37,7 @@ export function CriteriaPanel() {
   const scores = useLab((s) => currentRecord(s).scores);
   const protectError = protectProblem(settings.protectText);
   const L = model?.numLayers ?? 0;
+  const outOfRange = model ? protectOutOfRange(settings.protectText, L) : [];
   const toggle = (c: (typeof ALL_CRITERIA)[number]) =>
     update({ criteria: settings.criteria.includes(c) ? settings.criteria.filter((x) => x !== c) : ALL_CRITERIA.filter((x) => x === c || settings.criteria.includes(x)) });
   const calibrationOk = settings.calibration.kind === 'embedded' || settings.calibration.text.trim().length > 0;
@@ -77,6 +78,11 @@ export function CriteriaPanel() {
       </div>
       {protectError ? <p className="error-text" role="alert">{protectError}</p>
         : model && <p className="muted">Protected: {protectedBlocks(settings.protectText, L).join(', ') || 'none'}{protectedBlocks(settings.protectText, L).length > L / 2 ? ' — more than half of this model: the “+” rule is strong for a small model.' : ''}</p>}
+      {!protectError && outOfRange.length > 0 && (
+        <p className="warning" role="status" data-testid="protect-out-of-range">
+          Ignored: {outOfRange.join(', ')} — this model has {L} blocks (0 to {L - 1}, or -{L} to -1 from the end).
+        </p>
+      )}
       {scores?.calibration && <p className="muted" data-testid="calibration-used">Scores computed on {scores.calibration.description}: N={scores.calibration.n} × T={scores.calibration.t}, seed {scores.calibration.seed}, BOS {scores.calibration.bos}.</p>}
       <div className="row">
         <button type="button" className="primary" disabled={busy || blocked !== null} title={blocked ?? undefined} onClick={() => void runScoring()} data-testid="run-scoring">

@@ -225,6 +225,15 @@ export function protectProblem(text: string): string | null {
   }
 }
 
+/** Entries of the protected-blocks text that name no block of this model (shown, never dropped silently). */
+export function protectOutOfRange(text: string, numLayers: number): number[] {
+  try {
+    return [...new Set(parseProtect(text))].filter((b) => b >= numLayers || b < -numLayers);
+  } catch {
+    return [];
+  }
+}
+
 /** Protected blocks for the settings' text, or the seed default when it does not parse (display only: see protectProblem). */
 export function protectedBlocks(text: string, numLayers: number): number[] {
   try {

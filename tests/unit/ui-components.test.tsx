@@ -215,6 +215,19 @@ describe('small components', () => {
     expect(next).toEqual({ kind: 'inline', name: '', text: '' });
   });
 
+  it('protected entries outside the model are named, not dropped silently; a protected block removed by hand is noted', () => {
+    resetStore();
+    act(() => useLab.getState().updateSettings({ protectText: '0,1,99,-20' }));
+    render(<CriteriaPanel />);
+    expect(screen.getByTestId('protect-out-of-range').textContent).toMatch(/Ignored: 99, -20 — this model has 16 blocks \(0 to 15, or -16 to -1/);
+    cleanup();
+    render(<BlocksPanel />);
+    expect(screen.queryByTestId('protected-removed')).toBeNull();
+    expect(screen.getByTestId('rank-caption').textContent).toMatch(/1 = least important/);
+    act(() => useLab.getState().toggleBlock(1));
+    expect(screen.getByTestId('protected-removed').textContent).toMatch(/Protected block 1 removed by hand/);
+  });
+
   it('a bad protected set is reported next to its field', () => {
     resetStore();
     act(() => useLab.getState().updateSettings({ protectText: '0,1,x' }));
