@@ -3,7 +3,7 @@
  * It runs inside the Web Worker in the browser and directly in Node; what differs between the
  * two (where checkpoints and texts come from) is injected as an `EngineHost`.
  */
-import { perplexityOf, evaluationWindows } from '../eval/perplexity';
+import { perplexityOf, evaluationWindows, windowCount } from '../eval/perplexity';
 import { generate } from '../eval/generate';
 import { measureSpeeds } from '../eval/speed';
 import { isCpuAdapter, type GpuContext } from '../gpu/device';
@@ -89,13 +89,15 @@ export class LabEngine {
         const { text, name } = await this.text(request.text);
         const stream = tokenizer.encode(text);
         const windows = evaluationWindows(stream, tokenizer.bosId ?? 1, { window: request.window, bos: request.bos, ...(request.maxWindows ? { maxWindows: request.maxWindows } : {}) });
+        const windowsAvailable = windowCount(stream, tokenizer.bosId ?? 1, { window: request.window, bos: request.bos });
         const results = [];
         for (const [i, plan] of request.plans.entries()) {
           validatePlan(plan, model.numLayers);
-          results.push(await perplexityOf(model, windows, plan, { window: request.window }, {
+          const r = await perplexityOf(model, windows, plan, { window: request.window }, {
             signal: o.signal,
             onProgress: (done, total) => o.progress({ done: i * total + done, total: request.plans.length * total, what: `plan ${i + 1} of ${request.plans.length}` }),
-          }));
+          });
+          results.push({ ...r, windowsAvailable });
         }
         return { type: 'perplexity', results, textSha256: await sha256Hex(text), textName: name };
       }

@@ -301,7 +301,7 @@ program
     const plans = o.mask ? [planWithout(s.info.numLayers, []), kept] : [kept];
     const r = await s.run({ type: 'perplexity', text, window: o.window, bos: o.bos, plans, ...(o.maxWindows ? { maxWindows: o.maxWindows } : {}) }, 'perplexity', 'perplexity');
     print(g, { text: r.textName, textSha256: r.textSha256, window: o.window, bos: o.bos, plans, results: r.results }, () =>
-      table(['plan', 'blocks', 'PPL', 'windows'], r.results.map((x, i) => [i === 0 ? 'original' : 'pruned', String(plans[i]!.length), x.ppl.toFixed(2), String(x.windows)])));
+      table(['plan', 'blocks', 'PPL', 'windows'], r.results.map((x, i) => [i === 0 ? 'original' : 'pruned', String(plans[i]!.length), x.ppl.toFixed(2), x.windowsAvailable && x.windowsAvailable > x.windows ? `${x.windows} of ${x.windowsAvailable}` : String(x.windows)])));
     s.lab.dispose();
   });
 

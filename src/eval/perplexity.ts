@@ -25,6 +25,15 @@ export interface PerplexityResult {
   nll: number;
   windows: number;
   predictions: number;
+  /** Full windows the text holds (more than `windows` when a window limit applied); absent in older records. */
+  windowsAvailable?: number;
+}
+
+/** How many full windows the stream holds under protocol `p` (before any maxWindows limit). */
+export function windowCount(stream: ArrayLike<number>, bosId: number, p: Pick<PerplexityProtocol, 'window' | 'bos'>): number {
+  if (p.bos === 'first') return Math.floor(stream.length / p.window);
+  const body = stream[0] === bosId ? 1 : 0;
+  return Math.max(0, Math.floor((stream.length - body) / (p.window - 1)));
 }
 
 /** The windows of a token stream that starts with BOS (as the tokenizer encodes a document). */

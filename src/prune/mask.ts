@@ -77,6 +77,10 @@ export interface MaskMetrics {
     protocol: { window: number; bos: BosMode };
     eval_text_sha256: string;
     eval_text_description?: string;
+    /** Windows evaluated; fewer than windows_available means a partial measurement (a window limit). */
+    windows?: number;
+    /** Full windows the evaluation text holds under this protocol. */
+    windows_available?: number;
     before: number | null;
     after: number | null;
   };

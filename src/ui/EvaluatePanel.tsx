@@ -19,6 +19,9 @@ export function EvaluatePanel() {
   const ppl = record.ppl;
   const original = ppl?.results[planKey(keptBlocks(L, []))];
   const pruned = ppl?.results[planKey(keptBlocks(L, record.plan.removed))];
+  const measured = pruned ?? original;
+  const available = ppl && ppl.window === settings.evalWindow && ppl.bos === settings.evalBos ? measured?.windowsAvailable : undefined;
+  const partial = measured?.windowsAvailable !== undefined && measured.windows < measured.windowsAvailable;
   const textOk = settings.evalText.kind === 'embedded' || settings.evalText.text.trim().length > 0;
   const fields = useFieldProblems();
   const blocked = firstReason(!model && 'Load a model first.', fields.first && `Fix ${fields.first}.`, !textOk && 'The evaluation text is empty: paste or upload some text.');
@@ -29,7 +32,7 @@ export function EvaluatePanel() {
       <div className="row">
         <NumberField label="Window" value={settings.evalWindow} min={2} max={4096} onChange={(evalWindow) => update({ evalWindow })} onProblem={fields.report('window')} testId="eval-window" />
         <BosSelect value={settings.evalBos} onChange={(evalBos) => update({ evalBos })} firstLabel="first (text start, seed)" everyLabel="every window" />
-        <NumberField label="Max windows (0 = all)" value={settings.evalMaxWindows} min={0} onChange={(evalMaxWindows) => update({ evalMaxWindows })} onProblem={fields.report('max-windows')} testId="eval-max-windows" />
+        <NumberField label={`Max windows (0 = all${available ? ` ${available}` : ''})`} value={settings.evalMaxWindows} min={0} onChange={(evalMaxWindows) => update({ evalMaxWindows })} onProblem={fields.report('max-windows')} testId="eval-max-windows" />
         <button type="button" className="primary" disabled={busy || blocked !== null} title={blocked ?? undefined} onClick={() => void runPerplexity()} data-testid="run-ppl">Measure PPL</button>
       </div>
       {model && blocked && !busy && <p className="muted" data-testid="ppl-blocked">{blocked}</p>}
@@ -37,7 +40,7 @@ export function EvaluatePanel() {
       <ErrorNote jobKey="ppl" />
       {ppl && (original || pruned) && (
         <table className="results" data-testid="ppl-table">
-          <caption className="muted">{ppl.textName}, window {ppl.window}, BOS {ppl.bos}{original ? `, ${original.windows} windows (${original.predictions.toLocaleString()} predictions)` : ''}</caption>
+          <caption className="muted">{ppl.textName}, window {ppl.window}, BOS {ppl.bos}{measured ? `, ${measured.windows}${measured.windowsAvailable ? ` of ${measured.windowsAvailable}` : ''} windows (${measured.predictions.toLocaleString()} predictions)` : ''}{partial ? ' — a partial measurement: set Max windows to 0 for the whole text' : ''}</caption>
           <thead><tr><th scope="col">Model</th><th scope="col">Blocks</th><th scope="col">PPL</th></tr></thead>
           <tbody>
             <tr><th scope="row">Original</th><td>{L}</td><td data-testid="ppl-original">{original ? fmtPpl(original.ppl) : '–'}</td></tr>

@@ -32,10 +32,13 @@ export async function buildCurrentMask(s: LabState = useLab.getState()): Promise
   const ppl = rec.ppl;
   if (ppl && ppl.results[full] && ppl.results[current]) {
     const finite = (v: number) => (Number.isFinite(v) ? v : null);
+    const measured = ppl.results[current]!;
     metrics.perplexity = {
       protocol: { window: ppl.window, bos: ppl.bos },
       eval_text_sha256: ppl.textSha256,
       eval_text_description: ppl.textName,
+      windows: measured.windows,
+      ...(measured.windowsAvailable ? { windows_available: measured.windowsAvailable } : {}),
       before: finite(ppl.results[full]!.ppl),
       after: finite(ppl.results[current]!.ppl),
     };

@@ -12,6 +12,7 @@ import { NumberField } from '../../src/ui/NumberField';
 import { PruneControls } from '../../src/ui/PruneControls';
 import { SpeedPanel } from '../../src/ui/SpeedPanel';
 import { TextSourcePicker } from '../../src/ui/TextSourcePicker';
+import { EvaluatePanel } from '../../src/ui/EvaluatePanel';
 import { ExportPanel } from '../../src/ui/ExportPanel';
 import { buildCurrentMask, importMaskText } from '../../src/ui/mask-actions';
 import { currentRecord, useLab, type TextChoice } from '../../src/ui/store';
@@ -73,6 +74,20 @@ describe('mask export and import', () => {
     act(() => useLab.getState().applyPlan({ removed: [], criterion: 'manual', protect: [] }));
     expect(await importMaskText(text, 'm.json')).toBe(true);
     expect(currentRecord(useLab.getState()).plan.removed).toEqual(mask.removed);
+  });
+
+  it('records how many windows the perplexity used and how many the text holds; the page says when it was partial', async () => {
+    act(() => useLab.getState().pruneBy('taylor', 3));
+    const rec = currentRecord(useLab.getState());
+    const full = Array.from({ length: 16 }, (_, i) => i).join(',');
+    const current = Array.from({ length: 16 }, (_, i) => i).filter((b) => !rec.plan.removed.includes(b)).join(',');
+    const r = (ppl: number) => ({ ppl, nll: Math.log(ppl), windows: 2, predictions: 254, windowsAvailable: 64 });
+    act(() => useLab.getState().updateRecord((x) => ({ ...x, ppl: { key: 'k', window: 128, bos: 'first', maxWindows: 2, textSha256: 'ef'.repeat(32), textName: 'KJV held-out split', results: { [full]: r(40), [current]: r(44) } } })));
+    const mask = await buildCurrentMask();
+    expect(mask.metrics?.perplexity).toMatchObject({ windows: 2, windows_available: 64, before: 40, after: 44 });
+    render(<EvaluatePanel />);
+    expect(screen.getByTestId('ppl-table').textContent).toMatch(/2 of 64 windows .* a partial measurement/);
+    expect(screen.getByLabelText('Max windows (0 = all 64)')).toBeTruthy();
   });
 
   it('writes a hand-edited plan as "manual"', async () => {
