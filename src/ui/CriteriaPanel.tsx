@@ -2,6 +2,7 @@ import { BosSelect } from './BosSelect';
 import { CRITERION_COLOR } from './criteria-style';
 import { runScoring } from './lab-actions';
 import { ErrorNote } from './ErrorNote';
+import { textLabel } from './format';
 import { firstReason, useFieldProblems } from './field-problems';
 import { JobProgress } from './JobProgress';
 import { NumberField } from './NumberField';
@@ -83,7 +84,7 @@ export function CriteriaPanel() {
           Ignored: {outOfRange.join(', ')} — this model has {L} blocks (0 to {L - 1}, or -{L} to -1 from the end).
         </p>
       )}
-      {scores?.calibration && <p className="muted" data-testid="calibration-used">Scores computed on {scores.calibration.description}: N={scores.calibration.n} × T={scores.calibration.t}, seed {scores.calibration.seed}, BOS {scores.calibration.bos}.</p>}
+      {scores?.calibration && <p className="muted" data-testid="calibration-used">Scores computed on {textLabel(scores.calibration.description)}: N={scores.calibration.n} × T={scores.calibration.t}, seed {scores.calibration.seed}, BOS {scores.calibration.bos}.</p>}
       <div className="row">
         <button type="button" className="primary" disabled={busy || blocked !== null} title={blocked ?? undefined} onClick={() => void runScoring()} data-testid="run-scoring">
           Compute scores

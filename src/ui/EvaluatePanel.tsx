@@ -2,7 +2,7 @@ import { BosSelect } from './BosSelect';
 import { runPerplexity } from './lab-actions';
 import { ErrorNote } from './ErrorNote';
 import { firstReason, useFieldProblems } from './field-problems';
-import { fmtPpl } from './format';
+import { fmtPpl, textLabel } from './format';
 import { JobProgress } from './JobProgress';
 import { NumberField } from './NumberField';
 import { anyJob, currentRecord, keptBlocks, planKey, useLab } from './store';
@@ -40,7 +40,7 @@ export function EvaluatePanel() {
       <ErrorNote jobKey="ppl" />
       {ppl && (original || pruned) && (
         <table className="results" data-testid="ppl-table">
-          <caption className="muted">{ppl.textName}, window {ppl.window}, BOS {ppl.bos}{measured ? `, ${measured.windows}${measured.windowsAvailable ? ` of ${measured.windowsAvailable}` : ''} windows (${measured.predictions.toLocaleString()} predictions)` : ''}{partial ? ' — a partial measurement: set Max windows to 0 for the whole text' : ''}</caption>
+          <caption className="muted">{textLabel(ppl.textName)}, window {ppl.window}, BOS {ppl.bos}{measured ? `, ${measured.windows}${measured.windowsAvailable ? ` of ${measured.windowsAvailable}` : ''} windows (${measured.predictions.toLocaleString()} predictions)` : ''}{partial ? ' — a partial measurement: set Max windows to 0 for the whole text' : ''}</caption>
           <thead><tr><th scope="col">Model</th><th scope="col">Blocks</th><th scope="col">PPL</th></tr></thead>
           <tbody>
             <tr><th scope="row">Original</th><td>{L}</td><td data-testid="ppl-original">{original ? fmtPpl(original.ppl) : '–'}</td></tr>

@@ -3,7 +3,7 @@ import { GenerationPane } from './GenerationPane';
 import { firstReason, useFieldProblems } from './field-problems';
 import { JobProgress } from './JobProgress';
 import { NumberField } from './NumberField';
-import { anyJob, currentRecord, useLab } from './store';
+import { anyJob, currentRecord, keptBlocks, planKey, useLab } from './store';
 
 /** One prompt; the original and the pruned model generate side by side (one after the other). */
 export function GeneratePanel() {
@@ -11,6 +11,9 @@ export function GeneratePanel() {
   const update = useLab((s) => s.updateSettings);
   const model = useLab((s) => s.model);
   const gen = useLab((s) => currentRecord(s).generation);
+  const removed = useLab((s) => currentRecord(s).plan.removed);
+  const current = keptBlocks(model?.numLayers ?? 0, removed);
+  const stale = gen?.pruned && !gen.pruned.running && planKey(gen.pruned.plan) !== planKey(current);
   // The job, not the panes: a pane's running flag is persisted, and a reload must not leave it set.
   const busy = useLab(anyJob);
   const fields = useFieldProblems();
@@ -35,7 +38,13 @@ export function GeneratePanel() {
       <JobProgress jobKey="generate" label="Generating" onCancel={cancelGeneration} />
       <div className="gen-panes">
         <GenerationPane title="Original" prompt={gen?.prompt ?? ''} pane={gen?.original ?? null} testId="gen-original" />
-        <GenerationPane title="Pruned (current plan)" prompt={gen?.prompt ?? ''} pane={gen?.pruned ?? null} testId="gen-pruned" />
+        <GenerationPane
+          title={stale ? 'Pruned (an earlier plan)' : 'Pruned (current plan)'}
+          prompt={gen?.prompt ?? ''}
+          pane={gen?.pruned ?? null}
+          testId="gen-pruned"
+          {...(stale ? { note: `Generated with ${gen!.pruned!.plan.length} blocks; the current plan keeps ${current.length}: generate again to see it.` } : {})}
+        />
       </div>
     </section>
   );

@@ -2,10 +2,11 @@ import { fmtRate } from './format';
 import type { PaneState } from './store';
 
 /** One model's generated text, streaming, with its tokens/s. */
-export function GenerationPane({ title, prompt, pane, testId }: { title: string; prompt: string; pane: PaneState | null; testId: string }) {
+export function GenerationPane({ title, prompt, pane, testId, note }: { title: string; prompt: string; pane: PaneState | null; testId: string; note?: string }) {
   return (
     <div className="gen-pane" data-testid={testId} aria-busy={pane?.running ?? false}>
       <h3>{title} <span className="muted">{pane ? `${pane.plan.length} blocks` : ''}</span></h3>
+      {note && <p className="warning" data-testid={`${testId}-note`}>{note}</p>}
       <p className="gen-text" aria-live="polite">
         {pane && <span className="gen-prompt">{prompt}</span>}
         <span data-testid={`${testId}-text`}>{pane?.text ?? ''}</span>

@@ -27,6 +27,7 @@ async function droppedFiles(items: DataTransferItemList): Promise<File[]> {
 export function ModelPanel() {
   const source = useLab((s) => s.source);
   const loadError = useLab((s) => s.loadError);
+  const model = useLab((s) => s.model);
   const loading = useLab(anyJob);
   const gpuReady = useLab((s) => s.gpu.state === 'ready');
   const [kind, setKind] = useState<Kind>(source.kind);
@@ -116,6 +117,11 @@ export function ModelPanel() {
         <button type="button" className="primary" onClick={load} disabled={!canLoad} data-testid="load-model">Load</button>
       </div>
       {source.kind === 'local' && files.length === 0 && kind === 'local' && <p className="muted">The folder {source.name} was used last time: pick it again to reload it.</p>}
+      {model && kind !== source.kind && (
+        <p className="muted" data-testid="loaded-source">
+          Loaded now: {source.kind === 'hub' ? `${source.id}@${source.revision} from the Hub` : source.kind === 'local' ? `the local folder ${source.name}` : `the embedded model (${EMBEDDED_MODEL})`}; press Load to switch.
+        </p>
+      )}
       <JobProgress jobKey="load" label="Loading" />
       {loadError && <p className="error-text" role="alert" data-testid="load-error">{loadError}</p>}
       <ModelFacts />

@@ -23,4 +23,13 @@ export function fmtCount(n: number): string {
 /** A score for a tooltip: 4 significant digits. */
 export const fmtScore = (v: number | null) => (v == null ? 'not scored' : Math.abs(v) >= 1e4 || (Math.abs(v) < 1e-3 && v !== 0) ? v.toExponential(3) : Number(v.toPrecision(4)).toString());
 
+/** What the engine calls a text ("embedded:kjv-calib.txt") as the page describes it. */
+export function textLabel(name: string): string {
+  const embedded: Record<string, string> = {
+    'embedded:kjv-calib.txt': 'the embedded KJV calibration split',
+    'embedded:kjv-heldout.txt': 'the embedded KJV held-out split',
+  };
+  return embedded[name] ?? (name.startsWith('embedded:') ? `the embedded text ${name.slice('embedded:'.length)}` : name);
+}
+
 export const fmtDuration = (s: number) => (s < 90 ? `${Math.max(1, Math.round(s))} s` : `${Math.round(s / 60)} min`);

@@ -158,7 +158,7 @@ export async function runPerplexity(): Promise<void> {
       return { ...r, ppl: { key, window: st.evalWindow, bos: st.evalBos, maxWindows: st.evalMaxWindows, textSha256: reply.textSha256, textName: reply.textName, results } };
     });
   } catch (err) {
-    if (!cancelled(err)) useLab.getState().setError('ppl', message(err));
+    useLab.getState().setError('ppl', cancelled(err) ? 'The perplexity run was cancelled: nothing new was measured.' : message(err));
   }
 }
 
@@ -186,7 +186,11 @@ export async function runGeneration(): Promise<void> {
     useLab.getState().updateRecord((r) => ({ ...r, generation: { prompt: st.prompt, original: r.generation?.original ?? null, pruned: r.generation?.pruned ?? null, [name]: pane } }));
   useLab.getState().updateRecord((r) => ({ ...r, generation: { prompt: st.prompt, original: null, pruned: null } }));
   for (const [name, plan] of panes) {
-    if (stopGeneration) break;
+    if (stopGeneration) {
+      // Say so in the pane that never ran, rather than leave it blank.
+      setPane(name, { text: '', tokens: 0, tokPerS: null, running: false, plan, error: 'not run: generation was cancelled' });
+      continue;
+    }
     let pane: PaneState = { text: '', tokens: 0, tokPerS: null, running: true, plan };
     setPane(name, pane);
     const request: EngineRequest = {

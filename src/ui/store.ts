@@ -225,6 +225,14 @@ export function protectProblem(text: string): string | null {
   }
 }
 
+/** The settings each job reads: changing one clears that job's last error. */
+const ERROR_SETTINGS: Partial<Record<JobKey, (keyof Settings)[]>> = {
+  score: ['criteria', 'calibration', 'n', 't', 'seed', 'bos', 'protectText'],
+  ppl: ['evalText', 'evalWindow', 'evalBos', 'evalMaxWindows'],
+  generate: ['prompt', 'temperature', 'topK', 'topP', 'repetitionPenalty', 'genSeed', 'maxTokens'],
+  benchmark: ['speed', 'sweepStep', 'protectText'],
+};
+
 /** Entries of the protected-blocks text that name no block of this model (shown, never dropped silently). */
 export function protectOutOfRange(text: string, numLayers: number): number[] {
   try {
@@ -394,7 +402,13 @@ export const useLab = create<LabState>()(
         setSource: (source) => set({ source }),
         setJob: (key, job) => set((s) => ({ jobs: { ...s.jobs, [key]: job } })),
         setError: (key, message) => set((s) => ({ errors: { ...s.errors, [key]: message } })),
-        updateSettings: (patch) => set((s) => ({ settings: { ...s.settings, ...patch } })),
+        updateSettings: (patch) =>
+          set((s) => {
+            // An error about settings the user has just changed is stale ("not enough text" after switching texts).
+            const stale = (Object.keys(ERROR_SETTINGS) as JobKey[]).filter((k) => s.errors[k] && ERROR_SETTINGS[k]!.some((f) => f in patch));
+            const errors = stale.length ? { ...s.errors, ...Object.fromEntries(stale.map((k) => [k, undefined])) } : s.errors;
+            return { settings: { ...s.settings, ...patch }, errors };
+          }),
         updateRecord: (fn) => edit(fn),
         setMaskMessage: (maskMessage) => set({ maskMessage }),
 
