@@ -1,3 +1,5 @@
+import { useRef } from 'react';
+import { settledEta, type ProgressSample } from './eta';
 import { cancelJob } from './lab-actions';
 import { fmtBytes, fmtDuration } from './format';
 import { useLab, type JobKey } from './store';
@@ -5,10 +7,14 @@ import { useLab, type JobKey } from './store';
 /** Progress of the job running under a key, with its cancel button; nothing when idle. */
 export function JobProgress({ jobKey, label, onCancel }: { jobKey: JobKey; label: string; onCancel?: () => void }) {
   const job = useLab((s) => s.jobs[jobKey]);
+  const history = useRef<{ id: number; samples: ProgressSample[] }>({ id: -1, samples: [] });
   if (!job) return null;
   const fraction = job.total > 0 ? job.done / job.total : undefined;
   const elapsed = (Date.now() - job.startedAt) / 1000;
-  const left = fraction && fraction > 0.02 && elapsed > 3 ? (elapsed * (1 - fraction)) / fraction : undefined;
+  if (history.current.id !== job.id) history.current = { id: job.id, samples: [] };
+  const samples = history.current.samples;
+  if (fraction !== undefined && (samples.length === 0 || elapsed - samples[samples.length - 1]!.elapsed >= 0.5)) samples.push({ elapsed, fraction });
+  const left = settledEta(samples);
   return (
     <div className="job" role="status" aria-live="polite" data-testid={`job-${jobKey}`}>
       <progress aria-label={`${label} progress`} {...(fraction !== undefined ? { value: fraction, max: 1 } : {})} />
