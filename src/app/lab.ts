@@ -163,7 +163,7 @@ export class LabEngine {
     }
     this.loaded?.model.dispose();
     const model = new LlamaModel(this.rt, ckpt);
-    const info = modelInfo(spec, ckpt, model, tokenizer);
+    const info = { ...modelInfo(spec, ckpt, model, tokenizer), weightDtypes: [...new Set(index.planned.map((t) => t.dtype))].sort() };
     this.loaded = { model, tokenizer, info, source, warmed: new Set() };
     return info;
   }

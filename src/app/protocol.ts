@@ -38,6 +38,8 @@ export interface ModelInfo {
   blockParameters: number;
   bytesOnGpu: number;
   fingerprint: string;
+  /** The checkpoint's weight dtypes as stored in its files (e.g. ["F16"]); absent in older saved state. */
+  weightDtypes?: string[];
   /** Tensors stored in f32 because their BF16 values overflow f16. */
   fallbacks: string[];
   bosId: number | null;

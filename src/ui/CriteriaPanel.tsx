@@ -7,7 +7,7 @@ import { firstReason, useFieldProblems } from './field-problems';
 import { JobProgress } from './JobProgress';
 import { NumberField } from './NumberField';
 import { ScoreCacheButton } from './ScoreCacheButton';
-import { ALL_CRITERIA, anyJob, CRITERION_LABEL, currentRecord, protectedBlocks, protectOutOfRange, protectProblem, useLab, type StoredCriterion } from './store';
+import { ALL_CRITERIA, anyJob, CRITERION_LABEL, currentRecord, kFor, protectedBlocks, protectOutOfRange, protectProblem, useLab, type StoredCriterion } from './store';
 import { TextSourcePicker } from './TextSourcePicker';
 
 const HINT: Record<string, string> = {
@@ -83,6 +83,9 @@ export function CriteriaPanel() {
         <p className="warning" role="status" data-testid="protect-out-of-range">
           Ignored: {outOfRange.join(', ')} — this model has {L} blocks (0 to {L - 1}, or -{L} to -1 from the end).
         </p>
+      )}
+      {model && settings.criteria.includes('iterative-ppl') && (
+        <p className="muted" data-testid="iterative-k">Iterative PPL removes k = {Math.max(1, kFor(settings, L))} blocks, the amount set in the Blocks panel; set it there before scoring.</p>
       )}
       {scores?.calibration && <p className="muted" data-testid="calibration-used">Scores computed on {textLabel(scores.calibration.description)}: N={scores.calibration.n} × T={scores.calibration.t}, seed {scores.calibration.seed}, BOS {scores.calibration.bos}.</p>}
       <div className="row">

@@ -3,7 +3,8 @@ import { exportCheckpoint } from './lab-actions';
 import { ErrorNote } from './ErrorNote';
 import { JobProgress } from './JobProgress';
 import { buildCurrentMask, downloadMask, importMaskText } from './mask-actions';
-import { anyJob, useLab } from './store';
+import { llamaCppPruneCommand, LLAMA_CPP_TYPE_HINT } from '../export/llama-cpp';
+import { anyJob, currentRecord, useLab } from './store';
 
 /** Download the mask, import one, download the pruned checkpoint. */
 export function ExportPanel() {
@@ -12,6 +13,8 @@ export function ExportPanel() {
   const toF16 = useLab((s) => s.settings.toF16);
   const update = useLab((s) => s.updateSettings);
   const busy = useLab(anyJob);
+  const removed = useLab((s) => currentRecord(s).plan.removed);
+  const alreadyF16 = model?.weightDtypes?.length === 1 && model.weightDtypes[0] === 'F16';
   const [exported, setExported] = useState<string[]>([]);
   const onImport = async (file: File | undefined) => {
     if (!file) return;
@@ -44,9 +47,18 @@ export function ExportPanel() {
         </div>
       )}
       <div className="row">
-        <label><input type="checkbox" checked={toF16} onChange={(e) => update({ toF16: e.target.checked })} /> convert weights to F16</label>
+        {alreadyF16
+          ? <span className="muted" data-testid="already-f16">weights are F16 already (written as they are)</span>
+          : <label><input type="checkbox" checked={toF16} onChange={(e) => update({ toF16: e.target.checked })} data-testid="to-f16" /> convert weights to F16</label>}
         <button type="button" disabled={!model || busy} onClick={() => void onExport()} data-testid="export-checkpoint">Download pruned checkpoint</button>
       </div>
+      {model && removed.length > 0 && (
+        <div className="llama-cpp" data-testid="llama-cpp">
+          <p className="muted">The same cut for a GGUF file, with llama.cpp (blocks renumbered the same way):</p>
+          <pre><code data-testid="llama-cpp-command">{llamaCppPruneCommand(removed)}</code></pre>
+          <p className="muted">{LLAMA_CPP_TYPE_HINT}.</p>
+        </div>
+      )}
       <p className="muted">The checkpoint comes as separate downloads (config.json, safetensors, tokenizer files, pruning_mask.json): put them in one folder. Your browser may ask to allow multiple downloads.</p>
       <JobProgress jobKey="export" label="Exporting" />
       <ErrorNote jobKey="export" />

@@ -1,4 +1,5 @@
 import { lazy, Suspense, useMemo } from 'react';
+import { isCpuAdapter } from '../gpu/device';
 import { runBenchmark } from './lab-actions';
 import { ErrorNote } from './ErrorNote';
 import { fmtRange, fmtRate } from './format';
@@ -29,6 +30,8 @@ export function SpeedPanel() {
   const o = settings.speed;
   const protectError = protectProblem(settings.protectText);
   const fields = useFieldProblems();
+  const gpu = useLab((s) => s.gpu);
+  const software = gpu.state === 'ready' && isCpuAdapter(gpu.adapter);
   const blocked = firstReason(!model && 'Load a model first.', fields.first && `Fix ${fields.first}.`);
   const setO = (patch: Partial<typeof o>) => update({ speed: { ...o, ...patch } });
   const rows = speed ? Object.values(speed.results).sort((a, b) => b.blocks - a.blocks) : [];
@@ -46,6 +49,12 @@ export function SpeedPanel() {
       </div>
       {model && blocked && !busy && <p className="muted" data-testid="benchmark-blocked">{blocked}</p>}
       <p className="muted">Plans: original, current plan{settings.sweepStep > 0 ? `, and k = ${settings.sweepStep}, ${settings.sweepStep * 2}, … ≤ ${Math.floor(L / 2)} blocks removed by ${CRITERION_LABEL[settings.selectCriterion]} (if computed)` : ''}. Batch 1, forced length, mean of the timed runs. Each click measures every plan again in one run, the plans taking turns run by run, so drift weighs on all alike.</p>
+      {software && (
+        <p className="warning" data-testid="speed-software">
+          This is a software adapter (WebGPU on the CPU): speedups here are dominated by per-element and host costs and scatter from run to run,
+          so read them as noise, not as what a GPU would gain; compare against the memory-bound ideal on a GPU.
+        </p>
+      )}
       <JobProgress jobKey="benchmark" label="Benchmark" />
       <ErrorNote jobKey="benchmark" />
       <div className="speed-summary">

@@ -276,4 +276,38 @@ describe('AdapterPanel', () => {
     render(<AdapterPanel />);
     expect(screen.queryByTestId('cpu-adapter')).toBeNull();
   });
+  it('the Speed panel flags its own figures as noise on a software adapter only', () => {
+    resetStore();
+    useLab.getState().setGpu({ state: 'ready', adapter: adapter('SwiftShader driver 5.0.0', true) });
+    render(<SpeedPanel />);
+    expect(screen.getByTestId('speed-software').textContent).toMatch(/software adapter/);
+    cleanup();
+    useLab.getState().setGpu({ state: 'ready', adapter: adapter('NVIDIA H200', false) });
+    render(<SpeedPanel />);
+    expect(screen.queryByTestId('speed-software')).toBeNull();
+  });
+});
+
+describe('Export panel and Criteria notes', () => {
+  beforeEach(() => resetStore());
+
+  it('shows the llama.cpp command for the current plan, and no F16 conversion for an F16 model', () => {
+    render(<ExportPanel />);
+    expect(screen.queryByTestId('llama-cpp')).toBeNull();
+    expect(screen.getByTestId('to-f16')).toBeTruthy(); // dtype unknown (older saved state): offered
+    act(() => useLab.getState().pruneBy('ppl', 3));
+    const removed = currentRecord(useLab.getState()).plan.removed;
+    expect(screen.getByTestId('llama-cpp-command').textContent).toBe(`llama-quantize --prune-layers ${removed.join(',')} model.gguf model-pruned.gguf <type>`);
+    act(() => useLab.setState({ model: { ...useLab.getState().model!, weightDtypes: ['F16'] } }));
+    expect(screen.queryByTestId('to-f16')).toBeNull();
+    expect(screen.getByTestId('already-f16')).toBeTruthy();
+    act(() => useLab.setState({ model: { ...useLab.getState().model!, weightDtypes: ['BF16'] } }));
+    expect(screen.getByTestId('to-f16')).toBeTruthy();
+  });
+
+  it('says that iterative PPL takes its k from the Blocks panel', () => {
+    act(() => useLab.getState().updateSettings({ criteria: ['iterative-ppl'], pruneMode: 'k', pruneK: 5 }));
+    render(<CriteriaPanel />);
+    expect(screen.getByTestId('iterative-k').textContent).toMatch(/removes k = 5 blocks, the amount set in the Blocks panel/);
+  });
 });
