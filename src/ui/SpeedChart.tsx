@@ -35,13 +35,14 @@ export default function SpeedChart({ points, current }: { points: SpeedPoint[]; 
       ],
       series: [
         { label: 'removed' },
-        { label: 'measured', stroke: accent, width: 2, points: { size: 7, fill: accent }, value: (_u, v) => (v == null ? '–' : `${v.toFixed(2)}×`) },
-        { label: 'memory-bound ideal', stroke: muted, width: 2, dash: [6, 4], points: { size: 5 }, value: (_u, v) => (v == null ? '–' : `${v.toFixed(2)}×`) },
+        { label: 'measured', stroke: accent, width: 2, spanGaps: true, points: { size: 7, fill: accent }, value: (_u, v) => (v == null ? '–' : `${v.toFixed(2)}×`) },
+        { label: 'memory-bound ideal', stroke: muted, width: 2, spanGaps: true, dash: [6, 4], points: { size: 5 }, value: (_u, v) => (v == null ? '–' : `${v.toFixed(2)}×`) },
         { label: 'current plan', stroke: '#d9822b', width: 0, points: { size: 11, fill: '#d9822b', stroke: '#d9822b' }, paths: () => null, value: (_u, v) => (v == null ? '–' : `${v.toFixed(2)}×`) },
       ],
       legend: { live: false },
     };
-    const data: uPlot.AlignedData = [x, points.map((p) => p.measured), points.map((p) => p.ideal), points.map((p) => (p.removed === current?.removed ? current.measured : null))];
+    const line = (p: SpeedPoint, v: number) => (p.offLine ? null : v);
+    const data: uPlot.AlignedData = [x, points.map((p) => line(p, p.measured)), points.map((p) => line(p, p.ideal)), points.map((p) => (p.removed === current?.removed ? current.measured : null))];
     const plot = new uPlot(opts, data, el);
     const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(320, el.clientWidth), height: 240 }));
     resize.observe(el);

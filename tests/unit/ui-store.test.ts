@@ -133,6 +133,10 @@ describe('speed points', () => {
     const more = { ...results, current: r(12, 11, 1200) };
     expect(speedPoints(more, 16, 'full', ['a', 'b'])[1]!.decode).toBe(12);
     expect(speedPoints(more, 16, 'full', ['current'])[1]!.decode).toBe(11);
+    // The current plan at a count the sweep skips: a marker off the line, which joins the sweep's points only.
+    const between = { ...results, current: r(10, 19, 1000) };
+    const points = speedPoints(between, 16, 'full', ['a', 'b']);
+    expect(points.map((p) => [p.removed, p.offLine ?? false])).toEqual([[0, false], [4, false], [6, true], [8, false]]);
   });
 });
 
