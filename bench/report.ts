@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { NARRATIVE_FILE, reportIntro } from './report-intro';
 
 type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
 
@@ -119,16 +120,7 @@ function main(): void {
     writeFileSync(`docs/benchmarks/${slug}.json`, JSON.stringify(json, null, 2) + '\n');
     return markdown;
   });
-  const intro = [
-    '# Benchmarks',
-    '',
-    'Written by `npm run bench` (bench/report.ts), one section per adapter. Ratios compare figures measured in the',
-    'same run (bandwidth and FMA probes, the full model), so they survive a noisy machine; absolute numbers on a',
-    'software adapter (SwiftShader) say nothing about a real GPU. Headline decode figures are GPU time from',
-    'timestamp queries where the adapter has them; queue-synchronised wall clock (what a user waits for, host',
-    'overhead included) is in the "wall" columns.',
-    '',
-  ];
+  const intro = reportIntro(readFileSync(NARRATIVE_FILE, 'utf8'));
   writeFileSync('docs/benchmarks.md', [...intro, ...sections].join('\n'));
   console.log(`wrote docs/benchmarks.md and docs/benchmarks/*.json for ${slugs.join(', ')}`);
 }
