@@ -84,6 +84,9 @@ export function CriteriaPanel() {
           Ignored: {outOfRange.join(', ')} — this model has {L} blocks (0 to {L - 1}, or -{L} to -1 from the end).
         </p>
       )}
+      {model && settings.t > model.maxPositionEmbeddings && (
+        <p className="warning" data-testid="calibration-context">T = {settings.t} tokens is more than this model's max_position_embeddings ({model.maxPositionEmbeddings}): positions past it were never trained.</p>
+      )}
       {model && settings.criteria.includes('iterative-ppl') && (
         <p className="muted" data-testid="iterative-k">Iterative PPL removes k = {Math.max(1, kFor(settings, L))} blocks, the amount set in the Blocks panel; set it there before scoring.</p>
       )}

@@ -36,6 +36,9 @@ export function EvaluatePanel() {
         <button type="button" className="primary" disabled={busy || blocked !== null} title={blocked ?? undefined} onClick={() => void runPerplexity()} data-testid="run-ppl">Measure PPL</button>
       </div>
       {model && blocked && !busy && <p className="muted" data-testid="ppl-blocked">{blocked}</p>}
+      {model && settings.evalWindow > model.maxPositionEmbeddings && (
+        <p className="warning" data-testid="eval-context">A window of {settings.evalWindow} tokens is more than this model's max_position_embeddings ({model.maxPositionEmbeddings}): positions past it were never trained.</p>
+      )}
       <JobProgress jobKey="ppl" label="Perplexity" />
       <ErrorNote jobKey="ppl" />
       {ppl && (original || pruned) && (

@@ -305,6 +305,16 @@ describe('Export panel and Criteria notes', () => {
     expect(screen.getByTestId('to-f16')).toBeTruthy();
   });
 
+  it('warns when calibration samples or evaluation windows are longer than the model\'s context', () => {
+    act(() => useLab.setState({ model: { ...useLab.getState().model!, maxPositionEmbeddings: 64 } }));
+    render(<><CriteriaPanel /><EvaluatePanel /></>);
+    expect(screen.getByTestId('calibration-context').textContent).toMatch(/T = 128 tokens is more than this model's max_position_embeddings \(64\)/);
+    expect(screen.getByTestId('eval-context').textContent).toMatch(/window of 128 tokens/);
+    act(() => useLab.getState().updateSettings({ t: 64, evalWindow: 32 }));
+    expect(screen.queryByTestId('calibration-context')).toBeNull();
+    expect(screen.queryByTestId('eval-context')).toBeNull();
+  });
+
   it('says that iterative PPL takes its k from the Blocks panel', () => {
     act(() => useLab.getState().updateSettings({ criteria: ['iterative-ppl'], pruneMode: 'k', pruneK: 5 }));
     render(<CriteriaPanel />);
