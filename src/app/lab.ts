@@ -20,16 +20,10 @@ import { LlamaModel } from '../model/model';
 import { validatePlan } from '../model/plan';
 import { blockTensors } from '../model/weights';
 import { sampleCalibration, sha256Hex, splitDocuments, type CalibrationSet, type CalibrationSpec } from '../prune/calibration';
-import { iterativePpl } from '../prune/iterative-ppl';
 import { checkCancelled, type JobOptions } from '../util/job';
-import { magnitudeScores } from '../prune/magnitude';
-import type { ScoredCriterion } from '../prune/mask';
-import { pplScores } from '../prune/ppl-criterion';
-import { rankAscending } from '../prune/select';
-import { similarityScores } from '../prune/similarity';
-import { computeTaylorScores } from '../prune/taylor';
+import { criterion as criterionById, type ScoredCriterion } from '../prune/criteria/registry';
 import type { CalibrationRequest, CriterionResult, EngineReply, EngineRequest, GenerateRequest, ModelInfo, ModelSourceSpec, TextSpec } from './protocol';
-import { criterionSettings, readCachedResult, scoreCacheKey, usesCalibration, writeCachedResult, type ScoreStore } from './score-cache';
+import { criterionSettings, readCachedResult, scoreCacheKey, writeCachedResult, type ScoreStore } from './score-cache';
 
 export interface EngineHost {
   /** A checkpoint source for a spec (the browser and Node support different kinds). */
@@ -169,7 +163,7 @@ export class LabEngine {
     const { model, info, tokenizer } = this.require();
     const store = this.host.scoreStore;
     const steps = Math.min(k, model.numLayers - 1);
-    const source = criteria.some(usesCalibration) ? await this.text(c.text) : undefined;
+    const source = criteria.some((id) => criterionById(id).needsData) ? await this.text(c.text) : undefined;
     const spec: CalibrationSpec = source
       ? { textSha256: await sha256Hex(source.text), description: source.name, n: c.n, t: c.t, seed: c.seed, bos: c.bos }
       : { textSha256: '', description: 'none (data-free)', n: 0, t: 0, seed: c.seed, bos: c.bos };
@@ -184,7 +178,7 @@ export class LabEngine {
         report(1000, 'cached');
         continue;
       }
-      if (source && usesCalibration(criterion)) {
+      if (source && criterionById(criterion).needsData) {
         cal ??= sampleCalibration(splitDocuments(source.text), { bosId: tokenizer.bosId ?? 1, encode: (t, special) => tokenizer.encode(t, { addSpecialTokens: special }) }, spec);
       }
       const t0 = performance.now();
@@ -192,56 +186,16 @@ export class LabEngine {
         ...(job.signal ? { signal: job.signal } : {}),
         onProgress: (done, total, what) => report(Math.round((done / total) * 1000), what),
       };
-      const r = await this.runCriterion(model, criterion, cal, sub, steps, protect);
+      const data = () => {
+        if (!cal) throw new Error(`${criterion} needs calibration data`);
+        return { ids: cal.ids, N: cal.spec.n, T: cal.spec.t };
+      };
+      const r = await criterionById(criterion).run({ model, data, steps, protect, job: sub });
       const result: CriterionResult = { ...r, criterion, seconds: (performance.now() - t0) / 1000, cached: false };
       results.push(result);
       if (store) await writeCachedResult(store, key, result);
     }
     return { type: 'scored', calibration: spec, results };
-  }
-
-  private async runCriterion(model: LlamaModel, criterion: ScoredCriterion, cal: CalibrationSet | undefined, job: JobOptions, steps: number, protect: number[]): Promise<Omit<CriterionResult, 'criterion' | 'seconds'>> {
-    const L = model.numLayers;
-    const data = () => {
-      if (!cal) throw new Error(`${criterion} needs calibration data`);
-      return { ids: cal.ids, N: cal.spec.n, T: cal.spec.t };
-    };
-    switch (criterion) {
-      case 'magnitude': {
-        const m = await magnitudeScores(model);
-        return { scores: m.perBlock, ranking: rankAscending(m.perBlock), detail: { perWeight: m.perWeight } };
-      }
-      case 'ppl': {
-        const { ids, N, T } = data();
-        const r = await pplScores(model, ids, N, T, job);
-        return { scores: r.scores, ranking: rankAscending(r.scores), detail: { fullPpl: r.basePpl, blockRuns: r.blockRuns, blockRunsWithoutReuse: r.blockRunsWithoutReuse } };
-      }
-      case 'taylor': {
-        const { ids, N, T } = data();
-        const r = await computeTaylorScores(model, ids, N, T, job);
-        return { scores: r.perBlock, ranking: rankAscending(r.perBlock), detail: { perWeight: r.perWeight, loss: r.loss, peakBytes: r.peakBytes } };
-      }
-      case 'block-influence':
-      case 'angular': {
-        const { ids, N, T } = data();
-        // Windows of every length, so a contiguous run of any k can be selected by d(l, l+k).
-        const r = await similarityScores(model, ids, N, T, { ...job, maxWindow: model.numLayers - 1 });
-        if (criterion === 'block-influence') return { scores: r.blockInfluence, ranking: rankAscending(r.blockInfluence), detail: {} };
-        // Per block: d(l, l+1), the distance across that single block; windows for n > 1 in detail.
-        const single = r.angular[0]!;
-        return { scores: single, ranking: rankAscending(single), detail: { windows: r.angular } };
-      }
-      case 'iterative-ppl': {
-        const { ids, N, T } = data();
-        const removals = await iterativePpl(model, ids, N, T, steps, { ...job, protect });
-        // Score = the step at which a block was removed (first removed = least important); others unscored.
-        const scores: (number | null)[] = Array.from({ length: L }, () => null);
-        removals.forEach((s, i) => (scores[s.removed] = i));
-        const removed = removals.map((s) => s.removed);
-        const rest = Array.from({ length: L }, (_, i) => i).filter((i) => !removed.includes(i));
-        return { scores, ranking: [...removed, ...rest], detail: { steps: removals } };
-      }
-    }
   }
 
   /**

@@ -10,7 +10,8 @@ import type { PerplexityResult } from '../eval/perplexity';
 import type { SamplingOptions } from '../kernels/sampling';
 import type { BosMode } from '../eval/perplexity';
 import type { CalibrationSpec } from '../prune/calibration';
-import type { PruningMask, ScoredCriterion } from '../prune/mask';
+import type { ScoredCriterion } from '../prune/criteria/registry';
+import type { PruningMask } from '../prune/mask';
 
 /**
  * Where a checkpoint comes from: the io layer's sources (embedded, Hub, picked files) or, in

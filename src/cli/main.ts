@@ -15,8 +15,9 @@ import { nodeFolderSink } from '../node/folder-export';
 import { exportSourceFromIndex } from '../export/source';
 import { speedup } from '../eval/speed';
 import { CalibrationError } from '../prune/calibration';
-import { buildMask, MaskError, parseMask, serializeMask, type ScoredCriterion } from '../prune/mask';
-import { blocksForRatio, resolveProtected, SEED_PROTECTED, selectBlocks } from '../prune/select';
+import { CRITERION_IDS, type ScoredCriterion } from '../prune/criteria/registry';
+import { MaskError, parseMask, serializeMask, type PruningMask } from '../prune/mask';
+import { blocksForRatio, resolveProtected, SEED_PROTECTED } from '../prune/select';
 import { planWithout } from '../model/plan';
 import { LabEngine } from '../app/lab';
 import type { CriterionResult, EngineReply, EngineRequest, ModelInfo, TextSpec } from '../app/protocol';
@@ -24,8 +25,7 @@ import type { ScoreStore } from '../app/score-cache';
 import { modelSpec, nodeHost, readTextFile, UsageError } from '../node/host';
 import { defaultScoreCacheDir, fileScoreStore } from '../node/score-cache-files';
 import { progressBar, table } from './format';
-
-const CRITERIA: ScoredCriterion[] = ['ppl', 'taylor', 'magnitude', 'block-influence', 'angular', 'iterative-ppl'];
+import { maskFor, selection } from './selection';
 
 interface Globals {
   json?: boolean;
@@ -166,29 +166,12 @@ async function scoreWith(s: Session, criteria: ScoredCriterion[], o: CalibOpts, 
   }, 'scored', 'scoring');
 }
 
-function maskFor(s: Session, scored: Extract<EngineReply, { type: 'scored' }>, criterion: ScoredCriterion, removed: number[], protect: number[]) {
-  const main = scored.results.find((r) => r.criterion === criterion)!;
-  return buildMask({
-    model: { source: s.info.source, architecture: s.info.architecture, num_hidden_layers: s.info.numLayers, fingerprint: s.info.fingerprint },
-    criterion: { name: criterion, calibration: criterion === 'magnitude' ? null : scored.calibration, protected_blocks: resolveProtected(protect, s.info.numLayers) },
-    scores: Object.fromEntries(scored.results.map((r) => [r.criterion, r.scores])),
-    ranking: main.ranking,
-    removed,
-  });
-}
-
-/** The one-shot selection of a criterion result (angular: its best contiguous window). */
-function selection(result: CriterionResult, k: number, protect: number[]) {
-  if (result.criterion === 'iterative-ppl') return { removed: result.ranking.slice(0, k).sort((a, b) => a - b), warning: undefined };
-  return selectBlocks(result.scores.map((v) => (v == null ? Infinity : v)), k, protect);
-}
-
 cacheOptions(calibrationOptions(
   program
     .command('score')
     .description('per-block importance scores and ranking (cached: a repeated run reads the earlier result); --out writes a pruning mask')
     .argument(modelArg, modelHelp)
-    .addOption(new Option('--criterion <c...>', 'criteria to compute').choices(CRITERIA).default(['ppl']))
+    .addOption(new Option('--criterion <c...>', 'criteria to compute').choices(CRITERION_IDS).default(['ppl']))
     .option('--ratio <r>', 'fraction of blocks the mask removes', num('--ratio', 0, 1), 0.2)
     .option('--out <mask.json>', 'write a pruning mask for the first criterion'),
 )).action(async (model: string, o: CalibOpts & CacheOpts & { criterion: ScoredCriterion[]; ratio: number; out?: string }) => {
@@ -197,9 +180,9 @@ cacheOptions(calibrationOptions(
   const k = blocksForRatio(o.ratio, s.info.numLayers);
   const scored = await scoreWith(s, o.criterion, o, k);
   const main = scored.results[0]!;
-  const sel = selection(main, k, o.protect);
+  const sel = selection(main, k, o.protect, s.info.numLayers);
   if (sel.warning) process.stderr.write(`warning: ${sel.warning}\n`);
-  const mask = maskFor(s, scored, main.criterion, sel.removed, o.protect);
+  const mask = maskFor(s.info, scored, main.criterion, sel.removed, o.protect);
   if (o.out) writeFileSync(o.out, serializeMask(mask));
   const protectedSet = new Set(resolveProtected(o.protect, s.info.numLayers));
   print(g, { model: s.info, calibration: scored.calibration, results: scored.results, removed: sel.removed, mask: o.out ?? null }, () =>
@@ -213,7 +196,7 @@ cacheOptions(calibrationOptions(
     .description('write the pruned checkpoint (HF layout) for a mask, or for a criterion and ratio')
     .argument(modelArg, modelHelp)
     .option('--mask <mask.json>', 'a pruning mask for this model')
-    .addOption(new Option('--criterion <c>', 'score with this criterion instead of a mask').choices(CRITERIA))
+    .addOption(new Option('--criterion <c>', 'score with this criterion instead of a mask').choices(CRITERION_IDS))
     .option('--ratio <r>', 'fraction of blocks to remove with --criterion', num('--ratio', 0, 1), 0.2)
     .option('--f16', 'store weights as F16 (default: the source dtype)')
     .requiredOption('--out <folder>', 'output folder (must be empty or new)'),
@@ -222,13 +205,13 @@ cacheOptions(calibrationOptions(
   if (!o.mask === !o.criterion) throw new UsageError('prune needs exactly one of --mask or --criterion');
   const s = await Session.open(model, g, o.criterion ? await scoreStore(o) : undefined);
   let kept: number[];
-  let mask: ReturnType<typeof buildMask> | undefined;
+  let mask: PruningMask | undefined;
   if (o.mask) kept = s.planFromMask(o.mask).kept;
   else {
     const k = blocksForRatio(o.ratio, s.info.numLayers);
     const scored = await scoreWith(s, [o.criterion!], o, k);
-    const sel = selection(scored.results[0]!, k, o.protect);
-    mask = maskFor(s, scored, o.criterion!, sel.removed, o.protect);
+    const sel = selection(scored.results[0]!, k, o.protect, s.info.numLayers);
+    mask = maskFor(s.info, scored, o.criterion!, sel.removed, o.protect);
     kept = [...mask.kept];
   }
   const spec = modelSpec(model, g.hubHost, process.env.HF_TOKEN);
