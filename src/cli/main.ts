@@ -20,7 +20,7 @@ import { MaskError, parseMask, serializeMask, type PruningMask } from '../prune/
 import { blocksForRatio, resolveProtected, SEED_PROTECTED } from '../prune/select';
 import { planWithout } from '../model/plan';
 import { LabEngine } from '../app/lab';
-import type { CriterionResult, EngineReply, EngineRequest, ModelInfo, TextSpec } from '../app/protocol';
+import type { CriterionResult, EngineRequest, ModelInfo, ReplyOf, TextSpec } from '../app/protocol';
 import type { ScoreStore } from '../app/score-cache';
 import { modelSpec, nodeHost, readTextFile, UsageError } from '../node/host';
 import { defaultScoreCacheDir, fileScoreStore } from '../node/score-cache-files';
@@ -60,14 +60,12 @@ class Session {
     return new Session(lab, info, g);
   }
 
-  async run<T extends EngineReply['type']>(request: EngineRequest, expect: T, what: string): Promise<Extract<EngineReply, { type: T }>> {
-    const reply = await this.lab.handle(request, {
+  run<R extends EngineRequest>(request: R, what: string): Promise<ReplyOf<R['type']>> {
+    return this.lab.handle(request, {
       signal: new AbortController().signal,
       progress: progressBar(what, this.g.quiet),
       token: (text) => (this.g.json ? undefined : process.stdout.write(text)),
     });
-    if (reply.type !== expect) throw new Error(`unexpected reply ${reply.type}`);
-    return reply as Extract<EngineReply, { type: T }>;
   }
 
   /** The plan a --mask file describes (validated against this model), or the full model. */
@@ -163,7 +161,7 @@ async function scoreWith(s: Session, criteria: ScoredCriterion[], o: CalibOpts, 
   return s.run({
     type: 'score', criteria, k, protect: resolveProtected(o.protect, s.info.numLayers),
     calibration: { text: textSpec(o.calib, 'calibration'), n: o.samples, t: o.seqLen, seed: o.seed, bos: o.bos },
-  }, 'scored', 'scoring');
+  }, 'scoring');
 }
 
 cacheOptions(calibrationOptions(
@@ -237,7 +235,7 @@ program
     const s = await Session.open(model, g);
     const { kept } = s.planFromMask(o.mask);
     const plans = o.mask ? [planWithout(s.info.numLayers, []), kept] : [kept];
-    const r = await s.run({ type: 'perplexity', text: textSpec(o.text, 'heldout'), window: o.window, bos: o.bos, plans, ...(o.maxWindows ? { maxWindows: o.maxWindows } : {}) }, 'perplexity', 'perplexity');
+    const r = await s.run({ type: 'perplexity', text: textSpec(o.text, 'heldout'), window: o.window, bos: o.bos, plans, ...(o.maxWindows ? { maxWindows: o.maxWindows } : {}) }, 'perplexity');
     print(g, { text: r.textName, textSha256: r.textSha256, window: o.window, bos: o.bos, plans, results: r.results }, () =>
       table(['plan', 'blocks', 'PPL', 'windows'], r.results.map((x, i) => [i === 0 ? 'original' : 'pruned', String(plans[i]!.length), x.ppl.toFixed(2), String(x.windows)])));
     s.lab.dispose();
@@ -260,7 +258,7 @@ program
     const s = await Session.open(model, { ...g, quiet: true });
     const { kept } = s.planFromMask(o.mask);
     if (!g.json) process.stdout.write(o.prompt);
-    const r = await s.run({ type: 'generate', prompt: o.prompt, plan: kept, maxNewTokens: o.maxTokens, sampling: { temperature: o.temperature, topK: o.topK, topP: o.topP, repetitionPenalty: o.repetitionPenalty }, seed: o.seed }, 'generated', 'generating');
+    const r = await s.run({ type: 'generate', prompt: o.prompt, plan: kept, maxNewTokens: o.maxTokens, sampling: { temperature: o.temperature, topK: o.topK, topP: o.topP, repetitionPenalty: o.repetitionPenalty }, seed: o.seed }, 'generating');
     const decodeTps = r.tokens > 1 ? ((r.tokens - 1) / r.decodeMs) * 1000 : NaN;
     print(g, { ...r, blocks: kept.length, decodeTokensPerS: decodeTps }, () => `\n\n[${r.tokens} tokens, ${kept.length} blocks: prefill ${r.prefillMs.toFixed(0)} ms, decode ${decodeTps.toFixed(1)} tok/s]`);
     s.lab.dispose();
@@ -280,7 +278,7 @@ program
     const s = await Session.open(model, g);
     const { kept } = s.planFromMask(o.mask);
     const plans = o.mask ? [planWithout(s.info.numLayers, []), kept] : [kept];
-    const r = await s.run({ type: 'benchmark', plans, options: { promptTokens: o.promptTokens, newTokens: o.newTokens, warmup: o.warmup, runs: o.runs } }, 'benchmarked', 'benchmark');
+    const r = await s.run({ type: 'benchmark', plans, options: { promptTokens: o.promptTokens, newTokens: o.newTokens, warmup: o.warmup, runs: o.runs } }, 'benchmark');
     const sp = r.results.length === 2 ? speedup(r.results[0]!, r.results[1]!) : undefined;
     print(g, { results: r.results, speedup: sp ?? null }, () =>
       table(['plan', 'blocks', 'prefill tok/s', 'decode tok/s', 'runs min-max', 'ms/token', 'wall decode tok/s', 'weight MiB/token'], r.results.map((x, i) => [
