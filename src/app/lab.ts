@@ -20,6 +20,7 @@ import { generateJob } from './jobs/generate';
 import type { EventSink, JobContext, LabJob } from './jobs/lab-job';
 import { perplexityJob } from './jobs/perplexity';
 import { scoreJob } from './jobs/score';
+import { EMBEDDED_TEXTS } from './embedded';
 import { modelInfo } from './model-info';
 import type { EngineRequest, JobName, ModelInfo, ModelSourceSpec, ReplyOf, TextSpec } from './protocol';
 import type { ScoreStore } from './score-cache';
@@ -34,9 +35,6 @@ export interface EngineHost {
   /** Where criterion results are cached; without one every request computes. */
   scoreStore?: ScoreStore;
 }
-
-export const EMBEDDED_TEXTS = { calibration: 'kjv-calib.txt', heldout: 'kjv-heldout.txt' } as const;
-export const EMBEDDED_MODEL = 'kjv-tiny-llama';
 
 export interface Loaded {
   model: LlamaModel;

@@ -6,7 +6,7 @@
 import { EngineClient, EngineError, type Job } from '../browser/worker-client';
 import type { JobName, ModelSourceSpec, TextSpec } from '../app/protocol';
 import { criterion } from '../prune/criteria/registry';
-import { EMBEDDED_MODEL } from './constants';
+import { EMBEDDED_MODEL } from '../app/embedded';
 import { currentRecord, keptBlocks, kFor, planKey, protectedBlocks, selectByCriterion, settledRecords, useLab, type JobKey, type PaneState, type SourceChoice, type TextChoice } from './store';
 
 let client: EngineClient | undefined;
