@@ -8,9 +8,6 @@ export const blockInfluence = defineCriterion({
   hint: '1 − cos(h_i, h_i+1) (ShortGPT)',
   color: '#2e9e6b',
   needsData: true,
-  rankedByScore: true,
-  selection: 'ranked',
-  cacheSettings: () => ({}),
   async run({ model, data, job }) {
     const { similarityScores } = await import('../similarity');
     const { ids, N, T } = data();

@@ -62,5 +62,13 @@ export interface Criterion<Id extends string = string> {
   run(ctx: CriterionContext): Promise<CriterionOutput>;
 }
 
-/** Keeps the id's literal type, so the registry's ids form a union. */
-export const defineCriterion = <const Id extends string>(c: Criterion<Id>): Criterion<Id> => c;
+/** What a module must say; the rest defaults to a criterion ranked by its scores, selected by rank, with no settings. */
+export type CriterionSpec<Id extends string> = Omit<Criterion<Id>, 'rankedByScore' | 'selection' | 'cacheSettings'> & Partial<Criterion<Id>>;
+
+/** Fills in the defaults; keeps the id's literal type, so the registry's ids form a union. */
+export const defineCriterion = <const Id extends string>(c: CriterionSpec<Id>): Criterion<Id> => ({
+  rankedByScore: true,
+  selection: 'ranked',
+  cacheSettings: () => ({}),
+  ...c,
+});

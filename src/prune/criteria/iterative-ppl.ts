@@ -12,7 +12,6 @@ export const iterativePpl = defineCriterion({
   color: '#d64f7a',
   needsData: true,
   rankedByScore: false,
-  selection: 'ranked',
   // Its run removes `steps` blocks and never a protected one: both change the result.
   cacheSettings: (o) => ({ steps: o.steps, protect: [...new Set(o.protect)].sort((a, b) => a - b) }),
   async run({ model, data, steps, protect, job }) {

@@ -8,9 +8,6 @@ export const magnitude = defineCriterion({
   hint: 'Σ|W| per block (no data)',
   color: '#7a8599',
   needsData: false,
-  rankedByScore: true,
-  selection: 'ranked',
-  cacheSettings: () => ({}),
   async run({ model }) {
     const { magnitudeScores } = await import('../magnitude');
     const m = await magnitudeScores(model);

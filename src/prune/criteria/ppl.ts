@@ -8,9 +8,6 @@ export const ppl = defineCriterion({
   hint: 'PPL with each block removed alone (L × N forwards)',
   color: '#2f6fde',
   needsData: true,
-  rankedByScore: true,
-  selection: 'ranked',
-  cacheSettings: () => ({}),
   async run({ model, data, job }) {
     const { pplScores } = await import('../ppl-criterion');
     const { ids, N, T } = data();

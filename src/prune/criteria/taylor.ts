@@ -8,9 +8,6 @@ export const taylor = defineCriterion({
   hint: 'Σ|W·∂L/∂W| per block (one forward + backward)',
   color: '#d9822b',
   needsData: true,
-  rankedByScore: true,
-  selection: 'ranked',
-  cacheSettings: () => ({}),
   async run({ model, data, job }) {
     const { computeTaylorScores } = await import('../taylor');
     const { ids, N, T } = data();
