@@ -15,6 +15,7 @@ import { nodeFolderSink } from '../node/folder-export';
 import { exportSourceFromIndex } from '../export/source';
 import { speedup } from '../eval/speed';
 import { CalibrationError } from '../prune/calibration';
+import { finiteOrNull } from '../prune/criteria/ranking';
 import { CRITERION_IDS, type ScoredCriterion } from '../prune/criteria/registry';
 import { MaskError, parseMask, serializeMask, type PruningMask } from '../prune/mask';
 import { blocksForRatio, resolveProtected, SEED_PROTECTED } from '../prune/select';
@@ -88,7 +89,7 @@ function print(g: Globals, json: unknown, human: () => string): void {
 function scoreTable(info: ModelInfo, results: CriterionResult[], protectedSet: Set<number>): string {
   const rows = Array.from({ length: info.numLayers }, (_, b) => [
     String(b) + (protectedSet.has(b) ? ' *' : ''),
-    ...results.flatMap((r) => [r.scores[b] == null ? '-' : Number(r.scores[b]).toPrecision(6), String(r.ranking.indexOf(b) + 1)]),
+    ...results.flatMap((r) => [finiteOrNull(r.scores[b])?.toPrecision(6) ?? '-', String(r.ranking.indexOf(b) + 1)]),
   ]);
   const times = results.map((r) => (r.cached ? `${r.criterion} cached (computed in ${r.seconds.toFixed(1)} s)` : `${r.criterion} ${r.seconds.toFixed(1)} s`));
   return table(['block', ...results.flatMap((r) => [r.criterion, 'rank'])], rows) + (protectedSet.size ? '\n* protected' : '') + `\ntime: ${times.join(', ')}`;
