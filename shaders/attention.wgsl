@@ -9,8 +9,8 @@
 // Step { pos0 } (src/kernels/common.ts) gives the position of the first token of the call.
 // Overrides: D (head dim, multiple of 16, <= 256), CH (keys per split in decode), WG (threads of the decode
 // entries, power of two), GQ (H / KVH, decode_split only), ROPE (kv_write and decode_split: q and k arrive
-// before RoPE and are rotated here, at position pos0 + t, with inv_freq from binding 9 and rotary.wgsl,
-// which the wrapper puts in front of this file; the cache then holds rotated keys as without ROPE),
+// before RoPE and are rotated here, at position pos0 + t, with inv_freq from binding 9 and lib/rotary.wgsl;
+// the cache then holds rotated keys as without ROPE),
 // WRITE (decode_split with T = 1: it appends the call's k, v row itself, so a decode step needs no kv_write).
 //
 // entry point `prefill`  flash attention over the tokens of this call only (no cache; positions 0..T-1)
@@ -61,6 +61,9 @@
 //              then sums its splits with four independent accumulators.
 // Prefill with a cache (chunked prefill, T > 1 with pos0 > 0) works through kv_write + decode_split/reduce.
 
+//#include "lib/rotary.wgsl"
+//#include "lib/step.wgsl"
+
 override D: u32 = 64u;
 override CH: u32 = 256u;
 override WG: u32 = 64u;
@@ -81,12 +84,7 @@ struct Params {
   scale: f32,
 }
 
-struct Step {
-  pos0: u32,
-}
-
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<uniform> step: Step;
 @group(0) @binding(2) var<storage, read> q: array<f32>;
 @group(0) @binding(3) var<storage, read> k: array<f32>;
 @group(0) @binding(4) var<storage, read> v: array<f32>;

@@ -30,6 +30,8 @@
 //   dispatch : rows * KVH workgroups, idx = row * KVH + g; the workgroup loops over the H/KVH query
 //              heads of group g and the queries i >= j of row j's sequence.
 
+//#include "lib/reduce.wgsl"
+
 override WG: u32 = 64u;
 override MAX_D: u32 = 256u;
 
@@ -63,7 +65,6 @@ var<workgroup> acc_a: array<f32, MAX_D>;  // O_i (forward), dQ_i (dq), dK_j (dkv
 var<workgroup> acc_b: array<f32, MAX_D>;  // dV_j (dkv)
 var<workgroup> chunk_a: array<f32, WG>;
 var<workgroup> chunk_b: array<f32, WG>;
-var<workgroup> red: array<vec2f, WG>;
 
 const NEG_BIG: f32 = -3.402823e38;
 
@@ -98,20 +99,6 @@ fn dot_b_do(base: u32) -> f32 {
     s += vec_b[d] * d_o[base + d];
   }
   return s;
-}
-
-fn tree_sum(lid: u32, x: f32) -> f32 {
-  red[lid] = vec2f(x, 0.0);
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) {
-      red[lid] += red[lid + stride];
-    }
-    workgroupBarrier();
-  }
-  let t = red[0].x;
-  workgroupBarrier();
-  return t;
 }
 
 // Where the (row, head) work item idx = row * H + h reads: its sequence's keys 0..t, its kv head.
@@ -177,18 +164,8 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
     l = l * exp(m - mn) + exp(s - mn);
     m = mn;
   }
-  red[lid] = vec2f(m, l);
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) {
-      let a = red[lid];
-      let b = red[lid + stride];
-      let mn = max(a.x, b.x);
-      red[lid] = vec2f(mn, a.y * exp(a.x - mn) + b.y * exp(b.x - mn));
-    }
-    workgroupBarrier();
-  }
-  let row_lse = red[0].x + log(red[0].y);
+  let ml = tree_lse(lid, m, l);
+  let row_lse = ml.x + log(ml.y);
   for (var c0 = 0u; c0 < n; c0 += WG) {
     let j = c0 + lid;
     var pj = 0.0;

@@ -20,6 +20,8 @@
 //   dispatch : exactly one workgroup, after `main`
 //   precision: per-thread strided sums then a tree (all terms >= 0).
 
+//#include "lib/reduce.wgsl"
+
 override WG: u32 = 256u;
 override ACCUMULATE: bool = false;
 
@@ -38,25 +40,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> row_loss: array<f32>;
 @group(0) @binding(4) var<storage, read_write> loss: array<f32>;
 
-var<workgroup> red: array<f32, WG>;
-
 fn labelled(label: u32) -> bool {
   return label != IGNORE && label < p.vocab;
-}
-
-// Tree sum of red[] (every thread wrote its slot); all threads get the total.
-fn tree_sum(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) {
-      red[lid] += red[lid + stride];
-    }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier();
-  return total;
 }
 
 fn count_labelled(lid: u32) -> f32 {
@@ -90,16 +75,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   for (var i = lid; i < p.vocab; i += WG) {
     m = max(m, z[base + i]);
   }
-  red[lid] = m;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) {
-      red[lid] = max(red[lid], red[lid + stride]);
-    }
-    workgroupBarrier();
-  }
-  let zmax = red[0];
-  workgroupBarrier();
+  let zmax = tree_max(lid, m);
   var s = 0.0;
   for (var i = lid; i < p.vocab; i += WG) {
     s += exp(z[base + i] - zmax);

@@ -39,13 +39,15 @@
 //                  per block: partials[t] = sum over the block of |W * dW| (a plain sum in the thread).
 //   precision    : as `dx` / `score` (every dX or dW element a running sum over n or m in order).
 
-override W_F16: bool = false;
+//#include "lib/weight.wgsl"
+//#include "lib/reduce.wgsl"
+
 override ACCUMULATE: bool = false;
 
 const TS: u32 = 16u;   // threads per tile side
 const BT: u32 = 64u;   // tile side
 const BK: u32 = 16u;   // reduction depth staged per step
-const NT: u32 = 256u;  // threads per workgroup
+const WG: u32 = 256u;  // threads per workgroup
 
 struct Params {
   M: u32,
@@ -62,15 +64,6 @@ struct Params {
 
 var<workgroup> tileA: array<f32, 1024>;  // [BK][BT]
 var<workgroup> tileB: array<f32, 1024>;  // [BK][BT]
-var<workgroup> red: array<f32, NT>;
-
-fn weight(i: u32) -> f32 {
-  if (W_F16) {
-    let pair = unpack2x16float(w[i >> 1u]);
-    return select(pair.x, pair.y, (i & 1u) == 1u);
-  }
-  return bitcast<f32>(w[i]);
-}
 
 // acc[i][j] += sum_r tileA[r][ty + 16 i] * tileB[r][tx + 16 j] over the BK staged rows r.
 fn multiply_tiles(acc: ptr<function, array<array<f32, 4>, 4>>, tx: u32, ty: u32) {
@@ -99,7 +92,7 @@ fn dx(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec
   var acc: array<array<f32, 4>, 4>;
   for (var n0 = 0u; n0 < p.N; n0 += BK) {
     for (var t = 0u; t < 4u; t++) {
-      let e = lid + t * NT;
+      let e = lid + t * WG;
       // dY tile: 64 rows m x 16 cols n, read along n, stored [n][m]
       let mm = e / BK;
       let na = e % BK;
@@ -150,7 +143,7 @@ fn score(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   var acc: array<array<f32, 4>, 4>;
   for (var m0 = 0u; m0 < p.M; m0 += BK) {
     for (var t = 0u; t < 4u; t++) {
-      let e = lid + t * NT;
+      let e = lid + t * WG;
       let mm = e / BT;
       let cc = e % BT;
       var a = 0.0;
@@ -180,16 +173,9 @@ fn score(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       }
     }
   }
-  red[lid] = s;
-  workgroupBarrier();
-  for (var stride = NT / 2u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) {
-      red[lid] += red[lid + stride];
-    }
-    workgroupBarrier();
-  }
+  let total = tree_sum(lid, s);
   if (lid == 0u) {
-    partials[wid.y * nwg.x + wid.x] = red[0];
+    partials[wid.y * nwg.x + wid.x] = total;
   }
 }
 

@@ -13,6 +13,8 @@
 // Mostly covered by the fused matmul / matvec epilogues (EPI = residual, swiglu); these are the
 // standalone forms.
 
+//#include "lib/activation.wgsl"
+
 override WG: u32 = 256u;
 
 struct Params {
@@ -25,10 +27,6 @@ struct Params {
 
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> h: array<f32>;
-
-fn silu(v: f32) -> f32 {
-  return v / (1.0 + exp(-v));
-}
 
 @compute @workgroup_size(WG)
 fn add(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,

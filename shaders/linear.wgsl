@@ -38,6 +38,9 @@
 //          LlamaRMSNorm, eps from Params): y = (x / rms(x) * nw) W^T = (sum_k x_k nw_k W_nk) / rms(x), the sum
 //          of squares reduced alongside the dot products, so a decode block runs no separate norm dispatch.
 
+//#include "lib/f16.wgsl"
+//#include "lib/activation.wgsl"
+
 override W_F16: bool = false;
 override VEC: bool = false;
 override EPI: u32 = 0u;
@@ -86,14 +89,9 @@ fn w_vec(which: u32, j: u32) -> vec4<u32> {
 fn w_at(which: u32, i: u32) -> f32 {
   if (W_F16) {
     let word = i >> 1u;
-    let pair = unpack2x16float(w_vec(which, word >> 2u)[word & 3u]);
-    return select(pair.x, pair.y, (i & 1u) == 1u);
+    return f16_at(w_vec(which, word >> 2u)[word & 3u], i);
   }
   return bitcast<f32>(w_vec(which, i >> 2u)[i & 3u]);
-}
-
-fn silu(v: f32) -> f32 {
-  return v / (1.0 + exp(-v));
 }
 
 // Stores one output element through the epilogue.
@@ -164,7 +162,7 @@ fn load_w4(which: u32, n: u32, k: u32) -> vec4<f32> {
     if (W_F16) {
       let q = w_vec(which, i >> 3u);
       let h = select(q.xy, q.zw, (i & 4u) != 0u);
-      return vec4<f32>(unpack2x16float(h.x), unpack2x16float(h.y));
+      return f16x4(h.x, h.y);
     }
     return bitcast<vec4<f32>>(w_vec(which, i >> 2u));
   }
@@ -333,7 +331,7 @@ fn w_chunk(which: u32, n: u32, k: u32) -> Chunk8 {
   let e = min(n, p.N - 1u) * p.K + k;
   if (W_F16) {
     let q = w_vec(which, e >> 3u);
-    return Chunk8(vec4<f32>(unpack2x16float(q.x), unpack2x16float(q.y)), vec4<f32>(unpack2x16float(q.z), unpack2x16float(q.w)));
+    return Chunk8(f16x4(q.x, q.y), f16x4(q.z, q.w));
   }
   let j = e >> 2u;
   return Chunk8(bitcast<vec4<f32>>(w_vec(which, j)), bitcast<vec4<f32>>(w_vec(which, j + 1u)));
@@ -624,8 +622,7 @@ var<workgroup> red: array<vec4<f32>, 3u * WG>;
 // RMSNorm weight element i (NORM).
 fn nw_at(i: u32) -> f32 {
   if (NW_F16) {
-    let pair = unpack2x16float(nw[i >> 1u]);
-    return select(pair.x, pair.y, (i & 1u) == 1u);
+    return f16_at(nw[i >> 1u], i);
   }
   return bitcast<f32>(nw[i]);
 }
@@ -634,8 +631,7 @@ fn nw_at(i: u32) -> f32 {
 fn nw8(e: u32) -> Chunk8 {
   if (NW_F16) {
     let j = e >> 1u;
-    return Chunk8(vec4<f32>(unpack2x16float(nw[j]), unpack2x16float(nw[j + 1u])),
-                  vec4<f32>(unpack2x16float(nw[j + 2u]), unpack2x16float(nw[j + 3u])));
+    return Chunk8(f16x4(nw[j], nw[j + 1u]), f16x4(nw[j + 2u], nw[j + 3u]));
   }
   return Chunk8(bitcast<vec4<f32>>(vec4<u32>(nw[e], nw[e + 1u], nw[e + 2u], nw[e + 3u])),
                 bitcast<vec4<f32>>(vec4<u32>(nw[e + 4u], nw[e + 5u], nw[e + 6u], nw[e + 7u])));
@@ -653,8 +649,7 @@ fn norm_scale(ss: f32) -> f32 {
 fn wdot8(which: u32, e: u32, xa: vec4<f32>, xb: vec4<f32>) -> f32 {
   if (W_F16) {
     let q = w_vec(which, e >> 3u);
-    return dot(xa, vec4<f32>(unpack2x16float(q.x), unpack2x16float(q.y))) +
-           dot(xb, vec4<f32>(unpack2x16float(q.z), unpack2x16float(q.w)));
+    return dot(xa, f16x4(q.x, q.y)) + dot(xb, f16x4(q.z, q.w));
   }
   let j = e >> 2u;
   return dot(xa, bitcast<vec4<f32>>(w_vec(which, j))) + dot(xb, bitcast<vec4<f32>>(w_vec(which, j + 1u)));

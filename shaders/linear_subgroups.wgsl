@@ -1,12 +1,14 @@
 enable subgroups;
-// Subgroup variant of the decode matvec. Not a standalone module: the wrapper compiles this file
-// followed by linear.wgsl (bindings, overrides, layout and precision are documented there).
+// Subgroup variant of the decode matvec: linear.wgsl (bindings, overrides, layout and precision are
+// documented there) plus one entry point; `enable subgroups;` has to open the module, hence a file.
 //
 // entry point `matvec_sg`
 //   dispatch : as `matvec`.
 //   reduction: subgroupAdd of the vec4 partials; lane 0 of every subgroup stores its sum in its own slot
 //              red[lid] (other lanes store 0), so no assumption is made about how subgroups map onto
 //              local_invocation_index; thread 0 then sums the WG slots. Two barriers per batch row.
+
+//#include "linear.wgsl"
 
 @compute @workgroup_size(WG)
 fn matvec_sg(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,

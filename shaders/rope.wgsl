@@ -13,7 +13,10 @@
 //              ceil(rows*heads*D/2 / WG) workgroups over (x, y), id = (wid.y*nwg.x + wid.x)*WG + lid.
 //   overrides: WG
 //   precision: the angle is one f32 product f32(pos) * inv_freq (as HF computes freqs in f32); cos/sin from
-//              rotary_cos_sin (rotary.wgsl, which the wrapper puts in front of this file), about 1 ulp.
+//              rotary_cos_sin (lib/rotary.wgsl), about 1 ulp.
+
+//#include "lib/rotary.wgsl"
+//#include "lib/step.wgsl"
 
 override WG: u32 = 256u;
 
@@ -24,12 +27,7 @@ struct Params {
   half: u32,
 }
 
-struct Step {
-  pos0: u32,
-}
-
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<uniform> step: Step;
 @group(0) @binding(2) var<storage, read> inv_freq: array<f32>;
 @group(0) @binding(3) var<storage, read_write> v: array<f32>;
 
@@ -48,8 +46,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   let pos = step.pos0 + r % p.T;
   let cs = rotary_cos_sin(f32(pos) * inv_freq[i]);
   let base = r * pairs * 2u + h * p.half * 2u + i;
-  let x1 = v[base];
-  let x2 = v[base + p.half];
-  v[base] = x1 * cs.x - x2 * cs.y;
-  v[base + p.half] = x2 * cs.x + x1 * cs.y;
+  let out = rotate_pair(v[base], v[base + p.half], cs);
+  v[base] = out.x;
+  v[base + p.half] = out.y;
 }

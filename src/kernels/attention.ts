@@ -1,12 +1,10 @@
 import code from '../../shaders/attention.wgsl?raw';
-import rotary from '../../shaders/rotary.wgsl?raw';
 import { createStorageBuffer } from '../gpu/buffers';
 import { isCpuAdapter } from '../gpu/device';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
 import { bindAt, encodeAll, reductionWorkgroup, type Dispatch, type StepBuffer } from './common';
 
-// The RoPE helpers (rotary.wgsl) go in front: kv_write and decode_split can rotate q and k themselves.
-const shader = { name: 'attention', code: `${rotary}\n${code}` };
+const shader = { name: 'attention', code };
 
 export interface AttentionShape {
   /** Sequences and tokens per sequence in this call (rows = B*T, batch-major). */

@@ -5,8 +5,7 @@ import { reductionWorkgroup } from './common';
 import { linearBindGroups, Matmul, type FusedNorm, type LinearArgs, type Projection } from './matmul';
 
 const shader = { name: 'linear', code };
-// `enable subgroups;` must open the module: the subgroup entry point goes in front of the shared body.
-const sgShader = { name: 'linear_sg', code: `${sgCode}\n${code}` };
+const sgShader = { name: 'linear_sg', code: sgCode };
 const DEFAULT_WG = 64;
 const MAX_M = 8;
 
