@@ -39,3 +39,11 @@ export function resolveIncludes(name: string, code: string, files: ShaderFiles =
       .join('\n');
   return expand(code, [name]);
 }
+
+/**
+ * A module made of whole shader files in order (the first may open with `enable`), for a kernel whose
+ * variants differ in what they bind: `{ name, code }` for the pipeline cache, the name listing the files.
+ */
+export function shaderOf(paths: readonly string[]): { name: string; code: string } {
+  return { name: paths.join('+'), code: paths.map((path) => `//#include "${path}"`).join('\n') };
+}
