@@ -8,10 +8,11 @@
 // Uniform Params { B, T, H, KVH, maxLen, nsplit, scale } is shared by all entry points; the step buffer
 // Step { pos0 } (src/kernels/common.ts) gives the position of the first token of the call.
 // Overrides: D (head dim, multiple of 16, <= 256), CH (keys per split in decode), WG (threads of the decode
-// entries, power of two), GQ (H / KVH, decode_split only), ROPE (kv_write and decode_split: q and k arrive
-// before RoPE and are rotated here, at position pos0 + t, with inv_freq from binding 9 and lib/rotary.wgsl;
-// the cache then holds rotated keys as without ROPE),
+// entries, power of two), GQ (H / KVH, decode_split only),
 // WRITE (decode_split with T = 1: it appends the call's k, v row itself, so a decode step needs no kv_write).
+// Variants: a module is this file plus attention/rope.wgsl (kv_write and decode_split get q and k before RoPE
+// and rotate them at position pos0 + t, with inv_freq from binding 9; the cache then holds rotated keys as
+// without) or attention/no_rope.wgsl (q and k arrive rotated).
 //
 // entry point `prefill`  flash attention over the tokens of this call only (no cache; positions 0..T-1)
 //   bindings : 0 Params, 2 q, 3 k, 4 v (read), 5 out (read_write)
@@ -34,13 +35,13 @@
 //   precision: as `prefill` (online softmax in f32), keys summed in tiles of 4 instead of 16.
 //
 // entry point `kv_write` append this call's k, v rows to the cache
-//   bindings : 0 Params, 1 Step, 3 k, 4 v (read), 6 kc, 7 vc (read_write), 9 inv_freq (ROPE; else any buffer)
+//   bindings : 0 Params, 1 Step, 3 k, 4 v (read), 6 kc, 7 vc (read_write), 9 inv_freq (rope.wgsl)
 //   dispatch : one thread per element of [rows, KVH*D]: ceil(rows*KVH*D / 256) workgroups of 256 over (x, y).
 //              Row r = b*T + t goes to position pos0 + t; positions >= maxLen are dropped (the engine must stop).
 //
 // entry point `decode_split` attention of this call's queries over the cache, split along the cache length
 //   bindings : 0 Params, 1 Step, 2 q, 3 k, 4 v (read), 6 kc, 7 vc, 8 part (read_write) [rows, H, nsplit, D + 2],
-//              9 inv_freq (ROPE; else any buffer). k and v are read only with WRITE, kc and vc only read without.
+//              9 inv_freq (rope.wgsl). k and v are read only with WRITE, kc and vc only read without.
 //   dispatch : one workgroup of WG threads per (r, kv head, s): rows*KVH*nsplit workgroups over (x, y), s fastest.
 //              The GQ = H/KVH query heads of the kv head are done together, so each cached K/V row is fetched
 //              once per group. Query r (t = r mod T) sits at position pos0 + t and sees cache positions
@@ -61,14 +62,12 @@
 //              then sums its splits with four independent accumulators.
 // Prefill with a cache (chunked prefill, T > 1 with pos0 > 0) works through kv_write + decode_split/reduce.
 
-//#include "lib/rotary.wgsl"
 //#include "lib/step.wgsl"
 
 override D: u32 = 64u;
 override CH: u32 = 256u;
 override WG: u32 = 64u;
 override GQ: u32 = 1u;      // query heads per kv head (H / KVH), <= GQ_MAX
-override ROPE: bool = false;
 override WRITE: bool = false;
 const GQ_MAX: u32 = 16u;
 
@@ -93,19 +92,10 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> vc: array<f32>;
 @group(0) @binding(8) var<storage, read_write> part: array<f32>;
 @group(0) @binding(8) var<storage, read> part_r: array<f32>;
-@group(0) @binding(9) var<storage, read> inv_freq: array<f32>;
 
 // Index of the element that element d of a head pairs with under rotate_half RoPE.
 fn rope_partner(d: u32) -> u32 {
   return select(d - D / 2u, d + D / 2u, d < D / 2u);
-}
-
-// Element d (value v_d, partner value v_p) of a q or k head vector at position pos: RoPE'd when ROPE.
-fn maybe_rotated(v_d: f32, v_p: f32, d: u32, pos: u32) -> f32 {
-  if (!ROPE) {
-    return v_d;
-  }
-  return rotary_at(v_d, v_p, d, D / 2u, f32(pos) * inv_freq[d % (D / 2u)]);
 }
 
 fn group_id(wid: vec3u, nwg: vec3u) -> u32 {
@@ -265,7 +255,7 @@ fn kv_write(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
     return;
   }
   let o = ((b * p.KVH + g) * p.maxLen + pos) * D + d;
-  kc[o] = maybe_rotated(k[i], k[i - d + rope_partner(d)], d, pos);
+  kc[o] = rope_at(k[i], k[i - d + rope_partner(d)], d, pos);
   vc[o] = v[i];
 }
 
@@ -318,7 +308,7 @@ fn decode_split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   for (var i = lid; i < GQ * D; i += WG) {
     let g = i / D;
     let d = i - g * D;
-    q_vec[i] = maybe_rotated(q[q_base + i], q[q_base + g * D + rope_partner(d)], d, q_pos) * p.scale;
+    q_vec[i] = rope_at(q[q_base + i], q[q_base + g * D + rope_partner(d)], d, q_pos) * p.scale;
   }
   // WRITE: this workgroup owns the new position q_pos (see the header); the cache is read for the others.
   let owns_new = WRITE && q_pos < p.maxLen && s == q_pos % p.nsplit;
@@ -327,7 +317,7 @@ fn decode_split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   if (owns_new) {
     let dst = (b * p.KVH + kvh) * p.maxLen * D + q_pos * D;
     for (var d = lid; d < D; d += WG) {
-      let kd = maybe_rotated(k[new_kv + d], k[new_kv + rope_partner(d)], d, q_pos);
+      let kd = rope_at(k[new_kv + d], k[new_kv + rope_partner(d)], d, q_pos);
       k_new[d] = kd;
       kc[dst + d] = kd;
       vc[dst + d] = v[new_kv + d];
