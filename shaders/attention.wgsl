@@ -62,6 +62,7 @@
 //              then sums its splits with four independent accumulators.
 // Prefill with a cache (chunked prefill, T > 1 with pos0 > 0) works through kv_write + decode_split/reduce.
 
+//#include "lib/grid.wgsl"
 //#include "lib/step.wgsl"
 
 override D: u32 = 64u;
@@ -98,10 +99,6 @@ fn rope_partner(d: u32) -> u32 {
   return select(d - D / 2u, d + D / 2u, d < D / 2u);
 }
 
-fn group_id(wid: vec3u, nwg: vec3u) -> u32 {
-  return wid.y * nwg.x + wid.x;
-}
-
 // ---------------------------------------------------------------- prefill
 
 var<workgroup> kv_tile: array<f32, 16u * D>;
@@ -109,10 +106,9 @@ var<workgroup> s_tile: array<f32, 256>;
 var<workgroup> p_tile: array<f32, 256>;
 
 @compute @workgroup_size(256)
-fn prefill(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-           @builtin(local_invocation_index) lid: u32) {
+fn prefill(grid: Grid, @builtin(local_invocation_index) lid: u32) {
   let ntq = (p.T + 15u) / 16u;
-  let g = group_id(wid, nwg);
+  let g = group_index(grid);
   if (g >= p.B * p.H * ntq) {
     return;
   }
@@ -193,9 +189,8 @@ fn kv4_base(b: u32, tk: u32, kvh: u32) -> u32 {
 }
 
 @compute @workgroup_size(64)
-fn prefill_direct(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                  @builtin(local_invocation_index) lid: u32) {
-  let i = group_id(wid, nwg) * 64u + lid;
+fn prefill_direct(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let i = group_index(grid) * 64u + lid;
   if (i >= p.B * p.H * p.T) {
     return;
   }
@@ -238,9 +233,8 @@ fn prefill_direct(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
 // ---------------------------------------------------------------- KV cache append
 
 @compute @workgroup_size(256)
-fn kv_write(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-            @builtin(local_invocation_index) lid: u32) {
-  let i = group_id(wid, nwg) * 256u + lid;
+fn kv_write(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let i = group_index(grid) * 256u + lid;
   let width = p.KVH * D;
   if (i >= p.B * p.T * width) {
     return;
@@ -284,9 +278,8 @@ fn reduce_groups_of(lid: u32, groups: u32, is_max: bool) {
 }
 
 @compute @workgroup_size(WG)
-fn decode_split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                @builtin(local_invocation_index) lid: u32) {
-  let wg_id = group_id(wid, nwg);
+fn decode_split(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let wg_id = group_index(grid);
   let rows = p.B * p.T;
   if (wg_id >= rows * p.KVH * p.nsplit) {
     return;
@@ -387,9 +380,8 @@ fn decode_split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
 }
 
 @compute @workgroup_size(WG)
-fn decode_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                 @builtin(local_invocation_index) lid: u32) {
-  let rh = group_id(wid, nwg);
+fn decode_reduce(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let rh = group_index(grid);
   if (rh >= p.B * p.T * p.H) {
     return;
   }

@@ -10,7 +10,7 @@
 //            dQ_i = scale sum_j dS_ij k_j;  dK_j = scale sum_i dS_ij q_i  (dK, dV summed over the
 //            H/KVH query heads sharing kv head g, inside one workgroup: no atomics, deterministic).
 // All entry points: workgroup WG threads (override, power of two), 1-D work index
-// idx = wid.y * nwg.x + wid.x; vectors of one head cached in workgroup memory (D <= MAX_D, override);
+// idx = group_index(grid); vectors of one head cached in workgroup memory (D <= MAX_D, override);
 // keys (or queries) processed in chunks of WG, one per thread (dot products over D in f32, in order),
 // then each thread owns the output dims d = lid, lid + WG, ... and sums the chunk in order.
 // Params: { rows, seq_len, heads, kv_heads, head_dim, scale (f32) }.
@@ -30,6 +30,7 @@
 //   dispatch : rows * KVH workgroups, idx = row * KVH + g; the workgroup loops over the H/KVH query
 //              heads of group g and the queries i >= j of row j's sequence.
 
+//#include "lib/grid.wgsl"
 //#include "lib/reduce.wgsl"
 
 override WG: u32 = 64u;
@@ -138,9 +139,8 @@ fn accumulate_keys(lid: u32, cnt: u32, base: u32, stride: u32, from_k: bool) {
 }
 
 @compute @workgroup_size(WG)
-fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-           @builtin(local_invocation_index) lid: u32) {
-  let idx = wid.y * nwg.x + wid.x;
+fn forward(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let idx = group_index(grid);
   if (idx >= p.rows * p.heads) {
     return;
   }
@@ -186,9 +186,8 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
 }
 
 @compute @workgroup_size(WG)
-fn dq(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-      @builtin(local_invocation_index) lid: u32) {
-  let idx = wid.y * nwg.x + wid.x;
+fn dq(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let idx = group_index(grid);
   if (idx >= p.rows * p.heads) {
     return;
   }
@@ -230,9 +229,8 @@ fn dq(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 }
 
 @compute @workgroup_size(WG)
-fn dkv(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-       @builtin(local_invocation_index) lid: u32) {
-  let idx = wid.y * nwg.x + wid.x;
+fn dkv(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let idx = group_index(grid);
   if (idx >= p.rows * p.kv_heads) {
     return;
   }

@@ -10,7 +10,7 @@
 //              1 z        : array<f32> [rows, vocab] read_write: logits in, dL/dlogits out (in place)
 //              2 labels   : array<u32> [label_rows]; row r of this chunk has label labels[row0 + r]
 //              3 row_loss : array<f32> [rows] read_write: lse - z[label] (0 for ignored rows)
-//   dispatch : one workgroup per row; rows spread over (x, y), row = wid.y * nwg.x + wid.x
+//   dispatch : one workgroup per row; rows spread over (x, y), row = group_index(grid)
 //   precision: max-subtracted (stable for any finite logits); max and sum of exp are per-thread then
 //              tree reductions in f32; C is counted by every workgroup from the labels (no host input).
 //
@@ -20,6 +20,7 @@
 //   dispatch : exactly one workgroup, after `main`
 //   precision: per-thread strided sums then a tree (all terms >= 0).
 
+//#include "lib/grid.wgsl"
 //#include "lib/reduce.wgsl"
 
 override WG: u32 = 256u;
@@ -53,9 +54,8 @@ fn count_labelled(lid: u32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let row = wid.y * nwg.x + wid.x;
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let row = group_index(grid);
   if (row >= p.rows) {
     return;
   }

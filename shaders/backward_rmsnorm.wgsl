@@ -10,7 +10,7 @@
 //              4 dx_out : array<f32> [rows, dim]  overwritten, or dx_out += dx when ACCUMULATE (the
 //                                                 residual gradient already there); must not alias x, dy
 //              5 rinv   : array<f32> [rows]       r per row, written here for `dw_score`
-//   dispatch : one workgroup per row; rows spread over (x, y), row = wid.y * nwg.x + wid.x
+//   dispatch : one workgroup per row; rows spread over (x, y), row = group_index(grid)
 //   precision: sum(x^2) and sum(x w dy) per thread then a tree reduction, all f32.
 //
 // entry point `dw_score`
@@ -20,6 +20,7 @@
 //              order (f32), then |w_i dw_i| is tree-reduced per workgroup; backward_reduce finishes.
 //   overrides: WG (power of two), W_F16, ACCUMULATE (dx only)
 
+//#include "lib/grid.wgsl"
 //#include "lib/rmsnorm.wgsl"
 
 override WG: u32 = 128u;
@@ -31,9 +32,8 @@ override ACCUMULATE: bool = false;
 @group(0) @binding(6) var<storage, read_write> partials: array<f32>;
 
 @compute @workgroup_size(WG)
-fn dx(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-      @builtin(local_invocation_index) lid: u32) {
-  let row = wid.y * nwg.x + wid.x;
+fn dx(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let row = group_index(grid);
   if (row >= p.rows) {
     return;
   }

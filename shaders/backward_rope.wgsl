@@ -10,12 +10,13 @@
 //              2 g        : array<f32> [rows, heads * D] read_write: dL/d(rotated q or k) in,
 //                           dL/d(q or k before RoPE) out
 //   dispatch : ceil(rows * heads * half / WG) workgroups spread over (x, y); one thread per pair,
-//              t = (wid.y * nwg.x + wid.x) * WG + lid -> (row, head, i); position = pos0 + row mod seq_len
+//              t = thread_index(grid, lid, WG) -> (row, head, i); position = pos0 + row mod seq_len
 //   precision: the angle is the f32 product f32(pos) * inv_freq[i] (as HF computes it in f32); cos and
 //              sin come from rotary_cos_sin (lib/rotary.wgsl, the forward's, ~1 ulp), NOT the WGSL
 //              builtins: the spec only bounds those to 2^-11 absolute and SwiftShader's measured relative
 //              error on this kernel was ~1e-4.
 
+//#include "lib/grid.wgsl"
 //#include "lib/rotary.wgsl"
 
 override WG: u32 = 256u;
@@ -33,19 +34,14 @@ struct Params {
 @group(0) @binding(2) var<storage, read_write> g: array<f32>;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let t = (wid.y * nwg.x + wid.x) * WG + lid;
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let t = thread_index(grid, lid, WG);
   if (t >= p.rows * p.heads * p.half) {
     return;
   }
-  let i = t % p.half;
-  let rh = t / p.half;  // row * heads + head
-  let row = rh / p.heads;
-  let pos = p.pos0 + row % p.seq_len;
-  let cs = rotary_cos_sin(f32(pos) * inv_freq[i]);
-  let base = rh * 2u * p.half;
-  let dx = rotate_pair(g[base + i], g[base + i + p.half], vec2<f32>(cs.x, -cs.y));
-  g[base + i] = dx.x;
-  g[base + i + p.half] = dx.y;
+  let pair = rope_pair(t, p.heads, p.half, p.seq_len, p.pos0);
+  let cs = rotary_cos_sin(f32(pair.z) * inv_freq[pair.y]);
+  let dx = rotate_pair(g[pair.x], g[pair.x + p.half], vec2<f32>(cs.x, -cs.y));
+  g[pair.x] = dx.x;
+  g[pair.x + p.half] = dx.y;
 }

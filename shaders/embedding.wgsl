@@ -13,6 +13,7 @@
 //   overrides: WG (workgroup size), W_F16 (table storage)
 //   precision: exact (a copy; f16 is widened to f32).
 
+//#include "lib/grid.wgsl"
 //#include "lib/weight.wgsl"
 
 override WG: u32 = 256u;
@@ -32,9 +33,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let e = (wid.y * nwg.x + wid.x) * WG + lid;
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let e = thread_index(grid, lid, WG);
   if (e >= p.n) {
     return;
   }

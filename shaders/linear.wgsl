@@ -40,6 +40,7 @@
 //   VEC    16-byte loads: matmul needs K % 4 == 0, matvec K % 8 == 0; false: scalar loads, any K.
 //   (SEGS, the number of projections, is a const of the weights file; the fused norm is described in norm.wgsl.)
 
+//#include "lib/grid.wgsl"
 //#include "lib/f16.wgsl"
 //#include "lib/activation.wgsl"
 
@@ -200,14 +201,13 @@ fn tile_origin_of(tile: u32) -> vec3u {
 }
 
 // The output tile of this workgroup.
-fn tile_origin(wid: vec3u, nwg: vec3u) -> vec3u {
-  return tile_origin_of(wid.y * nwg.x + wid.x);
+fn tile_origin(grid: Grid) -> vec3u {
+  return tile_origin_of(group_index(grid));
 }
 
 @compute @workgroup_size(256)
-fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-          @builtin(local_invocation_index) t: u32) {
-  let origin = tile_origin(wid, nwg);
+fn matmul(grid: Grid, @builtin(local_invocation_index) t: u32) {
+  let origin = tile_origin(grid);
   if (origin.z == 0u) {
     return;
   }
@@ -367,9 +367,8 @@ fn store8(m: u32, n: u32, g: Acc8, u: Acc8) {
 }
 
 @compute @workgroup_size(64)
-fn matmul_direct(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                 @builtin(local_invocation_index) lid: u32) {
-  let t = (wid.y * nwg.x + wid.x) * 64u + lid;
+fn matmul_direct(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let t = thread_index(grid, lid, 64u);
   let blocks_n = (p.N + 7u) / 8u;
   let m = (t / blocks_n) * 8u;
   let n = (t % blocks_n) * 8u;
@@ -578,9 +577,8 @@ fn mv_accumulate(n0: u32, which: u32, nrows: u32, m: u32, lid: u32) -> Acc2 {
 }
 
 @compute @workgroup_size(WG)
-fn matvec(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-          @builtin(local_invocation_index) lid: u32) {
-  let rows = mv_rows(wid.y * nwg.x + wid.x);
+fn matvec(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let rows = mv_rows(group_index(grid));
   if (rows.x >= rows.z) {
     return;
   }

@@ -11,9 +11,8 @@ enable subgroups;
 //#include "linear.wgsl"
 
 @compute @workgroup_size(WG)
-fn matvec_sg(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-             @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) lane: u32) {
-  let rows = mv_rows(wid.y * nwg.x + wid.x);
+fn matvec_sg(grid: Grid, @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) lane: u32) {
+  let rows = mv_rows(group_index(grid));
   if (rows.x >= rows.z) {
     return;
   }

@@ -18,6 +18,7 @@
 //   precision: f32 strided partial sums + tree; counts are exact up to 2^24.
 // Perplexity of sequence b = exp(out[2b] / out[2b + 1]); only 2*B floats are read back.
 
+//#include "lib/grid.wgsl"
 //#include "lib/reduce.wgsl"
 
 override WG: u32 = 256u;
@@ -39,9 +40,8 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(WG)
-fn nll_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-            @builtin(local_invocation_index) lid: u32) {
-  let r = wid.y * nwg.x + wid.x;
+fn nll_rows(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let r = group_index(grid);
   if (r >= p.rows) {
     return;
   }
@@ -70,9 +70,8 @@ fn nll_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
 }
 
 @compute @workgroup_size(WG)
-fn seq_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-           @builtin(local_invocation_index) lid: u32) {
-  let b = wid.y * nwg.x + wid.x;
+fn seq_sum(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let b = group_index(grid);
   if (b >= p.rows) {
     return;
   }

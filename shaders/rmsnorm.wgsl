@@ -5,10 +5,11 @@
 //              1 x : array<f32>  [rows, dim] row-major
 //              2 w : array<u32>  [dim] weight, f32 bits or f16 packed two per u32 (W_F16)
 //              3 y : array<f32>  [rows, dim] (may not alias x)
-//   dispatch : one workgroup per row; rows spread over (x, y) of the grid, row = wid.y * nwg.x + wid.x
+//   dispatch : one workgroup per row; rows spread over (x, y) of the grid, row = group_index(grid)
 //   overrides: WG (power of two, workgroup size), W_F16 (weight storage)
 //   precision: sum of squares accumulated per thread in f32, then a tree reduction in workgroup memory.
 
+//#include "lib/grid.wgsl"
 //#include "lib/rmsnorm.wgsl"
 
 override WG: u32 = 128u;
@@ -16,9 +17,8 @@ override WG: u32 = 128u;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let row = wid.y * nwg.x + wid.x;
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let row = group_index(grid);
   if (row >= p.rows) {
     return;
   }

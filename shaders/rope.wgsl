@@ -15,6 +15,7 @@
 //   precision: the angle is one f32 product f32(pos) * inv_freq (as HF computes freqs in f32); cos/sin from
 //              rotary_cos_sin (lib/rotary.wgsl), about 1 ulp.
 
+//#include "lib/grid.wgsl"
 //#include "lib/rotary.wgsl"
 //#include "lib/step.wgsl"
 
@@ -32,21 +33,14 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> v: array<f32>;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let id = (wid.y * nwg.x + wid.x) * WG + lid;
-  let pairs = p.heads * p.half;
-  if (id >= p.rows * pairs) {
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let id = thread_index(grid, lid, WG);
+  if (id >= p.rows * p.heads * p.half) {
     return;
   }
-  let r = id / pairs;
-  let rest = id - r * pairs;
-  let h = rest / p.half;
-  let i = rest - h * p.half;
-  let pos = step.pos0 + r % p.T;
-  let cs = rotary_cos_sin(f32(pos) * inv_freq[i]);
-  let base = r * pairs * 2u + h * p.half * 2u + i;
-  let out = rotate_pair(v[base], v[base + p.half], cs);
-  v[base] = out.x;
-  v[base + p.half] = out.y;
+  let pair = rope_pair(id, p.heads, p.half, p.T, step.pos0);
+  let cs = rotary_cos_sin(f32(pair.z) * inv_freq[pair.y]);
+  let out = rotate_pair(v[pair.x], v[pair.x + p.half], cs);
+  v[pair.x] = out.x;
+  v[pair.x + p.half] = out.y;
 }

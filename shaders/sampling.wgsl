@@ -33,6 +33,8 @@
 //              best-first prefix reaching top_p), then inverse CDF at u * (kept mass), u uniform in [0, 1).
 //   precision: f32; the draw can differ from a float64 one only when u falls within rounding of a CDF step.
 
+//#include "lib/grid.wgsl"
+
 const CHUNK: u32 = 1024u;
 
 override WG: u32 = 256u;  // threads, power of two <= CHUNK (the wrapper: 256 on GPUs, 4 on CPU adapters)
@@ -103,9 +105,8 @@ fn reduce_best(v: f32, i: u32, lid: u32) -> vec2<u32> {
 }
 
 @compute @workgroup_size(WG)
-fn argmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-          @builtin(local_invocation_index) lid: u32) {
-  let r = wid.y * nwg.x + wid.x;
+fn argmax(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let r = group_index(grid);
   if (r >= p.rows) {
     return;
   }
@@ -128,9 +129,8 @@ var<workgroup> sort_v: array<f32, CHUNK>;
 var<workgroup> sort_i: array<u32, CHUNK>;
 
 @compute @workgroup_size(WG)
-fn topk(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let g = wid.y * nwg.x + wid.x;
+fn topk(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let g = group_index(grid);
   if (g >= p.rows * p.nchunks) {
     return;
   }

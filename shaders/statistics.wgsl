@@ -4,7 +4,7 @@
 //   bindings : 0 uniform Params { n (elements), per_group (elements per workgroup) }
 //              1 w        : array<u32>  weight, f32 bits or f16 packed two per u32 (W_F16)
 //              2 partials : array<f32>  one sum per workgroup, folded by backward_reduce.wgsl
-//   dispatch : ceil(n / per_group) workgroups, linear id = wid.y * nwg.x + wid.x
+//   dispatch : ceil(n / per_group) workgroups, linear id = group_index(grid)
 //   precision: f32 per thread over a strided slice, then a tree in workgroup memory; all terms >= 0.
 //
 // entry point `row_cosine`  (Block Influence / angular distance: cos(a_r, b_r) per token)
@@ -16,6 +16,7 @@
 //
 // overrides: WG (power of two), W_F16
 
+//#include "lib/grid.wgsl"
 //#include "lib/weight.wgsl"
 //#include "lib/reduce.wgsl"
 
@@ -34,9 +35,8 @@ struct Params {
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(WG)
-fn abs_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-           @builtin(local_invocation_index) lid: u32) {
-  let group = wid.y * nwg.x + wid.x;
+fn abs_sum(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let group = group_index(grid);
   let start = group * p.per_group;
   let end = min(start + p.per_group, p.n);
   var s = 0.0;
@@ -50,9 +50,8 @@ fn abs_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
 }
 
 @compute @workgroup_size(WG)
-fn row_cosine(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-              @builtin(local_invocation_index) lid: u32) {
-  let row = wid.y * nwg.x + wid.x;
+fn row_cosine(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let row = group_index(grid);
   if (row >= p.n) {
     return;
   }

@@ -37,6 +37,14 @@ fn rotary_at(v_i: f32, v_partner: f32, i: u32, half: u32, a: f32) -> f32 {
   return v_i * cs.x + v_partner * cs.y;
 }
 
+// Thread t of a pass over the pairs of q or k [rows, heads, 2 * half] (row r = b*T + t_r at position
+// pos0 + t_r): (index of the pair's first element, its frequency index i < half, the position).
+fn rope_pair(t: u32, heads: u32, half: u32, T: u32, pos0: u32) -> vec3u {
+  let i = t % half;
+  let rh = t / half;  // row * heads + head
+  return vec3u(rh * 2u * half + i, i, pos0 + (rh / heads) % T);
+}
+
 fn rotate_pair(x1: f32, x2: f32, cs: vec2<f32>) -> vec2<f32> {
   return vec2<f32>(x1 * cs.x - x2 * cs.y, x2 * cs.x + x1 * cs.y);
 }

@@ -42,9 +42,8 @@ fn part_row(s: u32, m: u32, n: u32, g: vec4<f32>, u: vec4<f32>) {
 }
 
 @compute @workgroup_size(64)
-fn matmul_wide_split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                     @builtin(local_invocation_index) t: u32) {
-  let group = wid.y * nwg.x + wid.x;
+fn matmul_wide_split(grid: Grid, @builtin(local_invocation_index) t: u32) {
+  let group = group_index(grid);
   let tiles = tile_count();
   let s = group / tiles;
   if (s >= SPLIT) {
@@ -56,9 +55,8 @@ fn matmul_wide_split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups)
 }
 
 @compute @workgroup_size(256)
-fn matmul_split_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                       @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
+fn matmul_split_reduce(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let i = thread_index(grid, lid, 256u);
   let count = p.M * p.N;
   if (i >= count) {
     return;

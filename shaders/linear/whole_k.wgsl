@@ -7,9 +7,8 @@ fn put_row(s: u32, m: u32, n: u32, g: Acc8, u: Acc8) {
 }
 
 @compute @workgroup_size(64)
-fn matmul_wide(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-               @builtin(local_invocation_index) t: u32) {
-  let origin = tile_origin(wid, nwg);
+fn matmul_wide(grid: Grid, @builtin(local_invocation_index) t: u32) {
+  let origin = tile_origin(grid);
   if (origin.z == 0u) {
     return;
   }
