@@ -10,7 +10,7 @@
 //            dQ_i = scale sum_j dS_ij k_j;  dK_j = scale sum_i dS_ij q_i  (dK, dV summed over the
 //            H/KVH query heads sharing kv head g, inside one workgroup: no atomics, deterministic).
 // All entry points: workgroup WG threads (override, power of two), 1-D work index
-// idx = wid.y * nwg.x + wid.x; vectors of one head cached in workgroup memory (D <= MAX_D, override);
+// idx = group_index(grid); vectors of one head cached in workgroup memory (D <= MAX_D, override);
 // keys (or queries) processed in chunks of WG, one per thread (dot products over D in f32, in order),
 // then each thread owns the output dims d = lid, lid + WG, ... and sums the chunk in order.
 // Params: { rows, seq_len, heads, kv_heads, head_dim, scale (f32) }.
@@ -29,6 +29,9 @@
 //   bindings : 0 params, 1 q, 2 k, 3 v, 7 lse, 8 d_o, 11 delta, 12 dk_out, 13 dv_out [rows, KVH*D] (written)
 //   dispatch : rows * KVH workgroups, idx = row * KVH + g; the workgroup loops over the H/KVH query
 //              heads of group g and the queries i >= j of row j's sequence.
+
+//#include "lib/grid.wgsl"
+//#include "lib/reduce.wgsl"
 
 override WG: u32 = 64u;
 override MAX_D: u32 = 256u;
@@ -63,7 +66,6 @@ var<workgroup> acc_a: array<f32, MAX_D>;  // O_i (forward), dQ_i (dq), dK_j (dkv
 var<workgroup> acc_b: array<f32, MAX_D>;  // dV_j (dkv)
 var<workgroup> chunk_a: array<f32, WG>;
 var<workgroup> chunk_b: array<f32, WG>;
-var<workgroup> red: array<vec2f, WG>;
 
 const NEG_BIG: f32 = -3.402823e38;
 
@@ -98,20 +100,6 @@ fn dot_b_do(base: u32) -> f32 {
     s += vec_b[d] * d_o[base + d];
   }
   return s;
-}
-
-fn tree_sum(lid: u32, x: f32) -> f32 {
-  red[lid] = vec2f(x, 0.0);
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) {
-      red[lid] += red[lid + stride];
-    }
-    workgroupBarrier();
-  }
-  let t = red[0].x;
-  workgroupBarrier();
-  return t;
 }
 
 // Where the (row, head) work item idx = row * H + h reads: its sequence's keys 0..t, its kv head.
@@ -151,9 +139,8 @@ fn accumulate_keys(lid: u32, cnt: u32, base: u32, stride: u32, from_k: bool) {
 }
 
 @compute @workgroup_size(WG)
-fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-           @builtin(local_invocation_index) lid: u32) {
-  let idx = wid.y * nwg.x + wid.x;
+fn forward(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let idx = group_index(grid);
   if (idx >= p.rows * p.heads) {
     return;
   }
@@ -177,18 +164,8 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
     l = l * exp(m - mn) + exp(s - mn);
     m = mn;
   }
-  red[lid] = vec2f(m, l);
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) {
-      let a = red[lid];
-      let b = red[lid + stride];
-      let mn = max(a.x, b.x);
-      red[lid] = vec2f(mn, a.y * exp(a.x - mn) + b.y * exp(b.x - mn));
-    }
-    workgroupBarrier();
-  }
-  let row_lse = red[0].x + log(red[0].y);
+  let ml = tree_lse(lid, m, l);
+  let row_lse = ml.x + log(ml.y);
   for (var c0 = 0u; c0 < n; c0 += WG) {
     let j = c0 + lid;
     var pj = 0.0;
@@ -209,9 +186,8 @@ fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
 }
 
 @compute @workgroup_size(WG)
-fn dq(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-      @builtin(local_invocation_index) lid: u32) {
-  let idx = wid.y * nwg.x + wid.x;
+fn dq(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let idx = group_index(grid);
   if (idx >= p.rows * p.heads) {
     return;
   }
@@ -253,9 +229,8 @@ fn dq(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 }
 
 @compute @workgroup_size(WG)
-fn dkv(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-       @builtin(local_invocation_index) lid: u32) {
-  let idx = wid.y * nwg.x + wid.x;
+fn dkv(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let idx = group_index(grid);
   if (idx >= p.rows * p.kv_heads) {
     return;
   }

@@ -1,12 +1,7 @@
-import code from '../../shaders/linear.wgsl?raw';
-import sgCode from '../../shaders/linear_subgroups.wgsl?raw';
 import type { GpuRuntime } from '../gpu/runtime';
 import { reductionWorkgroup } from './common';
-import { linearBindGroups, Matmul, type FusedNorm, type LinearArgs, type Projection } from './matmul';
+import { linearBindGroups, linearShader, Matmul, weightsFor, type FusedNorm, type LinearArgs, type Projection } from './matmul';
 
-const shader = { name: 'linear', code };
-// `enable subgroups;` must open the module: the subgroup entry point goes in front of the shared body.
-const sgShader = { name: 'linear_sg', code: `${sgCode}\n${code}` };
 const DEFAULT_WG = 64;
 const MAX_M = 8;
 
@@ -39,15 +34,14 @@ export class Matvec {
     }
     this.usesSubgroups = a.subgroups ?? rt.ctx.adapter.hasSubgroups;
     const WG = a.workgroupSize ?? reductionWorkgroup(rt, DEFAULT_WG);
-    this.pipeline = rt.pipelines.get(this.usesSubgroups ? sgShader : shader, this.usesSubgroups ? 'matvec_sg' : 'matvec', {
+    const shader = linearShader({ weights: a.more ? 'qkv' : weightsFor(epilogue), norm: a.norm !== undefined, subgroups: this.usesSubgroups });
+    this.pipeline = rt.pipelines.get(shader, this.usesSubgroups ? 'matvec_sg' : 'matvec', {
       W_F16: a.dtype === 'f16',
       VEC: a.K % 8 === 0,
       EPI: { store: 0, residual: 1, swiglu: 2 }[epilogue],
       MB: a.M,
       WG,
-      NORM: a.norm !== undefined,
-      NW_F16: a.norm?.dtype === 'f16',
-      SEGS: a.more ? 3 : 1,
+      ...(a.norm ? { NW_F16: a.norm.dtype === 'f16' } : {}),
     });
     this.dispatches = linearBindGroups(rt, this.pipeline, a, 'matvec', { norm: a.norm, more: a.more }).map(({ bindGroup, rows }) => ({
       bindGroup,

@@ -1,11 +1,10 @@
 import code from '../../shaders/rope.wgsl?raw';
-import rotary from '../../shaders/rotary.wgsl?raw';
 import { uploadBuffer } from '../gpu/buffers';
 import { deviceBuffer } from '../gpu/device-buffers';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
 import type { StepBuffer } from './common';
 
-const shader = { name: 'rope', code: `${rotary}\n${code}` };
+const shader = { name: 'rope', code };
 const WG = 256;
 
 /** config.json rope_scaling with rope_type "llama3" (LLaMA 3.1+). */
