@@ -21,15 +21,15 @@ import { createStorageBuffer, readF32 } from '../gpu/buffers';
 import { withErrorScope } from '../gpu/errors';
 import { BufferLedger } from '../gpu/ledger';
 import type { GpuRuntime } from '../gpu/runtime';
-import { ropeScaling, type Encodable } from '../model/block-ops';
+import { ropeScaling } from '../model/block-ops';
 import type { ModelConfig } from '../io/config';
 import { AttentionBackward, AttentionForward } from '../kernels/backward/attention';
-import { CrossEntropyBackward } from '../kernels/backward/crossEntropy';
-import { LinearBackward } from '../kernels/backward/linear';
-import { RmsNormBackward } from '../kernels/backward/rmsnorm';
+import { CrossEntropyBackward } from '../kernels/backward/cross-entropy';
+import { LinearBackward, LinearScore } from '../kernels/backward/linear';
+import { RmsNormBackward, RmsNormScore } from '../kernels/backward/rmsnorm';
 import { RopeBackward } from '../kernels/backward/rope';
 import { SwiGluBackward } from '../kernels/backward/swiglu';
-import { StepBuffer } from '../kernels/common';
+import { StepBuffer, type Encodable } from '../kernels/common';
 import { SwiGlu } from '../kernels/elementwise';
 import { createLinear } from '../kernels/matvec';
 import { RmsNorm } from '../kernels/rmsnorm';
@@ -177,11 +177,11 @@ export async function computeTaylorScores(
           inPass(headEncoder, [
             createLinear(rt, { M: rows, N: c.vocabSize, K: Hd, dtype: w.head.dtype, x: nfChunk ?? a.xn, w: w.head.buffer, y: logits }),
             new CrossEntropyBackward(rt, {
-              rows, vocab: c.vocabSize, logits, labels: batch.labels, rowOffset: row0, totalRows: R, accumulateLoss: row0 > 0, loss,
+              rows, V: c.vocabSize, logits, labels: batch.labels, rowOffset: row0, totalRows: R, accumulateLoss: row0 > 0, loss,
             }),
             new LinearBackward(rt, {
-              M: rows, N: c.vocabSize, K: Hd, weightF16: isF16(w.head), dY: logits, W: w.head.buffer,
-              dX: { buffer: dNorm, offset: row0 * rowBytes, size: rows * rowBytes },
+              M: rows, N: c.vocabSize, K: Hd, dtype: w.head.dtype, dy: logits, w: w.head.buffer,
+              dx: { buffer: dNorm, offset: row0 * rowBytes, size: rows * rowBytes },
             }),
           ]);
         }
@@ -260,7 +260,20 @@ function blockOps(rt: GpuRuntime, c: ModelConfig, w: BlockWeights, block: number
   const kvd = c.numKvHeads * c.headDim;
   const eps = c.rmsNormEps;
   const slot = (k: number) => ({ scores: g.scores, slot: block * SLOTS + k });
-  const attn = { rows: M, seqLen: s.T, heads: c.numHeads, kvHeads: c.numKvHeads, headDim: c.headDim };
+  const heads = { B: s.N, T: s.T, nHeads: c.numHeads, nKvHeads: c.numKvHeads, headDim: c.headDim };
+  type Linear = 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down';
+  const SLOT = { q: 0, k: 1, v: 2, o: 3, gate: 4, up: 5, down: 6, inputNorm: 7, postNorm: 8 } as const;
+  /** dx = (+=) dy W, then the weight's fused score. */
+  const linear = (name: Linear, N: number, K: number, x: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer, accumulate = false): Encodable[] => [
+    new LinearBackward(rt, { M, N, K, dtype: w[name].dtype, dy, w: w[name].buffer, dx, accumulate }),
+    new LinearScore(rt, { M, N, K, dtype: w[name].dtype, dy, w: w[name].buffer, x, score: slot(SLOT[name]) }),
+  ];
+  /** dResid += norm backward, then the norm weight's score. */
+  const norm = (name: 'inputNorm' | 'postNorm', x: GPUBuffer): Encodable[] => {
+    const shape = { rows: M, dim: Hd, eps, weightF16: isF16(w[name]), x, w: w[name].buffer, dy: g.dNorm };
+    const op = new RmsNormBackward(rt, { ...shape, dx: g.dResid, accumulate: true });
+    return [op, new RmsNormScore(rt, { ...shape, rinv: op.rinv, score: slot(SLOT[name]) })];
+  };
   const rope = new Rope(rt, {
     rows: M, T: s.T, headDim: c.headDim, nHeads: c.numHeads, nKvHeads: c.numKvHeads, q: a.q, k: a.k, step: g.step, theta: c.ropeTheta, ...ropeScaling(c),
   });
@@ -271,7 +284,7 @@ function blockOps(rt: GpuRuntime, c: ModelConfig, w: BlockWeights, block: number
     createLinear(rt, { M, N: kvd, K: Hd, dtype: w.k.dtype, x: a.xn, w: w.k.buffer, y: a.k }),
     createLinear(rt, { M, N: kvd, K: Hd, dtype: w.v.dtype, x: a.xn, w: w.v.buffer, y: a.v }),
     rope,
-    new AttentionForward(rt, { ...attn, q: a.q, k: a.k, v: a.v, o: a.attn, lse: g.lse }),
+    new AttentionForward(rt, { ...heads, q: a.q, k: a.k, v: a.v, out: a.attn, lse: g.lse }),
     createLinear(rt, { M, N: Hd, K: qd, dtype: w.o.dtype, x: a.attn, w: w.o.buffer, y: a.x, epilogue: 'residual' }),
     // n2 = rms(h) w_post; g, u; m = silu(g) u
     new RmsNorm(rt, { rows: M, dim: Hd, eps, weightF16: isF16(w.postNorm), x: a.x, w: w.postNorm.buffer, y: g.n2 }),
@@ -279,19 +292,18 @@ function blockOps(rt: GpuRuntime, c: ModelConfig, w: BlockWeights, block: number
     createLinear(rt, { M, N: I, K: Hd, dtype: w.up.dtype, x: g.n2, w: w.up.buffer, y: g.up }),
     new SwiGlu(rt, { n: M * I, g: g.gate, u: g.up, h: a.h }),
     // backward (src/kernels/backward/README.md steps 1-10); dResid = dL/dy on entry, dL/dx0 on exit
-    new LinearBackward(rt, { M, N: Hd, K: I, weightF16: isF16(w.down), dY: g.dResid, W: w.down.buffer, X: a.h, dX: g.dm, score: slot(6) }),
-    new SwiGluBackward(rt, { count: M * I, g: g.gate, u: g.up, dh: g.dm }),
-    new LinearBackward(rt, { M, N: I, K: Hd, weightF16: isF16(w.gate), dY: g.gate, W: w.gate.buffer, X: g.n2, dX: g.dNorm, score: slot(4) }),
-    new LinearBackward(rt, { M, N: I, K: Hd, weightF16: isF16(w.up), dY: g.up, W: w.up.buffer, X: g.n2, dX: g.dNorm, accumulate: true, score: slot(5) }),
-    new RmsNormBackward(rt, { rows: M, dim: Hd, eps, weightF16: isF16(w.postNorm), x: a.x, w: w.postNorm.buffer, dy: g.dNorm, dx: g.dResid, accumulate: true, score: slot(8) }),
-    new LinearBackward(rt, { M, N: Hd, K: qd, weightF16: isF16(w.o), dY: g.dResid, W: w.o.buffer, X: a.attn, dX: g.dm, score: slot(3) }),
-    new AttentionBackward(rt, { ...attn, q: a.q, k: a.k, v: a.v, o: a.attn, lse: g.lse, dO: g.dm, dQ: g.dQ, dK: g.dK, dV: g.dV }),
-    new RopeBackward(rt, { rows: M, heads: c.numHeads, headDim: c.headDim, seqLen: s.T, invFreq: rope.invFreq, grad: g.dQ }),
-    new RopeBackward(rt, { rows: M, heads: c.numKvHeads, headDim: c.headDim, seqLen: s.T, invFreq: rope.invFreq, grad: g.dK }),
-    new LinearBackward(rt, { M, N: qd, K: Hd, weightF16: isF16(w.q), dY: g.dQ, W: w.q.buffer, X: a.xn, dX: g.dNorm, score: slot(0) }),
-    new LinearBackward(rt, { M, N: kvd, K: Hd, weightF16: isF16(w.k), dY: g.dK, W: w.k.buffer, X: a.xn, dX: g.dNorm, accumulate: true, score: slot(1) }),
-    new LinearBackward(rt, { M, N: kvd, K: Hd, weightF16: isF16(w.v), dY: g.dV, W: w.v.buffer, X: a.xn, dX: g.dNorm, accumulate: true, score: slot(2) }),
-    new RmsNormBackward(rt, { rows: M, dim: Hd, eps, weightF16: isF16(w.inputNorm), x: x0, w: w.inputNorm.buffer, dy: g.dNorm, dx: g.dResid, accumulate: true, score: slot(7) }),
+    ...linear('down', Hd, I, a.h, g.dResid, g.dm),
+    new SwiGluBackward(rt, { n: M * I, g: g.gate, u: g.up, dh: g.dm }),
+    ...linear('gate', I, Hd, g.n2, g.gate, g.dNorm),
+    ...linear('up', I, Hd, g.n2, g.up, g.dNorm, true),
+    ...norm('postNorm', a.x),
+    ...linear('o', Hd, qd, a.attn, g.dResid, g.dm),
+    new AttentionBackward(rt, { ...heads, q: a.q, k: a.k, v: a.v, out: a.attn, lse: g.lse, dOut: g.dm, dq: g.dQ, dk: g.dK, dv: g.dV }),
+    new RopeBackward(rt, { rows: M, T: s.T, headDim: c.headDim, nHeads: c.numHeads, nKvHeads: c.numKvHeads, dq: g.dQ, dk: g.dK, theta: c.ropeTheta, ...ropeScaling(c) }),
+    ...linear('q', qd, Hd, a.xn, g.dQ, g.dNorm),
+    ...linear('k', kvd, Hd, a.xn, g.dK, g.dNorm, true),
+    ...linear('v', kvd, Hd, a.xn, g.dV, g.dNorm, true),
+    ...norm('inputNorm', x0),
   ];
 }
 
