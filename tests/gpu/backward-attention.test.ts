@@ -6,7 +6,7 @@ import { firstNonFinite, randomArray, relativeError, seededRandom } from '../hel
 import { attentionBackwardRef, attentionRef } from '../reference/backward-attention';
 
 // O and lse come from the float64 reference (rounded to f32), so any head dimension is covered here;
-// the engine's forward writes them (AttentionForward, covered end to end by the Taylor model tests).
+// the forward kernel that writes them in the engine (AttentionPrefill) is checked in attention.test.ts.
 describe('backward attention kernels (causal GQA, FA2-style backward from O and lse)', () => {
   // [B, T, H, KVH, D, threads per workgroup (0: the adapter's default, 4 on CPU adapters)]: single token;
   // GQA groups of 2 and 4; T > WG to cross key/query chunks; D > WG and odd; GPU-sized workgroups (64).

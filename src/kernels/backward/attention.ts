@@ -6,43 +6,14 @@ import { encodeAll, prepare, reductionWorkgroup, type Buf, type Dispatch } from 
 
 const shader = { name: 'backward_attention', code };
 
-/** Threads per workgroup (power of two; default reductionWorkgroup, 64 on GPUs) and the specialisation constants. */
-function constantsFor(rt: GpuRuntime, a: AttentionShape & { workgroupSize?: number }) {
-  // Workgroup caches hold one head vector; round up to a multiple of 64 so few specializations exist.
-  return { WG: a.workgroupSize ?? reductionWorkgroup(rt, 64), MAX_D: Math.max(64, Math.ceil(a.headDim / 64) * 64) };
-}
-
-function paramsFor(rt: GpuRuntime, a: AttentionShape): GPUBuffer {
-  return rt.uniform(packParams([
-    { u32: a.B * a.T }, { u32: a.T }, { u32: a.nHeads }, { u32: a.nKvHeads }, { u32: a.headDim }, { f32: 1 / Math.sqrt(a.headDim) },
-  ]), 'backward_attention.params');
-}
-
-/**
- * Forward helper for the backward: O and the per-(row, head) logsumexp. To be merged with the forward
- * attention kernel if that one writes lse in the same [rows, nHeads] layout.
- */
-export class AttentionForward {
-  private readonly dispatch: Dispatch;
-
-  constructor(rt: GpuRuntime, a: AttentionShape & { workgroupSize?: number; q: Buf; k: Buf; v: Buf; out: Buf; lse: Buf }) {
-    this.dispatch = prepare(rt, shader, 'forward', constantsFor(rt, a),
-      { 0: paramsFor(rt, a), 1: a.q, 2: a.k, 3: a.v, 4: a.out, 5: a.lse }, rt.grid(a.B * a.T * a.nHeads));
-  }
-
-  encode(pass: GPUComputePassEncoder): void {
-    encodeAll(pass, [this.dispatch]);
-  }
-}
-
 export interface AttentionBackwardArgs extends AttentionShape {
-  /** Any head dimension up to 256 (unlike the forward's multiples of 16). Threads per workgroup: power of two (default reductionWorkgroup, 64 on GPUs). */
+  /** Threads per workgroup: power of two (default reductionWorkgroup, 64 on GPUs). Any headDim works here (the forward needs multiples of 16). */
   workgroupSize?: number;
   /** Post-RoPE q, k, v of the forward pass, f32. */
   q: Buf;
   k: Buf;
   v: Buf;
-  /** The forward's output O [rows, nHeads*headDim] and logsumexp [rows, nHeads] (AttentionForward). */
+  /** The forward's output O [rows, nHeads*headDim] and logsumexp [rows, nHeads] (AttentionPrefill writes both). */
   out: Buf;
   lse: Buf;
   /** Gradient of O (the o_proj dx), [rows, nHeads*headDim]. */
@@ -62,8 +33,11 @@ export class AttentionBackward {
   constructor(rt: GpuRuntime, a: AttentionBackwardArgs) {
     if (a.nHeads % a.nKvHeads !== 0) throw new Error('attention backward: nHeads must be a multiple of nKvHeads');
     const rows = a.B * a.T;
-    const params = paramsFor(rt, a);
-    const constants = constantsFor(rt, a);
+    const params = rt.uniform(packParams([
+      { u32: rows }, { u32: a.T }, { u32: a.nHeads }, { u32: a.nKvHeads }, { u32: a.headDim }, { f32: 1 / Math.sqrt(a.headDim) },
+    ]), 'backward_attention.params');
+    // Workgroup caches hold one head vector; round up to a multiple of 64 so few specializations exist.
+    const constants = { WG: a.workgroupSize ?? reductionWorkgroup(rt, 64), MAX_D: Math.max(64, Math.ceil(a.headDim / 64) * 64) };
     this.delta = createStorageBuffer(rt.device, rows * a.nHeads * 4, 'backward_attention.delta');
     this.dispatches = [
       prepare(rt, shader, 'dq', constants,
