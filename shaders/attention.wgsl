@@ -3,6 +3,8 @@
 //   q   [rows, H*D]    head h in columns h*D .. h*D + D - 1 (after RoPE)
 //   k,v [rows, KVH*D]  query head h reads kv head g = h / (H / KVH)
 //   out [rows, H*D]
+//   lse [rows, H]      prefill entries: logsumexp of query row r's scaled scores for head h at r*H + h (what
+//                      the backward, backward_attention.wgsl, recomputes softmax rows from)
 //   KV cache, one pair of buffers per layer: kc, vc [B, KVH, maxLen, D] f32, element (b, g, pos, d) at
 //   ((b*KVH + g)*maxLen + pos)*D + d. Positions 0 .. pos0 + T - 1 are valid after kv_write of a call.
 // Uniform Params { B, T, H, KVH, maxLen, nsplit, scale } is shared by all entry points; the step buffer
@@ -15,7 +17,7 @@
 // without) or attention/no_rope.wgsl (q and k arrive rotated).
 //
 // entry point `prefill`  flash attention over the tokens of this call only (no cache; positions 0..T-1)
-//   bindings : 0 Params, 2 q, 3 k, 4 v (read), 5 out (read_write)
+//   bindings : 0 Params, 2 q, 3 k, 4 v (read), 5 out, 10 lse (read_write)
 //   dispatch : one workgroup of 256 threads per (b, h, tile of 16 queries): B*H*ceil(T/16) workgroups over (x, y),
 //              g = wid.y*nwg.x + wid.x, q-tile = g % ceil(T/16), h = (g / ceil(T/16)) % H, b = the rest.
 //              Thread (qi = lid / 16, j = lid % 16): scores of query qi against key j of each 16-key tile; then the
@@ -26,7 +28,7 @@
 //              only key tiles up to the tile's last query are visited. Output = acc / l.
 //
 // entry point `prefill_direct`  the same result without workgroup memory, for CPU adapters (SwiftShader)
-//   bindings : 0 Params, 2 q, 3 k, 4 v (read), 5 out (read_write; all four as vec4 views)
+//   bindings : 0 Params, 2 q, 3 k, 4 v (read), 5 out (read_write; all four as vec4 views), 10 lse (read_write)
 //   dispatch : one thread per (b, h, t): B*H*T threads, 64 a workgroup over (x, y), t fastest (neighbouring
 //              threads read the same keys). Keys in tiles of 4 up to t; the running output is kept in `out`
 //              itself (rescaled per tile) since a CPU has cache, not a register file, to hold it.
@@ -93,6 +95,7 @@ struct Params {
 @group(0) @binding(7) var<storage, read_write> vc: array<f32>;
 @group(0) @binding(8) var<storage, read_write> part: array<f32>;
 @group(0) @binding(8) var<storage, read> part_r: array<f32>;
+@group(0) @binding(10) var<storage, read_write> lse_out: array<f32>;
 
 // Index of the element that element d of a head pairs with under rotate_half RoPE.
 fn rope_partner(d: u32) -> u32 {
@@ -172,6 +175,9 @@ fn prefill(grid: Grid, @builtin(local_invocation_index) lid: u32) {
     for (var e = 0u; e < D / 16u; e++) {
       out[q_base + j + 16u * e] = o[e] / l;
     }
+    if (j == 0u) {
+      lse_out[(b * p.T + tq) * p.H + h] = m + log(l);
+    }
   }
 }
 
@@ -228,6 +234,7 @@ fn prefill_direct(grid: Grid, @builtin(local_invocation_index) lid: u32) {
   for (var d4 = 0u; d4 < D / 4u; d4++) {
     out4[q_base + d4] = out4[q_base + d4] / l;
   }
+  lse_out[(b * p.T + t) * p.H + h] = m + log(l);
 }
 
 // ---------------------------------------------------------------- KV cache append

@@ -34,15 +34,17 @@ function params(rt: GpuRuntime, s: AttentionShape, maxLen: number, nsplit: numbe
 
 /**
  * Causal flash attention over the T tokens of each sequence (no cache): q [B*T, H*D], k, v
- * [B*T, KVH*D] -> out [B*T, H*D]. Used for scoring/perplexity prefill. Kernel `tiled` (GPUs: 16x16
- * query/key tiles in workgroup memory) or `direct` (CPU adapters: one thread per query row, no
- * workgroup memory); default by adapter.
+ * [B*T, KVH*D] -> out [B*T, H*D] and the logsumexp of each query row's scaled scores, lse [B*T, H]
+ * (what the backward needs besides out; one f32 per row and head). Used by the batched forward
+ * (scoring, perplexity, the backward's recompute). Kernel `tiled` (GPUs: 16x16 query/key tiles in
+ * workgroup memory) or `direct` (CPU adapters: one thread per query row, no workgroup memory);
+ * default by adapter.
  */
 export class AttentionPrefill {
   private readonly dispatch: Dispatch;
   readonly kernel: 'tiled' | 'direct';
 
-  constructor(rt: GpuRuntime, a: AttentionShape & { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; out: GPUBuffer; kernel?: 'tiled' | 'direct' }) {
+  constructor(rt: GpuRuntime, a: AttentionShape & { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; out: GPUBuffer; lse: GPUBuffer; kernel?: 'tiled' | 'direct' }) {
     checkShape(a);
     this.kernel = a.kernel ?? (isCpuAdapter(rt.ctx.adapter) ? 'direct' : 'tiled');
     const direct = this.kernel === 'direct';
@@ -51,7 +53,7 @@ export class AttentionPrefill {
       throw new Error(`attention prefill: head_dim ${a.headDim} needs ${smem} B of workgroup memory (limit ${rt.device.limits.maxComputeWorkgroupStorageSize})`);
     }
     const pipeline = rt.pipelines.get(shader(), direct ? 'prefill_direct' : 'prefill', { D: a.headDim });
-    const bindGroup = bindAt(rt, pipeline, { 0: params(rt, a, 0, 1), 2: a.q, 3: a.k, 4: a.v, 5: a.out }, 'attention.prefill');
+    const bindGroup = bindAt(rt, pipeline, { 0: params(rt, a, 0, 1), 2: a.q, 3: a.k, 4: a.v, 5: a.out, 10: a.lse }, 'attention.prefill');
     const groups = direct ? Math.ceil((a.B * a.nHeads * a.T) / 64) : a.B * a.nHeads * Math.ceil(a.T / 16);
     this.dispatch = { pipeline, bindGroup, grid: rt.grid(groups) };
   }
