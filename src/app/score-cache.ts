@@ -11,8 +11,8 @@
  */
 import { canonicalJson, sha256Hex } from '../io/fingerprint';
 import type { CalibrationSpec } from '../prune/calibration';
-import type { ScoredCriterion } from '../prune/mask';
-import { rankAscending } from '../prune/select';
+import { criterion as criterionById, type ScoredCriterion } from '../prune/criteria/registry';
+import { rankBlocks } from '../prune/criteria/ranking';
 import type { CriterionResult } from './protocol';
 
 export const SCORE_CACHE_FORMAT = 'depth-pruning-lab/scores';
@@ -26,12 +26,6 @@ export interface ScoreStore {
   clear(): Promise<void>;
 }
 
-/**
- * Whether a criterion reads the calibration set (mask.ts has DATA_FREE_CRITERIA, but importing
- * it would pull ajv into the worker).
- */
-export const usesCalibration = (criterion: ScoredCriterion): boolean => criterion !== 'magnitude';
-
 export interface ScoreKeyParts {
   /** LoadedCheckpoint.fingerprint: the layout plus sampled weight bytes. */
   fingerprint: string;
@@ -43,20 +37,17 @@ export interface ScoreKeyParts {
 }
 
 export async function scoreCacheKey(p: ScoreKeyParts): Promise<string> {
-  const c = usesCalibration(p.criterion) ? p.calibration : null;
+  const c = criterionById(p.criterion).needsData ? p.calibration : null;
   const calibration = c && { textSha256: c.textSha256, n: c.n, t: c.t, seed: c.seed, bos: c.bos };
   return sha256Hex(canonicalJson({ version: SCORE_CACHE_VERSION, fingerprint: p.fingerprint, calibration, criterion: p.criterion, settings: p.settings }));
 }
 
 /**
- * The request settings a criterion's result depends on: only iterative PPL reads them (its steps
- * and the protected set it never removes); the others apply k and protection at selection time.
+ * The request settings a criterion's result depends on (the registry's cacheSettings): most
+ * apply k and protection only at selection time and add nothing.
  */
 export function criterionSettings(criterion: ScoredCriterion, o: { steps: number; protect: readonly number[] }): Record<string, unknown> {
-  // Angular results carry d(l, l+n) for every window length n (older entries stopped at n = 4).
-  if (criterion === 'angular') return { windows: 'all lengths' };
-  if (criterion !== 'iterative-ppl') return {};
-  return { steps: o.steps, protect: [...new Set(o.protect)].sort((a, b) => a - b) };
+  return criterionById(criterion).cacheSettings(o);
 }
 
 // JSON has no NaN or Infinity; tag them so a cached result equals the computed one.
@@ -109,18 +100,15 @@ export async function writeCachedResult(store: ScoreStore, key: string, result: 
 }
 
 /**
- * Whether a ranking is the one its scores give: ascending score for every criterion (the engine
- * ranks with rankAscending, ties by index), except iterative PPL whose scores are the removal
- * steps 0..k-1 of the first k ranked blocks, the rest unscored. An entry that fails this would
- * make every later mask from it invalid, so it is a miss.
+ * Whether a ranking is the one its scores give: for a criterion ranked by its scores, exactly
+ * rankBlocks(scores); for iterative PPL (an order of its own), the first k ranked blocks carry
+ * the removal steps 0..k-1 and the rest no score. An entry that fails this would make every
+ * later mask from it invalid, so it is a miss.
  */
-function rankingFollowsScores(criterion: ScoredCriterion, scores: (number | null)[], ranking: number[]): boolean {
-  if (criterion === 'iterative-ppl') {
-    const steps = scores.filter((s) => s !== null).length;
-    return ranking.every((b, i) => (i < steps ? scores[b] === i : scores[b] === null));
-  }
-  if (scores.some((s) => s === null)) return false;
-  return rankAscending(scores as number[]).every((b, i) => b === ranking[i]);
+function rankingFollowsScores(id: ScoredCriterion, scores: (number | null)[], ranking: number[]): boolean {
+  if (criterionById(id).rankedByScore) return rankBlocks(scores).every((b, i) => b === ranking[i]);
+  const steps = scores.filter((s) => s !== null).length;
+  return ranking.every((b, i) => (i < steps ? scores[b] === i : scores[b] === null));
 }
 
 function isRecord(v: unknown): v is Record<string, unknown> {

@@ -8,11 +8,11 @@ import { BufferLedger } from '../gpu/ledger';
 import type { GpuRuntime } from '../gpu/runtime';
 import type { ModelConfig } from '../io/config';
 import { KvCache } from '../kernels/attention';
-import { StepBuffer } from '../kernels/common';
+import { StepBuffer, type Encodable } from '../kernels/common';
 import { Embedding } from '../kernels/embedding';
 import { createLinear } from '../kernels/matvec';
 import { createActivations, type Activations } from './activations';
-import { buildBlockOps, type Encodable } from './block-ops';
+import { buildBlockOps } from './block-ops';
 import type { BlockPlan } from './plan';
 import type { ModelWeights } from './weights';
 

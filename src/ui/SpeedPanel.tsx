@@ -7,7 +7,7 @@ import { firstReason, useFieldProblems } from './field-problems';
 import { JobProgress } from './JobProgress';
 import { NumberField } from './NumberField';
 import { speedPoints } from './speed-points';
-import { anyJob, CRITERION_LABEL, currentRecord, keptBlocks, planKey, protectProblem, useLab } from './store';
+import { anyJob, criterionLabel, currentRecord, keptBlocks, planKey, protectProblem, useLab } from './store';
 
 const SpeedChart = lazy(() => import('./SpeedChart'));
 
@@ -48,7 +48,7 @@ export function SpeedPanel() {
         {protectError && <span className="error-text">Fix the protected blocks (Criteria panel): the sweep depends on them.</span>}
       </div>
       {model && blocked && !busy && <p className="muted" data-testid="benchmark-blocked">{blocked}</p>}
-      <p className="muted">Plans: original, current plan{settings.sweepStep > 0 ? `, and k = ${settings.sweepStep}, ${settings.sweepStep * 2}, … ≤ ${Math.floor(L / 2)} blocks removed by ${CRITERION_LABEL[settings.selectCriterion]} (if computed)` : ''}. Batch 1, forced length, mean of the timed runs. Each click measures every plan again in one run, the plans taking turns run by run, so drift weighs on all alike.</p>
+      <p className="muted">Plans: original, current plan{settings.sweepStep > 0 ? `, and k = ${settings.sweepStep}, ${settings.sweepStep * 2}, … ≤ ${Math.floor(L / 2)} blocks removed by ${criterionLabel(settings.selectCriterion)} (if computed)` : ''}. Batch 1, forced length, mean of the timed runs. Each click measures every plan again in one run, the plans taking turns run by run, so drift weighs on all alike.</p>
       {software && (
         <p className="warning" data-testid="speed-software">
           This is a software adapter (WebGPU on the CPU): speedups here are dominated by per-element and host costs and scatter from run to run,

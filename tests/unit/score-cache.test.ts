@@ -96,7 +96,7 @@ describe('score cache entries', () => {
       entry((e) => (e.result.detail = [])),
       // A ranking that contradicts its own scores (any later mask from it would be refused).
       entry((e) => (e.result.ranking = [1, 3, 0, 2])),
-      entry((e) => (e.result.scores[2] = null)),
+      entry((e) => (e.result.scores[0] = 1)),
     ];
     for (const stored of bad) expect(decodeEntry(stored, key, expectPpl), String(stored)).toBeNull();
     expect(decodeEntry(encodeEntry(key, result), key, { criterion: 'ppl', numLayers: L + 1 })).toBeNull();

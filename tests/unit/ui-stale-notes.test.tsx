@@ -2,7 +2,6 @@
 /** Messages on the page follow what the user did since: cancelled runs say so, stale errors and panes do not linger. */
 import { act, cleanup, render, screen } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { EngineRequest } from '../../src/app/protocol';
 import { textLabel } from '../../src/ui/format';
 import { GeneratePanel } from '../../src/ui/GeneratePanel';
 import { runGeneration, runPerplexity } from '../../src/ui/lab-actions';
@@ -24,11 +23,17 @@ vi.mock('../../src/browser/worker-client', () => {
       private next = 1;
       onEvent(): void {}
       cancel(): void {}
-      request() {
+      init() {
         return Promise.resolve({ type: 'ready', adapter: { description: 'fake' } });
       }
-      start(_request: EngineRequest) {
+      private cancelledJob() {
         return { id: this.next++, result: Promise.reject(new EngineError('cancelled', 'cancelled')) };
+      }
+      generate() {
+        return this.cancelledJob();
+      }
+      perplexity() {
+        return this.cancelledJob();
       }
     },
   };
