@@ -52,6 +52,9 @@ const protectList = (v: string) => {
   return list;
 };
 
+/** Aborted when stdout is closed by its reader: every engine job runs under it. */
+const stdoutGone = new AbortController();
+
 /** Loads the model and runs requests against it, with progress on stderr. */
 class Session {
   private constructor(readonly lab: LabEngine, readonly info: ModelInfo, private readonly g: Globals) {}
@@ -59,13 +62,13 @@ class Session {
   static async open(model: string, g: Globals, scoreStore?: ScoreStore): Promise<Session> {
     const spec = modelSpec(model, g.hubHost, process.env.HF_TOKEN);
     const lab = new LabEngine(await acquireNodeDevice('cli'), scoreStore ? { ...nodeHost, scoreStore } : nodeHost);
-    const info = await lab.load(spec, new AbortController().signal, progressBar('loading', g.quiet));
+    const info = await lab.load(spec, stdoutGone.signal, progressBar('loading', g.quiet));
     return new Session(lab, info, g);
   }
 
   run<R extends EngineRequest>(request: R, what: string): Promise<ReplyOf<R['type']>> {
     return this.lab.handle(request, {
-      signal: new AbortController().signal,
+      signal: stdoutGone.signal,
       progress: progressBar(what, this.g.quiet),
       token: (text) => (this.g.json ? undefined : process.stdout.write(text)),
     });
@@ -350,15 +353,17 @@ program
 
 /** Bad input exits 2, anything else 1; commander's help/version exit 0. */
 export async function main(argv: string[]): Promise<number> {
-  // `... | head`: a closed stdout ends the command quietly instead of with an EPIPE stack trace.
+  // `... | head`: a closed stdout cancels the running job, which then ends the command quietly
+  // (exiting on the spot, with GPU work in flight, can crash Dawn's teardown).
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
     if (e.code !== 'EPIPE') throw e;
-    process.exit(0);
+    stdoutGone.abort();
   });
   try {
     await program.parseAsync(argv);
     return 0;
   } catch (e) {
+    if (stdoutGone.signal.aborted) return 0;
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
     const bad = e instanceof UsageError || e instanceof MaskError || e instanceof CheckpointError || e instanceof CalibrationError || e instanceof OutputFolderError || e instanceof RangeError;
     process.stderr.write(`error: ${(e as Error).message}\n`);
