@@ -9,14 +9,15 @@ const WG = 256;
 export interface EmbeddingArgs {
   /** Number of tokens (B*T). */
   rows: number;
-  vocab: number;
-  hidden: number;
+  V: number;
+  /** Row width (hidden size). */
+  dim: number;
   dtype: StorageDType;
-  /** u32 token ids [rows]; ids >= vocab produce zero rows. */
+  /** u32 token ids [rows]; ids >= V produce zero rows. */
   ids: GPUBuffer;
-  /** Embedding table [vocab, hidden] (f32, or f16 packed two per u32). */
+  /** Embedding table [V, dim] (f32, or f16 packed two per u32). */
   table: GPUBuffer;
-  /** f32 output [rows, hidden]. */
+  /** f32 output [rows, dim]. */
   y: GPUBuffer;
   /** Test hook: pretend maxStorageBufferBindingSize is this many bytes. */
   maxBindingBytes?: number;
@@ -27,11 +28,11 @@ export class Embedding {
   private readonly dispatches: Dispatch[];
 
   constructor(rt: GpuRuntime, a: EmbeddingArgs) {
-    const n = a.rows * a.hidden;
-    const slices = planWeightSlices(rt, a.vocab, a.hidden, a.dtype, a.table, a.maxBindingBytes);
+    const n = a.rows * a.dim;
+    const slices = planWeightSlices(rt, a.V, a.dim, a.dtype, a.table, a.maxBindingBytes);
     this.dispatches = slices.map((s, i) => {
       const params = rt.uniform(
-        packParams([{ u32: n }, { u32: a.hidden }, { u32: s.row0 }, { u32: s.rows }, { u32: a.vocab }, { u32: i === 0 ? 1 : 0 }]),
+        packParams([{ u32: n }, { u32: a.dim }, { u32: s.row0 }, { u32: s.rows }, { u32: a.V }, { u32: i === 0 ? 1 : 0 }]),
         'embedding.params',
       );
       return prepare(rt, shader, 'main', { WG, W_F16: a.dtype === 'f16' },

@@ -181,11 +181,14 @@ export async function* backward(
   /** Encodes, submits and awaits one command buffer whose ops (and their buffers) are freed afterwards. */
   const runScoped = async (label: string, build: (encoder: GPUCommandEncoder) => void) => {
     const scratch: GPUBuffer[] = [];
-    const encoder = dev.createCommandEncoder({ label });
-    ledger.track(() => build(encoder), scratch);
-    dev.queue.submit([encoder.finish()]);
-    await dev.queue.onSubmittedWorkDone();
-    ledger.free(scratch);
+    try {
+      const encoder = dev.createCommandEncoder({ label });
+      ledger.track(() => build(encoder), scratch);
+      dev.queue.submit([encoder.finish()]);
+      await dev.queue.onSubmittedWorkDone();
+    } finally {
+      ledger.free(scratch);
+    }
   };
   try {
     // ---- forward over the whole batch, capturing every block's input

@@ -78,7 +78,7 @@ export class BatchForward {
       const act = createActivations(rt, c, R, 'batch', true);
       const step = new StepBuffer(rt, 0);
       const embed = new Embedding(rt, {
-        rows: R, vocab: c.vocabSize, hidden: c.hiddenSize, dtype: weights.embed.dtype, ids, table: weights.embed.buffer, y: act.x,
+        rows: R, V: c.vocabSize, dim: c.hiddenSize, dtype: weights.embed.dtype, ids, table: weights.embed.buffer, y: act.x,
       });
       const blocks = weights.blocks.map((w) => buildBlockOps(rt, c, w, act, { B, T, step }));
       const finalNorm = new RmsNorm(rt, {
