@@ -3,7 +3,8 @@
  * stays within minutes: the embedded model loads on the first visit; PPL and Taylor+ scores are
  * computed and drawn; "prune 20%" drops what selectBlocks picks on the displayed scores; PPL,
  * side-by-side generation, the speed benchmark; the mask downloads, validates, re-imports after a
- * reload; a bad mask is refused with its issues and changes nothing. Screenshots: artifacts/e2e/.
+ * reload; a bad mask is refused with its issues and changes nothing. Screenshots: artifacts/e2e/,
+ * and the README's docs/lab.png.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -17,6 +18,7 @@ const CRITERIA = (process.env.E2E_CRITERIA ?? 'ppl,taylor').split(',');
 /** The criterion the plan is selected by (the first one computed). */
 const BY = CRITERIA[0]!;
 const MIN = 60_000;
+const README_SCREENSHOT = join(process.cwd(), 'docs', 'lab.png');
 
 let lab: Lab;
 let page: Page;
@@ -194,6 +196,10 @@ it('downloads a mask that validates against the schema', async () => {
   expect(mask.metrics?.perplexity?.before).toBeGreaterThan(0);
   expect(mask.metrics?.speed?.decode_tokens_per_s.after).toBeGreaterThan(0);
   await pageShot('lab-page');
+  // The README's screenshot (docs/lab.png): the top of the page with scores and a plan, as a
+  // visitor first sees it; every run rewrites it, so it follows the page.
+  await page.evaluate(() => scrollTo(0, 0));
+  await page.screenshot({ path: README_SCREENSHOT });
 });
 
 it('downloads the pruned checkpoint as separate files', async () => {
