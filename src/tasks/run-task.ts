@@ -64,19 +64,25 @@ export interface TaskRunOptions extends JobOptions {
   label: string;
 }
 
-export async function runTask(fwd: ChoiceForward, tok: TextTokenizer, items: readonly TaskItem[], o: TaskRunOptions): Promise<TaskRun> {
-  const t0 = performance.now();
-  const tokenized = items.map((item, i) => tokenizeItem(tok, item, o.lstripContinuation, `${o.label} item ${i}`));
-  fwd.setPlan(o.plan);
+export interface ScoredTokens {
+  logLikelihoods: number[][];
+  tokens: number;
+  tokensRun: number;
+}
+
+/** Scores tokenized items (any source of token ids: a tokenizer, or a benchmark's random ids). */
+export async function scoreTokenized(fwd: ChoiceForward, tokenized: readonly TokenizedItem[], plan: BlockPlan, o: JobOptions = {}): Promise<ScoredTokens> {
+  fwd.setPlan(plan);
   fwd.reserve(Math.max(1, ...tokenized.map((t) => t.longest)));
   const runBefore = fwd.tokensRun;
   // Shortest contexts first, so consecutive items share op-set shapes.
   const order = tokenized.map((_, i) => i).sort((a, b) => tokenized[a]!.groups[0]!.context.length - tokenized[b]!.groups[0]!.context.length);
-  const logLikelihoods: number[][] = new Array(items.length);
+  const choices = (i: number) => tokenized[i]!.groups.reduce((s, g) => s + g.continuations.length, 0);
+  const logLikelihoods: number[][] = new Array(tokenized.length);
   for (let k0 = 0; k0 < order.length; k0 += ITEMS_PER_READBACK) {
     checkCancelled(o.signal);
     const chunk = order.slice(k0, k0 + ITEMS_PER_READBACK);
-    const slots = chunk.reduce((s, i) => s + items[i]!.requests.length, 0);
+    const slots = chunk.reduce((s, i) => s + choices(i), 0);
     const results = fwd.resultsBuffer(slots);
     const counts: number[] = [];
     let slot = 0;
@@ -91,7 +97,7 @@ export async function runTask(fwd: ChoiceForward, tok: TextTokenizer, items: rea
       const ll = await fwd.readResults(results, slots, counts);
       let s = 0;
       for (const i of chunk) {
-        const n = items[i]!.requests.length;
+        const n = choices(i);
         logLikelihoods[i] = Array.from(ll.subarray(s, s + n));
         s += n;
       }
@@ -100,13 +106,15 @@ export async function runTask(fwd: ChoiceForward, tok: TextTokenizer, items: rea
     }
     o.onProgress?.(Math.min(k0 + chunk.length, order.length), order.length, 'items');
   }
-  const correct = items.map((item, i) => scoreItem(item, logLikelihoods[i]!, o.metrics));
+  return { logLikelihoods, tokens: tokenized.reduce((s, t) => s + t.tokens, 0), tokensRun: fwd.tokensRun - runBefore };
+}
+
+export async function runTask(fwd: ChoiceForward, tok: TextTokenizer, items: readonly TaskItem[], o: TaskRunOptions): Promise<TaskRun> {
+  const t0 = performance.now();
+  const tokenized = items.map((item, i) => tokenizeItem(tok, item, o.lstripContinuation, `${o.label} item ${i}`));
+  const scored = await scoreTokenized(fwd, tokenized, o.plan, o);
+  const correct = items.map((item, i) => scoreItem(item, scored.logLikelihoods[i]!, o.metrics));
   const metrics: TaskMetrics = {};
   for (const m of o.metrics) metrics[m] = meanStderr(correct.map((c) => c[m]));
-  return {
-    logLikelihoods, correct, metrics,
-    tokens: tokenized.reduce((s, t) => s + t.tokens, 0),
-    tokensRun: fwd.tokensRun - runBefore,
-    seconds: (performance.now() - t0) / 1000,
-  };
+  return { ...scored, correct, metrics, seconds: (performance.now() - t0) / 1000 };
 }

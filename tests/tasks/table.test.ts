@@ -1,0 +1,30 @@
+/** The task table in zeroshot_acc.csv's layout (src/utils.py of the seed), plans and their differences. */
+import { describe, expect, it } from 'vitest';
+import { planScores, taskTableCsv, type TaskTable } from '../../src/tasks/task-table';
+
+const table: TaskTable = {
+  plans: [{ name: 'original', blocks: 16 }, { name: 'pruned', blocks: 13 }],
+  tasks: [
+    { task: 'boolq', title: 'BoolQ', metric: 'acc', split: 'validation', source: 's', items: 4, tokens: 1, tokensRun: [1, 1], seconds: [1, 1],
+      perPlan: [{ acc: { value: 0.75, stderr: 0.25 } }, { acc: { value: 0.5, stderr: 0.29 } }] },
+    { task: 'hellaswag', title: 'HellaSwag', metric: 'acc_norm', split: 'validation', source: 's', items: 4, tokens: 1, tokensRun: [1, 1], seconds: [1, 1],
+      perPlan: [{ acc: { value: 0, stderr: 0 }, acc_norm: { value: 0.25, stderr: 0.25 } }, { acc: { value: 1, stderr: 0 }, acc_norm: { value: 0.5, stderr: 0.29 } }] },
+  ],
+};
+
+describe('task table', () => {
+  it("scores each task by the seed table's metric, in percent, with the average", () => {
+    expect(planScores(table, 0)).toEqual({ scores: [75, 25], average: 50 });
+    expect(planScores(table, 1)).toEqual({ scores: [50, 50], average: 50 });
+  });
+
+  it('writes tasks + AVE, metrics + n/a, then each plan and its difference to the original', () => {
+    expect(taskTableCsv(table)).toBe(
+      'model,boolq,hellaswag,AVE\n' +
+      'metric,acc,acc_norm,n/a\n' +
+      'original,75,25,50\n' +
+      'pruned,50,50,50\n' +
+      'pruned - original,-25,25,0\n',
+    );
+  });
+});
