@@ -8,6 +8,7 @@ import type { TextTokenizer } from '../io/tokenizer';
 import type { LlamaModel } from '../model/model';
 import { validatePlan } from '../model/plan';
 import { checkCancelled, type JobOptions } from '../prune/job';
+import type { MaskMetrics } from '../prune/mask';
 import { ChoiceForward } from './choice-forward';
 import type { MetricValue, TaskMetrics } from './metrics';
 import { runTask } from './run-task';
@@ -97,4 +98,11 @@ export function taskTableCsv(t: TaskTable): string {
 function csvCell(v: string | number): string {
   const s = String(v);
   return /[",\n]/.test(s) ? `"${s.replaceAll('"', '""')}"` : s;
+}
+
+/** The mask's metrics.zero_shot for a table of the original (plan 0) and the pruned model (plan 1). */
+export function maskZeroShot(t: TaskTable): NonNullable<MaskMetrics['zero_shot']> | undefined {
+  if (t.tasks.length === 0 || t.plans.length < 2) return undefined;
+  const value = (r: TaskResult, i: number) => r.perPlan[i]?.[r.metric]?.value ?? null;
+  return { tasks: t.tasks.map((r) => ({ task: r.task, metric: r.metric, items: r.items, before: value(r, 0), after: value(r, 1) })) };
 }

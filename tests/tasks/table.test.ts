@@ -28,3 +28,22 @@ describe('task table', () => {
     );
   });
 });
+
+describe("the mask's metrics.zero_shot", () => {
+  it('carries each task with its table metric, original and pruned, and validates', async () => {
+    const { maskZeroShot } = await import('../../src/tasks/task-table');
+    const { buildMask, parseMask, serializeMask } = await import('../../src/prune/mask');
+    const zero = maskZeroShot(table)!;
+    expect(zero.tasks).toEqual([
+      { task: 'boolq', metric: 'acc', items: 4, before: 0.75, after: 0.5 },
+      { task: 'hellaswag', metric: 'acc_norm', items: 4, before: 0.25, after: 0.5 },
+    ]);
+    expect(maskZeroShot({ ...table, plans: table.plans.slice(0, 1) })).toBeUndefined();
+    const mask = buildMask({
+      model: { source: { kind: 'embedded', name: 'm' }, architecture: 'LlamaForCausalLM', num_hidden_layers: 4, fingerprint: 'ab'.repeat(32) },
+      criterion: { name: 'manual', calibration: null, protected_blocks: [] }, scores: {}, ranking: [], removed: [2], metrics: { zero_shot: zero },
+    });
+    expect(parseMask(serializeMask(mask), { numLayers: 4 }).metrics?.zero_shot).toEqual(zero);
+    expect(() => serializeMask({ ...mask, metrics: { zero_shot: { tasks: [{ ...zero.tasks[0]!, before: 75 }] } } })).toThrow(/zero_shot\/tasks\/0\/before/);
+  });
+});
