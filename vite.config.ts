@@ -7,7 +7,7 @@ export default defineConfig({
   // The dev server pre-bundles the dependencies it finds from index.html, and that scan does not
   // reach the engine worker: without the worker here, the first model load discovers
   // @huggingface/tokenizers and the optimizer bundles again mid-load.
-  optimizeDeps: { entries: ['index.html', 'src/worker/engine.worker.ts'] },
+  optimizeDeps: { entries: ['index.html', 'src/browser/worker.ts'] },
   build: { target: 'es2022', sourcemap: true },
   test: {
     include: ['tests/**/*.test.ts', 'tests/**/*.test.tsx'],

@@ -18,7 +18,7 @@ export default defineConfig({
       input: {
         cli: 'src/cli/main.ts',
         'bench-kernels': 'bench/kernels.ts',
-        'bench-engine': 'bench/engine.ts',
+        'bench-speed-sweep': 'bench/speed-sweep.ts',
         'bench-criteria': 'bench/criteria.ts',
         'bench-tasks': 'bench/tasks.ts',
         'bench-report': 'bench/report.ts',

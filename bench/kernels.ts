@@ -11,7 +11,7 @@
  */
 import { createStorageBuffer } from '../src/gpu/buffers';
 import { describeAdapter } from '../src/gpu/device';
-import { acquireNodeDevice } from '../src/gpu/node';
+import { acquireNodeDevice } from '../src/node/dawn';
 import { GpuRuntime } from '../src/gpu/runtime';
 import { AttentionDecode, AttentionPrefill, KvCache } from '../src/kernels/attention';
 import { StepBuffer } from '../src/kernels/common';

@@ -10,9 +10,9 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeAdapter } from '../src/gpu/device';
-import { acquireNodeDevice } from '../src/gpu/node';
+import { acquireNodeDevice } from '../src/node/dawn';
 import { loadCheckpoint } from '../src/io/load';
-import { NodeFolderSource } from '../src/io/node-source';
+import { NodeFolderSource } from '../src/node/folder-source';
 import { writeLargeCheckpoint } from '../tests/helpers/synthetic-checkpoint';
 import { writeResult } from './common';
 

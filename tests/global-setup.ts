@@ -3,7 +3,7 @@
  * WebGPU-capable Vulkan driver this fails with exactly what to install.
  */
 import { existsSync } from 'node:fs';
-import { chooseVulkanDriver, nodeGpu, SWIFTSHADER_ICD } from '../src/gpu/node';
+import { chooseVulkanDriver, nodeGpu, SWIFTSHADER_ICD } from '../src/node/dawn';
 
 export default async function checkWebGpu(): Promise<void> {
   const driver = chooseVulkanDriver();

@@ -1,2 +1,2 @@
 // Loads Dawn's WebGPU globals (GPUBufferUsage, GPUMapMode, ...) before any test module runs.
-import '../src/gpu/node';
+import '../src/node/dawn';

@@ -9,7 +9,7 @@ import type { GpuTimer } from '../gpu/timer';
 import { NO_TOKEN, type SamplingOptions } from '../kernels/sampling';
 import type { LlamaModel } from '../model/model';
 import type { BlockPlan } from '../model/plan';
-import { CancelledError } from '../prune/job';
+import { CancelledError } from '../util/job';
 import { TokenSelector } from './token-selector';
 
 /** Steps submitted but not yet read back: enough to cover host encoding plus one map round trip. */

@@ -6,8 +6,10 @@
  */
 import type { LlamaModel } from '../model/model';
 import type { BlockPlan } from '../model/plan';
-import type { BosMode } from '../prune/calibration';
-import { checkCancelled, type JobOptions } from '../prune/job';
+import { checkCancelled, type JobOptions } from '../util/job';
+
+/** Where BOS goes: only at the start of the stream (or document), or on every window. */
+export type BosMode = 'first' | 'every';
 
 export interface PerplexityProtocol {
   window: number;
@@ -62,4 +64,15 @@ export async function perplexityOf(model: LlamaModel, windows: Uint32Array[], pl
     o.onProgress?.(Math.min(w0 + B, windows.length), windows.length, 'windows');
   }
   return { ppl: Math.exp(nll / predictions), nll: nll / predictions, windows: windows.length, predictions };
+}
+
+/** exp(mean NLL) from per-sequence sums and counts. */
+export function perplexity(sums: ArrayLike<number>, counts: ArrayLike<number>): number {
+  let s = 0;
+  let c = 0;
+  for (let i = 0; i < sums.length; i++) {
+    s += sums[i]!;
+    c += counts[i]!;
+  }
+  return Math.exp(s / c);
 }

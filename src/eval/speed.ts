@@ -15,7 +15,7 @@ import { bytesPerElement, elementCount, type GpuTensor } from '../gpu/tensor';
 import type { LlamaModel } from '../model/model';
 import type { BlockPlan } from '../model/plan';
 import { blockTensors } from '../model/weights';
-import { checkCancelled, type JobOptions } from '../prune/job';
+import { checkCancelled, type JobOptions } from '../util/job';
 import { generate } from './generate';
 
 export interface SpeedOptions {

@@ -6,9 +6,8 @@
  * text: one chapter). The draws use mulberry32(seed), the same generator the PyTorch fixture
  * script implements, so both sides produce identical windows.
  */
+import type { BosMode } from '../eval/perplexity';
 import { mulberry32 } from '../util/random';
-
-export type BosMode = 'first' | 'every';
 
 export interface CalibrationSpec {
   /** SHA-256 (hex) of the calibration text. */

@@ -3,7 +3,7 @@
  * re-score the survivors, k times. Each round reuses the prefix like the one-shot PPL criterion.
  */
 import type { LlamaModel } from '../model/model';
-import { checkCancelled, type JobOptions } from './job';
+import { checkCancelled, type JobOptions } from '../util/job';
 import { pplScores } from './ppl-criterion';
 
 export interface IterativeStep {

@@ -11,7 +11,8 @@ import type { ErrorObject, ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
 import schema from './mask-schema.json';
 import { version as packageVersion } from '../../package.json';
-import type { BosMode, CalibrationSpec } from './calibration';
+import type { BosMode } from '../eval/perplexity';
+import type { CalibrationSpec } from './calibration';
 import { rankAscending } from './select';
 
 export type { BosMode };

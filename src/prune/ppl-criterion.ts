@@ -6,7 +6,8 @@
  */
 import type { LlamaModel } from '../model/model';
 import type { BlockPlan } from '../model/plan';
-import { checkCancelled, perplexity, type JobOptions } from './job';
+import { perplexity } from '../eval/perplexity';
+import { checkCancelled, type JobOptions } from '../util/job';
 import { captureResiduals } from './residuals';
 
 export interface PplScores {

@@ -9,7 +9,7 @@ import { createStorageBuffer, readF32, readBuffer } from '../gpu/buffers';
 import { RowCosine } from '../kernels/statistics';
 import type { LlamaModel } from '../model/model';
 import type { BlockPlan } from '../model/plan';
-import { checkCancelled, type JobOptions } from './job';
+import { checkCancelled, type JobOptions } from '../util/job';
 import { captureResiduals } from './residuals';
 
 export interface SimilarityScores {

@@ -39,7 +39,7 @@ import { BatchForward } from '../model/batch-forward';
 import type { LlamaModel } from '../model/model';
 import type { BlockWeights } from '../model/weights';
 import type { GpuTensor } from '../gpu/tensor';
-import { checkCancelled, type JobOptions } from './job';
+import { checkCancelled, type JobOptions } from '../util/job';
 
 /** Score slots per block, in BLOCK_WEIGHT_NAMES order (fixtures: criteria.weight_kinds). */
 export const TAYLOR_WEIGHT_KINDS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down', 'input_layernorm', 'post_attention_layernorm'] as const;

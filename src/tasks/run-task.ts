@@ -6,7 +6,7 @@
  */
 import type { TextTokenizer } from '../io/tokenizer';
 import type { BlockPlan } from '../model/plan';
-import { checkCancelled, type JobOptions } from '../prune/job';
+import { checkCancelled, type JobOptions } from '../util/job';
 import type { ChoiceForward, ContextGroup } from './choice-forward';
 import { meanStderr, scoreItem, type TaskMetrics } from './metrics';
 import { TaskDataError, type MetricName, type TaskItem } from './types';

@@ -7,7 +7,7 @@
 import type { TextTokenizer } from '../io/tokenizer';
 import type { LlamaModel } from '../model/model';
 import { validatePlan } from '../model/plan';
-import { checkCancelled, type JobOptions } from '../prune/job';
+import { checkCancelled, type JobOptions } from '../util/job';
 import type { MaskMetrics } from '../prune/mask';
 import { ChoiceForward } from './choice-forward';
 import type { MetricValue, TaskMetrics } from './metrics';

@@ -1,5 +1,5 @@
 import { describeAdapter, isCpuAdapter } from '../gpu/device';
-import { restartGpu } from './engine';
+import { restartGpu } from './lab-actions';
 import { useLab } from './store';
 
 const SHOWN_LIMITS = ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup'];

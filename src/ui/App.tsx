@@ -2,7 +2,7 @@ import { useEffect, useRef } from 'react';
 import { AdapterPanel } from './AdapterPanel';
 import { BlocksPanel } from './BlocksPanel';
 import { CriteriaPanel } from './CriteriaPanel';
-import { loadRememberedModel, startGpu } from './engine';
+import { loadRememberedModel, startGpu } from './lab-actions';
 import { EvaluatePanel } from './EvaluatePanel';
 import { ExportPanel } from './ExportPanel';
 import { GeneratePanel } from './GeneratePanel';

@@ -1,4 +1,4 @@
-import type { BosMode } from '../prune/calibration';
+import type { BosMode } from '../eval/perplexity';
 
 /** BOS mode: the seed's "first" or "every" (sample or window), with labels for where it applies. */
 export function BosSelect({ value, onChange, firstLabel, everyLabel }: { value: BosMode; onChange: (v: BosMode) => void; firstLabel: string; everyLabel: string }) {

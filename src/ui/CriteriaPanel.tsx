@@ -1,6 +1,6 @@
 import { BosSelect } from './BosSelect';
 import { CRITERION_COLOR } from './criteria-style';
-import { runScoring } from './engine';
+import { runScoring } from './lab-actions';
 import { ErrorNote } from './ErrorNote';
 import { JobProgress } from './JobProgress';
 import { NumberField } from './NumberField';

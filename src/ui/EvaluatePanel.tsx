@@ -1,5 +1,5 @@
 import { BosSelect } from './BosSelect';
-import { runPerplexity } from './engine';
+import { runPerplexity } from './lab-actions';
 import { ErrorNote } from './ErrorNote';
 import { fmtPpl } from './format';
 import { JobProgress } from './JobProgress';

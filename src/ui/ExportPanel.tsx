@@ -1,5 +1,5 @@
 import { useState } from 'react';
-import { exportCheckpoint } from './engine';
+import { exportCheckpoint } from './lab-actions';
 import { ErrorNote } from './ErrorNote';
 import { JobProgress } from './JobProgress';
 import { buildCurrentMask, downloadMask, importMaskText } from './mask-actions';

@@ -1,4 +1,4 @@
-import { cancelGeneration, runGeneration } from './engine';
+import { cancelGeneration, runGeneration } from './lab-actions';
 import { GenerationPane } from './GenerationPane';
 import { JobProgress } from './JobProgress';
 import { NumberField } from './NumberField';

@@ -1,4 +1,4 @@
-import { cancelJob } from './engine';
+import { cancelJob } from './lab-actions';
 import { fmtBytes, fmtDuration } from './format';
 import { useLab, type JobKey } from './store';
 

@@ -1,7 +1,7 @@
 import { useEffect, useRef, useState, type DragEvent } from 'react';
 import { filesFromDrop } from '../io/file-source';
 import { DEFAULT_HUB_HOST, isHubHost } from '../io/http-source';
-import { embeddedSpec, loadModel } from './engine';
+import { embeddedSpec, loadModel } from './lab-actions';
 import { HubCache } from './HubCache';
 import { JobProgress } from './JobProgress';
 import { ModelFacts } from './ModelFacts';

@@ -1,5 +1,5 @@
 import { useEffect, useState } from 'react';
-import { idbScoreStore } from '../worker/score-cache-idb';
+import { idbScoreStore } from '../browser/score-cache-idb';
 import { anyJob, useLab } from './store';
 
 const store = idbScoreStore();

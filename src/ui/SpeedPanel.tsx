@@ -1,5 +1,5 @@
 import { lazy, Suspense, useMemo } from 'react';
-import { runBenchmark } from './engine';
+import { runBenchmark } from './lab-actions';
 import { ErrorNote } from './ErrorNote';
 import { fmtRange, fmtRate } from './format';
 import { JobProgress } from './JobProgress';

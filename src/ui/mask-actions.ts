@@ -3,7 +3,7 @@
  * import, so the first bundle stays small.
  */
 import type { MaskMetrics, PruningMask, ScoredCriterion } from '../prune/mask';
-import { downloadBlob } from './engine';
+import { downloadBlob } from './lab-actions';
 import { currentRecord, keptBlocks, planKey, useLab, type LabState, type PlanState } from './store';
 
 const loadMask = () => import('../prune/mask');

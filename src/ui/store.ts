@@ -13,10 +13,11 @@ import { createJSONStorage, persist, type StateStorage } from 'zustand/middlewar
 import type { AdapterSummary } from '../gpu/device';
 import type { SpeedResult, SpeedOptions } from '../eval/speed';
 import type { PerplexityResult } from '../eval/perplexity';
-import type { BosMode, CalibrationSpec } from '../prune/calibration';
+import type { BosMode } from '../eval/perplexity';
+import type { CalibrationSpec } from '../prune/calibration';
 import type { CriterionName, ScoredCriterion } from '../prune/mask';
 import { resolveProtected, selectBlocks, SEED_PROTECTED } from '../prune/select';
-import type { CriterionResult, ModelInfo } from '../worker/protocol';
+import type { CriterionResult, ModelInfo } from '../app/protocol';
 
 export type GpuStatus =
   | { state: 'starting' }

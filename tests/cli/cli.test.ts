@@ -5,10 +5,10 @@ import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { acquireNodeDevice } from '../../src/gpu/node';
+import { acquireNodeDevice } from '../../src/node/dawn';
 import { parseMask } from '../../src/prune/mask';
-import { nodeHost } from '../../src/cli/node-host';
-import { LabEngine } from '../../src/worker/lab-engine';
+import { nodeHost } from '../../src/node/host';
+import { LabEngine } from '../../src/app/lab';
 
 let dir: string;
 // The default score cache goes to the test's folder, never the user's ~/.cache.

@@ -17,7 +17,7 @@ import { hubSource } from '../../src/io/http-source';
 import { cachedSource } from '../../src/io/cache';
 import { estimateGpuMemory, loadCheckpoint, outputWeight, type LoadOptions, type LoadProgress } from '../../src/io/load';
 import { inspectCheckpoint } from '../../src/io/checkpoint';
-import { NodeFolderSource } from '../../src/io/node-source';
+import { NodeFolderSource } from '../../src/node/folder-source';
 import type { CheckpointSource } from '../../src/io/source';
 import { testRuntime } from '../helpers/gpu';
 import { memoryCacheStorage, startHubServer, type HubServer } from '../helpers/hub-server';

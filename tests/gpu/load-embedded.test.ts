@@ -6,7 +6,7 @@ import { readBuffer } from '../../src/gpu/buffers';
 import { embeddedSource } from '../../src/io/http-source';
 import { loadCheckpoint } from '../../src/io/load';
 import { inspectCheckpoint } from '../../src/io/checkpoint';
-import { NodeFolderSource } from '../../src/io/node-source';
+import { NodeFolderSource } from '../../src/node/folder-source';
 import { loadTokenizer } from '../../src/io/tokenizer';
 import { testRuntime } from '../helpers/gpu';
 import { startHubServer, type HubServer } from '../helpers/hub-server';

@@ -1,4 +1,4 @@
-import { acquireNodeDevice } from '../../src/gpu/node';
+import { acquireNodeDevice } from '../../src/node/dawn';
 import { GpuRuntime } from '../../src/gpu/runtime';
 import { createStorageBuffer, writeBuffer } from '../../src/gpu/buffers';
 

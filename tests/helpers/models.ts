@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { loadCheckpoint } from '../../src/io/load';
-import { NodeFolderSource } from '../../src/io/node-source';
+import { NodeFolderSource } from '../../src/node/folder-source';
 import { LlamaModel } from '../../src/model/model';
 import { testRuntime } from './gpu';
 

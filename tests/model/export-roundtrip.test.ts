@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import { exportPrunedCheckpoint } from '../../src/export/checkpoint';
-import { nodeFolderExportSource, nodeFolderSink } from '../../src/export/node';
+import { nodeFolderExportSource, nodeFolderSink } from '../../src/node/folder-export';
 import { planWithout } from '../../src/model/plan';
 import { EMBEDDED_MODEL, loadTestModel } from '../helpers/models';
 import { relativeError } from '../helpers/numeric';

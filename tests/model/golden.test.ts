@@ -7,7 +7,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { evaluationWindows, perplexityOf } from '../../src/eval/perplexity';
 import { generate } from '../../src/eval/generate';
-import { NodeFolderSource } from '../../src/io/node-source';
+import { NodeFolderSource } from '../../src/node/folder-source';
 import { loadTokenizer, type TextTokenizer } from '../../src/io/tokenizer';
 import type { LlamaModel } from '../../src/model/model';
 import { sampleCalibration, splitDocuments } from '../../src/prune/calibration';

@@ -7,7 +7,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { NodeFolderSource } from '../../src/io/node-source';
+import { NodeFolderSource } from '../../src/node/folder-source';
 import { loadTokenizer, type TextTokenizer } from '../../src/io/tokenizer';
 import type { LlamaModel } from '../../src/model/model';
 import { planWithout } from '../../src/model/plan';

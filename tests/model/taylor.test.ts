@@ -16,7 +16,7 @@ import { FilesSource } from '../../src/io/file-source';
 import { loadCheckpoint } from '../../src/io/load';
 import { encodeSafetensors } from '../../src/io/safetensors';
 import { LlamaModel } from '../../src/model/model';
-import { CancelledError } from '../../src/prune/job';
+import { CancelledError } from '../../src/util/job';
 import { computeTaylorScores, taylorMemoryEstimate, TAYLOR_WEIGHT_KINDS } from '../../src/prune/taylor';
 import { f16BitsToF32, f32ToF16Bits } from '../../src/util/f16';
 import { testRuntime } from '../helpers/gpu';

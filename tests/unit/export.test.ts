@@ -15,11 +15,12 @@ import {
   prunedConfigText,
   type ExportSource,
 } from '../../src/export/checkpoint';
-import { BlobSink, DirectorySink, type DirectoryHandleLike } from '../../src/export/browser';
-import { folderListing, nodeFolderExportSource, nodeFolderSink } from '../../src/export/node';
+import { BlobSink } from '../../src/export/blob-sink';
+import { DirectorySink, type DirectoryHandleLike } from '../../src/browser/directory-sink';
+import { folderListing, nodeFolderExportSource, nodeFolderSink } from '../../src/node/folder-export';
 import { exportSourceFromIndex } from '../../src/export/source';
 import { inspectCheckpoint } from '../../src/io/checkpoint';
-import { NodeFolderSource } from '../../src/io/node-source';
+import { NodeFolderSource } from '../../src/node/folder-source';
 import { parseHeaderLength, parseSafetensorsHeader } from '../../src/io/safetensors';
 import type { CheckpointSource } from '../../src/io/source';
 import { buildMask, serializeMask } from '../../src/prune/mask';

@@ -7,7 +7,7 @@ import { bf16ToF16, convertChunk } from '../../src/io/convert';
 import { AccessDeniedError, CheckpointError, FileMissingError, LoadCancelledError, NetworkError, TruncatedFileError } from '../../src/io/errors';
 import { FilesSource, filesFromDrop } from '../../src/io/file-source';
 import { embeddedSource, hubSource } from '../../src/io/http-source';
-import { NodeFolderSource } from '../../src/io/node-source';
+import { NodeFolderSource } from '../../src/node/folder-source';
 import { describeSource, openSource } from '../../src/io/open';
 import { collect, type CheckpointSource } from '../../src/io/source';
 import { bf16BitsToF32, f32ToF16Bits } from '../../src/util/f16';

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CheckpointError, FileMissingError } from '../../src/io/errors';
 import { FilesSource } from '../../src/io/file-source';
 import { hubSource } from '../../src/io/http-source';
-import { NodeFolderSource } from '../../src/io/node-source';
+import { NodeFolderSource } from '../../src/node/folder-source';
 import { StreamDecoder, TextTokenizer, loadTokenizer } from '../../src/io/tokenizer';
 import { startHubServer, type HubServer } from '../helpers/hub-server';
 import { asFiles } from '../helpers/synthetic-checkpoint';

@@ -2,11 +2,11 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { defaultScoreCacheDir, fileScoreStore } from '../../src/cli/score-cache-files';
-import type { CriterionResult } from '../../src/worker/protocol';
+import { defaultScoreCacheDir, fileScoreStore } from '../../src/node/score-cache-files';
+import type { CriterionResult } from '../../src/app/protocol';
 import {
   criterionSettings, decodeEntry, encodeEntry, readCachedResult, SCORE_CACHE_FORMAT, SCORE_CACHE_VERSION, scoreCacheKey, writeCachedResult, type ScoreKeyParts, type ScoreStore,
-} from '../../src/worker/score-cache';
+} from '../../src/app/score-cache';
 
 const calibration = { textSha256: 'cd'.repeat(32), n: 10, t: 128, seed: 1234, bos: 'first' as const };
 const parts: ScoreKeyParts = { fingerprint: 'ab'.repeat(32), calibration, criterion: 'ppl', settings: {} };

@@ -1,13 +1,13 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SpeedResult } from '../../src/eval/speed';
-import type { EngineRequest } from '../../src/worker/protocol';
-import { restartGpu, runBenchmark } from '../../src/ui/engine';
+import type { EngineRequest } from '../../src/app/protocol';
+import { restartGpu, runBenchmark } from '../../src/ui/lab-actions';
 import { currentRecord, keptBlocks, planKey, useLab } from '../../src/ui/store';
 import { L, resetStore } from './ui-fixtures';
 
 // The worker replaced by a fake that answers benchmark requests and records them.
 const requests: EngineRequest[] = [];
-vi.mock('../../src/worker/client', () => ({
+vi.mock('../../src/browser/worker-client', () => ({
   EngineError: class extends Error {},
   EngineClient: class {
     private next = 1;

@@ -1,5 +1,5 @@
 /** A fake 16-block model and scores for the UI tests (no GPU, no worker). */
-import type { CriterionResult, ModelInfo } from '../../src/worker/protocol';
+import type { CriterionResult, ModelInfo } from '../../src/app/protocol';
 import { rankAscending } from '../../src/prune/select';
 import { DEFAULT_SETTINGS, useLab } from '../../src/ui/store';
 

@@ -7,7 +7,7 @@ import { CALIBRATION, PPL_SCORES, resetStore, result, TAYLOR_SCORES } from './ui
 
 // jsdom has no IndexedDB: the button's store is replaced by spies.
 const { clear, count } = vi.hoisted(() => ({ clear: vi.fn<() => Promise<void>>(), count: vi.fn<() => Promise<number>>() }));
-vi.mock('../../src/worker/score-cache-idb', () => ({ idbScoreStore: () => ({ get: vi.fn(), set: vi.fn(), clear, count }) }));
+vi.mock('../../src/browser/score-cache-idb', () => ({ idbScoreStore: () => ({ get: vi.fn(), set: vi.fn(), clear, count }) }));
 
 afterEach(cleanup);
 

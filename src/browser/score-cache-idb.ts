@@ -1,6 +1,6 @@
 /** The browser's score cache: one IndexedDB database (idb-keyval), shared by the worker and the page. */
 import { clear, createStore, get, keys, set } from 'idb-keyval';
-import type { ScoreStore } from './score-cache';
+import type { ScoreStore } from '../app/score-cache';
 
 export const SCORE_CACHE_DB = 'depth-pruning-lab-scores';
 

@@ -1,8 +1,8 @@
-/** Node's score cache: one JSON file per key in a folder (see src/worker/score-cache.ts). */
+/** Node's score cache: one JSON file per key in a folder (see src/app/score-cache.ts). */
 import { mkdir, readdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { isAbsolute, join } from 'node:path';
-import type { ScoreStore } from '../worker/score-cache';
+import type { ScoreStore } from '../app/score-cache';
 
 /** $XDG_CACHE_HOME/depth-pruning-lab/scores, else ~/.cache/depth-pruning-lab/scores. */
 export function defaultScoreCacheDir(env: NodeJS.ProcessEnv = process.env): string {

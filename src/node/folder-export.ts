@@ -1,14 +1,14 @@
 /**
- * Node side of the export (tests, CLI): a folder sink. Read a folder with src/io's
- * NodeFolderSource + inspectCheckpoint + exportSourceFromIndex (./source.ts).
+ * Node side of the export (tests, CLI): a folder sink. Read a folder with
+ * NodeFolderSource (./folder-source.ts) + inspectCheckpoint + exportSourceFromIndex (src/export/source.ts).
  * Node-only: the app never imports this file.
  */
 import { mkdir, open, readdir, rm, stat, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inspectCheckpoint } from '../io/checkpoint';
-import { NodeFolderSource } from '../io/node-source';
-import { ExportError, type CheckpointSink, type ExportSource, type SinkFile } from './checkpoint';
-import { exportSourceFromIndex } from './source';
+import { NodeFolderSource } from './folder-source';
+import { ExportError, type CheckpointSink, type ExportSource, type SinkFile } from '../export/checkpoint';
+import { exportSourceFromIndex } from '../export/source';
 
 /** An ExportSource over a Hugging Face checkpoint folder on disk (validated by src/io). */
 export async function nodeFolderExportSource(folder: string): Promise<ExportSource> {

@@ -1,43 +1,9 @@
 /**
- * Browser sinks for the pruned checkpoint.
- * - `BlobSink`: each write becomes a Blob part at once (the browser may page it to disk), so the
- *   JS heap never holds a whole shard; `files()` gives one File per written file for download links.
- * - `DirectorySink`: a folder picked with the File System Access API (`showDirectoryPicker`,
- *   Chromium): each file streams to disk through `createWritable()`. `canPickDirectory()` says
- *   whether the API exists.
+ * A browser sink for the pruned checkpoint: a folder picked with the File System Access API
+ * (`showDirectoryPicker`, Chromium); each file streams to disk through `createWritable()`.
+ * `canPickDirectory()` says whether the API exists.
  */
-import { ExportError, type CheckpointSink, type SinkFile } from './checkpoint';
-
-export class BlobSink implements CheckpointSink {
-  readonly #files = new Map<string, Blob>();
-
-  async create(name: string, size: number): Promise<SinkFile> {
-    const parts: Blob[] = [];
-    let at = 0;
-    return {
-      write: async (chunk) => {
-        parts.push(new Blob([chunk as Uint8Array<ArrayBuffer>]));
-        at += chunk.byteLength;
-      },
-      close: async () => {
-        if (at !== size) throw new ExportError(`${name}: wrote ${at} bytes, expected ${size}`);
-        this.#files.set(name, new Blob(parts, { type: name.endsWith('.json') ? 'application/json' : 'application/octet-stream' }));
-      },
-      abort: async () => {
-        parts.length = 0;
-      },
-    };
-  }
-
-  /** Every completed file, in write order. */
-  files(): File[] {
-    return [...this.#files.entries()].map(([name, blob]) => new File([blob], name, { type: blob.type }));
-  }
-
-  get(name: string): Blob | undefined {
-    return this.#files.get(name);
-  }
-}
+import { ExportError, type CheckpointSink, type SinkFile } from '../export/checkpoint';
 
 /** The subset of FileSystemDirectoryHandle the sink uses (lets tests pass a fake). */
 export interface DirectoryHandleLike {

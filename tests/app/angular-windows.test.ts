@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeHost } from '../../src/cli/node-host';
-import { acquireNodeDevice } from '../../src/gpu/node';
-import { LabEngine } from '../../src/worker/lab-engine';
+import { nodeHost } from '../../src/node/host';
+import { acquireNodeDevice } from '../../src/node/dawn';
+import { LabEngine } from '../../src/app/lab';
 
 let engine: LabEngine;
 beforeAll(async () => {

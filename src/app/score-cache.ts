@@ -7,7 +7,7 @@
  * corrupt or old-format entry is recomputed and overwritten, never trusted.
  *
  * Storage is injected: IndexedDB in the browser (score-cache-idb.ts), one file per key in Node
- * (src/cli/score-cache-files.ts).
+ * (src/node/score-cache-files.ts).
  */
 import { canonicalJson, sha256Hex } from '../io/fingerprint';
 import type { CalibrationSpec } from '../prune/calibration';

@@ -8,7 +8,8 @@ import type { SpeedOptions, SpeedResult } from '../eval/speed';
 import type { SourceRecord, SourceSpec } from '../io/open';
 import type { PerplexityResult } from '../eval/perplexity';
 import type { SamplingOptions } from '../kernels/sampling';
-import type { BosMode, CalibrationSpec } from '../prune/calibration';
+import type { BosMode } from '../eval/perplexity';
+import type { CalibrationSpec } from '../prune/calibration';
 import type { PruningMask, ScoredCriterion } from '../prune/mask';
 
 /**

@@ -5,7 +5,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { create, globals } from 'webgpu';
-import { acquireDevice, type GpuContext } from './device';
+import { acquireDevice, type GpuContext } from '../gpu/device';
 
 export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
 

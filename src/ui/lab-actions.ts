@@ -3,8 +3,8 @@
  * worker runs one job at a time; every action here starts one job, routes its progress events
  * to the store under a job key, and can be cancelled by that key.
  */
-import { EngineClient, EngineError } from '../worker/client';
-import type { EngineRequest, ModelSourceSpec, TextSpec } from '../worker/protocol';
+import { EngineClient, EngineError } from '../browser/worker-client';
+import type { EngineRequest, ModelSourceSpec, TextSpec } from '../app/protocol';
 import { EMBEDDED_MODEL } from './constants';
 import { currentRecord, keptBlocks, kFor, planKey, protectedBlocks, selectByCriterion, settledRecords, useLab, type JobKey, type PaneState, type SourceChoice, type TextChoice } from './store';
 

@@ -1,15 +1,15 @@
 /// <reference lib="webworker" />
 /**
  * The browser's engine host: owns the GPU device and the LabEngine, answers the UI's requests
- * (src/worker/client.ts) with plain data, streams progress and tokens as events, and aborts a
+ * (src/browser/worker-client.ts) with plain data, streams progress and tokens as events, and aborts a
  * job on `cancel`.
  */
 import { acquireDevice } from '../gpu/device';
 import { GpuError } from '../gpu/errors';
-import { BlobSink } from '../export/browser';
+import { BlobSink } from '../export/blob-sink';
 import { openSource } from '../io/open';
-import { EMBEDDED_TEXTS, LabEngine, type EngineHost } from './lab-engine';
-import type { EngineReply, ReplyEnvelope, RequestEnvelope } from './protocol';
+import { EMBEDDED_TEXTS, LabEngine, type EngineHost } from '../app/lab';
+import type { EngineReply, ReplyEnvelope, RequestEnvelope } from '../app/protocol';
 import { idbScoreStore } from './score-cache-idb';
 
 declare const self: DedicatedWorkerGlobalScope;

@@ -15,14 +15,3 @@ export class CancelledError extends Error {
 export function checkCancelled(signal?: AbortSignal): void {
   if (signal?.aborted) throw new CancelledError();
 }
-
-/** exp(mean NLL) from per-sequence sums and counts. */
-export function perplexity(sums: ArrayLike<number>, counts: ArrayLike<number>): number {
-  let s = 0;
-  let c = 0;
-  for (let i = 0; i < sums.length; i++) {
-    s += sums[i]!;
-    c += counts[i]!;
-  }
-  return Math.exp(s / c);
-}

@@ -3,11 +3,11 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { BlobSink } from '../export/browser';
+import { BlobSink } from '../export/blob-sink';
 import { openSource } from '../io/open';
-import { NodeFolderSource } from '../io/node-source';
-import { EMBEDDED_MODEL, EMBEDDED_TEXTS, type EngineHost } from '../worker/lab-engine';
-import type { ModelSourceSpec } from '../worker/protocol';
+import { NodeFolderSource } from './folder-source';
+import { EMBEDDED_MODEL, EMBEDDED_TEXTS, type EngineHost } from '../app/lab';
+import type { ModelSourceSpec } from '../app/protocol';
 
 /** The package root (holding public/): found upwards from this bundle, so it works from dist-node/ and from src/. */
 export function packageRoot(): string {

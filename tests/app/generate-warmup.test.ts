@@ -1,8 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { nodeHost } from '../../src/cli/node-host';
-import { acquireNodeDevice } from '../../src/gpu/node';
-import { LabEngine } from '../../src/worker/lab-engine';
-import type { EngineReply, GenerateRequest } from '../../src/worker/protocol';
+import { nodeHost } from '../../src/node/host';
+import { acquireNodeDevice } from '../../src/node/dawn';
+import { LabEngine } from '../../src/app/lab';
+import type { EngineReply, GenerateRequest } from '../../src/app/protocol';
 
 let engine: LabEngine;
 beforeAll(async () => {

@@ -21,7 +21,7 @@ import { validatePlan } from '../model/plan';
 import { blockTensors } from '../model/weights';
 import { sampleCalibration, sha256Hex, splitDocuments, type CalibrationSet, type CalibrationSpec } from '../prune/calibration';
 import { iterativePpl } from '../prune/iterative-ppl';
-import { checkCancelled, type JobOptions } from '../prune/job';
+import { checkCancelled, type JobOptions } from '../util/job';
 import { magnitudeScores } from '../prune/magnitude';
 import type { ScoredCriterion } from '../prune/mask';
 import { pplScores } from '../prune/ppl-criterion';

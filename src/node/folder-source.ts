@@ -4,8 +4,8 @@
  */
 import { open, readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, resolve } from 'node:path';
-import { FileMissingError } from './errors';
-import { checkFileName, piecewise, throwIfAborted, type CheckpointSource } from './source';
+import { FileMissingError } from '../io/errors';
+import { checkFileName, piecewise, throwIfAborted, type CheckpointSource } from '../io/source';
 
 export class NodeFolderSource implements CheckpointSource {
   readonly name: string;

@@ -1,4 +1,4 @@
-import type { EngineEvent, EngineReply, EngineRequest, ReplyEnvelope } from './protocol';
+import type { EngineEvent, EngineReply, EngineRequest, ReplyEnvelope } from '../app/protocol';
 
 /** Thrown on the UI side when the engine replies with an error (or the job was cancelled). */
 export class EngineError extends Error {
@@ -25,7 +25,7 @@ export class EngineClient {
   private readonly listeners = new Set<(e: EngineEvent) => void>();
 
   constructor() {
-    this.worker = new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module', name: 'engine' });
+    this.worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'engine' });
     this.worker.onmessage = (e: MessageEvent<ReplyEnvelope>) => this.receive(e.data);
     this.worker.onerror = (e) => {
       for (const p of this.pending.values()) p.reject(new EngineError(`engine worker failed: ${e.message}`, 'internal'));
