@@ -28,6 +28,7 @@ import { pplScores } from '../prune/ppl-criterion';
 import { rankAscending } from '../prune/select';
 import { similarityScores } from '../prune/similarity';
 import { computeTaylorScores } from '../prune/taylor';
+import { runTaskTable } from '../tasks/run-tasks';
 import type { CalibrationRequest, CriterionResult, EngineReply, EngineRequest, GenerateRequest, ModelInfo, ModelSourceSpec, TextSpec } from './protocol';
 import { criterionSettings, readCachedResult, scoreCacheKey, usesCalibration, writeCachedResult, type ScoreStore } from './score-cache';
 
@@ -36,6 +37,8 @@ export interface EngineHost {
   source(spec: ModelSourceSpec): CheckpointSource;
   /** The text of an embedded data file (public/data/<file>). */
   embeddedText(name: 'calibration' | 'heldout'): Promise<string>;
+  /** The bytes of a file the app ships under public/data/ (the KJV tasks). */
+  embeddedFile(path: string, signal?: AbortSignal): Promise<Uint8Array>;
   /** Where an exported checkpoint's files go. */
   exportSink(): CheckpointSink & { files(): File[] };
   /** Where criterion results are cached; without one every request computes. */
@@ -130,6 +133,10 @@ export class LabEngine {
           onProgress: (p: { bytesDone: number; bytesTotal: number }) => o.progress({ done: p.bytesDone, total: p.bytesTotal, what: 'writing' }),
         });
         return { type: 'exported', files: sink.files().map((f) => ({ name: f.name, blob: f })) };
+      }
+      case 'tasks': {
+        const { model, tokenizer } = this.require();
+        return { type: 'tasks', table: await runTaskTable(model, tokenizer, request.tasks, request.plans, { embeddedFile: (path, signal) => this.host.embeddedFile(path, signal) }, job) };
       }
       case 'cancel':
         return { type: 'ok' };

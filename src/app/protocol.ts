@@ -11,6 +11,8 @@ import type { SamplingOptions } from '../kernels/sampling';
 import type { BosMode } from '../eval/perplexity';
 import type { CalibrationSpec } from '../prune/calibration';
 import type { PruningMask, ScoredCriterion } from '../prune/mask';
+import type { TaskSpec } from '../tasks/task-data';
+import type { PlanSpec, TaskTable } from '../tasks/results';
 
 /**
  * Where a checkpoint comes from: the io layer's sources (embedded, Hub, picked files) or, in
@@ -84,6 +86,8 @@ export type EngineRequest =
   | GenerateRequest
   | { type: 'benchmark'; plans: number[][]; options: SpeedOptions }
   | { type: 'export-checkpoint'; kept: number[]; toF16: boolean; /** Written as pruning_mask.json beside the weights (its kept blocks must equal `kept`). */ mask?: PruningMask }
+  /** Zero-shot tasks (src/tasks/registry.ts) on each plan; the first plan is the reference (the original). */
+  | { type: 'tasks'; tasks: TaskSpec[]; plans: PlanSpec[] }
   | { type: 'cancel'; job: number };
 
 export type EngineReply =
@@ -95,6 +99,7 @@ export type EngineReply =
   | { type: 'generated'; text: string; tokens: number; promptTokens: number; prefillMs: number; decodeMs: number; warmupMs: number; stoppedBy: string }
   | { type: 'benchmarked'; results: SpeedResult[] }
   | { type: 'exported'; files: { name: string; blob: Blob }[] }
+  | { type: 'tasks'; table: TaskTable }
   | { type: 'cancelled' }
   | { type: 'ok' }
   | { type: 'error'; message: string; kind: string };

@@ -24,6 +24,9 @@ import type { ScoreStore } from '../app/score-cache';
 import { modelSpec, nodeHost, readTextFile, UsageError } from '../node/host';
 import { defaultScoreCacheDir, fileScoreStore } from '../node/score-cache-files';
 import { progressBar, table } from './format';
+import { parseFiles, TASK_CHOICES, taskSpecs, taskTableText } from './tasks-options';
+import { TaskDataError } from '../tasks/types';
+import { taskTableCsv } from '../tasks/results';
 
 const CRITERIA: ScoredCriterion[] = ['ppl', 'taylor', 'magnitude', 'block-influence', 'angular', 'iterative-ppl'];
 
@@ -310,6 +313,27 @@ program
   });
 
 program
+  .command('tasks')
+  .description("zero-shot multiple-choice accuracy (lm-eval style) of the model and, with --mask, the pruned plan; the seed's zeroshot_acc.csv layout")
+  .argument(modelArg, modelHelp)
+  .option('--mask <mask.json>', 'evaluate the pruned plan too')
+  .addOption(new Option('--task <t...>', 'tasks ("seed" = the seed\'s seven)').choices(TASK_CHOICES).makeOptionMandatory())
+  .option('--file <task=path...>', "a task's data file (Parquet or JSONL in the dataset's columns; custom: context, choices, gold); default: the shipped file or the dataset's Parquet file on the Hub")
+  .option('--limit <n>', 'the first n items of each task', int('--limit'))
+  .option('--csv <file>', 'write the table as zeroshot_acc.csv')
+  .action(async (model: string, o: { mask?: string; task: string[]; file?: string[]; limit?: number; csv?: string }) => {
+    const g = program.opts<Globals>();
+    const tasks = taskSpecs(o.task, parseFiles(o.file), { ...(o.limit ? { limit: o.limit } : {}), ...(g.hubHost ? { hubHost: g.hubHost } : {}), ...(process.env.HF_TOKEN ? { token: process.env.HF_TOKEN } : {}) });
+    const s = await Session.open(model, g);
+    const { kept } = s.planFromMask(o.mask);
+    const plans = [{ name: 'original', plan: planWithout(s.info.numLayers, []) }, ...(o.mask ? [{ name: 'pruned', plan: kept }] : [])];
+    const r = await s.run({ type: 'tasks', tasks, plans }, 'tasks', 'tasks');
+    if (o.csv) writeFileSync(o.csv, taskTableCsv(r.table));
+    print(g, { ...r.table, csv: taskTableCsv(r.table) }, () => taskTableText(r.table));
+    s.lab.dispose();
+  });
+
+program
   .command('clear-cache')
   .description('delete the cached criterion results that score and prune reuse')
   .addOption(cacheDirOption())
@@ -326,7 +350,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    const bad = e instanceof UsageError || e instanceof MaskError || e instanceof CheckpointError || e instanceof CalibrationError || e instanceof RangeError;
+    const bad = e instanceof UsageError || e instanceof TaskDataError || e instanceof MaskError || e instanceof CheckpointError || e instanceof CalibrationError || e instanceof RangeError;
     process.stderr.write(`error: ${(e as Error).message}\n`);
     return bad ? 2 : 1;
   }

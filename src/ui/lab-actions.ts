@@ -34,11 +34,11 @@ function engine(): EngineClient {
   return client;
 }
 
-const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
-const cancelled = (err: unknown) => err instanceof EngineError && err.kind === 'cancelled';
+export const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+export const cancelled = (err: unknown) => err instanceof EngineError && err.kind === 'cancelled';
 
 /** Runs one engine job under a key: progress to the store, errors to the key's error slot. */
-async function run<T extends Parameters<EngineClient['start']>[1]>(key: JobKey, request: EngineRequest, expect: T, what = 'starting') {
+export async function run<T extends Parameters<EngineClient['start']>[1]>(key: JobKey, request: EngineRequest, expect: T, what = 'starting') {
   const s = useLab.getState();
   s.setError(key, undefined);
   const job = engine().start(request, expect);

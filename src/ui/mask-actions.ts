@@ -3,6 +3,7 @@
  * import, so the first bundle stays small.
  */
 import type { MaskMetrics, PruningMask, ScoredCriterion } from '../prune/mask';
+import { maskZeroShot } from '../tasks/results';
 import { downloadBlob } from './lab-actions';
 import { currentRecord, keptBlocks, planKey, useLab, type LabState, type PlanState } from './store';
 
@@ -54,6 +55,10 @@ export async function buildCurrentMask(s: LabState = useLab.getState()): Promise
       batch: 1,
     };
   }
+  // Task results of exactly the original and this plan (the Tasks panel's table).
+  const tasks = rec.tasks;
+  const zeroShot = tasks && tasks.planKeys.join('|') === `${full}|${current}` ? maskZeroShot(tasks.table) : undefined;
+  if (zeroShot) metrics.zero_shot = zeroShot;
   const usesData = Object.keys(scores).some((n) => n !== 'magnitude');
   return buildMask({
     model: { source: model.source, architecture: model.architecture, num_hidden_layers: L, fingerprint: model.fingerprint },

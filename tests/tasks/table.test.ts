@@ -1,6 +1,6 @@
 /** The task table in zeroshot_acc.csv's layout (src/utils.py of the seed), plans and their differences. */
 import { describe, expect, it } from 'vitest';
-import { planScores, taskTableCsv, type TaskTable } from '../../src/tasks/task-table';
+import { planScores, taskTableCsv, type TaskTable } from '../../src/tasks/results';
 
 const table: TaskTable = {
   plans: [{ name: 'original', blocks: 16 }, { name: 'pruned', blocks: 13 }],
@@ -31,7 +31,7 @@ describe('task table', () => {
 
 describe("the mask's metrics.zero_shot", () => {
   it('carries each task with its table metric, original and pruned, and validates', async () => {
-    const { maskZeroShot } = await import('../../src/tasks/task-table');
+    const { maskZeroShot } = await import('../../src/tasks/results');
     const { buildMask, parseMask, serializeMask } = await import('../../src/prune/mask');
     const zero = maskZeroShot(table)!;
     expect(zero.tasks).toEqual([
