@@ -53,7 +53,7 @@ async function main(): Promise<void> {
   const embedded: Record<string, unknown> = {};
   for (const [task, file] of [['kjv_next_verse', 'kjv-next-verse.jsonl'], ['kjv_last_word', 'kjv-last-word.jsonl']] as const) {
     const format = taskFormat(task);
-    const rows = parseJsonl(readFileSync(`public/data/tasks/${file}`, 'utf8'), file).slice(0, quick ? 100 : undefined);
+    const rows = parseJsonl(readFileSync(`public/data/tasks/${file}`, 'utf8'), file).slice(0, quick ? 40 : undefined);
     const items = rows.map((r, i) => format.toItem(r, `${task} row ${i}`));
     const run = await runTask(fwd, tok, items, { plan: model.fullPlan(), lstripContinuation: false, metrics: format.metrics, label: task });
     embedded[task] = { ...row(run.tokens, run.tokensRun, run.seconds, items.length), metrics: run.metrics };
