@@ -24,7 +24,7 @@ import type { ScoreStore } from '../app/score-cache';
 import { modelSpec, nodeHost, readTextFile, UsageError } from '../node/host';
 import { defaultScoreCacheDir, fileScoreStore } from '../node/score-cache-files';
 import { progressBar, table } from './format';
-import { parseFiles, TASK_CHOICES, taskSpecs, taskTableText } from './tasks-options';
+import { parseFiles, parseHubFiles, TASK_CHOICES, taskSpecs, taskTableText } from './tasks-options';
 import { TaskDataError } from '../tasks/types';
 import { taskTableCsv } from '../tasks/results';
 
@@ -319,11 +319,12 @@ program
   .option('--mask <mask.json>', 'evaluate the pruned plan too')
   .addOption(new Option('--task <t...>', 'tasks ("seed" = the seed\'s seven)').choices(TASK_CHOICES).makeOptionMandatory())
   .option('--file <task=path...>', "a task's data file (Parquet or JSONL in the dataset's columns; custom: context, choices, gold); default: the shipped file or the dataset's Parquet file on the Hub")
+  .option('--hub-file <task=owner/name[@rev]:path...>', "another Hub dataset file for a task (default: the task's own, see the README)")
   .option('--limit <n>', 'the first n items of each task', int('--limit'))
   .option('--csv <file>', 'write the table as zeroshot_acc.csv')
-  .action(async (model: string, o: { mask?: string; task: string[]; file?: string[]; limit?: number; csv?: string }) => {
+  .action(async (model: string, o: { mask?: string; task: string[]; file?: string[]; hubFile?: string[]; limit?: number; csv?: string }) => {
     const g = program.opts<Globals>();
-    const tasks = taskSpecs(o.task, parseFiles(o.file), { ...(o.limit ? { limit: o.limit } : {}), ...(g.hubHost ? { hubHost: g.hubHost } : {}), ...(process.env.HF_TOKEN ? { token: process.env.HF_TOKEN } : {}) });
+    const tasks = taskSpecs(o.task, parseFiles(o.file), { hubFiles: parseHubFiles(o.hubFile), ...(o.limit ? { limit: o.limit } : {}), ...(g.hubHost ? { hubHost: g.hubHost } : {}), ...(process.env.HF_TOKEN ? { token: process.env.HF_TOKEN } : {}) });
     const s = await Session.open(model, g);
     const { kept } = s.planFromMask(o.mask);
     const plans = [{ name: 'original', plan: planWithout(s.info.numLayers, []) }, ...(o.mask ? [{ name: 'pruned', plan: kept }] : [])];

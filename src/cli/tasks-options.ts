@@ -21,10 +21,27 @@ export function parseFiles(pairs: string[] = []): Map<string, string> {
   return files;
 }
 
-/** What each task reads: its --file, else the shipped file, else the dataset's Hub file. */
-export function taskSpecs(ids: string[], files: Map<string, string>, o: { limit?: number; hubHost?: string; token?: string }): TaskSpec[] {
+export interface HubFile {
+  dataset: string;
+  revision?: string;
+  file: string;
+}
+
+/** "task=owner/name[@revision]:path/in/repo" pairs of --hub-file. */
+export function parseHubFiles(pairs: string[] = []): Map<string, HubFile> {
+  const out = new Map<string, HubFile>();
+  for (const pair of pairs) {
+    const m = /^([a-z0-9_]+)=([\w.-]+\/[\w.-]+)(?:@([^:]+))?:(.+)$/.exec(pair);
+    if (!m || !TASKS.some((t) => t.id === m[1])) throw new UsageError(`--hub-file takes task=owner/name[@revision]:path/in/repo, got "${pair}"`);
+    out.set(m[1]!, { dataset: m[2]!, ...(m[3] ? { revision: m[3] } : {}), file: m[4]! });
+  }
+  return out;
+}
+
+/** What each task reads: its --file, else its --hub-file, else the shipped file, else the dataset's default Hub file. */
+export function taskSpecs(ids: string[], files: Map<string, string>, o: { limit?: number; hubHost?: string; token?: string; hubFiles?: Map<string, HubFile> }): TaskSpec[] {
   const expanded = [...new Set(ids.flatMap((id) => (id === 'seed' ? SEED_TABLE_ORDER : [id])))];
-  for (const id of files.keys()) if (!expanded.includes(id)) throw new UsageError(`--file names ${id}, which is not among --task`);
+  for (const id of [...files.keys(), ...(o.hubFiles?.keys() ?? [])]) if (!expanded.includes(id)) throw new UsageError(`--file or --hub-file names ${id}, which is not among --task`);
   return expanded.map((task) => {
     const path = files.get(task);
     const format = TASKS.find((t) => t.id === task)!;
@@ -37,8 +54,8 @@ export function taskSpecs(ids: string[], files: Map<string, string>, o: { limit?
         throw new UsageError(`cannot read the ${task} file ${path}: ${(e as Error).message}`);
       }
       data = { kind: 'upload', name: basename(path), bytes };
-    } else if (format.embedded) data = { kind: 'embedded' };
-    else if (format.hub) data = { kind: 'hub', ...(o.hubHost ? { host: o.hubHost } : {}), ...(o.token ? { token: o.token } : {}) };
+    } else if (format.embedded && !o.hubFiles?.has(task)) data = { kind: 'embedded' };
+    else if (format.hub || o.hubFiles?.has(task)) data = { kind: 'hub', ...o.hubFiles?.get(task), ...(o.hubHost ? { host: o.hubHost } : {}), ...(o.token ? { token: o.token } : {}) };
     else throw new UsageError(`${task} needs a file: --file ${task}=path.jsonl`);
     return { task, data, ...(o.limit ? { limit: o.limit } : {}) };
   });
