@@ -3,10 +3,14 @@
  * list columns, int64 labels, as the Hub's files have them) and JSON Lines, read back into items;
  * the Hub path through the lab's Hub client against a loopback server; errors that name the row.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { parquetWriteBuffer } from 'hyparquet-writer';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dataRows, parseJsonl } from '../../src/tasks/dataset-file';
+import { taskFormat } from '../../src/tasks/registry';
 import { loadTaskItems, type TaskDataDeps } from '../../src/tasks/task-data';
+import type { DatasetRow } from '../../src/tasks/types';
 import { startHubServer, type HubServer } from '../helpers/hub-server';
 
 const arcParquet = new Uint8Array(parquetWriteBuffer({
@@ -34,6 +38,21 @@ const boolqParquet = new Uint8Array(parquetWriteBuffer({
 const noEmbedded: TaskDataDeps = { embeddedFile: () => Promise.reject(new Error('none')) };
 
 describe('dataset files', () => {
+  it('reads every task from a Parquet file in its real column layout, as from the rows themselves', async () => {
+    const rows = JSON.parse(readFileSync(join(process.cwd(), 'tests/fixtures/tasks/rows.json'), 'utf8')) as Record<string, DatasetRow[]>;
+    for (const [task, taskRows] of Object.entries(rows).filter(([k]) => !k.startsWith('_'))) {
+      const columns = Object.keys(taskRows[0]!);
+      // Integer columns as Parquet int64 (BigInt when read), as the Hub's files store labels and ids.
+      const columnData = columns.map((name) => {
+        const data = taskRows.map((r) => r[name]);
+        return typeof data[0] === 'number' ? { name, data: data.map((v) => BigInt(v as number)), type: 'INT64' as const } : { name, data };
+      });
+      const bytes = new Uint8Array(parquetWriteBuffer({ columnData }));
+      const r = await loadTaskItems({ task, data: { kind: 'upload', name: `${task}.parquet`, bytes } }, noEmbedded);
+      expect(r.items, task).toEqual(taskRows.map((row, i) => taskFormat(task).toItem(row, `${task} row ${i}`)));
+    }
+  });
+
   it('reads Parquet with struct, list and int64 columns into items', async () => {
     const arc = await loadTaskItems({ task: 'arc_easy', data: { kind: 'upload', name: 'test.parquet', bytes: arcParquet } }, noEmbedded);
     expect(arc.items.map((i) => [i.requests.map((r) => r.continuation), i.gold])).toEqual([
