@@ -15,6 +15,7 @@ import { ChoiceForward } from '../../src/tasks/choice-forward';
 import { parseJsonl } from '../../src/tasks/dataset-file';
 import { taskFormat } from '../../src/tasks/registry';
 import { runTask, tokenizeItem } from '../../src/tasks/run-task';
+import { CancelledError } from '../../src/util/job';
 import type { DatasetRow, TaskItem } from '../../src/tasks/types';
 import { EMBEDDED_MODEL, FIXTURES, loadTestModel } from '../helpers/models';
 
@@ -90,7 +91,9 @@ describe('zero-shot task scoring vs PyTorch float64', { timeout: 600_000 }, () =
     const plan = planWithout(model.numLayers, [3, 7, 8]);
     const g = golden.items.find((x) => x.task === 'hellaswag')!;
     const item = taskFormat('hellaswag').toItem(rowOf(g), 'hellaswag');
-    const run = await runTask(fwd, tok, [item], { plan, lstripContinuation: true, metrics: ['acc'], label: 'hellaswag' });
+    const progress: [number, number][] = [];
+    const run = await runTask(fwd, tok, [item], { plan, lstripContinuation: true, metrics: ['acc'], label: 'hellaswag', onProgress: (done, total) => progress.push([done, total]) });
+    expect(progress).toEqual([[1, 1]]);
     for (const [j, r] of g.requests.entries()) {
       // (context + continuation) as one sequence: the NLL of its last |continuation| predictions.
       const ids = [...r.context_ids, ...r.continuation_ids];
@@ -99,5 +102,13 @@ describe('zero-shot task scoring vs PyTorch float64', { timeout: 600_000 }, () =
       const expected = -(whole.sums[0]! - prefix.sums[0]!);
       expect(Math.abs(run.logLikelihoods[0]![j]! - expected) / Math.abs(expected)).toBeLessThan(1e-4);
     }
+  });
+
+  it('stops when cancelled', async () => {
+    const g = golden.items.find((x) => x.task === 'piqa')!;
+    const item = taskFormat('piqa').toItem(rowOf(g), 'piqa');
+    const controller = new AbortController();
+    controller.abort();
+    await expect(runTask(fwd, tok, [item], { plan: model.fullPlan(), lstripContinuation: true, metrics: ['acc'], label: 'piqa', signal: controller.signal })).rejects.toThrow(CancelledError);
   });
 });
