@@ -16,6 +16,7 @@ import { parseJsonl } from '../../src/tasks/dataset-file';
 import { taskFormat } from '../../src/tasks/registry';
 import { runTask, tokenizeItem } from '../../src/tasks/run-task';
 import { CancelledError } from '../../src/util/job';
+import { isDeviceBuffer } from '../../src/gpu/device-buffers';
 import type { DatasetRow, TaskItem } from '../../src/tasks/types';
 import { EMBEDDED_MODEL, FIXTURES, loadTestModel } from '../helpers/models';
 
@@ -102,6 +103,36 @@ describe('zero-shot task scoring vs PyTorch float64', { timeout: 600_000 }, () =
       const expected = -(whole.sums[0]! - prefix.sums[0]!);
       expect(Math.abs(run.logLikelihoods[0]![j]! - expected) / Math.abs(expected)).toBeLessThan(1e-4);
     }
+  });
+
+  it('frees every buffer it allocated (op sets, caches, read-backs) on destroy', async () => {
+    const dev = model.rt.device;
+    const created: GPUBuffer[] = [];
+    const destroyed = new Set<GPUBuffer>();
+    const previous = dev.createBuffer;
+    dev.createBuffer = (d: GPUBufferDescriptor) => {
+      const b = previous.call(dev, d);
+      const destroy = b.destroy.bind(b);
+      b.destroy = () => {
+        destroyed.add(b);
+        destroy();
+      };
+      created.push(b);
+      return b;
+    };
+    try {
+      const own = new ChoiceForward(model);
+      for (const task of ['winogrande', 'arc_easy']) {
+        const g = golden.items.find((x) => x.task === task)!;
+        await runTask(own, tok, [taskFormat(task).toItem(rowOf(g), task)], { plan: planWithout(model.numLayers, [2]), lstripContinuation: true, metrics: ['acc'], label: task });
+      }
+      own.destroy();
+    } finally {
+      delete (dev as { createBuffer?: unknown }).createBuffer;
+      if (dev.createBuffer !== previous) dev.createBuffer = previous;
+    }
+    expect(created.length).toBeGreaterThan(0);
+    expect(created.filter((b) => !destroyed.has(b) && !isDeviceBuffer(b)).map((b) => b.label)).toEqual([]);
   });
 
   it('stops when cancelled', async () => {
