@@ -55,7 +55,7 @@ async function main(): Promise<void> {
     const format = taskFormat(task);
     const rows = parseJsonl(readFileSync(`public/data/tasks/${file}`, 'utf8'), file).slice(0, quick ? 40 : undefined);
     const items = rows.map((r, i) => format.toItem(r, `${task} row ${i}`));
-    const run = await runTask(fwd, tok, items, { plan: model.fullPlan(), lstripContinuation: false, metrics: format.metrics, label: task });
+    const run = await runTask(fwd, tok, items, { plan: model.fullPlan(), metrics: format.metrics, label: task });
     embedded[task] = { ...row(run.tokens, run.tokensRun, run.seconds, items.length), metrics: run.metrics };
     console.log('embedded', task, JSON.stringify(embedded[task]));
   }

@@ -8,13 +8,10 @@ import { checkChoices, integer, text, textList } from './columns';
 import { SEED_TASKS, type TaskFormat } from './seed-tasks';
 import { multipleChoice } from './types';
 
-/**
- * `custom` rows score " " + choice after the context, as MultipleChoiceTask does, and keep that
- * space when tokenizing (a byte-level BPE marks word starts with it).
- */
+/** `custom` rows score " " + choice after the context, as MultipleChoiceTask does. */
 export const CUSTOM_TASK: TaskFormat = {
   id: 'custom', title: 'Custom', metric: 'acc', metrics: ['acc', 'acc_norm'], split: 'file',
-  columns: ['context', 'choices', 'gold'], follows: 'MultipleChoiceTask in src/lm_eval/base.py', lstripContinuation: false,
+  columns: ['context', 'choices', 'gold'], follows: 'MultipleChoiceTask in src/lm_eval/base.py',
   toItem(row, where) {
     const choices = textList(row, 'choices', where);
     const gold = integer(row, 'gold', where);

@@ -1,7 +1,9 @@
 /**
- * Runs a task's items on the GPU and aggregates lm-eval's metrics. Tokenization follows the seed's
- * `hf-causal-experimental`: context and continuation encoded apart without special tokens, an empty
- * context replaced by EOS, the continuation's leading whitespace stripped where the task says so.
+ * Runs a task's items on the GPU and aggregates lm-eval's metrics. Tokenization is the seed's
+ * (`hf-causal-experimental` = AutoCausalLM, which keeps BaseLM's `loglikelihood` and `_encode_pair`
+ * in src/lm_eval/base.py): no special tokens; the context's trailing whitespace moves to the
+ * continuation; the continuation's tokens are those of (context + continuation) after the
+ * context's own token count; an empty context is EOS followed by the continuation's tokens.
  * Requests of an item that share a context (consecutive, same string) run it once.
  */
 import type { TextTokenizer } from '../io/tokenizer';
@@ -21,25 +23,35 @@ export interface TokenizedItem {
   longest: number;
 }
 
-export function tokenizeItem(tok: TextTokenizer, item: TaskItem, lstrip: boolean, where: string): TokenizedItem {
-  const eos = tok.eosIds[0];
+/** base.py's `_encode_pair` (and its empty-context case): the context's and the continuation's tokens. */
+export function encodePair(tok: TextTokenizer, context: string, continuation: string): { context: number[]; continuation: number[] } {
+  const encode = (text: string) => tok.encode(text, { addSpecialTokens: false });
+  if (context === '') {
+    const eos = tok.eosIds[0];
+    return { context: eos === undefined ? [] : [eos], continuation: encode(continuation) };
+  }
+  // rstrip(): trailing whitespace belongs to the continuation; context + continuation is unchanged.
+  const ctx = encode(context.replace(/\s+$/, ''));
+  return { context: ctx, continuation: encode(context + continuation).slice(ctx.length) };
+}
+
+export function tokenizeItem(tok: TextTokenizer, item: TaskItem, where: string): TokenizedItem {
   const groups: { contextText: string; group: { context: number[]; continuations: number[][] } }[] = [];
   let tokens = 0;
   let longest = 0;
   for (const r of item.requests) {
+    const pair = encodePair(tok, r.context, r.continuation);
+    if (pair.context.length === 0) throw new TaskDataError(`${where}: the context is empty and the tokenizer has no EOS to stand for it`);
+    if (pair.continuation.length === 0) throw new TaskDataError(`${where}: a choice tokenizes to nothing after its context`);
     let last = groups[groups.length - 1];
     if (!last || last.contextText !== r.context) {
-      const context = r.context === '' ? (eos === undefined ? [] : [eos]) : tok.encode(r.context, { addSpecialTokens: false });
-      if (context.length === 0) throw new TaskDataError(`${where}: the context is empty and the tokenizer has no EOS to stand for it`);
-      last = { contextText: r.context, group: { context, continuations: [] } };
+      last = { contextText: r.context, group: { context: pair.context, continuations: [] } };
       groups.push(last);
-      tokens += context.length;
+      tokens += pair.context.length;
     }
-    const cont = tok.encode(lstrip ? r.continuation.trimStart() : r.continuation, { addSpecialTokens: false });
-    if (cont.length === 0) throw new TaskDataError(`${where}: a choice tokenizes to nothing`);
-    last.group.continuations.push(cont);
-    tokens += cont.length;
-    longest = Math.max(longest, last.group.context.length + cont.length - 1);
+    last.group.continuations.push(pair.continuation);
+    tokens += pair.continuation.length;
+    longest = Math.max(longest, pair.context.length + pair.continuation.length - 1);
   }
   return { groups: groups.map((g) => g.group), tokens, longest };
 }
@@ -58,7 +70,6 @@ export interface TaskRun {
 
 export interface TaskRunOptions extends JobOptions {
   plan: BlockPlan;
-  lstripContinuation: boolean;
   metrics: readonly MetricName[];
   /** Labels rows in errors ("boolq row 12"). */
   label: string;
@@ -111,7 +122,7 @@ export async function scoreTokenized(fwd: ChoiceForward, tokenized: readonly Tok
 
 export async function runTask(fwd: ChoiceForward, tok: TextTokenizer, items: readonly TaskItem[], o: TaskRunOptions): Promise<TaskRun> {
   const t0 = performance.now();
-  const tokenized = items.map((item, i) => tokenizeItem(tok, item, o.lstripContinuation, `${o.label} item ${i}`));
+  const tokenized = items.map((item, i) => tokenizeItem(tok, item, `${o.label} item ${i}`));
   const scored = await scoreTokenized(fwd, tokenized, o.plan, o);
   const correct = items.map((item, i) => scoreItem(item, scored.logLikelihoods[i]!, o.metrics));
   const metrics: TaskMetrics = {};

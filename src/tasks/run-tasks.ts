@@ -27,7 +27,7 @@ export async function runTaskTable(model: LlamaModel, tok: TextTokenizer, specs:
       for (const [pi, p] of plans.entries()) {
         const unit = ti * plans.length + pi;
         const run = await runTask(fwd, tok, items, {
-          plan: p.plan, lstripContinuation: format.lstripContinuation, metrics: format.metrics, label: format.id,
+          plan: p.plan, metrics: format.metrics, label: format.id,
           ...(job.signal ? { signal: job.signal } : {}),
           onProgress: (done, total) => job.onProgress?.(unit * 1000 + Math.round((done / total) * 1000), units * 1000, `${format.id} on ${p.name}: ${done} of ${total} items`),
         });

@@ -29,11 +29,6 @@ export interface TaskFormat {
   hub?: HubDataFile;
   /** A file the app ships under public/data/ (the KJV tasks). */
   embedded?: string;
-  /**
-   * The seed runs `hf-causal-experimental`, which strips the continuation's leading whitespace and
-   * tokenizes context and continuation apart; tasks written for a byte-level tokenizer keep it.
-   */
-  lstripContinuation: boolean;
   toItem(row: DatasetRow, where: string): TaskItem;
 }
 
@@ -73,7 +68,7 @@ function capitalize(s: string): string {
 export const SEED_TASKS: TaskFormat[] = [
   {
     id: 'boolq', title: 'BoolQ', metric: 'acc', metrics: ['acc'], split: 'validation',
-    columns: ['passage', 'question', 'label'], follows: 'src/lm_eval/tasks/superglue.py (BoolQ)', lstripContinuation: true,
+    columns: ['passage', 'question', 'label'], follows: 'src/lm_eval/tasks/superglue.py (BoolQ)',
     hub: { dataset: 'aps/super_glue', revision: 'main', file: 'boolq/validation-00000-of-00001.parquet' },
     // The snapshot compares ll(" yes") > ll(" no") with the label (1 = yes); with " no" first, argmax
     // over [" no", " yes"] is that comparison, ties included.
@@ -85,7 +80,7 @@ export const SEED_TASKS: TaskFormat[] = [
   },
   {
     id: 'piqa', title: 'PIQA', metric: 'acc', metrics: ['acc', 'acc_norm'], split: 'validation',
-    columns: ['goal', 'sol1', 'sol2', 'label'], follows: 'src/lm_eval/tasks/piqa.py', lstripContinuation: true,
+    columns: ['goal', 'sol1', 'sol2', 'label'], follows: 'src/lm_eval/tasks/piqa.py',
     hub: { dataset: 'ybisk/piqa', revision: 'refs/convert/parquet', file: 'plain_text/validation/0000.parquet' },
     toItem(row, where) {
       const choices = [text(row, 'sol1', where), text(row, 'sol2', where)];
@@ -94,7 +89,7 @@ export const SEED_TASKS: TaskFormat[] = [
   },
   {
     id: 'hellaswag', title: 'HellaSwag', metric: 'acc_norm', metrics: ['acc', 'acc_norm'], split: 'validation',
-    columns: ['activity_label', 'ctx_a', 'ctx_b', 'endings', 'label'], follows: 'src/lm_eval/tasks/hellaswag.py', lstripContinuation: true,
+    columns: ['activity_label', 'ctx_a', 'ctx_b', 'endings', 'label'], follows: 'src/lm_eval/tasks/hellaswag.py',
     hub: { dataset: 'Rowan/hellaswag', revision: 'refs/convert/parquet', file: 'default/validation/0000.parquet' },
     toItem(row, where) {
       const ctx = `${text(row, 'ctx_a', where)} ${capitalize(text(row, 'ctx_b', where))}`;
@@ -105,7 +100,7 @@ export const SEED_TASKS: TaskFormat[] = [
   },
   {
     id: 'winogrande', title: 'WinoGrande', metric: 'acc', metrics: ['acc'], split: 'validation',
-    columns: ['sentence', 'option1', 'option2', 'answer'], follows: 'src/lm_eval/tasks/winogrande.py (partial scoring)', lstripContinuation: true,
+    columns: ['sentence', 'option1', 'option2', 'answer'], follows: 'src/lm_eval/tasks/winogrande.py (partial scoring)',
     hub: { dataset: 'allenai/winogrande', revision: 'main', file: 'winogrande_xl/validation-00000-of-00001.parquet' },
     // Partial scoring: each option fills the blank and ends its context; the rest of the sentence is
     // the shared continuation.
@@ -123,19 +118,19 @@ export const SEED_TASKS: TaskFormat[] = [
   },
   {
     id: 'arc_easy', title: 'ARC-e', metric: 'acc', metrics: ['acc', 'acc_norm'], split: 'test',
-    columns: ['question', 'choices', 'answerKey'], follows: 'src/lm_eval/tasks/arc.py (ARCEasy)', lstripContinuation: true,
+    columns: ['question', 'choices', 'answerKey'], follows: 'src/lm_eval/tasks/arc.py (ARCEasy)',
     hub: { dataset: 'allenai/ai2_arc', revision: 'main', file: 'ARC-Easy/test-00000-of-00001.parquet' },
     toItem: arcItem,
   },
   {
     id: 'arc_challenge', title: 'ARC-c', metric: 'acc_norm', metrics: ['acc', 'acc_norm'], split: 'test',
-    columns: ['question', 'choices', 'answerKey'], follows: 'src/lm_eval/tasks/arc.py (ARCChallenge)', lstripContinuation: true,
+    columns: ['question', 'choices', 'answerKey'], follows: 'src/lm_eval/tasks/arc.py (ARCChallenge)',
     hub: { dataset: 'allenai/ai2_arc', revision: 'main', file: 'ARC-Challenge/test-00000-of-00001.parquet' },
     toItem: arcItem,
   },
   {
     id: 'openbookqa', title: 'OpenBookQA', metric: 'acc_norm', metrics: ['acc', 'acc_norm'], split: 'test',
-    columns: ['question_stem', 'choices', 'answerKey'], follows: 'src/lm_eval/tasks/openbookqa.py', lstripContinuation: true,
+    columns: ['question_stem', 'choices', 'answerKey'], follows: 'src/lm_eval/tasks/openbookqa.py',
     hub: { dataset: 'allenai/openbookqa', revision: 'main', file: 'main/test-00000-of-00001.parquet' },
     toItem(row, where) {
       const gold = letterIndex(['A', 'B', 'C', 'D'], text(row, 'answerKey', where).trim(), where, 'answerKey');

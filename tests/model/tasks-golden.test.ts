@@ -61,11 +61,11 @@ describe('zero-shot task scoring vs PyTorch float64', { timeout: 600_000 }, () =
       cases.forEach((g, i) => {
         expect(items[i]!.gold).toBe(g.gold);
         expect(items[i]!.requests.map((r) => [r.context, r.continuation, r.normChars])).toEqual(g.requests.map((r) => [r.context, r.continuation, r.norm_chars]));
-        const t = tokenizeItem(tok, items[i]!, format.lstripContinuation, task);
+        const t = tokenizeItem(tok, items[i]!, task);
         const flat = t.groups.flatMap((grp) => grp.continuations.map((c) => [grp.context, c]));
         expect(flat).toEqual(g.requests.map((r) => [r.context_ids, r.continuation_ids]));
       });
-      const run = await runTask(fwd, tok, items, { plan: model.fullPlan(), lstripContinuation: format.lstripContinuation, metrics: ['acc', 'acc_norm'], label: task });
+      const run = await runTask(fwd, tok, items, { plan: model.fullPlan(), metrics: ['acc', 'acc_norm'], label: task });
       cases.forEach((g, i) => {
         g.requests.forEach((r, j) => {
           const got = run.logLikelihoods[i]![j]!;
@@ -93,7 +93,7 @@ describe('zero-shot task scoring vs PyTorch float64', { timeout: 600_000 }, () =
     const g = golden.items.find((x) => x.task === 'hellaswag')!;
     const item = taskFormat('hellaswag').toItem(rowOf(g), 'hellaswag');
     const progress: [number, number][] = [];
-    const run = await runTask(fwd, tok, [item], { plan, lstripContinuation: true, metrics: ['acc'], label: 'hellaswag', onProgress: (done, total) => progress.push([done, total]) });
+    const run = await runTask(fwd, tok, [item], { plan, metrics: ['acc'], label: 'hellaswag', onProgress: (done, total) => progress.push([done, total]) });
     expect(progress).toEqual([[1, 1]]);
     for (const [j, r] of g.requests.entries()) {
       // (context + continuation) as one sequence: the NLL of its last |continuation| predictions.
@@ -124,7 +124,7 @@ describe('zero-shot task scoring vs PyTorch float64', { timeout: 600_000 }, () =
       const own = new ChoiceForward(model);
       for (const task of ['winogrande', 'arc_easy']) {
         const g = golden.items.find((x) => x.task === task)!;
-        await runTask(own, tok, [taskFormat(task).toItem(rowOf(g), task)], { plan: planWithout(model.numLayers, [2]), lstripContinuation: true, metrics: ['acc'], label: task });
+        await runTask(own, tok, [taskFormat(task).toItem(rowOf(g), task)], { plan: planWithout(model.numLayers, [2]), metrics: ['acc'], label: task });
       }
       own.destroy();
     } finally {
@@ -140,6 +140,6 @@ describe('zero-shot task scoring vs PyTorch float64', { timeout: 600_000 }, () =
     const item = taskFormat('piqa').toItem(rowOf(g), 'piqa');
     const controller = new AbortController();
     controller.abort();
-    await expect(runTask(fwd, tok, [item], { plan: model.fullPlan(), lstripContinuation: true, metrics: ['acc'], label: 'piqa', signal: controller.signal })).rejects.toThrow(CancelledError);
+    await expect(runTask(fwd, tok, [item], { plan: model.fullPlan(), metrics: ['acc'], label: 'piqa', signal: controller.signal })).rejects.toThrow(CancelledError);
   });
 });

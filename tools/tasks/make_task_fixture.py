@@ -4,9 +4,10 @@
 The rows of tests/fixtures/tasks/rows.json (each dataset's own columns) and the first items of the
 shipped KJV tasks are formatted here as the seed's lm-eval snapshot formats them (restated from
 Nota-NetsPresso/shortened-llm src/lm_eval/tasks/*.py), tokenized with the pure-Python BPE of the
-embedded model as `hf-causal-experimental` does (context and continuation apart, no special tokens,
-the continuation's leading whitespace stripped for the seed's tasks), and every (context,
-continuation) pair is scored by the independent float64 forward of tools/tiny-llama/make_fixtures.py
+embedded model as `hf-causal-experimental` does (BaseLM's `_encode_pair`: no special tokens, the
+context's trailing whitespace moved to the continuation, the continuation = the tokens of context +
+continuation after the context's; an empty context is EOS), and every (context, continuation) pair
+is scored by the independent float64 forward of tools/tiny-llama/make_fixtures.py
 on the whole sequence (context + continuation)[:-1], as lm-eval does. acc / acc_norm follow
 MultipleChoiceTask (argmax, first of ties; acc_norm divides by len(choice)).
 
@@ -62,6 +63,19 @@ def fmt(task, d):
     return mc(d['context'], d['choices'], d['gold'])   # custom / KJV
 
 
+def encode_pair(tok, context, continuation):
+    """BaseLM.loglikelihood / _encode_pair of the snapshot's base.py (hf-causal-experimental keeps them)."""
+    if context == '':
+        return [bpe.EOS], tok.encode(continuation, add_bos=False)
+    n_spaces = len(context) - len(context.rstrip())
+    if n_spaces > 0:
+        continuation = context[-n_spaces:] + continuation
+        context = context[:-n_spaces]
+    whole = tok.encode(context + continuation, add_bos=False)
+    ctx = tok.encode(context, add_bos=False)
+    return ctx, whole[len(ctx):]
+
+
 def argmax(xs):
     return max(range(len(xs)), key=lambda i: (xs[i], -i))
 
@@ -79,11 +93,9 @@ def main():
     out = []
     for task, i, row in cases:
         item = fmt(task, row)
-        seed_task = task in ('boolq', 'piqa', 'hellaswag', 'winogrande', 'arc_easy', 'arc_challenge', 'openbookqa')
         reqs = []
         for r in item['requests']:
-            ctx = tok.encode(r['context'], add_bos=False) if r['context'] else [bpe.EOS]
-            cont = tok.encode(r['continuation'].lstrip() if seed_task else r['continuation'], add_bos=False)
+            ctx, cont = encode_pair(tok, r['context'], r['continuation'])
             seq = torch.tensor([(ctx + cont)[:-1]])
             lp = torch.log_softmax(ref_forward(W, cfg, seq)[0], -1)
             pos = torch.arange(len(ctx) - 1, len(ctx) - 1 + len(cont))
