@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   const model = new LlamaModel(rt, await loadCheckpoint(rt.device, new NodeFolderSource(folder)));
   const fwd = new ChoiceForward(model);
   const embedded: Record<string, unknown> = {};
-  for (const [task, file] of [['kjv_next_verse', 'kjv-next-verse.jsonl'], ['kjv_last_word', 'kjv-last-word.jsonl']] as const) {
+  for (const [task, file] of [['kjv_verse_end', 'kjv-verse-end.jsonl'], ['kjv_last_word', 'kjv-last-word.jsonl']] as const) {
     const format = taskFormat(task);
     const rows = parseJsonl(readFileSync(`public/data/tasks/${file}`, 'utf8'), file).slice(0, quick ? 40 : undefined);
     const items = rows.map((r, i) => format.toItem(r, `${task} row ${i}`));

@@ -21,7 +21,7 @@ export const CUSTOM_TASK: TaskFormat = {
 };
 
 export const KJV_TASKS: TaskFormat[] = [
-  { ...CUSTOM_TASK, id: 'kjv_next_verse', title: 'KJV next verse', metric: 'acc_norm', split: 'heldout', embedded: 'tasks/kjv-next-verse.jsonl' },
+  { ...CUSTOM_TASK, id: 'kjv_verse_end', title: 'KJV verse end', metric: 'acc_norm', split: 'heldout', embedded: 'tasks/kjv-verse-end.jsonl' },
   { ...CUSTOM_TASK, id: 'kjv_last_word', title: 'KJV last word', metric: 'acc', split: 'heldout', embedded: 'tasks/kjv-last-word.jsonl' },
 ];
 

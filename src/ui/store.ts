@@ -196,7 +196,7 @@ export const DEFAULT_SETTINGS: Settings = {
   speed: { promptTokens: 32, newTokens: 64, warmup: 1, runs: 3 },
   sweepStep: 2,
   toF16: false,
-  tasks: { selected: ['kjv_next_verse', 'kjv_last_word'], limit: 100 },
+  tasks: { selected: ['kjv_verse_end', 'kjv_last_word'], limit: 100 },
 };
 
 export const emptyRecord = (): ModelRecord => ({

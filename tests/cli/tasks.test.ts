@@ -36,10 +36,10 @@ describe('depth-pruning-lab tasks', { timeout: 600_000 }, () => {
     expect(lines[1]).toBe('metric,acc,acc,n/a');
     expect(lines.map((l) => l.split(',')[0])).toEqual(['model', 'metric', 'original', 'pruned', 'pruned - original']);
     expect(out.csv).toBe(`${lines.join('\n')}\n`);
-    const text = cli('--quiet', 'tasks', 'embedded', '--task', 'kjv_next_verse', '--limit', '2');
+    const text = cli('--quiet', 'tasks', 'embedded', '--task', 'kjv_verse_end', '--limit', '2');
     expect(text.status, text.stderr).toBe(0);
-    expect(text.stdout).toMatch(/model\s+kjv_next_verse\s+AVE/);
-    expect(text.stdout).toMatch(/kjv_next_verse: 2 items/);
+    expect(text.stdout).toMatch(/model\s+kjv_verse_end\s+AVE/);
+    expect(text.stdout).toMatch(/kjv_verse_end: 2 items/);
   });
 
   it('names the row of a bad file and exits 2', async () => {

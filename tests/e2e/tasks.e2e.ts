@@ -20,7 +20,7 @@ it('runs a shipped task on the original and the current plan, downloads the CSV 
   const page = lab.page;
   await page.getByTestId('model-facts').waitFor({ timeout: 4 * MIN });
   await page.getByRole('button', { name: /Block 9: kept/ }).click();
-  await page.getByTestId('task-kjv_next_verse').uncheck();
+  await page.getByTestId('task-kjv_verse_end').uncheck();
   await page.getByTestId('task-kjv_last_word').check();
   await page.getByTestId('tasks-limit').fill('3');
   await page.getByTestId('tasks-limit').blur();

@@ -25,7 +25,7 @@ interface GoldenItem { task: string; row: number; gold: number; requests: Golden
 
 const golden = JSON.parse(readFileSync(join(FIXTURES, 'tasks/golden.json'), 'utf8')) as { items: GoldenItem[] };
 const rows = JSON.parse(readFileSync(join(FIXTURES, 'tasks/rows.json'), 'utf8')) as Record<string, DatasetRow[]>;
-const kjvFiles: Record<string, string> = { kjv_next_verse: 'kjv-next-verse.jsonl', kjv_last_word: 'kjv-last-word.jsonl' };
+const kjvFiles: Record<string, string> = { kjv_verse_end: 'kjv-verse-end.jsonl', kjv_last_word: 'kjv-last-word.jsonl' };
 
 function rowOf(g: GoldenItem): DatasetRow {
   const file = kjvFiles[g.task];
@@ -50,7 +50,7 @@ describe('zero-shot task scoring vs PyTorch float64', { timeout: 600_000 }, () =
   const tasks = [...new Set(golden.items.map((g) => g.task))];
 
   it('covers every task format', () => {
-    expect(tasks).toEqual(expect.arrayContaining(['boolq', 'piqa', 'hellaswag', 'winogrande', 'arc_easy', 'arc_challenge', 'openbookqa', 'custom', 'kjv_next_verse', 'kjv_last_word']));
+    expect(tasks).toEqual(expect.arrayContaining(['boolq', 'piqa', 'hellaswag', 'winogrande', 'arc_easy', 'arc_challenge', 'openbookqa', 'custom', 'kjv_verse_end', 'kjv_last_word']));
   });
 
   for (const task of tasks) {

@@ -61,24 +61,24 @@ describe('zero-shot tasks on the page', () => {
     useLab.getState().toggleBlock(9);
     await runTasks();
     expect(requests.map((r) => r.type === 'tasks' && [r.tasks[0]!.task, r.tasks[0]!.limit, r.tasks[0]!.data.kind, r.plans.map((p) => p.plan.length)])).toEqual([
-      ['kjv_next_verse', 100, 'embedded', [16, 14]], ['kjv_last_word', 100, 'embedded', [16, 14]],
+      ['kjv_verse_end', 100, 'embedded', [16, 14]], ['kjv_last_word', 100, 'embedded', [16, 14]],
     ]);
     render(<TasksPanel />);
     const table = screen.getByTestId('tasks-table');
-    expect(within(table).getAllByRole('columnheader').map((h) => h.textContent)).toEqual(['Model', 'kjv_next_verse', 'kjv_last_word', 'AVE']);
+    expect(within(table).getAllByRole('columnheader').map((h) => h.textContent)).toEqual(['Model', 'kjv_verse_end', 'kjv_last_word', 'AVE']);
     expect(within(screen.getByTestId('tasks-row-0')).getAllByRole('cell').map((c) => c.textContent)).toEqual(['80.0', '80.0', '80.0']);
     expect(within(screen.getByTestId('tasks-row-1')).getAllByRole('cell').map((c) => c.textContent)).toEqual(['60.0', '60.0', '60.0']);
     expect(within(screen.getByTestId('tasks-diff')).getAllByRole('cell').map((c) => c.textContent)).toEqual(['-20.0', '-20.0', '-20.0']);
     const mask = await buildCurrentMask();
     expect(mask.metrics?.zero_shot?.tasks).toEqual([
-      { task: 'kjv_next_verse', metric: 'acc', items: 10, before: 0.8, after: 0.6 },
+      { task: 'kjv_verse_end', metric: 'acc', items: 10, before: 0.8, after: 0.6 },
       { task: 'kjv_last_word', metric: 'acc', items: 10, before: 0.8, after: 0.6 },
     ]);
   });
 
   it('keeps the tasks already measured when a later one fails, and names its row', async () => {
-    useLab.getState().updateSettings({ tasks: { selected: ['kjv_last_word', 'kjv_next_verse'], limit: 0 } });
-    failing.add('kjv_next_verse');
+    useLab.getState().updateSettings({ tasks: { selected: ['kjv_last_word', 'kjv_verse_end'], limit: 0 } });
+    failing.add('kjv_verse_end');
     await runTasks();
     expect(requests[0]!.type === 'tasks' && requests[0]!.tasks[0]!.limit).toBeUndefined();
     const rec = currentRecord(useLab.getState()).tasks!;

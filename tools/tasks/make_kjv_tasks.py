@@ -4,8 +4,8 @@
 ({"context", "choices", "gold"} per line). Standard library only; seeded, so a rerun writes the
 same files.
 
-  kjv-next-verse.jsonl  context: a sentence; choices: the sentence that follows it in its chapter and
-                        three sentences of similar length from other chapters.
+  kjv-verse-end.jsonl   context: a sentence without its last five words; choices: those five words and
+                        the last five words of three other sentences.
   kjv-last-word.jsonl   context: a sentence without its last word; choices: that word and three
                         other sentence-final words of the held-out text.
 
@@ -35,18 +35,17 @@ def words(s):
     return len(s.split())
 
 
-def next_verse(chs, n, rng):
-    pool = [(ci, s) for ci, ch in enumerate(chs) for s in sentences(ch) if 5 <= words(s) <= 30]
-    pairs = []
-    for ci, ch in enumerate(chs):
-        ss = sentences(ch)
-        pairs += [(ci, a, b) for a, b in zip(ss, ss[1:]) if 5 <= words(a) <= 30 and 5 <= words(b) <= 30]
+def verse_end(chs, n, rng, tail=5):
+    """Sentences of 10-30 words: the context is all but the last `tail` words, the answer those words."""
+    cands = [s for ch in chs for s in sentences(ch) if 10 <= words(s) <= 30]
+    endings = sorted({' '.join(s.split()[-tail:]) for s in cands})
     items = []
-    for ci, context, answer in rng.sample(pairs, n):
-        near = [s for cj, s in pool if cj != ci and abs(words(s) - words(answer)) <= max(2, words(answer) // 4)]
-        choices = rng.sample(near, 3) + [answer]
+    for s in rng.sample(cands, n):
+        w = s.split()
+        answer = ' '.join(w[-tail:])
+        choices = rng.sample([e for e in endings if e != answer], 3) + [answer]
         rng.shuffle(choices)
-        items.append({'context': context, 'choices': choices, 'gold': choices.index(answer)})
+        items.append({'context': ' '.join(w[:-tail]), 'choices': choices, 'gold': choices.index(answer)})
     return items
 
 
@@ -81,7 +80,7 @@ def main():
     ap.add_argument('--seed', type=int, default=1234)
     a = ap.parse_args()
     chs = chapters(os.path.join(ROOT, 'public', 'data', 'kjv-heldout.txt'))
-    write('kjv-next-verse.jsonl', next_verse(chs, a.items, random.Random(a.seed)))
+    write('kjv-verse-end.jsonl', verse_end(chs, a.items, random.Random(a.seed)))
     write('kjv-last-word.jsonl', last_word(chs, a.items, random.Random(a.seed + 1)))
 
 

@@ -87,7 +87,7 @@ def main():
     tok = bpe.Tokenizer.load(MODEL)
     rows = json.load(open(os.path.join(FIX, 'rows.json'), encoding='utf-8'))
     cases = [(t, i, r) for t, rs in rows.items() if not t.startswith('_') for i, r in enumerate(rs)]
-    for task, name in (('kjv_next_verse', 'kjv-next-verse.jsonl'), ('kjv_last_word', 'kjv-last-word.jsonl')):
+    for task, name in (('kjv_verse_end', 'kjv-verse-end.jsonl'), ('kjv_last_word', 'kjv-last-word.jsonl')):
         with open(os.path.join(ROOT, 'public', 'data', 'tasks', name), encoding='utf-8') as f:
             cases += [(task, i, json.loads(line)) for i, line in zip(range(KJV_ITEMS), f)]
     out = []
