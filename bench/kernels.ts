@@ -133,7 +133,8 @@ async function main(): Promise<void> {
     const k = filledBuffer(rt, T * KVH * D * 4, 'att.k', 0x3c23d70a);
     const v = filledBuffer(rt, T * KVH * D * 4, 'att.v', 0x3f800000);
     const out = createStorageBuffer(rt.device, T * H * D * 4, 'att.out');
-    const op = new AttentionPrefill(rt, { B: 1, T, nHeads: H, nKvHeads: KVH, headDim: D, q, k, v, out });
+    const lse = createStorageBuffer(rt.device, T * H * 4, 'att.lse');
+    const op = new AttentionPrefill(rt, { B: 1, T, nHeads: H, nKvHeads: KVH, headDim: D, q, k, v, out, lse });
     const ms = await timer.time((pass) => op.encode(pass), reps);
     const flops = 2 * 2 * ((T * (T + 1)) / 2) * H * D;
     add({ name: `attention prefill (${op.kernel})`, shape: `T${T} H${H}/${KVH} D${D}`, ms, metric: flops / 1e6 / ms, unit: 'GFLOP/s', note: 'causal FLOPs' });

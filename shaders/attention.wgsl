@@ -3,18 +3,21 @@
 //   q   [rows, H*D]    head h in columns h*D .. h*D + D - 1 (after RoPE)
 //   k,v [rows, KVH*D]  query head h reads kv head g = h / (H / KVH)
 //   out [rows, H*D]
+//   lse [rows, H]      prefill entries: logsumexp of query row r's scaled scores for head h at r*H + h (what
+//                      the backward, backward_attention.wgsl, recomputes softmax rows from)
 //   KV cache, one pair of buffers per layer: kc, vc [B, KVH, maxLen, D] f32, element (b, g, pos, d) at
 //   ((b*KVH + g)*maxLen + pos)*D + d. Positions 0 .. pos0 + T - 1 are valid after kv_write of a call.
 // Uniform Params { B, T, H, KVH, maxLen, nsplit, scale } is shared by all entry points; the step buffer
 // Step { pos0 } (src/kernels/common.ts) gives the position of the first token of the call.
 // Overrides: D (head dim, multiple of 16, <= 256), CH (keys per split in decode), WG (threads of the decode
-// entries, power of two), GQ (H / KVH, decode_split only), ROPE (kv_write and decode_split: q and k arrive
-// before RoPE and are rotated here, at position pos0 + t, with inv_freq from binding 9 and rotary.wgsl,
-// which the wrapper puts in front of this file; the cache then holds rotated keys as without ROPE),
+// entries, power of two), GQ (H / KVH, decode_split only),
 // WRITE (decode_split with T = 1: it appends the call's k, v row itself, so a decode step needs no kv_write).
+// Variants: a module is this file plus attention/rope.wgsl (kv_write and decode_split get q and k before RoPE
+// and rotate them at position pos0 + t, with inv_freq from binding 9; the cache then holds rotated keys as
+// without) or attention/no_rope.wgsl (q and k arrive rotated).
 //
 // entry point `prefill`  flash attention over the tokens of this call only (no cache; positions 0..T-1)
-//   bindings : 0 Params, 2 q, 3 k, 4 v (read), 5 out (read_write)
+//   bindings : 0 Params, 2 q, 3 k, 4 v (read), 5 out, 10 lse (read_write)
 //   dispatch : one workgroup of 256 threads per (b, h, tile of 16 queries): B*H*ceil(T/16) workgroups over (x, y),
 //              g = wid.y*nwg.x + wid.x, q-tile = g % ceil(T/16), h = (g / ceil(T/16)) % H, b = the rest.
 //              Thread (qi = lid / 16, j = lid % 16): scores of query qi against key j of each 16-key tile; then the
@@ -25,7 +28,7 @@
 //              only key tiles up to the tile's last query are visited. Output = acc / l.
 //
 // entry point `prefill_direct`  the same result without workgroup memory, for CPU adapters (SwiftShader)
-//   bindings : 0 Params, 2 q, 3 k, 4 v (read), 5 out (read_write; all four as vec4 views)
+//   bindings : 0 Params, 2 q, 3 k, 4 v (read), 5 out (read_write; all four as vec4 views), 10 lse (read_write)
 //   dispatch : one thread per (b, h, t): B*H*T threads, 64 a workgroup over (x, y), t fastest (neighbouring
 //              threads read the same keys). Keys in tiles of 4 up to t; the running output is kept in `out`
 //              itself (rescaled per tile) since a CPU has cache, not a register file, to hold it.
@@ -34,13 +37,13 @@
 //   precision: as `prefill` (online softmax in f32), keys summed in tiles of 4 instead of 16.
 //
 // entry point `kv_write` append this call's k, v rows to the cache
-//   bindings : 0 Params, 1 Step, 3 k, 4 v (read), 6 kc, 7 vc (read_write), 9 inv_freq (ROPE; else any buffer)
+//   bindings : 0 Params, 1 Step, 3 k, 4 v (read), 6 kc, 7 vc (read_write), 9 inv_freq (rope.wgsl)
 //   dispatch : one thread per element of [rows, KVH*D]: ceil(rows*KVH*D / 256) workgroups of 256 over (x, y).
 //              Row r = b*T + t goes to position pos0 + t; positions >= maxLen are dropped (the engine must stop).
 //
 // entry point `decode_split` attention of this call's queries over the cache, split along the cache length
 //   bindings : 0 Params, 1 Step, 2 q, 3 k, 4 v (read), 6 kc, 7 vc, 8 part (read_write) [rows, H, nsplit, D + 2],
-//              9 inv_freq (ROPE; else any buffer). k and v are read only with WRITE, kc and vc only read without.
+//              9 inv_freq (rope.wgsl). k and v are read only with WRITE, kc and vc only read without.
 //   dispatch : one workgroup of WG threads per (r, kv head, s): rows*KVH*nsplit workgroups over (x, y), s fastest.
 //              The GQ = H/KVH query heads of the kv head are done together, so each cached K/V row is fetched
 //              once per group. Query r (t = r mod T) sits at position pos0 + t and sees cache positions
@@ -61,11 +64,13 @@
 //              then sums its splits with four independent accumulators.
 // Prefill with a cache (chunked prefill, T > 1 with pos0 > 0) works through kv_write + decode_split/reduce.
 
+//#include "lib/grid.wgsl"
+//#include "lib/step.wgsl"
+
 override D: u32 = 64u;
 override CH: u32 = 256u;
 override WG: u32 = 64u;
 override GQ: u32 = 1u;      // query heads per kv head (H / KVH), <= GQ_MAX
-override ROPE: bool = false;
 override WRITE: bool = false;
 const GQ_MAX: u32 = 16u;
 
@@ -81,12 +86,7 @@ struct Params {
   scale: f32,
 }
 
-struct Step {
-  pos0: u32,
-}
-
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<uniform> step: Step;
 @group(0) @binding(2) var<storage, read> q: array<f32>;
 @group(0) @binding(3) var<storage, read> k: array<f32>;
 @group(0) @binding(4) var<storage, read> v: array<f32>;
@@ -95,23 +95,11 @@ struct Step {
 @group(0) @binding(7) var<storage, read_write> vc: array<f32>;
 @group(0) @binding(8) var<storage, read_write> part: array<f32>;
 @group(0) @binding(8) var<storage, read> part_r: array<f32>;
-@group(0) @binding(9) var<storage, read> inv_freq: array<f32>;
+@group(0) @binding(10) var<storage, read_write> lse_out: array<f32>;
 
 // Index of the element that element d of a head pairs with under rotate_half RoPE.
 fn rope_partner(d: u32) -> u32 {
   return select(d - D / 2u, d + D / 2u, d < D / 2u);
-}
-
-// Element d (value v_d, partner value v_p) of a q or k head vector at position pos: RoPE'd when ROPE.
-fn maybe_rotated(v_d: f32, v_p: f32, d: u32, pos: u32) -> f32 {
-  if (!ROPE) {
-    return v_d;
-  }
-  return rotary_at(v_d, v_p, d, D / 2u, f32(pos) * inv_freq[d % (D / 2u)]);
-}
-
-fn group_id(wid: vec3u, nwg: vec3u) -> u32 {
-  return wid.y * nwg.x + wid.x;
 }
 
 // ---------------------------------------------------------------- prefill
@@ -121,10 +109,9 @@ var<workgroup> s_tile: array<f32, 256>;
 var<workgroup> p_tile: array<f32, 256>;
 
 @compute @workgroup_size(256)
-fn prefill(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-           @builtin(local_invocation_index) lid: u32) {
+fn prefill(grid: Grid, @builtin(local_invocation_index) lid: u32) {
   let ntq = (p.T + 15u) / 16u;
-  let g = group_id(wid, nwg);
+  let g = group_index(grid);
   if (g >= p.B * p.H * ntq) {
     return;
   }
@@ -188,6 +175,9 @@ fn prefill(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
     for (var e = 0u; e < D / 16u; e++) {
       out[q_base + j + 16u * e] = o[e] / l;
     }
+    if (j == 0u) {
+      lse_out[(b * p.T + tq) * p.H + h] = m + log(l);
+    }
   }
 }
 
@@ -205,9 +195,8 @@ fn kv4_base(b: u32, tk: u32, kvh: u32) -> u32 {
 }
 
 @compute @workgroup_size(64)
-fn prefill_direct(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                  @builtin(local_invocation_index) lid: u32) {
-  let i = group_id(wid, nwg) * 64u + lid;
+fn prefill_direct(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let i = group_index(grid) * 64u + lid;
   if (i >= p.B * p.H * p.T) {
     return;
   }
@@ -245,14 +234,14 @@ fn prefill_direct(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nw
   for (var d4 = 0u; d4 < D / 4u; d4++) {
     out4[q_base + d4] = out4[q_base + d4] / l;
   }
+  lse_out[(b * p.T + t) * p.H + h] = m + log(l);
 }
 
 // ---------------------------------------------------------------- KV cache append
 
 @compute @workgroup_size(256)
-fn kv_write(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-            @builtin(local_invocation_index) lid: u32) {
-  let i = group_id(wid, nwg) * 256u + lid;
+fn kv_write(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let i = group_index(grid) * 256u + lid;
   let width = p.KVH * D;
   if (i >= p.B * p.T * width) {
     return;
@@ -267,7 +256,7 @@ fn kv_write(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
     return;
   }
   let o = ((b * p.KVH + g) * p.maxLen + pos) * D + d;
-  kc[o] = maybe_rotated(k[i], k[i - d + rope_partner(d)], d, pos);
+  kc[o] = rope_at(k[i], k[i - d + rope_partner(d)], d, pos);
   vc[o] = v[i];
 }
 
@@ -296,9 +285,8 @@ fn reduce_groups_of(lid: u32, groups: u32, is_max: bool) {
 }
 
 @compute @workgroup_size(WG)
-fn decode_split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                @builtin(local_invocation_index) lid: u32) {
-  let wg_id = group_id(wid, nwg);
+fn decode_split(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let wg_id = group_index(grid);
   let rows = p.B * p.T;
   if (wg_id >= rows * p.KVH * p.nsplit) {
     return;
@@ -320,7 +308,7 @@ fn decode_split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   for (var i = lid; i < GQ * D; i += WG) {
     let g = i / D;
     let d = i - g * D;
-    q_vec[i] = maybe_rotated(q[q_base + i], q[q_base + g * D + rope_partner(d)], d, q_pos) * p.scale;
+    q_vec[i] = rope_at(q[q_base + i], q[q_base + g * D + rope_partner(d)], d, q_pos) * p.scale;
   }
   // WRITE: this workgroup owns the new position q_pos (see the header); the cache is read for the others.
   let owns_new = WRITE && q_pos < p.maxLen && s == q_pos % p.nsplit;
@@ -329,7 +317,7 @@ fn decode_split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   if (owns_new) {
     let dst = (b * p.KVH + kvh) * p.maxLen * D + q_pos * D;
     for (var d = lid; d < D; d += WG) {
-      let kd = maybe_rotated(k[new_kv + d], k[new_kv + rope_partner(d)], d, q_pos);
+      let kd = rope_at(k[new_kv + d], k[new_kv + rope_partner(d)], d, q_pos);
       k_new[d] = kd;
       kc[dst + d] = kd;
       vc[dst + d] = v[new_kv + d];
@@ -399,9 +387,8 @@ fn decode_split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
 }
 
 @compute @workgroup_size(WG)
-fn decode_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                 @builtin(local_invocation_index) lid: u32) {
-  let rh = group_id(wid, nwg);
+fn decode_reduce(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let rh = group_index(grid);
   if (rh >= p.B * p.T * p.H) {
     return;
   }

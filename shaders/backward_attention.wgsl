@@ -1,5 +1,5 @@
 // Causal GQA attention backward (FlashAttention-2 style recomputation, no T x T matrix stored),
-// plus a small forward helper that also writes the per-row logsumexp the backward needs.
+// from the forward's output O and per-row logsumexp (attention.wgsl `prefill` / `prefill_direct`).
 //
 // Layout: rows = B*T batch-major, position of row r = r mod T, causal within each sequence.
 //   q, o, dO, dQ : [rows, H * D]   head h = cols h*D .. h*D + D-1
@@ -10,15 +10,10 @@
 //            dQ_i = scale sum_j dS_ij k_j;  dK_j = scale sum_i dS_ij q_i  (dK, dV summed over the
 //            H/KVH query heads sharing kv head g, inside one workgroup: no atomics, deterministic).
 // All entry points: workgroup WG threads (override, power of two), 1-D work index
-// idx = wid.y * nwg.x + wid.x; vectors of one head cached in workgroup memory (D <= MAX_D, override);
+// idx = group_index(grid); vectors of one head cached in workgroup memory (D <= MAX_D, override);
 // keys (or queries) processed in chunks of WG, one per thread (dot products over D in f32, in order),
 // then each thread owns the output dims d = lid, lid + WG, ... and sums the chunk in order.
 // Params: { rows, seq_len, heads, kv_heads, head_dim, scale (f32) }.
-//
-// entry point `forward` (helper; the forward engineer's kernel may replace it if it exports lse)
-//   bindings : 0 params, 1 q, 2 k, 3 v, 4 o_out [rows, H*D] (written), 5 lse_out [rows, H] (written)
-//   dispatch : rows * H workgroups, idx = row * H + h
-//   precision: pass 1 online (max, sum exp) per thread, merged by a tree; pass 2 recomputes P = exp(s - lse).
 //
 // entry point `dq` (run first)
 //   bindings : 0 params, 1 q, 2 k, 3 v, 6 o, 7 lse, 8 d_o, 9 dq_out [rows, H*D] (written),
@@ -29,6 +24,9 @@
 //   bindings : 0 params, 1 q, 2 k, 3 v, 7 lse, 8 d_o, 11 delta, 12 dk_out, 13 dv_out [rows, KVH*D] (written)
 //   dispatch : rows * KVH workgroups, idx = row * KVH + g; the workgroup loops over the H/KVH query
 //              heads of group g and the queries i >= j of row j's sequence.
+
+//#include "lib/grid.wgsl"
+//#include "lib/reduce.wgsl"
 
 override WG: u32 = 64u;
 override MAX_D: u32 = 256u;
@@ -46,8 +44,6 @@ struct Params {
 @group(0) @binding(1) var<storage, read> q: array<f32>;
 @group(0) @binding(2) var<storage, read> k: array<f32>;
 @group(0) @binding(3) var<storage, read> v: array<f32>;
-@group(0) @binding(4) var<storage, read_write> o_out: array<f32>;
-@group(0) @binding(5) var<storage, read_write> lse_out: array<f32>;
 @group(0) @binding(6) var<storage, read> o: array<f32>;
 @group(0) @binding(7) var<storage, read> lse: array<f32>;
 @group(0) @binding(8) var<storage, read> d_o: array<f32>;
@@ -57,13 +53,12 @@ struct Params {
 @group(0) @binding(12) var<storage, read_write> dk_out: array<f32>;
 @group(0) @binding(13) var<storage, read_write> dv_out: array<f32>;
 
-var<workgroup> vec_a: array<f32, MAX_D>;  // q_i (forward, dq) or k_j (dkv)
+var<workgroup> vec_a: array<f32, MAX_D>;  // q_i (dq) or k_j (dkv)
 var<workgroup> vec_b: array<f32, MAX_D>;  // dO_i (dq) or v_j (dkv)
-var<workgroup> acc_a: array<f32, MAX_D>;  // O_i (forward), dQ_i (dq), dK_j (dkv)
+var<workgroup> acc_a: array<f32, MAX_D>;  // dQ_i (dq), dK_j (dkv)
 var<workgroup> acc_b: array<f32, MAX_D>;  // dV_j (dkv)
 var<workgroup> chunk_a: array<f32, WG>;
 var<workgroup> chunk_b: array<f32, WG>;
-var<workgroup> red: array<vec2f, WG>;
 
 const NEG_BIG: f32 = -3.402823e38;
 
@@ -100,20 +95,6 @@ fn dot_b_do(base: u32) -> f32 {
   return s;
 }
 
-fn tree_sum(lid: u32, x: f32) -> f32 {
-  red[lid] = vec2f(x, 0.0);
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) {
-      red[lid] += red[lid + stride];
-    }
-    workgroupBarrier();
-  }
-  let t = red[0].x;
-  workgroupBarrier();
-  return t;
-}
-
 // Where the (row, head) work item idx = row * H + h reads: its sequence's keys 0..t, its kv head.
 struct QueryRow {
   kv_stride: u32,  // KVH * D
@@ -131,87 +112,20 @@ fn query_row(idx: u32) -> QueryRow {
   return QueryRow(p.kv_heads * D, (h / (p.heads / p.kv_heads)) * D, i - t, t + 1u, i * p.heads * D + h * D);
 }
 
-// acc_a[d] += sum_{jj < cnt} chunk_a[jj] * src[base + jj * stride + d] for the dims d this thread owns,
-// src = k (from_k) or v.
-fn accumulate_keys(lid: u32, cnt: u32, base: u32, stride: u32, from_k: bool) {
+// acc_a[d] += sum_{jj < cnt} chunk_a[jj] * k[base + jj * stride + d] for the dims d this thread owns.
+fn accumulate_keys(lid: u32, cnt: u32, base: u32, stride: u32) {
   for (var d = lid; d < p.head_dim; d += WG) {
     var a = acc_a[d];
     for (var jj = 0u; jj < cnt; jj++) {
-      let off = base + jj * stride + d;
-      var x: f32;
-      if (from_k) {
-        x = k[off];
-      } else {
-        x = v[off];
-      }
-      a += chunk_a[jj] * x;
+      a += chunk_a[jj] * k[base + jj * stride + d];
     }
     acc_a[d] = a;
   }
 }
 
 @compute @workgroup_size(WG)
-fn forward(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-           @builtin(local_invocation_index) lid: u32) {
-  let idx = wid.y * nwg.x + wid.x;
-  if (idx >= p.rows * p.heads) {
-    return;
-  }
-  let D = p.head_dim;
-  let r = query_row(idx);
-  let kvs = r.kv_stride;
-  let kvo = r.kv_offset;
-  let b0 = r.first_key;
-  let n = r.keys;
-  let qbase = r.q_offset;
-  for (var d = lid; d < D; d += WG) {
-    vec_a[d] = q[qbase + d];
-    acc_a[d] = 0.0;
-  }
-  workgroupBarrier();
-  var m = NEG_BIG;
-  var l = 0.0;
-  for (var j = lid; j < n; j += WG) {
-    let s = p.scale * dot_a_k((b0 + j) * kvs + kvo);
-    let mn = max(m, s);
-    l = l * exp(m - mn) + exp(s - mn);
-    m = mn;
-  }
-  red[lid] = vec2f(m, l);
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) {
-      let a = red[lid];
-      let b = red[lid + stride];
-      let mn = max(a.x, b.x);
-      red[lid] = vec2f(mn, a.y * exp(a.x - mn) + b.y * exp(b.x - mn));
-    }
-    workgroupBarrier();
-  }
-  let row_lse = red[0].x + log(red[0].y);
-  for (var c0 = 0u; c0 < n; c0 += WG) {
-    let j = c0 + lid;
-    var pj = 0.0;
-    if (j < n) {
-      pj = exp(p.scale * dot_a_k((b0 + j) * kvs + kvo) - row_lse);
-    }
-    chunk_a[lid] = pj;
-    workgroupBarrier();
-    accumulate_keys(lid, min(WG, n - c0), (b0 + c0) * kvs + kvo, kvs, false);
-    workgroupBarrier();
-  }
-  for (var d = lid; d < D; d += WG) {
-    o_out[qbase + d] = acc_a[d];
-  }
-  if (lid == 0u) {
-    lse_out[idx] = row_lse;
-  }
-}
-
-@compute @workgroup_size(WG)
-fn dq(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-      @builtin(local_invocation_index) lid: u32) {
-  let idx = wid.y * nwg.x + wid.x;
+fn dq(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let idx = group_index(grid);
   if (idx >= p.rows * p.heads) {
     return;
   }
@@ -241,7 +155,7 @@ fn dq(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     }
     chunk_a[lid] = ds;
     workgroupBarrier();
-    accumulate_keys(lid, min(WG, n - c0), (b0 + c0) * kvs + kvo, kvs, true);
+    accumulate_keys(lid, min(WG, n - c0), (b0 + c0) * kvs + kvo, kvs);
     workgroupBarrier();
   }
   for (var d = lid; d < D; d += WG) {
@@ -253,9 +167,8 @@ fn dq(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 }
 
 @compute @workgroup_size(WG)
-fn dkv(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-       @builtin(local_invocation_index) lid: u32) {
-  let idx = wid.y * nwg.x + wid.x;
+fn dkv(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let idx = group_index(grid);
   if (idx >= p.rows * p.kv_heads) {
     return;
   }

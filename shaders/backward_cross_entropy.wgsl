@@ -10,7 +10,7 @@
 //              1 z        : array<f32> [rows, vocab] read_write: logits in, dL/dlogits out (in place)
 //              2 labels   : array<u32> [label_rows]; row r of this chunk has label labels[row0 + r]
 //              3 row_loss : array<f32> [rows] read_write: lse - z[label] (0 for ignored rows)
-//   dispatch : one workgroup per row; rows spread over (x, y), row = wid.y * nwg.x + wid.x
+//   dispatch : one workgroup per row; rows spread over (x, y), row = group_index(grid)
 //   precision: max-subtracted (stable for any finite logits); max and sum of exp are per-thread then
 //              tree reductions in f32; C is counted by every workgroup from the labels (no host input).
 //
@@ -19,6 +19,9 @@
 //              { sum of row losses (NLL sum), C as f32 }; mean loss = loss[0] / loss[1]
 //   dispatch : exactly one workgroup, after `main`
 //   precision: per-thread strided sums then a tree (all terms >= 0).
+
+//#include "lib/grid.wgsl"
+//#include "lib/reduce.wgsl"
 
 override WG: u32 = 256u;
 override ACCUMULATE: bool = false;
@@ -38,25 +41,8 @@ struct Params {
 @group(0) @binding(3) var<storage, read_write> row_loss: array<f32>;
 @group(0) @binding(4) var<storage, read_write> loss: array<f32>;
 
-var<workgroup> red: array<f32, WG>;
-
 fn labelled(label: u32) -> bool {
   return label != IGNORE && label < p.vocab;
-}
-
-// Tree sum of red[] (every thread wrote its slot); all threads get the total.
-fn tree_sum(lid: u32, v: f32) -> f32 {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) {
-      red[lid] += red[lid + stride];
-    }
-    workgroupBarrier();
-  }
-  let total = red[0];
-  workgroupBarrier();
-  return total;
 }
 
 fn count_labelled(lid: u32) -> f32 {
@@ -68,9 +54,8 @@ fn count_labelled(lid: u32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let row = wid.y * nwg.x + wid.x;
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let row = group_index(grid);
   if (row >= p.rows) {
     return;
   }
@@ -90,16 +75,7 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   for (var i = lid; i < p.vocab; i += WG) {
     m = max(m, z[base + i]);
   }
-  red[lid] = m;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) {
-      red[lid] = max(red[lid], red[lid + stride]);
-    }
-    workgroupBarrier();
-  }
-  let zmax = red[0];
-  workgroupBarrier();
+  let zmax = tree_max(lid, m);
   var s = 0.0;
   for (var i = lid; i < p.vocab; i += WG) {
     s += exp(z[base + i] - zmax);

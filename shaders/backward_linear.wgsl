@@ -39,13 +39,16 @@
 //                  per block: partials[t] = sum over the block of |W * dW| (a plain sum in the thread).
 //   precision    : as `dx` / `score` (every dX or dW element a running sum over n or m in order).
 
-override W_F16: bool = false;
+//#include "lib/grid.wgsl"
+//#include "lib/weight.wgsl"
+//#include "lib/reduce.wgsl"
+
 override ACCUMULATE: bool = false;
 
 const TS: u32 = 16u;   // threads per tile side
 const BT: u32 = 64u;   // tile side
 const BK: u32 = 16u;   // reduction depth staged per step
-const NT: u32 = 256u;  // threads per workgroup
+const WG: u32 = 256u;  // threads per workgroup
 
 struct Params {
   M: u32,
@@ -62,18 +65,13 @@ struct Params {
 
 var<workgroup> tileA: array<f32, 1024>;  // [BK][BT]
 var<workgroup> tileB: array<f32, 1024>;  // [BK][BT]
-var<workgroup> red: array<f32, NT>;
 
-fn weight(i: u32) -> f32 {
-  if (W_F16) {
-    let pair = unpack2x16float(w[i >> 1u]);
-    return select(pair.x, pair.y, (i & 1u) == 1u);
-  }
-  return bitcast<f32>(w[i]);
-}
-
-// acc[i][j] += sum_r tileA[r][ty + 16 i] * tileB[r][tx + 16 j] over the BK staged rows r.
-fn multiply_tiles(acc: ptr<function, array<array<f32, 4>, 4>>, tx: u32, ty: u32) {
+// Once every thread has staged its part: acc[i][j] += sum_r tileA[r][ty + 16 i] * tileB[r][tx + 16 j] over
+// the BK staged rows r, (tx, ty) = lid3.xy; returns when all threads are done reading the tiles.
+fn multiply_tiles(acc: ptr<function, array<array<f32, 4>, 4>>, lid3: vec3u) {
+  let tx = lid3.x;
+  let ty = lid3.y;
+  workgroupBarrier();
   for (var r = 0u; r < BK; r++) {
     var av: array<f32, 4>;
     var bv: array<f32, 4>;
@@ -87,6 +85,7 @@ fn multiply_tiles(acc: ptr<function, array<array<f32, 4>, 4>>, tx: u32, ty: u32)
       }
     }
   }
+  workgroupBarrier();
 }
 
 @compute @workgroup_size(16, 16)
@@ -99,7 +98,7 @@ fn dx(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec
   var acc: array<array<f32, 4>, 4>;
   for (var n0 = 0u; n0 < p.N; n0 += BK) {
     for (var t = 0u; t < 4u; t++) {
-      let e = lid + t * NT;
+      let e = lid + t * WG;
       // dY tile: 64 rows m x 16 cols n, read along n, stored [n][m]
       let mm = e / BK;
       let na = e % BK;
@@ -117,9 +116,7 @@ fn dx(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec
       }
       tileB[nb * BT + kk] = b;
     }
-    workgroupBarrier();
-    multiply_tiles(&acc, tx, ty);
-    workgroupBarrier();
+    multiply_tiles(&acc, lid3);
   }
   for (var i = 0u; i < 4u; i++) {
     let m = m0 + ty + i * TS;
@@ -141,16 +138,15 @@ fn dx(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec
 }
 
 @compute @workgroup_size(16, 16)
-fn score(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-         @builtin(local_invocation_id) lid3: vec3u, @builtin(local_invocation_index) lid: u32) {
-  let n0 = wid.y * BT;
-  let k0 = wid.x * BT;
+fn score(grid: Grid, @builtin(local_invocation_id) lid3: vec3u, @builtin(local_invocation_index) lid: u32) {
+  let n0 = grid.wid.y * BT;
+  let k0 = grid.wid.x * BT;
   let tx = lid3.x;
   let ty = lid3.y;
   var acc: array<array<f32, 4>, 4>;
   for (var m0 = 0u; m0 < p.M; m0 += BK) {
     for (var t = 0u; t < 4u; t++) {
-      let e = lid + t * NT;
+      let e = lid + t * WG;
       let mm = e / BT;
       let cc = e % BT;
       var a = 0.0;
@@ -166,9 +162,7 @@ fn score(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       tileA[mm * BT + cc] = a;  // [m][n]
       tileB[mm * BT + cc] = b;  // [m][k]
     }
-    workgroupBarrier();
-    multiply_tiles(&acc, tx, ty);
-    workgroupBarrier();
+    multiply_tiles(&acc, lid3);
   }
   var s = 0.0;
   for (var i = 0u; i < 4u; i++) {
@@ -180,16 +174,9 @@ fn score(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
       }
     }
   }
-  red[lid] = s;
-  workgroupBarrier();
-  for (var stride = NT / 2u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) {
-      red[lid] += red[lid + stride];
-    }
-    workgroupBarrier();
-  }
+  let total = tree_sum(lid, s);
   if (lid == 0u) {
-    partials[wid.y * nwg.x + wid.x] = red[0];
+    partials[group_index(grid)] = total;
   }
 }
 
@@ -255,8 +242,8 @@ fn outer8(c: Block8, a: Row8, b: Row8) -> Block8 {
 }
 
 // Block coordinates (first row, first column) of thread t over ceil(rows/8) x ceil(cols/8) blocks.
-fn block_of(wid: vec3u, nwg: vec3u, lid: u32, rows: u32, cols: u32) -> vec3u {
-  let t = (wid.y * nwg.x + wid.x) * 64u + lid;
+fn block_of(grid: Grid, lid: u32, rows: u32, cols: u32) -> vec3u {
+  let t = thread_index(grid, lid, 64u);
   let bc = (cols + 7u) / 8u;
   return vec3u((t / bc) * 8u, (t % bc) * 8u, select(0u, 1u, t < ((rows + 7u) / 8u) * bc));
 }
@@ -284,9 +271,8 @@ fn store_dx(m: u32, k: u32, r: Row8) {
 }
 
 @compute @workgroup_size(64)
-fn dx_direct(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-             @builtin(local_invocation_index) lid: u32) {
-  let blk = block_of(wid, nwg, lid, p.M, p.K);
+fn dx_direct(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let blk = block_of(grid, lid, p.M, p.K);
   if (blk.z == 0u) {
     return;
   }
@@ -314,9 +300,8 @@ fn abs_w_dot(n: u32, k: u32, r: Row8) -> f32 {
 }
 
 @compute @workgroup_size(64)
-fn score_direct(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                @builtin(local_invocation_index) lid: u32) {
-  let blk = block_of(wid, nwg, lid, p.N, p.K);
+fn score_direct(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let blk = block_of(grid, lid, p.N, p.K);
   if (blk.z == 0u) {
     return;
   }
@@ -328,6 +313,6 @@ fn score_direct(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg:
   }
   let s = abs_w_dot(n, k, c.r0) + abs_w_dot(n + 1u, k, c.r1) + abs_w_dot(n + 2u, k, c.r2) + abs_w_dot(n + 3u, k, c.r3) +
           abs_w_dot(n + 4u, k, c.r4) + abs_w_dot(n + 5u, k, c.r5) + abs_w_dot(n + 6u, k, c.r6) + abs_w_dot(n + 7u, k, c.r7);
-  let t = (wid.y * nwg.x + wid.x) * 64u + lid;
+  let t = thread_index(grid, lid, 64u);
   partials[t] = s;
 }

@@ -10,6 +10,8 @@
 //              the WG thread sums (error ~ (count/WG + log2 WG) ulp of the total: all terms are >= 0,
 //              so there is no cancellation).
 
+//#include "lib/reduce.wgsl"
+
 override WG: u32 = 256u;
 override ACCUMULATE: bool = false;
 
@@ -22,27 +24,18 @@ struct Params {
 @group(0) @binding(1) var<storage, read> partials: array<f32>;
 @group(0) @binding(2) var<storage, read_write> scores: array<f32>;
 
-var<workgroup> red: array<f32, WG>;
-
 @compute @workgroup_size(WG)
 fn main(@builtin(local_invocation_index) lid: u32) {
   var s = 0.0;
   for (var i = lid; i < p.count; i += WG) {
     s += partials[i];
   }
-  red[lid] = s;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) {
-      red[lid] += red[lid + stride];
-    }
-    workgroupBarrier();
-  }
+  let total = tree_sum(lid, s);
   if (lid == 0u) {
     if (ACCUMULATE) {
-      scores[p.slot] += red[0];
+      scores[p.slot] += total;
     } else {
-      scores[p.slot] = red[0];
+      scores[p.slot] = total;
     }
   }
 }

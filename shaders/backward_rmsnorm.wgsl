@@ -10,7 +10,7 @@
 //              4 dx_out : array<f32> [rows, dim]  overwritten, or dx_out += dx when ACCUMULATE (the
 //                                                 residual gradient already there); must not alias x, dy
 //              5 rinv   : array<f32> [rows]       r per row, written here for `dw_score`
-//   dispatch : one workgroup per row; rows spread over (x, y), row = wid.y * nwg.x + wid.x
+//   dispatch : one workgroup per row; rows spread over (x, y), row = group_index(grid)
 //   precision: sum(x^2) and sum(x w dy) per thread then a tree reduction, all f32.
 //
 // entry point `dw_score`
@@ -20,50 +20,20 @@
 //              order (f32), then |w_i dw_i| is tree-reduced per workgroup; backward_reduce finishes.
 //   overrides: WG (power of two), W_F16, ACCUMULATE (dx only)
 
+//#include "lib/grid.wgsl"
+//#include "lib/rmsnorm.wgsl"
+
 override WG: u32 = 128u;
-override W_F16: bool = false;
 override ACCUMULATE: bool = false;
 
-struct Params {
-  rows: u32,
-  dim: u32,
-  eps: f32,
-}
-
-@group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
-@group(0) @binding(2) var<storage, read> w: array<u32>;
 @group(0) @binding(3) var<storage, read> dy: array<f32>;
 @group(0) @binding(4) var<storage, read_write> dx_out: array<f32>;
 @group(0) @binding(5) var<storage, read_write> rinv: array<f32>;
 @group(0) @binding(6) var<storage, read_write> partials: array<f32>;
 
-var<workgroup> red: array<vec2f, WG>;
-
-fn weight(i: u32) -> f32 {
-  if (W_F16) {
-    let pair = unpack2x16float(w[i >> 1u]);
-    return select(pair.x, pair.y, (i & 1u) == 1u);
-  }
-  return bitcast<f32>(w[i]);
-}
-
-fn tree_sum(lid: u32, v: vec2f) -> vec2f {
-  red[lid] = v;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) {
-      red[lid] += red[lid + stride];
-    }
-    workgroupBarrier();
-  }
-  return red[0];
-}
-
 @compute @workgroup_size(WG)
-fn dx(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-      @builtin(local_invocation_index) lid: u32) {
-  let row = wid.y * nwg.x + wid.x;
+fn dx(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let row = group_index(grid);
   if (row >= p.rows) {
     return;
   }
@@ -73,8 +43,8 @@ fn dx(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     let xv = x[base + i];
     s += vec2f(xv * xv, xv * weight(i) * dy[base + i]);
   }
-  let t = tree_sum(lid, s);
-  let r = 1.0 / sqrt(t.x / f32(p.dim) + p.eps);
+  let t = tree_reduce(lid, vec4<f32>(s, 0.0, 0.0), TREE_SUM);
+  let r = rms_inverse(t.x);
   let c = r * r * r * t.y / f32(p.dim);
   for (var i = lid; i < p.dim; i += WG) {
     let g = r * weight(i) * dy[base + i] - x[base + i] * c;
@@ -100,8 +70,8 @@ fn dw_score(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_index) 
     }
     s = abs(weight(i) * g);
   }
-  let t = tree_sum(lid, vec2f(s, 0.0));
+  let t = tree_sum(lid, s);
   if (lid == 0u) {
-    partials[wid.x] = t.x;
+    partials[wid.x] = t;
   }
 }

@@ -10,11 +10,14 @@
 //              2 g        : array<f32> [rows, heads * D] read_write: dL/d(rotated q or k) in,
 //                           dL/d(q or k before RoPE) out
 //   dispatch : ceil(rows * heads * half / WG) workgroups spread over (x, y); one thread per pair,
-//              t = (wid.y * nwg.x + wid.x) * WG + lid -> (row, head, i); position = pos0 + row mod seq_len
+//              t = thread_index(grid, lid, WG) -> (row, head, i); position = pos0 + row mod seq_len
 //   precision: the angle is the f32 product f32(pos) * inv_freq[i] (as HF computes it in f32); cos and
-//              sin come from `sincos` below (Cody-Waite reduction + Cephes minimax polynomials, ~1 ulp
-//              for |a| < 8192), NOT the WGSL builtins: the spec only bounds those to 2^-11 absolute and
-//              SwiftShader's measured relative error on this kernel was ~1e-4.
+//              sin come from rotary_cos_sin (lib/rotary.wgsl, the forward's, ~1 ulp), NOT the WGSL
+//              builtins: the spec only bounds those to 2^-11 absolute and SwiftShader's measured relative
+//              error on this kernel was ~1e-4.
+
+//#include "lib/grid.wgsl"
+//#include "lib/rotary.wgsl"
 
 override WG: u32 = 256u;
 
@@ -30,46 +33,15 @@ struct Params {
 @group(0) @binding(1) var<storage, read> inv_freq: array<f32>;
 @group(0) @binding(2) var<storage, read_write> g: array<f32>;
 
-// (sin a, cos a) to ~1 ulp for |a| < 8192: reduce by multiples of pi/4 with a 3-part split of pi/4
-// (exact products for j < 2^16), then the Cephes sinf/cosf polynomials on [-pi/4, pi/4].
-fn sincos(a: f32) -> vec2f {
-  let ax = abs(a);
-  var j = u32(ax * 1.27323954473516);
-  j += j & 1u;
-  let y = f32(j);
-  let z = ((ax - y * 0.78515625) - y * 2.4187564849853515625e-4) - y * 3.77489497744594108e-8;
-  let zz = z * z;
-  let ps = ((-1.9515295891e-4 * zz + 8.3321608736e-3) * zz - 1.6666654611e-1) * zz * z + z;
-  let pc = ((2.443315711809948e-5 * zz - 1.388731625493765e-3) * zz + 4.166664568298827e-2) * zz * zz - 0.5 * zz + 1.0;
-  let q = (j >> 1u) & 3u;
-  var r: vec2f;
-  switch q {
-    case 0u: { r = vec2f(ps, pc); }
-    case 1u: { r = vec2f(pc, -ps); }
-    case 2u: { r = vec2f(-ps, -pc); }
-    default: { r = vec2f(-pc, ps); }
-  }
-  return vec2f(select(r.x, -r.x, a < 0.0), r.y);
-}
-
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let t = (wid.y * nwg.x + wid.x) * WG + lid;
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let t = thread_index(grid, lid, WG);
   if (t >= p.rows * p.heads * p.half) {
     return;
   }
-  let i = t % p.half;
-  let rh = t / p.half;  // row * heads + head
-  let row = rh / p.heads;
-  let pos = p.pos0 + row % p.seq_len;
-  let a = f32(pos) * inv_freq[i];
-  let sc = sincos(a);
-  let s = sc.x;
-  let c = sc.y;
-  let base = rh * 2u * p.half;
-  let d1 = g[base + i];
-  let d2 = g[base + i + p.half];
-  g[base + i] = d1 * c + d2 * s;
-  g[base + i + p.half] = d2 * c - d1 * s;
+  let pair = rope_pair(t, p.heads, p.half, p.seq_len, p.pos0);
+  let cs = rotary_cos_sin(f32(pair.z) * inv_freq[pair.y]);
+  let dx = rotate_pair(g[pair.x], g[pair.x + p.half], vec2<f32>(cs.x, -cs.y));
+  g[pair.x] = dx.x;
+  g[pair.x + p.half] = dx.y;
 }

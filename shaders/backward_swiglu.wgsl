@@ -9,7 +9,7 @@
 //              3 dh : array<f32> [count]  gradient of h (the down projection's dX)
 //              4 dg : array<f32> [count]  written
 //              5 du : array<f32> [count]  written
-//   dispatch : ceil(count / WG) workgroups spread over (x, y); i = (wid.y * nwg.x + wid.x) * WG + lid
+//   dispatch : ceil(count / WG) workgroups spread over (x, y); i = thread_index(grid, lid, WG)
 //
 // entry point `in_place`: same geometry; bindings 0, 3 and 6 g_dg, 7 u_du (read_write): g is
 //   replaced by dg and u by du (saves two [rows, I] buffers). g and u are dead afterwards; if the
@@ -18,6 +18,8 @@
 //
 //   precision: f32; sigmoid as 1 / (1 + exp(-g)) is exact to a few ulp for all g (exp overflow to +inf
 //   for g < -88 gives s = 0, the right limit).
+
+//#include "lib/grid.wgsl"
 
 override WG: u32 = 256u;
 
@@ -42,9 +44,8 @@ fn swiglu_grad(gv: f32, uv: f32, d: f32) -> vec2f {
 }
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * WG + lid;
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let i = thread_index(grid, lid, WG);
   if (i >= p.count) {
     return;
   }
@@ -54,9 +55,8 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
 }
 
 @compute @workgroup_size(WG)
-fn in_place(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-            @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * WG + lid;
+fn in_place(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let i = thread_index(grid, lid, WG);
   if (i >= p.count) {
     return;
   }

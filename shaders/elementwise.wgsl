@@ -13,6 +13,9 @@
 // Mostly covered by the fused matmul / matvec epilogues (EPI = residual, swiglu); these are the
 // standalone forms.
 
+//#include "lib/grid.wgsl"
+//#include "lib/activation.wgsl"
+
 override WG: u32 = 256u;
 
 struct Params {
@@ -26,23 +29,17 @@ struct Params {
 @group(0) @binding(2) var<storage, read> b: array<f32>;
 @group(0) @binding(3) var<storage, read_write> h: array<f32>;
 
-fn silu(v: f32) -> f32 {
-  return v / (1.0 + exp(-v));
-}
-
 @compute @workgroup_size(WG)
-fn add(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-       @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * WG + lid;
+fn add(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let i = thread_index(grid, lid, WG);
   if (i < p.n) {
     y[i] = y[i] + a[i];
   }
 }
 
 @compute @workgroup_size(WG)
-fn swiglu(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-          @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * WG + lid;
+fn swiglu(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let i = thread_index(grid, lid, WG);
   if (i < p.n) {
     h[i] = silu(a[i]) * b[i];
   }

@@ -3,7 +3,7 @@
 // entry point `main`
 //   bindings : 0 uniform Params { n, hidden, v0, vrows, vocab, zero_oob }
 //              1 ids   : array<u32>  [rows] token ids
-//              2 table : array<u32>  window of the embedding table [vrows, hidden] starting at vocab row v0,
+//              2 w     : array<u32>  window of the embedding table [vrows, hidden] starting at vocab row v0,
 //                                    f32 bits or f16 packed two per u32 (element 2i in the low half) (W_F16)
 //              3 y     : array<f32>  [rows, hidden] row-major (rows = B*T, batch-major)
 //   dispatch : ceil(rows*hidden / WG) workgroups spread over (x, y); element = (wid.y*nwg.x + wid.x)*WG + lid.
@@ -13,8 +13,10 @@
 //   overrides: WG (workgroup size), W_F16 (table storage)
 //   precision: exact (a copy; f16 is widened to f32).
 
+//#include "lib/grid.wgsl"
+//#include "lib/weight.wgsl"
+
 override WG: u32 = 256u;
-override W_F16: bool = false;
 
 struct Params {
   n: u32,        // rows * hidden
@@ -27,21 +29,12 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> ids: array<u32>;
-@group(0) @binding(2) var<storage, read> table: array<u32>;
+@group(0) @binding(2) var<storage, read> w: array<u32>;
 @group(0) @binding(3) var<storage, read_write> y: array<f32>;
 
-fn table_at(i: u32) -> f32 {
-  if (W_F16) {
-    let pair = unpack2x16float(table[i >> 1u]);
-    return select(pair.x, pair.y, (i & 1u) == 1u);
-  }
-  return bitcast<f32>(table[i]);
-}
-
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let e = (wid.y * nwg.x + wid.x) * WG + lid;
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let e = thread_index(grid, lid, WG);
   if (e >= p.n) {
     return;
   }
@@ -57,5 +50,5 @@ fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
   if (id < p.v0 || id - p.v0 >= p.vrows) {
     return;
   }
-  y[e] = table_at((id - p.v0) * p.hidden + j);
+  y[e] = weight((id - p.v0) * p.hidden + j);
 }

@@ -1,29 +1,36 @@
 // Linear layers y = x W^T (HF Linear weight W[N, K] = [out, in]): y[m, n] = sum_k x[m, k] * W[n, k].
-// Five entry points over the same bindings, overrides and epilogues:
+// Entry points over shared bindings, overrides and epilogues:
 //   `matmul`    tiled in workgroup memory, for prefill / scoring (M = B*T rows, up to thousands) on GPUs
 //   `matmul_wide` the same with 8x8 blocks per thread (a candidate for `matmul`, benchmarked beside it)
 //   `matmul_wide_split`, `matmul_split_reduce`  `matmul_wide` over SPLIT slices of K into partial sums, then
 //               their sum through the epilogue: for few output tiles (small M), where a GPU would sit idle
 //   `matmul_direct` register-tiled without workgroup memory: the same job on CPU adapters (SwiftShader)
 //   `matvec`    split-K, for decode (M = 1..8 rows): memory-bound, every weight byte read once
-//   `matvec_sg` in linear_subgroups.wgsl, which the wrapper puts in front of this file (it starts with
-//               `enable subgroups;`): `matvec` with a subgroup reduction, chosen when the device has `subgroups`.
+//   `matvec_sg` in linear_subgroups.wgsl (it has to open with `enable subgroups;`): `matvec` with a subgroup
+//               reduction, chosen when the device has `subgroups`.
 //
-// Shared bindings (all entry points):
+// Variants: a module is this file plus one file of each kind from shaders/linear/ (the wrapper picks them),
+// so every pipeline binds only what it reads:
+//   weights   one_weight.wgsl  wg only (epilogues 0 and 1)
+//             gate_up.wgsl     wg and wu (EPI = 2)
+//             qkv.wgsl         wg, wu, wv and the outputs y1, y2: three projections in one matvec (SEGS = 3)
+//   norm      plain.wgsl       x as it is;  norm.wgsl: the matvec's input RMSNorm fused in (binding nw)
+//   K split   whole_k.wgsl     `matmul_wide` stores through the epilogue;  split_k.wgsl: `matmul_wide_split` and
+//                              `matmul_split_reduce` over the partial sums in `part`
+//
+// Bindings:
 //   0 uniform Params { M, N, K, ldy, n_off, eps, n1, n2 }
 //   1 x  : array<vec4<f32>>  activations [M, K] row-major f32 (viewed as vec4; buffers are 16-byte padded)
 //   2 wg : array<vec4<u32>>  weight [N, K] row-major: f32 bits, or f16 packed two per u32 with element 2i in the
 //                            low half (W_F16). The gate weight for EPI = 2.
-//   3 wu : array<vec4<u32>>  up weight [N, K] for EPI = 2, second weight [n1, K] for SEGS = 3; otherwise bind the
-//                            same buffer as wg (two read-only bindings of one buffer are allowed; it is never read)
-//   4 y  : array<f32>        output, element (m, n) at m*ldy + n_off + n (ldy >= n_off + N)
-//   5 nw : array<u32>        matvec only: RMSNorm weight [K] (f32 bits or packed f16, NW_F16) for NORM; bind any
-//                            buffer (the weight) without NORM
-//   6 wv : array<vec4<u32>>  third weight [n2, K] for SEGS = 3; otherwise bind the weight again (never read)
-//   7 y1, 8 y2 : array<f32>  matvec only: outputs [M, n1] and [M, n2] of the second and third weight for SEGS = 3;
-//                            otherwise any two disjoint ranges (never written; writable bindings may not alias)
-//   9 part : array<f32>      split-K partial sums [SPLIT, M, N] (then [SPLIT, M, N] of the up weight for EPI 2):
-//                            written by `matmul_wide_split` (which binds no y), read by `matmul_split_reduce`
+//   3 wu : array<vec4<u32>>  up weight [N, K] for EPI = 2, second weight [n1, K] for SEGS = 3
+//   4 y  : array<f32>        output, element (m, n) at m*ldy + n_off + n (ldy >= n_off + N); not bound by
+//                            `matmul_wide_split`
+//   5 nw : array<u32>        norm.wgsl: RMSNorm weight [K] (f32 bits or packed f16, NW_F16)
+//   6 wv : array<vec4<u32>>  qkv.wgsl: third weight [n2, K]
+//   7 y1, 8 y2 : array<f32>  qkv.wgsl: outputs [M, n1] and [M, n2] of the second and third weight
+//   9 part : array<f32>      split_k.wgsl: partial sums [SPLIT, M, N] (then [SPLIT, M, N] of the up weight for
+//                            EPI 2), written by `matmul_wide_split`, read by `matmul_split_reduce`
 // Large weights (LM head) are bound in row windows: one dispatch per window, each with its own Params
 // (N = rows in the window, n_off = its first row), writing its columns of y.
 // Shared overrides:
@@ -31,20 +38,15 @@
 //   EPI    epilogue: 0 y = acc; 1 y = y + acc (residual add in place: y holds the residual stream);
 //          2 y = silu(acc_gate) * acc_up (SwiGLU from the gate and up weights in one pass)
 //   VEC    16-byte loads: matmul needs K % 4 == 0, matvec K % 8 == 0; false: scalar loads, any K.
-//   SEGS   matvec only: 1, or 3 = three projections of the same x in one dispatch (q, k, v): rows [0, N) use wg
-//          and write y (ldy = N), the next n1 rows wu -> y1 [M, n1], the next n2 rows wv -> y2 [M, n2]; needs EPI 0,
-//          N and n1 multiples of 4 (a workgroup's rows stay in one projection).
-//   NORM   matvec only: x is the raw residual stream and the layer's input RMSNorm is fused in (Hugging Face
-//          LlamaRMSNorm, eps from Params): y = (x / rms(x) * nw) W^T = (sum_k x_k nw_k W_nk) / rms(x), the sum
-//          of squares reduced alongside the dot products, so a decode block runs no separate norm dispatch.
+//   (SEGS, the number of projections, is a const of the weights file; the fused norm is described in norm.wgsl.)
+
+//#include "lib/grid.wgsl"
+//#include "lib/f16.wgsl"
+//#include "lib/activation.wgsl"
 
 override W_F16: bool = false;
 override VEC: bool = false;
 override EPI: u32 = 0u;
-override NORM: bool = false;
-override SEGS: u32 = 1u;
-override NW_F16: bool = false;
-override SPLIT: u32 = 1u;
 
 struct Params {
   M: u32,
@@ -60,40 +62,18 @@ struct Params {
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> x: array<vec4<f32>>;
 @group(0) @binding(2) var<storage, read> wg: array<vec4<u32>>;
-@group(0) @binding(3) var<storage, read> wu: array<vec4<u32>>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
-@group(0) @binding(5) var<storage, read> nw: array<u32>;
-@group(0) @binding(6) var<storage, read> wv: array<vec4<u32>>;
-@group(0) @binding(7) var<storage, read_write> y1: array<f32>;
-@group(0) @binding(8) var<storage, read_write> y2: array<f32>;
-@group(0) @binding(9) var<storage, read_write> part: array<f32>;
 
 fn x_at(i: u32) -> f32 {
   return x[i >> 2u][i & 3u];
 }
 
-// Chunk j of weight `which`: 0 = wg (gate / first projection), 1 = wu (up / second), 2 = wv (third).
-fn w_vec(which: u32, j: u32) -> vec4<u32> {
-  if (which == 1u) {
-    return wu[j];
-  }
-  if (which == 2u) {
-    return wv[j];
-  }
-  return wg[j];
-}
-
 fn w_at(which: u32, i: u32) -> f32 {
   if (W_F16) {
     let word = i >> 1u;
-    let pair = unpack2x16float(w_vec(which, word >> 2u)[word & 3u]);
-    return select(pair.x, pair.y, (i & 1u) == 1u);
+    return f16_at(w_vec(which, word >> 2u)[word & 3u], i);
   }
   return bitcast<f32>(w_vec(which, i >> 2u)[i & 3u]);
-}
-
-fn silu(v: f32) -> f32 {
-  return v / (1.0 + exp(-v));
 }
 
 // Stores one output element through the epilogue.
@@ -164,7 +144,7 @@ fn load_w4(which: u32, n: u32, k: u32) -> vec4<f32> {
     if (W_F16) {
       let q = w_vec(which, i >> 3u);
       let h = select(q.xy, q.zw, (i & 4u) != 0u);
-      return vec4<f32>(unpack2x16float(h.x), unpack2x16float(h.y));
+      return f16x4(h.x, h.y);
     }
     return bitcast<vec4<f32>>(w_vec(which, i >> 2u));
   }
@@ -221,14 +201,13 @@ fn tile_origin_of(tile: u32) -> vec3u {
 }
 
 // The output tile of this workgroup.
-fn tile_origin(wid: vec3u, nwg: vec3u) -> vec3u {
-  return tile_origin_of(wid.y * nwg.x + wid.x);
+fn tile_origin(grid: Grid) -> vec3u {
+  return tile_origin_of(group_index(grid));
 }
 
 @compute @workgroup_size(256)
-fn matmul(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-          @builtin(local_invocation_index) t: u32) {
-  let origin = tile_origin(wid, nwg);
+fn matmul(grid: Grid, @builtin(local_invocation_index) t: u32) {
+  let origin = tile_origin(grid);
   if (origin.z == 0u) {
     return;
   }
@@ -333,7 +312,7 @@ fn w_chunk(which: u32, n: u32, k: u32) -> Chunk8 {
   let e = min(n, p.N - 1u) * p.K + k;
   if (W_F16) {
     let q = w_vec(which, e >> 3u);
-    return Chunk8(vec4<f32>(unpack2x16float(q.x), unpack2x16float(q.y)), vec4<f32>(unpack2x16float(q.z), unpack2x16float(q.w)));
+    return Chunk8(f16x4(q.x, q.y), f16x4(q.z, q.w));
   }
   let j = e >> 2u;
   return Chunk8(bitcast<vec4<f32>>(w_vec(which, j)), bitcast<vec4<f32>>(w_vec(which, j + 1u)));
@@ -388,9 +367,8 @@ fn store8(m: u32, n: u32, g: Acc8, u: Acc8) {
 }
 
 @compute @workgroup_size(64)
-fn matmul_direct(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                 @builtin(local_invocation_index) lid: u32) {
-  let t = (wid.y * nwg.x + wid.x) * 64u + lid;
+fn matmul_direct(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let t = thread_index(grid, lid, 64u);
   let blocks_n = (p.N + 7u) / 8u;
   let m = (t / blocks_n) * 8u;
   let n = (t % blocks_n) * 8u;
@@ -493,18 +471,9 @@ fn wide_tile(t: u32, m0: u32, n0: u32, k_begin: u32, k_end: u32) -> Wide {
 }
 
 // Thread t's block of a wide tile goes to rows m0 + ty*4 + i (r0..r3) and m0 + 32 + ty*4 + i (r4..r7), columns
-// n0 + tx*4 (lo) and n0 + 32 + tx*4 (hi): through the epilogue into y, or (s < SPLIT) raw into slice s of part.
+// n0 + tx*4 (lo) and n0 + 32 + tx*4 (hi), row by row through put_row of the K-split file: into y through the
+// epilogue (whole_k.wgsl) or raw into slice s of the partial sums (split_k.wgsl).
 // Straight-line code: a loop over the rows would index the register block dynamically.
-fn put_row(s: u32, m: u32, n: u32, g: Acc8, u: Acc8) {
-  if (s < SPLIT) {
-    part_row(s, m, n, g.lo, u.lo);
-    part_row(s, m, n + 32u, g.hi, u.hi);
-  } else {
-    store_row(m, n, g.lo, u.lo);
-    store_row(m, n + 32u, g.hi, u.hi);
-  }
-}
-
 fn put_block(s: u32, t: u32, m0: u32, n0: u32, w: Wide) {
   let m = m0 + (t >> 3u) * 4u;
   let n = n0 + (t & 7u) * 4u;
@@ -518,82 +487,6 @@ fn put_block(s: u32, t: u32, m0: u32, n0: u32, w: Wide) {
   put_row(s, m + 35u, n, w.g.r7, w.u.r7);
 }
 
-@compute @workgroup_size(64)
-fn matmul_wide(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-               @builtin(local_invocation_index) t: u32) {
-  let origin = tile_origin(wid, nwg);
-  if (origin.z == 0u) {
-    return;
-  }
-  put_block(SPLIT, t, origin.x, origin.y, wide_tile(t, origin.x, origin.y, 0u, p.K));
-}
-
-// ============================================================================ split K
-//
-// entry point `matmul_wide_split`
-//   dispatch : SPLIT x (tiles of `matmul_wide`) workgroups of 64 threads over (x, y): group g takes tile g % tiles
-//              and K slice s = g / tiles, k in [s*KC, (s+1)*KC) with KC = ceil(K / (SPLIT*BK)) * BK.
-//   output   : the raw sums into part[s, m, n] (and part[SPLIT + s, m, n] for the up weight); no epilogue, no y.
-// entry point `matmul_split_reduce`
-//   dispatch : one thread per output element: ceil(M*N / 256) workgroups of 256 over (x, y).
-//   output   : y through the epilogue, from the SPLIT partial sums added in slice order.
-//   precision: each slice as `matmul_wide`; slices then added in order (K/KC partial sums instead of one chain).
-
-fn slice_len() -> u32 {
-  return ((p.K + SPLIT * BK - 1u) / (SPLIT * BK)) * BK;
-}
-
-// Columns n .. n+3 of row m of slice s (those within M and N).
-fn part_row(s: u32, m: u32, n: u32, g: vec4<f32>, u: vec4<f32>) {
-  if (m >= p.M) {
-    return;
-  }
-  let o = (s * p.M + m) * p.N + n;
-  let up = SPLIT * p.M * p.N;
-  for (var c = 0u; c < 4u; c++) {
-    if (n + c < p.N) {
-      part[o + c] = g[c];
-      if (EPI == 2u) {
-        part[up + o + c] = u[c];
-      }
-    }
-  }
-}
-
-@compute @workgroup_size(64)
-fn matmul_wide_split(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                     @builtin(local_invocation_index) t: u32) {
-  let group = wid.y * nwg.x + wid.x;
-  let tiles = tile_count();
-  let s = group / tiles;
-  if (s >= SPLIT) {
-    return;
-  }
-  let origin = tile_origin_of(group % tiles);
-  let k_begin = s * slice_len();
-  put_block(s, t, origin.x, origin.y, wide_tile(t, origin.x, origin.y, min(k_begin, p.K), min(k_begin + slice_len(), p.K)));
-}
-
-@compute @workgroup_size(256)
-fn matmul_split_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-                       @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * 256u + lid;
-  let count = p.M * p.N;
-  if (i >= count) {
-    return;
-  }
-  var acc = 0.0;
-  var acc_up = 0.0;
-  for (var s = 0u; s < SPLIT; s++) {
-    acc += part[s * count + i];
-    if (EPI == 2u) {
-      acc_up += part[(SPLIT + s) * count + i];
-    }
-  }
-  let m = i / p.N;
-  store(m * p.ldy + p.n_off + (i - m * p.N), acc, acc_up);
-}
-
 // ============================================================================ matvec
 //
 // entry points `matvec` (reduction in workgroup memory, the portable fallback) and `matvec_sg` (subgroups)
@@ -603,16 +496,16 @@ fn matmul_split_reduce(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroup
 //              dots them with the matching x elements; the 4 rows are the lanes of a vec4 accumulator.
 //              Batch rows m = 0 .. MB-1 are done one after the other (weights re-read from cache), each
 //              followed by its reduction.
-//   overrides: MB (batch rows = M, 1..8), WG (threads, power of two), NORM / NW_F16 (fused input RMSNorm).
+//   overrides: MB (batch rows = M, 1..8), WG (threads, power of two), NW_F16 (norm.wgsl: fused input RMSNorm).
 //   precision: f32; each thread accumulates its strided chunks, then a tree / subgroup reduction
-//              (summation order differs from a sequential dot: error ~ 2^-24 * sqrt(K) * |x||w|). With NORM the
+//              (summation order differs from a sequential dot: error ~ 2^-24 * sqrt(K) * |x||w|). With norm.wgsl the
 //              sum of squares takes the same path and 1/sqrt(mean + eps) scales the sums before the epilogue.
 
 override MB: u32 = 1u;
 override WG: u32 = 64u;
 
 // Gate (g) and up (u, EPI = 2 only) partial sums of the 4 rows of a workgroup, and the partial sum of
-// squares of the x row (ss.x, NORM only).
+// squares of the x row (ss.x, norm.wgsl only).
 struct Acc2 {
   g: vec4<f32>,
   u: vec4<f32>,
@@ -621,40 +514,11 @@ struct Acc2 {
 
 var<workgroup> red: array<vec4<f32>, 3u * WG>;
 
-// RMSNorm weight element i (NORM).
-fn nw_at(i: u32) -> f32 {
-  if (NW_F16) {
-    let pair = unpack2x16float(nw[i >> 1u]);
-    return select(pair.x, pair.y, (i & 1u) == 1u);
-  }
-  return bitcast<f32>(nw[i]);
-}
-
-// RMSNorm weight elements e .. e+7 (e % 8 == 0).
-fn nw8(e: u32) -> Chunk8 {
-  if (NW_F16) {
-    let j = e >> 1u;
-    return Chunk8(vec4<f32>(unpack2x16float(nw[j]), unpack2x16float(nw[j + 1u])),
-                  vec4<f32>(unpack2x16float(nw[j + 2u]), unpack2x16float(nw[j + 3u])));
-  }
-  return Chunk8(bitcast<vec4<f32>>(vec4<u32>(nw[e], nw[e + 1u], nw[e + 2u], nw[e + 3u])),
-                bitcast<vec4<f32>>(vec4<u32>(nw[e + 4u], nw[e + 5u], nw[e + 6u], nw[e + 7u])));
-}
-
-// The factor that turns the reduced sums into those of the normalised row (1 without NORM).
-fn norm_scale(ss: f32) -> f32 {
-  if (NORM) {
-    return 1.0 / sqrt(ss / f32(p.K) + p.eps);
-  }
-  return 1.0;
-}
-
 // Dot of x elements (xa, xb) with the 8 weight elements starting at e (e % 8 == 0).
 fn wdot8(which: u32, e: u32, xa: vec4<f32>, xb: vec4<f32>) -> f32 {
   if (W_F16) {
     let q = w_vec(which, e >> 3u);
-    return dot(xa, vec4<f32>(unpack2x16float(q.x), unpack2x16float(q.y))) +
-           dot(xb, vec4<f32>(unpack2x16float(q.z), unpack2x16float(q.w)));
+    return dot(xa, f16x4(q.x, q.y)) + dot(xb, f16x4(q.z, q.w));
   }
   let j = e >> 2u;
   return dot(xa, bitcast<vec4<f32>>(w_vec(which, j))) + dot(xb, bitcast<vec4<f32>>(w_vec(which, j + 1u)));
@@ -682,24 +546,6 @@ fn mv_rows(group: u32) -> vec3u {
   return vec3u(n0 - p.N - p.n1, 2u, p.n2);
 }
 
-// Columns n .. n+3 of row m of projection `seg` (rows: its width) through the epilogue: projection 0 is y
-// with every epilogue, 1 and 2 (SEGS = 3, EPI 0) are stored to y1 / y2.
-fn mv_store(seg: u32, rows: u32, m: u32, n: u32, acc: vec4<f32>, accu: vec4<f32>) {
-  if (seg == 0u) {
-    store_row(m, n, acc, accu);
-    return;
-  }
-  for (var j = 0u; j < 4u; j++) {
-    if (m < p.M && n + j < rows) {
-      if (seg == 1u) {
-        y1[m * rows + n + j] = acc[j];
-      } else {
-        y2[m * rows + n + j] = acc[j];
-      }
-    }
-  }
-}
-
 // This thread's share of rows n0 .. n0 + 3 (clamped to the last of `nrows`) of weight `which` against x row m.
 fn mv_accumulate(n0: u32, which: u32, nrows: u32, m: u32, lid: u32) -> Acc2 {
   let last = nrows - 1u;
@@ -711,12 +557,7 @@ fn mv_accumulate(n0: u32, which: u32, nrows: u32, m: u32, lid: u32) -> Acc2 {
       let xi = (m * p.K + e) >> 2u;
       var xa = x[xi];
       var xb = x[xi + 1u];
-      if (NORM) {
-        acc.ss.x += dot(xa, xa) + dot(xb, xb);
-        let g = nw8(e);
-        xa *= g.a;
-        xb *= g.b;
-      }
+      acc.ss.x += norm_x8(e, &xa, &xb);
       acc.g += wdot8x4(which, rows, e, xa, xb);
       if (EPI == 2u) {
         acc.u += wdot8x4(1u, rows, e, xa, xb);
@@ -725,10 +566,7 @@ fn mv_accumulate(n0: u32, which: u32, nrows: u32, m: u32, lid: u32) -> Acc2 {
   } else {
     for (var k = lid; k < p.K; k += WG) {
       var xv = x_at(m * p.K + k);
-      if (NORM) {
-        acc.ss.x += xv * xv;
-        xv *= nw_at(k);
-      }
+      acc.ss.x += norm_x1(k, &xv);
       acc.g += xv * w4(which, rows, k);
       if (EPI == 2u) {
         acc.u += xv * w4(1u, rows, k);
@@ -739,9 +577,8 @@ fn mv_accumulate(n0: u32, which: u32, nrows: u32, m: u32, lid: u32) -> Acc2 {
 }
 
 @compute @workgroup_size(WG)
-fn matvec(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-          @builtin(local_invocation_index) lid: u32) {
-  let rows = mv_rows(wid.y * nwg.x + wid.x);
+fn matvec(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let rows = mv_rows(group_index(grid));
   if (rows.x >= rows.z) {
     return;
   }

@@ -1,6 +1,6 @@
 enable subgroups;
-// Subgroup variant of the decode matvec. Not a standalone module: the wrapper compiles this file
-// followed by linear.wgsl (bindings, overrides, layout and precision are documented there).
+// Subgroup variant of the decode matvec: linear.wgsl (bindings, overrides, layout and precision are
+// documented there) plus one entry point; `enable subgroups;` has to open the module, hence a file.
 //
 // entry point `matvec_sg`
 //   dispatch : as `matvec`.
@@ -8,10 +8,11 @@ enable subgroups;
 //              red[lid] (other lanes store 0), so no assumption is made about how subgroups map onto
 //              local_invocation_index; thread 0 then sums the WG slots. Two barriers per batch row.
 
+//#include "linear.wgsl"
+
 @compute @workgroup_size(WG)
-fn matvec_sg(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-             @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) lane: u32) {
-  let rows = mv_rows(wid.y * nwg.x + wid.x);
+fn matvec_sg(grid: Grid, @builtin(local_invocation_index) lid: u32, @builtin(subgroup_invocation_id) lane: u32) {
+  let rows = mv_rows(group_index(grid));
   if (rows.x >= rows.z) {
     return;
   }

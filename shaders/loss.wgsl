@@ -18,6 +18,9 @@
 //   precision: f32 strided partial sums + tree; counts are exact up to 2^24.
 // Perplexity of sequence b = exp(out[2b] / out[2b + 1]); only 2*B floats are read back.
 
+//#include "lib/grid.wgsl"
+//#include "lib/reduce.wgsl"
+
 override WG: u32 = 256u;
 
 const NEG: f32 = -3.0e38;
@@ -36,13 +39,9 @@ struct Params {
 @group(0) @binding(3) var<storage, read> nll_r: array<f32>;
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
-var<workgroup> red_m: array<f32, WG>;
-var<workgroup> red_s: array<f32, WG>;
-
 @compute @workgroup_size(WG)
-fn nll_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-            @builtin(local_invocation_index) lid: u32) {
-  let r = wid.y * nwg.x + wid.x;
+fn nll_rows(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let r = group_index(grid);
   if (r >= p.rows) {
     return;
   }
@@ -58,34 +57,21 @@ fn nll_rows(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec
       s += exp(x - m);
     }
   }
-  red_m[lid] = m;
-  red_s[lid] = s;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) {
-      let m1 = red_m[lid];
-      let m2 = red_m[lid + stride];
-      let mm = max(m1, m2);
-      red_s[lid] = red_s[lid] * exp(m1 - mm) + red_s[lid + stride] * exp(m2 - mm);
-      red_m[lid] = mm;
-    }
-    workgroupBarrier();
-  }
+  let lse = tree_lse(lid, m, s);
   if (lid == 0u) {
     let row = p.row0 + r;
     let label = labels[row];
     var v = 0.0;
     if (label < p.V) {
-      v = log(red_s[0]) + (red_m[0] - logits[base + label]);
+      v = log(lse.y) + (lse.x - logits[base + label]);
     }
     nll[row] = v;
   }
 }
 
 @compute @workgroup_size(WG)
-fn seq_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-           @builtin(local_invocation_index) lid: u32) {
-  let b = wid.y * nwg.x + wid.x;
+fn seq_sum(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let b = group_index(grid);
   if (b >= p.rows) {
     return;
   }
@@ -98,18 +84,9 @@ fn seq_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3
       c += 1.0;
     }
   }
-  red_m[lid] = s;
-  red_s[lid] = c;
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) {
-      red_m[lid] += red_m[lid + stride];
-      red_s[lid] += red_s[lid + stride];
-    }
-    workgroupBarrier();
-  }
+  let total = tree_reduce(lid, vec4<f32>(s, c, 0.0, 0.0), TREE_SUM);
   if (lid == 0u) {
-    out[2u * b] = red_m[0];
-    out[2u * b + 1u] = red_s[0];
+    out[2u * b] = total.x;
+    out[2u * b + 1u] = total.y;
   }
 }

@@ -11,6 +11,8 @@
 //              Only the thread of element token[0] writes seen, and only it reads that flag: no race.
 //   precision: f32, as the processor in PyTorch (one multiply or divide).
 
+//#include "lib/grid.wgsl"
+
 override WG: u32 = 256u;
 
 struct Params {
@@ -25,9 +27,8 @@ struct Params {
 @group(0) @binding(4) var<storage, read_write> out: array<f32>;
 
 @compute @workgroup_size(WG)
-fn penalize(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-            @builtin(local_invocation_index) lid: u32) {
-  let i = (wid.y * nwg.x + wid.x) * WG + lid;
+fn penalize(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let i = thread_index(grid, lid, WG);
   if (i >= p.n) {
     return;
   }

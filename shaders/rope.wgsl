@@ -13,7 +13,11 @@
 //              ceil(rows*heads*D/2 / WG) workgroups over (x, y), id = (wid.y*nwg.x + wid.x)*WG + lid.
 //   overrides: WG
 //   precision: the angle is one f32 product f32(pos) * inv_freq (as HF computes freqs in f32); cos/sin from
-//              rotary_cos_sin (rotary.wgsl, which the wrapper puts in front of this file), about 1 ulp.
+//              rotary_cos_sin (lib/rotary.wgsl), about 1 ulp.
+
+//#include "lib/grid.wgsl"
+//#include "lib/rotary.wgsl"
+//#include "lib/step.wgsl"
 
 override WG: u32 = 256u;
 
@@ -24,32 +28,19 @@ struct Params {
   half: u32,
 }
 
-struct Step {
-  pos0: u32,
-}
-
 @group(0) @binding(0) var<uniform> p: Params;
-@group(0) @binding(1) var<uniform> step: Step;
 @group(0) @binding(2) var<storage, read> inv_freq: array<f32>;
 @group(0) @binding(3) var<storage, read_write> v: array<f32>;
 
 @compute @workgroup_size(WG)
-fn main(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let id = (wid.y * nwg.x + wid.x) * WG + lid;
-  let pairs = p.heads * p.half;
-  if (id >= p.rows * pairs) {
+fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let id = thread_index(grid, lid, WG);
+  if (id >= p.rows * p.heads * p.half) {
     return;
   }
-  let r = id / pairs;
-  let rest = id - r * pairs;
-  let h = rest / p.half;
-  let i = rest - h * p.half;
-  let pos = step.pos0 + r % p.T;
-  let cs = rotary_cos_sin(f32(pos) * inv_freq[i]);
-  let base = r * pairs * 2u + h * p.half * 2u + i;
-  let x1 = v[base];
-  let x2 = v[base + p.half];
-  v[base] = x1 * cs.x - x2 * cs.y;
-  v[base + p.half] = x2 * cs.x + x1 * cs.y;
+  let pair = rope_pair(id, p.heads, p.half, p.T, step.pos0);
+  let cs = rotary_cos_sin(f32(pair.z) * inv_freq[pair.y]);
+  let out = rotate_pair(v[pair.x], v[pair.x + p.half], cs);
+  v[pair.x] = out.x;
+  v[pair.x + p.half] = out.y;
 }

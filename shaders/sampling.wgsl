@@ -7,19 +7,21 @@
 //   dispatch : one workgroup of WG threads per row: rows workgroups over (x, y); strided scan + tree.
 //
 // entry point `topk`     one selection stage: the k best of each chunk of CHUNK elements of each row
-//   bindings : 0 uniform Params { rows, n, nchunks, k, use_idx, want_lse, inv_temp }
-//              1 vals  : array<f32> [rows, n]                   logits (stage 0) or the previous stage's values
-//              2 idx   : array<u32> [rows, n]                   token ids of vals when use_idx = 1 (stage 0: any
-//                                                               buffer, unread; the id is then the column)
+//   bindings : 0 uniform Params { rows, n, nchunks, k, inv_temp }
+//              1 vals  : array<f32> [rows, n]                   logits (first stage) or the previous stage's values
+//              2 idx   : array<u32> [rows, n]                   later stages: the token ids of vals (the first
+//                                                               stage's ids are the columns)
 //              3 out_v : array<f32> [rows, nchunks, k]          candidates, best first
 //              4 out_i : array<u32> [rows, nchunks, k]
-//              5 lse   : array<f32> [rows, nchunks, 2]          when want_lse = 1: (max, sum exp(x*inv_temp - max))
+//              5 lse   : array<f32> [rows, nchunks, 2]          first stage: (max, sum exp(x*inv_temp - max))
 //                                                               of the chunk at temperature 1/inv_temp
 //   dispatch : one workgroup of WG threads per (row, chunk): rows*nchunks workgroups over (x, y), chunk fastest.
 //              The chunk (CHUNK = 1024 values + ids, 8 KiB) is bitonic-sorted in workgroup memory into the order
 //              above and its first k entries written (55 barrier steps, whatever k).
 //              The wrapper chains stages (n -> nchunks*k candidates) until one chunk remains.
 //   precision: selection is exact; lse partials in f32.
+//   variants : a module is this file plus sampling/first_stage.wgsl or sampling/next_stage.wgsl (what a stage
+//              reads ids from and whether it writes partials); `argmax` and `draw` are the same in both.
 //
 // entry point `draw`     the sampled token of one row from its final top-k stage, so the token never leaves the GPU
 //   bindings : 6 uniform Draw { k, nchunks, top_k, temperature, top_p, u }
@@ -33,6 +35,8 @@
 //              best-first prefix reaching top_p), then inverse CDF at u * (kept mass), u uniform in [0, 1).
 //   precision: f32; the draw can differ from a float64 one only when u falls within rounding of a CDF step.
 
+//#include "lib/grid.wgsl"
+
 const CHUNK: u32 = 1024u;
 
 override WG: u32 = 256u;  // threads, power of two <= CHUNK (the wrapper: 256 on GPUs, 4 on CPU adapters)
@@ -44,8 +48,6 @@ struct Params {
   n: u32,
   nchunks: u32,
   k: u32,
-  use_idx: u32,
-  want_lse: u32,
   inv_temp: f32,
 }
 
@@ -103,9 +105,8 @@ fn reduce_best(v: f32, i: u32, lid: u32) -> vec2<u32> {
 }
 
 @compute @workgroup_size(WG)
-fn argmax(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-          @builtin(local_invocation_index) lid: u32) {
-  let r = wid.y * nwg.x + wid.x;
+fn argmax(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let r = group_index(grid);
   if (r >= p.rows) {
     return;
   }
@@ -128,9 +129,8 @@ var<workgroup> sort_v: array<f32, CHUNK>;
 var<workgroup> sort_i: array<u32, CHUNK>;
 
 @compute @workgroup_size(WG)
-fn topk(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-        @builtin(local_invocation_index) lid: u32) {
-  let g = wid.y * nwg.x + wid.x;
+fn topk(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let g = group_index(grid);
   if (g >= p.rows * p.nchunks) {
     return;
   }
@@ -145,7 +145,7 @@ fn topk(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     var id = NONE;
     if (col < p.n) {
       x = sanitize(vals[r * p.n + col]);
-      id = select(col, idx[r * p.n + col], p.use_idx != 0u);
+      id = token_of(r * p.n, col);
       let z = x * p.inv_temp;
       if (z > m) {
         s = s * exp(m - z) + 1.0;
@@ -157,31 +157,7 @@ fn topk(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
     sort_v[slot] = x;
     sort_i[slot] = id;
   }
-  if (p.want_lse != 0u) {
-    // Two plain tree reductions through red_v: the chunk max, then the rescaled sums.
-    red_v[lid] = m;
-    workgroupBarrier();
-    for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-      if (lid < stride) {
-        red_v[lid] = max(red_v[lid], red_v[lid + stride]);
-      }
-      workgroupBarrier();
-    }
-    let mm = red_v[0];
-    workgroupBarrier();
-    red_v[lid] = s * exp(m - mm);
-    workgroupBarrier();
-    for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-      if (lid < stride) {
-        red_v[lid] += red_v[lid + stride];
-      }
-      workgroupBarrier();
-    }
-    if (lid == 0u) {
-      lse[2u * g] = mm;
-      lse[2u * g + 1u] = red_v[0];
-    }
-  }
+  chunk_partials(lid, g, m, s);
   workgroupBarrier();
   // Bitonic sort of the chunk into the selection order (55 compare-exchange steps for 1024 elements),
   // each thread exchanging CHUNK / 2 / WG pairs per step.

@@ -4,7 +4,7 @@
 //   bindings : 0 uniform Params { n (elements), per_group (elements per workgroup) }
 //              1 w        : array<u32>  weight, f32 bits or f16 packed two per u32 (W_F16)
 //              2 partials : array<f32>  one sum per workgroup, folded by backward_reduce.wgsl
-//   dispatch : ceil(n / per_group) workgroups, linear id = wid.y * nwg.x + wid.x
+//   dispatch : ceil(n / per_group) workgroups, linear id = group_index(grid)
 //   precision: f32 per thread over a strided slice, then a tree in workgroup memory; all terms >= 0.
 //
 // entry point `row_cosine`  (Block Influence / angular distance: cos(a_r, b_r) per token)
@@ -16,8 +16,11 @@
 //
 // overrides: WG (power of two), W_F16
 
+//#include "lib/grid.wgsl"
+//#include "lib/weight.wgsl"
+//#include "lib/reduce.wgsl"
+
 override WG: u32 = 256u;
-override W_F16: bool = false;
 
 struct Params {
   n: u32,
@@ -31,47 +34,24 @@ struct Params {
 @group(0) @binding(4) var<storage, read> b: array<f32>;
 @group(0) @binding(5) var<storage, read_write> out: array<f32>;
 
-var<workgroup> red: array<vec3f, WG>;
-
-fn weight(i: u32) -> f32 {
-  if (W_F16) {
-    let pair = unpack2x16float(w[i >> 1u]);
-    return select(pair.x, pair.y, (i & 1u) == 1u);
-  }
-  return bitcast<f32>(w[i]);
-}
-
-fn tree(lid: u32) {
-  workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride >>= 1u) {
-    if (lid < stride) {
-      red[lid] += red[lid + stride];
-    }
-    workgroupBarrier();
-  }
-}
-
 @compute @workgroup_size(WG)
-fn abs_sum(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-           @builtin(local_invocation_index) lid: u32) {
-  let group = wid.y * nwg.x + wid.x;
+fn abs_sum(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let group = group_index(grid);
   let start = group * p.per_group;
   let end = min(start + p.per_group, p.n);
   var s = 0.0;
   for (var i = start + lid; i < end; i += WG) {
     s += abs(weight(i));
   }
-  red[lid] = vec3f(s, 0.0, 0.0);
-  tree(lid);
+  let total = tree_sum(lid, s);
   if (lid == 0u && start < p.n) {
-    partials[group] = red[0].x;
+    partials[group] = total;
   }
 }
 
 @compute @workgroup_size(WG)
-fn row_cosine(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: vec3u,
-              @builtin(local_invocation_index) lid: u32) {
-  let row = wid.y * nwg.x + wid.x;
+fn row_cosine(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let row = group_index(grid);
   if (row >= p.n) {
     return;
   }
@@ -82,9 +62,8 @@ fn row_cosine(@builtin(workgroup_id) wid: vec3u, @builtin(num_workgroups) nwg: v
     let y = b[base + i];
     acc += vec3f(x * y, x * x, y * y);
   }
-  red[lid] = acc;
-  tree(lid);
+  let t = tree_reduce(lid, vec4<f32>(acc, 0.0), TREE_SUM);
   if (lid == 0u) {
-    out[row] = red[0].x / sqrt(red[0].y * red[0].z);
+    out[row] = t.x / sqrt(t.y * t.z);
   }
 }

@@ -6,11 +6,13 @@
 Python 3 standard library only (json, struct): no torch, no transformers. It checks that the
 mask fits the checkpoint (num_hidden_layers, architecture, and model.fingerprint, recomputed the
 way src/io/fingerprint.ts computes it; --skip-fingerprint to rely on the first two), keeps the blocks listed in mask["kept"] renumbered 0..L'-1 (model.layers.{i}.*),
-keeps every other tensor (embeddings, final norm, lm_head; tied embeddings stay tied), copies the
+every tensor of a block goes with it (biases, q_norm/k_norm included); keeps every other tensor
+(embeddings, final norm, lm_head; tied embeddings stay tied: an absent lm_head stays absent), copies the
 tensor bytes as they are, shards past --max-shard-size with model.safetensors.index.json, edits
-config.json in place (num_hidden_layers, and per-layer lists such as layer_types), copies the
+config.json in place (num_hidden_layers, per-layer lists such as layer_types, Qwen's
+max_window_layers recounted over the kept blocks), copies the
 other top-level files (generation config, tokenizer) and writes the mask as pruning_mask.json.
-The result loads with LlamaForCausalLM.from_pretrained(OUT_DIR).
+The result loads with AutoModelForCausalLM.from_pretrained(OUT_DIR) as the source's architecture.
 
 The layout rules are those of src/export/checkpoint.ts (tensor order, header bytes, shard split,
 config edit), so both write byte-identical folders; tests/unit/export-python.test.ts checks it.
@@ -31,6 +33,9 @@ SINGLE_FILE = "model.safetensors"
 MASK_FILE = "pruning_mask.json"
 DEFAULT_SHARD_BYTES = 2_000_000_000  # "2GB" as Hugging Face counts it
 PER_LAYER_CONFIG_KEYS = ["layer_types", "no_rope_layers"]
+# Qwen2/Qwen3 window the layers >= max_window_layers (with use_sliding_window): the threshold becomes
+# the number of kept blocks below it, so every kept block keeps its kind of attention.
+LAYER_THRESHOLD_CONFIG_KEYS = ["max_window_layers"]
 PIECE_BYTES = 4 << 20
 DTYPE_SIZE = {"F64": 8, "F32": 4, "F16": 2, "BF16": 2, "I64": 8, "I32": 4, "I16": 2, "I8": 1, "U8": 1,
               "BOOL": 1, "F8_E4M3": 1, "F8_E5M2": 1}
@@ -278,6 +283,10 @@ def pruned_config_text(text, kept):
             if len(v) != L:
                 raise MaskApplyError(f"config.json: {key} has {len(v)} entries for {L} layers")
             edits[key] = json.dumps([v[b] for b in kept], separators=(",", ":"), ensure_ascii=False)
+    for key in LAYER_THRESHOLD_CONFIG_KEYS:
+        v = config.get(key)
+        if isinstance(v, int) and not isinstance(v, bool):
+            edits[key] = str(sum(1 for b in kept if b < v))
     spans = top_level_value_spans(text)
     for start, end, new in sorted(((*spans[k], v) for k, v in edits.items()), reverse=True):
         text = text[:start] + new + text[end:]

@@ -10,7 +10,8 @@ import type { PerplexityResult } from '../eval/perplexity';
 import type { SamplingOptions } from '../kernels/sampling';
 import type { BosMode } from '../eval/perplexity';
 import type { CalibrationSpec } from '../prune/calibration';
-import type { PruningMask, ScoredCriterion } from '../prune/mask';
+import type { ScoredCriterion } from '../prune/criteria/registry';
+import type { PruningMask } from '../prune/mask';
 import type { TaskSpec } from '../tasks/task-data';
 import type { PlanSpec, TaskTable } from '../tasks/results';
 
@@ -69,40 +70,57 @@ export interface CriterionResult {
   detail: Record<string, unknown>;
 }
 
-export interface GenerateRequest {
-  type: 'generate';
-  prompt: string;
-  plan: number[];
-  maxNewTokens: number;
-  sampling: SamplingOptions;
-  seed: number;
+/** The jobs the engine runs: each one's request and its reply. */
+export interface Jobs {
+  init: { request: { type: 'init' }; reply: { type: 'ready'; adapter: AdapterSummary } };
+  load: { request: { type: 'load'; source: ModelSourceSpec }; reply: { type: 'loaded'; model: ModelInfo } };
+  /** k and protect matter only to criteria whose result depends on them (iterative PPL). */
+  score: {
+    request: { type: 'score'; criteria: ScoredCriterion[]; calibration: CalibrationRequest; k?: number; protect?: number[] };
+    reply: { type: 'scored'; calibration: CalibrationSpec; results: CriterionResult[] };
+  };
+  perplexity: {
+    request: { type: 'perplexity'; text: TextSpec; window: number; bos: BosMode; plans: number[][]; maxWindows?: number };
+    reply: { type: 'perplexity'; results: PerplexityResult[]; textSha256: string; textName: string };
+  };
+  generate: {
+    request: { type: 'generate'; prompt: string; plan: number[]; maxNewTokens: number; sampling: SamplingOptions; seed: number };
+    /** warmupMs: the untimed run that compiled this prompt length's pipelines first (0 when already warm). */
+    reply: { type: 'generated'; text: string; tokens: number; promptTokens: number; prefillMs: number; decodeMs: number; warmupMs: number; stoppedBy: string };
+  };
+  benchmark: { request: { type: 'benchmark'; plans: number[][]; options: SpeedOptions }; reply: { type: 'benchmarked'; results: SpeedResult[] } };
+  'export-checkpoint': {
+    /** mask: written as pruning_mask.json beside the weights (its kept blocks must equal `kept`). */
+    request: { type: 'export-checkpoint'; kept: number[]; toF16: boolean; mask?: PruningMask };
+    reply: { type: 'exported'; files: { name: string; blob: Blob }[] };
+  };
+  /** Zero-shot tasks (src/tasks/registry.ts) on each plan; the first plan is the reference (the original). */
+  tasks: { request: { type: 'tasks'; tasks: TaskSpec[]; plans: PlanSpec[] }; reply: { type: 'tasks'; table: TaskTable } };
+  cancel: { request: { type: 'cancel'; job: number }; reply: { type: 'ok' } };
 }
 
-export type EngineRequest =
-  | { type: 'init' }
-  | { type: 'load'; source: ModelSourceSpec }
-  | { type: 'score'; criteria: ScoredCriterion[]; calibration: CalibrationRequest; k?: number; protect?: number[] }
-  | { type: 'perplexity'; text: TextSpec; window: number; bos: BosMode; plans: number[][]; maxWindows?: number }
-  | GenerateRequest
-  | { type: 'benchmark'; plans: number[][]; options: SpeedOptions }
-  | { type: 'export-checkpoint'; kept: number[]; toF16: boolean; /** Written as pruning_mask.json beside the weights (its kept blocks must equal `kept`). */ mask?: PruningMask }
-  /** Zero-shot tasks (src/tasks/registry.ts) on each plan; the first plan is the reference (the original). */
-  | { type: 'tasks'; tasks: TaskSpec[]; plans: PlanSpec[] }
-  | { type: 'cancel'; job: number };
+export type JobName = keyof Jobs;
+export type RequestOf<K extends JobName> = Jobs[K]['request'];
+export type ReplyOf<K extends JobName> = Jobs[K]['reply'];
+/** A request without its tag: what the client's typed methods take. */
+export type ArgsOf<K extends JobName> = Omit<RequestOf<K>, 'type'>;
 
-export type EngineReply =
-  | { type: 'ready'; adapter: AdapterSummary }
-  | { type: 'loaded'; model: ModelInfo }
-  | { type: 'scored'; calibration: CalibrationSpec; results: CriterionResult[] }
-  | { type: 'perplexity'; results: PerplexityResult[]; textSha256: string; textName: string }
-  /** warmupMs: the untimed run that compiled this prompt length's pipelines first (0 when already warm). */
-  | { type: 'generated'; text: string; tokens: number; promptTokens: number; prefillMs: number; decodeMs: number; warmupMs: number; stoppedBy: string }
-  | { type: 'benchmarked'; results: SpeedResult[] }
-  | { type: 'exported'; files: { name: string; blob: Blob }[] }
-  | { type: 'tasks'; table: TaskTable }
-  | { type: 'cancelled' }
-  | { type: 'ok' }
-  | { type: 'error'; message: string; kind: string };
+export type GenerateRequest = RequestOf<'generate'>;
+export type EngineRequest = { [K in JobName]: RequestOf<K> }[JobName];
+export type EngineReply = { [K in JobName]: ReplyOf<K> }[JobName] | { type: 'cancelled' } | { type: 'error'; message: string; kind: string };
+
+/** The reply tag each job answers with (the client checks it). */
+export const REPLY_TYPE: { [K in JobName]: ReplyOf<K>['type'] } = {
+  init: 'ready',
+  load: 'loaded',
+  score: 'scored',
+  perplexity: 'perplexity',
+  generate: 'generated',
+  benchmark: 'benchmarked',
+  'export-checkpoint': 'exported',
+  tasks: 'tasks',
+  cancel: 'ok',
+};
 
 export type EngineEvent =
   | { type: 'progress'; job: number; done: number; total: number; what: string; bytes?: { done: number; total: number; rate: number } }

@@ -11,7 +11,7 @@
  */
 import { canonicalJson, sha256Hex } from '../io/fingerprint';
 import type { CalibrationSpec } from '../prune/calibration';
-import type { ScoredCriterion } from '../prune/mask';
+import { criterion as criterionById, type ScoredCriterion } from '../prune/criteria/registry';
 import type { CriterionResult } from './protocol';
 
 export const SCORE_CACHE_FORMAT = 'depth-pruning-lab/scores';
@@ -25,12 +25,6 @@ export interface ScoreStore {
   clear(): Promise<void>;
 }
 
-/**
- * Whether a criterion reads the calibration set (mask.ts has DATA_FREE_CRITERIA, but importing
- * it would pull ajv into the worker).
- */
-export const usesCalibration = (criterion: ScoredCriterion): boolean => criterion !== 'magnitude';
-
 export interface ScoreKeyParts {
   /** LoadedCheckpoint.fingerprint: the layout plus sampled weight bytes. */
   fingerprint: string;
@@ -42,20 +36,17 @@ export interface ScoreKeyParts {
 }
 
 export async function scoreCacheKey(p: ScoreKeyParts): Promise<string> {
-  const c = usesCalibration(p.criterion) ? p.calibration : null;
+  const c = criterionById(p.criterion).needsData ? p.calibration : null;
   const calibration = c && { textSha256: c.textSha256, n: c.n, t: c.t, seed: c.seed, bos: c.bos };
   return sha256Hex(canonicalJson({ version: SCORE_CACHE_VERSION, fingerprint: p.fingerprint, calibration, criterion: p.criterion, settings: p.settings }));
 }
 
 /**
- * The request settings a criterion's result depends on: only iterative PPL reads them (its steps
- * and the protected set it never removes); the others apply k and protection at selection time.
+ * The request settings a criterion's result depends on (the registry's cacheSettings): most
+ * apply k and protection only at selection time and add nothing.
  */
 export function criterionSettings(criterion: ScoredCriterion, o: { steps: number; protect: readonly number[] }): Record<string, unknown> {
-  // Angular results carry d(l, l+n) for every window length n (older entries stopped at n = 4).
-  if (criterion === 'angular') return { windows: 'all lengths' };
-  if (criterion !== 'iterative-ppl') return {};
-  return { steps: o.steps, protect: [...new Set(o.protect)].sort((a, b) => a - b) };
+  return criterionById(criterion).cacheSettings(o);
 }
 
 // JSON has no NaN or Infinity; tag them so a cached result equals the computed one.

@@ -1,4 +1,4 @@
-import type { EngineEvent, EngineReply, EngineRequest, ReplyEnvelope } from '../app/protocol';
+import { REPLY_TYPE, type ArgsOf, type EngineEvent, type EngineReply, type JobName, type ModelSourceSpec, type ReplyEnvelope, type ReplyOf, type RequestOf } from '../app/protocol';
 
 /** Thrown on the UI side when the engine replies with an error (or the job was cancelled). */
 export class EngineError extends Error {
@@ -9,15 +9,17 @@ export class EngineError extends Error {
 }
 
 type Pending = { resolve: (r: EngineReply) => void; reject: (e: Error) => void };
-type Reply<T extends EngineReply['type']> = Extract<EngineReply, { type: T }>;
 
 /** A started engine job: its id (for cancel and for matching progress events) and its result. */
-export interface Job<T extends EngineReply['type']> {
+export interface Job<K extends JobName> {
   id: number;
-  result: Promise<Reply<T>>;
+  result: Promise<ReplyOf<K>>;
 }
 
-/** Promise-based access to the engine worker; one instance per page. */
+/**
+ * Promise-based access to the engine worker; one instance per page. One typed method per job;
+ * each result rejects with EngineError on an error reply or a cancellation.
+ */
 export class EngineClient {
   private readonly worker: Worker;
   private nextId = 1;
@@ -33,35 +35,66 @@ export class EngineClient {
     };
   }
 
-  /** Starts a job; `result` rejects with EngineError on an error reply or a cancellation. */
-  start<T extends EngineReply['type']>(request: EngineRequest, expect: T): Job<T> {
+  /** Acquires the GPU device (again after a loss). */
+  init(): Promise<ReplyOf<'init'>> {
+    return this.start('init', {}).result;
+  }
+
+  load(source: ModelSourceSpec): Job<'load'> {
+    return this.start('load', { source });
+  }
+
+  score(args: ArgsOf<'score'>): Job<'score'> {
+    return this.start('score', args);
+  }
+
+  perplexity(args: ArgsOf<'perplexity'>): Job<'perplexity'> {
+    return this.start('perplexity', args);
+  }
+
+  /** Streams its text as 'token' events of the job's id. */
+  generate(args: ArgsOf<'generate'>): Job<'generate'> {
+    return this.start('generate', args);
+  }
+
+  benchmark(args: ArgsOf<'benchmark'>): Job<'benchmark'> {
+    return this.start('benchmark', args);
+  }
+
+  exportCheckpoint(args: ArgsOf<'export-checkpoint'>): Job<'export-checkpoint'> {
+    return this.start('export-checkpoint', args);
+  }
+
+  tasks(args: ArgsOf<'tasks'>): Job<'tasks'> {
+    return this.start('tasks', args);
+  }
+
+  cancel(job: number): void {
+    void this.start('cancel', { job }).result;
+  }
+
+  onEvent(listener: (e: EngineEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private start<K extends JobName>(name: K, args: ArgsOf<K>): Job<K> {
     const id = this.nextId++;
-    const result = new Promise<Reply<T>>((resolve, reject) => {
+    const expect = REPLY_TYPE[name];
+    const request = { ...args, type: name } as RequestOf<K>;
+    const result = new Promise<ReplyOf<K>>((resolve, reject) => {
       this.pending.set(id, {
         resolve: (reply) => {
           if (reply.type === 'error') reject(new EngineError(reply.message, reply.kind));
           else if (reply.type === 'cancelled') reject(new EngineError('cancelled', 'cancelled'));
           else if (reply.type !== expect) reject(new EngineError(`expected ${expect}, got ${reply.type}`, 'internal'));
-          else resolve(reply as Reply<T>);
+          else resolve(reply as ReplyOf<K>);
         },
         reject,
       });
       this.worker.postMessage({ id, request });
     });
     return { id, result };
-  }
-
-  request<T extends EngineReply['type']>(request: EngineRequest, expect: T): Promise<Reply<T>> {
-    return this.start(request, expect).result;
-  }
-
-  cancel(job: number): void {
-    void this.request({ type: 'cancel', job }, 'ok');
-  }
-
-  onEvent(listener: (e: EngineEvent) => void): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
   }
 
   private receive(envelope: ReplyEnvelope): void {

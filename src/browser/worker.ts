@@ -8,7 +8,8 @@ import { acquireDevice } from '../gpu/device';
 import { GpuError } from '../gpu/errors';
 import { BlobSink } from '../export/blob-sink';
 import { openSource } from '../io/open';
-import { EMBEDDED_TEXTS, LabEngine, type EngineHost } from '../app/lab';
+import { EMBEDDED_TEXTS } from '../app/embedded';
+import { LabEngine, type EngineHost } from '../app/lab';
 import type { EngineReply, ReplyEnvelope, RequestEnvelope } from '../app/protocol';
 import { idbScoreStore } from './score-cache-idb';
 

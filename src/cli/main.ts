@@ -15,20 +15,21 @@ import { nodeFolderSink } from '../node/folder-export';
 import { exportSourceFromIndex } from '../export/source';
 import { speedup } from '../eval/speed';
 import { CalibrationError } from '../prune/calibration';
-import { buildMask, MaskError, parseMask, serializeMask, type ScoredCriterion } from '../prune/mask';
-import { blocksForRatio, resolveProtected, SEED_PROTECTED, selectBlocks } from '../prune/select';
+import { finiteOrNull } from '../prune/criteria/ranking';
+import { CRITERION_IDS, type ScoredCriterion } from '../prune/criteria/registry';
+import { MaskError, parseMask, serializeMask, type PruningMask } from '../prune/mask';
+import { blocksForRatio, resolveProtected, SEED_PROTECTED } from '../prune/select';
 import { planWithout } from '../model/plan';
 import { LabEngine } from '../app/lab';
-import type { CriterionResult, EngineReply, EngineRequest, ModelInfo, TextSpec } from '../app/protocol';
+import type { CriterionResult, EngineRequest, ModelInfo, ReplyOf, TextSpec } from '../app/protocol';
 import type { ScoreStore } from '../app/score-cache';
 import { modelSpec, nodeHost, readTextFile, UsageError } from '../node/host';
 import { defaultScoreCacheDir, fileScoreStore } from '../node/score-cache-files';
 import { progressBar, table } from './format';
+import { maskFor, selection } from './selection';
 import { parseFiles, parseHubFiles, TASK_CHOICES, taskSpecs, taskTableText } from './tasks-options';
 import { TaskDataError } from '../tasks/types';
 import { taskTableCsv } from '../tasks/results';
-
-const CRITERIA: ScoredCriterion[] = ['ppl', 'taylor', 'magnitude', 'block-influence', 'angular', 'iterative-ppl'];
 
 interface Globals {
   json?: boolean;
@@ -63,14 +64,12 @@ class Session {
     return new Session(lab, info, g);
   }
 
-  async run<T extends EngineReply['type']>(request: EngineRequest, expect: T, what: string): Promise<Extract<EngineReply, { type: T }>> {
-    const reply = await this.lab.handle(request, {
+  run<R extends EngineRequest>(request: R, what: string): Promise<ReplyOf<R['type']>> {
+    return this.lab.handle(request, {
       signal: new AbortController().signal,
       progress: progressBar(what, this.g.quiet),
       token: (text) => (this.g.json ? undefined : process.stdout.write(text)),
     });
-    if (reply.type !== expect) throw new Error(`unexpected reply ${reply.type}`);
-    return reply as Extract<EngineReply, { type: T }>;
   }
 
   /** The plan a --mask file describes (validated against this model), or the full model. */
@@ -93,7 +92,7 @@ function print(g: Globals, json: unknown, human: () => string): void {
 function scoreTable(info: ModelInfo, results: CriterionResult[], protectedSet: Set<number>): string {
   const rows = Array.from({ length: info.numLayers }, (_, b) => [
     String(b) + (protectedSet.has(b) ? ' *' : ''),
-    ...results.flatMap((r) => [r.scores[b] == null ? '-' : Number(r.scores[b]).toPrecision(6), String(r.ranking.indexOf(b) + 1)]),
+    ...results.flatMap((r) => [finiteOrNull(r.scores[b])?.toPrecision(6) ?? '-', String(r.ranking.indexOf(b) + 1)]),
   ]);
   const times = results.map((r) => (r.cached ? `${r.criterion} cached (computed in ${r.seconds.toFixed(1)} s)` : `${r.criterion} ${r.seconds.toFixed(1)} s`));
   return table(['block', ...results.flatMap((r) => [r.criterion, 'rank'])], rows) + (protectedSet.size ? '\n* protected' : '') + `\ntime: ${times.join(', ')}`;
@@ -166,24 +165,7 @@ async function scoreWith(s: Session, criteria: ScoredCriterion[], o: CalibOpts, 
   return s.run({
     type: 'score', criteria, k, protect: resolveProtected(o.protect, s.info.numLayers),
     calibration: { text: textSpec(o.calib, 'calibration'), n: o.samples, t: o.seqLen, seed: o.seed, bos: o.bos },
-  }, 'scored', 'scoring');
-}
-
-function maskFor(s: Session, scored: Extract<EngineReply, { type: 'scored' }>, criterion: ScoredCriterion, removed: number[], protect: number[]) {
-  const main = scored.results.find((r) => r.criterion === criterion)!;
-  return buildMask({
-    model: { source: s.info.source, architecture: s.info.architecture, num_hidden_layers: s.info.numLayers, fingerprint: s.info.fingerprint },
-    criterion: { name: criterion, calibration: criterion === 'magnitude' ? null : scored.calibration, protected_blocks: resolveProtected(protect, s.info.numLayers) },
-    scores: Object.fromEntries(scored.results.map((r) => [r.criterion, r.scores])),
-    ranking: main.ranking,
-    removed,
-  });
-}
-
-/** The one-shot selection of a criterion result (angular: its best contiguous window). */
-function selection(result: CriterionResult, k: number, protect: number[]) {
-  if (result.criterion === 'iterative-ppl') return { removed: result.ranking.slice(0, k).sort((a, b) => a - b), warning: undefined };
-  return selectBlocks(result.scores.map((v) => (v == null ? Infinity : v)), k, protect);
+  }, 'scoring');
 }
 
 cacheOptions(calibrationOptions(
@@ -191,7 +173,7 @@ cacheOptions(calibrationOptions(
     .command('score')
     .description('per-block importance scores and ranking (cached: a repeated run reads the earlier result); --out writes a pruning mask')
     .argument(modelArg, modelHelp)
-    .addOption(new Option('--criterion <c...>', 'criteria to compute').choices(CRITERIA).default(['ppl']))
+    .addOption(new Option('--criterion <c...>', 'criteria to compute').choices(CRITERION_IDS).default(['ppl']))
     .option('--ratio <r>', 'fraction of blocks the mask removes', num('--ratio', 0, 1), 0.2)
     .option('--out <mask.json>', 'write a pruning mask for the first criterion'),
 )).action(async (model: string, o: CalibOpts & CacheOpts & { criterion: ScoredCriterion[]; ratio: number; out?: string }) => {
@@ -200,9 +182,9 @@ cacheOptions(calibrationOptions(
   const k = blocksForRatio(o.ratio, s.info.numLayers);
   const scored = await scoreWith(s, o.criterion, o, k);
   const main = scored.results[0]!;
-  const sel = selection(main, k, o.protect);
+  const sel = selection(main, k, o.protect, s.info.numLayers);
   if (sel.warning) process.stderr.write(`warning: ${sel.warning}\n`);
-  const mask = maskFor(s, scored, main.criterion, sel.removed, o.protect);
+  const mask = maskFor(s.info, scored, main.criterion, sel.removed, o.protect);
   if (o.out) writeFileSync(o.out, serializeMask(mask));
   const protectedSet = new Set(resolveProtected(o.protect, s.info.numLayers));
   print(g, { model: s.info, calibration: scored.calibration, results: scored.results, removed: sel.removed, mask: o.out ?? null }, () =>
@@ -216,7 +198,7 @@ cacheOptions(calibrationOptions(
     .description('write the pruned checkpoint (HF layout) for a mask, or for a criterion and ratio')
     .argument(modelArg, modelHelp)
     .option('--mask <mask.json>', 'a pruning mask for this model')
-    .addOption(new Option('--criterion <c>', 'score with this criterion instead of a mask').choices(CRITERIA))
+    .addOption(new Option('--criterion <c>', 'score with this criterion instead of a mask').choices(CRITERION_IDS))
     .option('--ratio <r>', 'fraction of blocks to remove with --criterion', num('--ratio', 0, 1), 0.2)
     .option('--f16', 'store weights as F16 (default: the source dtype)')
     .requiredOption('--out <folder>', 'output folder (must be empty or new)'),
@@ -225,13 +207,13 @@ cacheOptions(calibrationOptions(
   if (!o.mask === !o.criterion) throw new UsageError('prune needs exactly one of --mask or --criterion');
   const s = await Session.open(model, g, o.criterion ? await scoreStore(o) : undefined);
   let kept: number[];
-  let mask: ReturnType<typeof buildMask> | undefined;
+  let mask: PruningMask | undefined;
   if (o.mask) kept = s.planFromMask(o.mask).kept;
   else {
     const k = blocksForRatio(o.ratio, s.info.numLayers);
     const scored = await scoreWith(s, [o.criterion!], o, k);
-    const sel = selection(scored.results[0]!, k, o.protect);
-    mask = maskFor(s, scored, o.criterion!, sel.removed, o.protect);
+    const sel = selection(scored.results[0]!, k, o.protect, s.info.numLayers);
+    mask = maskFor(s.info, scored, o.criterion!, sel.removed, o.protect);
     kept = [...mask.kept];
   }
   const spec = modelSpec(model, g.hubHost, process.env.HF_TOKEN);
@@ -257,7 +239,7 @@ program
     const s = await Session.open(model, g);
     const { kept } = s.planFromMask(o.mask);
     const plans = o.mask ? [planWithout(s.info.numLayers, []), kept] : [kept];
-    const r = await s.run({ type: 'perplexity', text: textSpec(o.text, 'heldout'), window: o.window, bos: o.bos, plans, ...(o.maxWindows ? { maxWindows: o.maxWindows } : {}) }, 'perplexity', 'perplexity');
+    const r = await s.run({ type: 'perplexity', text: textSpec(o.text, 'heldout'), window: o.window, bos: o.bos, plans, ...(o.maxWindows ? { maxWindows: o.maxWindows } : {}) }, 'perplexity');
     print(g, { text: r.textName, textSha256: r.textSha256, window: o.window, bos: o.bos, plans, results: r.results }, () =>
       table(['plan', 'blocks', 'PPL', 'windows'], r.results.map((x, i) => [i === 0 ? 'original' : 'pruned', String(plans[i]!.length), x.ppl.toFixed(2), String(x.windows)])));
     s.lab.dispose();
@@ -280,7 +262,7 @@ program
     const s = await Session.open(model, { ...g, quiet: true });
     const { kept } = s.planFromMask(o.mask);
     if (!g.json) process.stdout.write(o.prompt);
-    const r = await s.run({ type: 'generate', prompt: o.prompt, plan: kept, maxNewTokens: o.maxTokens, sampling: { temperature: o.temperature, topK: o.topK, topP: o.topP, repetitionPenalty: o.repetitionPenalty }, seed: o.seed }, 'generated', 'generating');
+    const r = await s.run({ type: 'generate', prompt: o.prompt, plan: kept, maxNewTokens: o.maxTokens, sampling: { temperature: o.temperature, topK: o.topK, topP: o.topP, repetitionPenalty: o.repetitionPenalty }, seed: o.seed }, 'generating');
     const decodeTps = r.tokens > 1 ? ((r.tokens - 1) / r.decodeMs) * 1000 : NaN;
     print(g, { ...r, blocks: kept.length, decodeTokensPerS: decodeTps }, () => `\n\n[${r.tokens} tokens, ${kept.length} blocks: prefill ${r.prefillMs.toFixed(0)} ms, decode ${decodeTps.toFixed(1)} tok/s]`);
     s.lab.dispose();
@@ -300,7 +282,7 @@ program
     const s = await Session.open(model, g);
     const { kept } = s.planFromMask(o.mask);
     const plans = o.mask ? [planWithout(s.info.numLayers, []), kept] : [kept];
-    const r = await s.run({ type: 'benchmark', plans, options: { promptTokens: o.promptTokens, newTokens: o.newTokens, warmup: o.warmup, runs: o.runs } }, 'benchmarked', 'benchmark');
+    const r = await s.run({ type: 'benchmark', plans, options: { promptTokens: o.promptTokens, newTokens: o.newTokens, warmup: o.warmup, runs: o.runs } }, 'benchmark');
     const sp = r.results.length === 2 ? speedup(r.results[0]!, r.results[1]!) : undefined;
     print(g, { results: r.results, speedup: sp ?? null }, () =>
       table(['plan', 'blocks', 'prefill tok/s', 'decode tok/s', 'runs min-max', 'ms/token', 'wall decode tok/s', 'weight MiB/token'], r.results.map((x, i) => [
@@ -328,7 +310,7 @@ program
     const s = await Session.open(model, g);
     const { kept } = s.planFromMask(o.mask);
     const plans = [{ name: 'original', plan: planWithout(s.info.numLayers, []) }, ...(o.mask ? [{ name: 'pruned', plan: kept }] : [])];
-    const r = await s.run({ type: 'tasks', tasks, plans }, 'tasks', 'tasks');
+    const r = await s.run({ type: 'tasks', tasks, plans }, 'tasks');
     if (o.csv) writeFileSync(o.csv, taskTableCsv(r.table));
     print(g, { ...r.table, csv: taskTableCsv(r.table) }, () => taskTableText(r.table));
     s.lab.dispose();

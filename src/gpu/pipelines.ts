@@ -1,6 +1,9 @@
+import { resolveIncludes } from './wgsl-include';
+
 /**
  * Compute pipelines cached by shader source, entry point and override constants: each
- * specialization is compiled once per device, whatever the number of dispatches.
+ * specialization is compiled once per device, whatever the number of dispatches. Shader text
+ * goes through the WGSL include resolver (wgsl-include.ts) once per module.
  */
 export type Constants = Record<string, number | boolean>;
 
@@ -27,7 +30,7 @@ export class PipelineCache {
   private module(shader: { name: string; code: string }): GPUShaderModule {
     let module = this.modules.get(shader.name);
     if (!module) {
-      module = this.device.createShaderModule({ label: shader.name, code: shader.code });
+      module = this.device.createShaderModule({ label: shader.name, code: resolveIncludes(shader.name, shader.code) });
       this.modules.set(shader.name, module);
     }
     return module;

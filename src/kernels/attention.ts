@@ -1,12 +1,11 @@
-import code from '../../shaders/attention.wgsl?raw';
-import rotary from '../../shaders/rotary.wgsl?raw';
 import { createStorageBuffer } from '../gpu/buffers';
 import { isCpuAdapter } from '../gpu/device';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
+import { shaderOf } from '../gpu/wgsl-include';
 import { bindAt, encodeAll, reductionWorkgroup, type Dispatch, type StepBuffer } from './common';
 
-// The RoPE helpers (rotary.wgsl) go in front: kv_write and decode_split can rotate q and k themselves.
-const shader = { name: 'attention', code: `${rotary}\n${code}` };
+/** attention.wgsl with RoPE applied inside the cache kernels (binding 9, inv_freq) or without. */
+const shader = (rope = false) => shaderOf(['attention.wgsl', rope ? 'attention/rope.wgsl' : 'attention/no_rope.wgsl']);
 
 export interface AttentionShape {
   /** Sequences and tokens per sequence in this call (rows = B*T, batch-major). */
@@ -35,15 +34,17 @@ function params(rt: GpuRuntime, s: AttentionShape, maxLen: number, nsplit: numbe
 
 /**
  * Causal flash attention over the T tokens of each sequence (no cache): q [B*T, H*D], k, v
- * [B*T, KVH*D] -> out [B*T, H*D]. Used for scoring/perplexity prefill. Kernel `tiled` (GPUs: 16x16
- * query/key tiles in workgroup memory) or `direct` (CPU adapters: one thread per query row, no
- * workgroup memory); default by adapter.
+ * [B*T, KVH*D] -> out [B*T, H*D] and the logsumexp of each query row's scaled scores, lse [B*T, H]
+ * (what the backward needs besides out; one f32 per row and head). Used by the batched forward
+ * (scoring, perplexity, the backward's recompute). Kernel `tiled` (GPUs: 16x16 query/key tiles in
+ * workgroup memory) or `direct` (CPU adapters: one thread per query row, no workgroup memory);
+ * default by adapter.
  */
 export class AttentionPrefill {
   private readonly dispatch: Dispatch;
   readonly kernel: 'tiled' | 'direct';
 
-  constructor(rt: GpuRuntime, a: AttentionShape & { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; out: GPUBuffer; kernel?: 'tiled' | 'direct' }) {
+  constructor(rt: GpuRuntime, a: AttentionShape & { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; out: GPUBuffer; lse: GPUBuffer; kernel?: 'tiled' | 'direct' }) {
     checkShape(a);
     this.kernel = a.kernel ?? (isCpuAdapter(rt.ctx.adapter) ? 'direct' : 'tiled');
     const direct = this.kernel === 'direct';
@@ -51,8 +52,8 @@ export class AttentionPrefill {
     if (!direct && smem > rt.device.limits.maxComputeWorkgroupStorageSize) {
       throw new Error(`attention prefill: head_dim ${a.headDim} needs ${smem} B of workgroup memory (limit ${rt.device.limits.maxComputeWorkgroupStorageSize})`);
     }
-    const pipeline = rt.pipelines.get(shader, direct ? 'prefill_direct' : 'prefill', { D: a.headDim });
-    const bindGroup = bindAt(rt, pipeline, { 0: params(rt, a, 0, 1), 2: a.q, 3: a.k, 4: a.v, 5: a.out }, 'attention.prefill');
+    const pipeline = rt.pipelines.get(shader(), direct ? 'prefill_direct' : 'prefill', { D: a.headDim });
+    const bindGroup = bindAt(rt, pipeline, { 0: params(rt, a, 0, 1), 2: a.q, 3: a.k, 4: a.v, 5: a.out, 10: a.lse }, 'attention.prefill');
     const groups = direct ? Math.ceil((a.B * a.nHeads * a.T) / 64) : a.B * a.nHeads * Math.ceil(a.T / 16);
     this.dispatch = { pipeline, bindGroup, grid: rt.grid(groups) };
   }
@@ -79,6 +80,11 @@ export interface FusedRope {
   invFreq: GPUBuffer;
 }
 
+/** Binding 9 of the rope.wgsl variant; the no_rope one has none. */
+function ropeBinding(rope?: FusedRope): Record<number, GPUBuffer> {
+  return rope ? { 9: rope.invFreq } : {};
+}
+
 /**
  * Appends this call's k, v rows ([B*T, KVH*D], after RoPE, or before it with `rope`) to a KvCache at
  * positions step.pos0 + t. With AttentionPrefill this fills the cache from a prompt (pos0 = 0) using the
@@ -90,13 +96,11 @@ export class KvWrite {
 
   constructor(rt: GpuRuntime, a: AttentionShape & { k: GPUBuffer; v: GPUBuffer; cache: KvCache; step: StepBuffer; rope?: FusedRope }) {
     checkShape(a);
-    const pipeline = rt.pipelines.get(shader, 'kv_write', { D: a.headDim, ROPE: a.rope !== undefined });
+    const pipeline = rt.pipelines.get(shader(a.rope !== undefined), 'kv_write', { D: a.headDim });
     const u = params(rt, a, a.cache.maxLen, 1);
-    // Binding 9 is in the layout either way; without RoPE any read-only buffer fills it.
-    const invFreq = a.rope?.invFreq ?? a.k;
     this.dispatch = {
       pipeline,
-      bindGroup: bindAt(rt, pipeline, { 0: u, 1: a.step.buffer, 3: a.k, 4: a.v, 6: a.cache.k, 7: a.cache.v, 9: invFreq }, 'attention.kv_write'),
+      bindGroup: bindAt(rt, pipeline, { 0: u, 1: a.step.buffer, 3: a.k, 4: a.v, 6: a.cache.k, 7: a.cache.v, ...ropeBinding(a.rope) }, 'attention.kv_write'),
       grid: rt.grid(Math.ceil((a.B * a.T * a.nKvHeads * a.headDim) / 256)),
     };
   }
@@ -163,17 +167,17 @@ export class AttentionDecode {
     const D = a.headDim;
     // One token per sequence (decode): the split pass appends it to the cache itself.
     const fusedWrite = a.T === 1;
-    const constants = { D, CH: this.splitLen, WG, GQ: G, ROPE: a.rope !== undefined, WRITE: fusedWrite };
+    const constants = { D, CH: this.splitLen, WG, GQ: G, WRITE: fusedWrite };
     const u = params(rt, a, maxLen, this.nsplit);
     this.partials = createStorageBuffer(rt.device, rows * a.nHeads * this.nsplit * (D + 2) * 4, 'attention.partials');
-    const split = rt.pipelines.get(shader, 'decode_split', constants);
-    const reduce = rt.pipelines.get(shader, 'decode_reduce', constants);
+    const split = rt.pipelines.get(shader(a.rope !== undefined), 'decode_split', constants);
+    const reduce = rt.pipelines.get(shader(), 'decode_reduce', constants);
     const c = a.cache;
     this.dispatches = [
       ...(fusedWrite ? [] : [new KvWrite(rt, a).dispatch]),
       {
         pipeline: split,
-        bindGroup: bindAt(rt, split, { 0: u, 1: a.step.buffer, 2: a.q, 3: a.k, 4: a.v, 6: c.k, 7: c.v, 8: this.partials, 9: a.rope?.invFreq ?? a.q }, 'attention.decode_split'),
+        bindGroup: bindAt(rt, split, { 0: u, 1: a.step.buffer, 2: a.q, 3: a.k, 4: a.v, 6: c.k, 7: c.v, 8: this.partials, ...ropeBinding(a.rope) }, 'attention.decode_split'),
         grid: rt.grid(rows * a.nKvHeads * this.nsplit),
       },
       {

@@ -1,10 +1,23 @@
 /**
- * Shared pieces of the kernel wrappers: the per-step uniform ("step buffer") and the planning
- * of row slices for tensors larger than maxStorageBufferBindingSize.
+ * The one dialect of the kernel wrappers, forward and backward: a wrapper builds its pipelines,
+ * uniforms (packParams), scratch and bind groups once as `Dispatch`es (prepare / bindAt) and
+ * records them with encode(pass) (encodeAll). Also the per-step uniform ("step buffer") and the
+ * planning of row slices for tensors larger than maxStorageBufferBindingSize.
+ * Shapes are named alike everywhere: rows = B*T tokens (batch-major, T per sequence), nHeads /
+ * nKvHeads / headDim, M / N / K for linear layers, n for elementwise counts, V for the vocabulary.
  */
 import { bytesPerElement, type StorageDType } from '../gpu/tensor';
 import { isCpuAdapter } from '../gpu/device';
+import type { Constants } from '../gpu/pipelines';
 import type { GpuRuntime } from '../gpu/runtime';
+
+/** A prepared op: everything built at construction, recorded into a compute pass any number of times. */
+export interface Encodable {
+  encode(pass: GPUComputePassEncoder): void;
+}
+
+/** A whole buffer, or a window of one ({ buffer, offset, size }), e.g. a row chunk of a large tensor. */
+export type Buf = GPUBuffer | GPUBufferBinding;
 
 /**
  * Threads per workgroup for a kernel that reduces across its workgroup (one row, one sequence...):
@@ -99,13 +112,11 @@ export function planWeightSlices(rt: GpuRuntime, rows: number, cols: number, dty
   return planRowSlices(rt, rows, rowBytes, buffer.size, maxBytes);
 }
 
-/** A bind group with explicit binding numbers (entry points that use a subset of a module's bindings). */
-export function bindAt(
-  rt: GpuRuntime,
-  pipeline: GPUComputePipeline,
-  resources: Record<number, GPUBuffer | GPUBufferBinding>,
-  label: string,
-): GPUBindGroup {
+/**
+ * A bind group with explicit binding numbers: entry points of one shader file use different subsets
+ * of the module's bindings, and layout 'auto' holds only those an entry point uses.
+ */
+export function bindAt(rt: GpuRuntime, pipeline: GPUComputePipeline, resources: Record<number, Buf>, label: string): GPUBindGroup {
   return rt.device.createBindGroup({
     label,
     layout: pipeline.getBindGroupLayout(0),
@@ -116,11 +127,24 @@ export function bindAt(
   });
 }
 
-/** One pipeline + bind group + grid, encoded as a single dispatch. */
+/** One pipeline + bind group + grid (rt.grid), encoded as a single dispatch. */
 export interface Dispatch {
   pipeline: GPUComputePipeline;
   bindGroup: GPUBindGroup;
-  grid: [number, number];
+  grid: readonly [number, number];
+}
+
+/** A Dispatch of `entryPoint` specialised by `constants`, with `bindings` by binding number. */
+export function prepare(
+  rt: GpuRuntime,
+  shader: { name: string; code: string },
+  entryPoint: string,
+  constants: Constants,
+  bindings: Record<number, Buf>,
+  grid: readonly [number, number],
+): Dispatch {
+  const pipeline = rt.pipelines.get(shader, entryPoint, constants);
+  return { pipeline, bindGroup: bindAt(rt, pipeline, bindings, `${shader.name}.${entryPoint}`), grid };
 }
 
 export function encodeAll(pass: GPUComputePassEncoder, dispatches: readonly Dispatch[]): void {

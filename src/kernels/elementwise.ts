@@ -1,26 +1,22 @@
 import code from '../../shaders/elementwise.wgsl?raw';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
+import { encodeAll, prepare, type Dispatch } from './common';
 
 const shader = { name: 'elementwise', code };
 const WG = 256;
 
 /** A prepared one-pipeline, one-bind-group dispatch over n elements. */
 class FlatOp {
-  private readonly pipeline: GPUComputePipeline;
-  private readonly bindGroup: GPUBindGroup;
-  private readonly workgroups: [number, number];
+  private readonly dispatch: Dispatch;
 
+  /** `buffers` go to bindings 1, 2, ... in order. */
   constructor(rt: GpuRuntime, entry: string, n: number, buffers: GPUBuffer[]) {
-    this.pipeline = rt.pipelines.get(shader, entry, { WG });
     const params = rt.uniform(packParams([{ u32: n }]), `${entry}.params`);
-    this.bindGroup = rt.bindGroup(this.pipeline, [params, ...buffers], entry);
-    this.workgroups = rt.grid(Math.ceil(n / WG));
+    this.dispatch = prepare(rt, shader, entry, { WG }, { 0: params, ...Object.fromEntries(buffers.map((b, i) => [i + 1, b])) }, rt.grid(Math.ceil(n / WG)));
   }
 
   encode(pass: GPUComputePassEncoder): void {
-    pass.setPipeline(this.pipeline);
-    pass.setBindGroup(0, this.bindGroup);
-    pass.dispatchWorkgroups(this.workgroups[0], this.workgroups[1]);
+    encodeAll(pass, [this.dispatch]);
   }
 }
 

@@ -1,7 +1,7 @@
 import code from '../../shaders/embedding.wgsl?raw';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
 import type { StorageDType } from '../gpu/tensor';
-import { planWeightSlices } from './common';
+import { encodeAll, prepare, planWeightSlices, type Dispatch } from './common';
 
 const shader = { name: 'embedding', code };
 const WG = 256;
@@ -9,14 +9,15 @@ const WG = 256;
 export interface EmbeddingArgs {
   /** Number of tokens (B*T). */
   rows: number;
-  vocab: number;
-  hidden: number;
+  V: number;
+  /** Row width (hidden size). */
+  dim: number;
   dtype: StorageDType;
-  /** u32 token ids [rows]; ids >= vocab produce zero rows. */
+  /** u32 token ids [rows]; ids >= V produce zero rows. */
   ids: GPUBuffer;
-  /** Embedding table [vocab, hidden] (f32, or f16 packed two per u32). */
+  /** Embedding table [V, dim] (f32, or f16 packed two per u32). */
   table: GPUBuffer;
-  /** f32 output [rows, hidden]. */
+  /** f32 output [rows, dim]. */
   y: GPUBuffer;
   /** Test hook: pretend maxStorageBufferBindingSize is this many bytes. */
   maxBindingBytes?: number;
@@ -24,31 +25,22 @@ export interface EmbeddingArgs {
 
 /** Token-embedding gather; a table over the binding limit is bound in row windows (one dispatch each). */
 export class Embedding {
-  private readonly pipeline: GPUComputePipeline;
-  private readonly bindGroups: GPUBindGroup[] = [];
-  private readonly workgroups: [number, number];
+  private readonly dispatches: Dispatch[];
 
   constructor(rt: GpuRuntime, a: EmbeddingArgs) {
-    this.pipeline = rt.pipelines.get(shader, 'main', { WG, W_F16: a.dtype === 'f16' });
-    const n = a.rows * a.hidden;
-    const slices = planWeightSlices(rt, a.vocab, a.hidden, a.dtype, a.table, a.maxBindingBytes);
-    slices.forEach((s, i) => {
+    const n = a.rows * a.dim;
+    const slices = planWeightSlices(rt, a.V, a.dim, a.dtype, a.table, a.maxBindingBytes);
+    this.dispatches = slices.map((s, i) => {
       const params = rt.uniform(
-        packParams([{ u32: n }, { u32: a.hidden }, { u32: s.row0 }, { u32: s.rows }, { u32: a.vocab }, { u32: i === 0 ? 1 : 0 }]),
+        packParams([{ u32: n }, { u32: a.dim }, { u32: s.row0 }, { u32: s.rows }, { u32: a.V }, { u32: i === 0 ? 1 : 0 }]),
         'embedding.params',
       );
-      this.bindGroups.push(
-        rt.bindGroup(this.pipeline, [params, a.ids, { buffer: a.table, offset: s.offset, size: s.size }, a.y], 'embedding'),
-      );
+      return prepare(rt, shader, 'main', { WG, W_F16: a.dtype === 'f16' },
+        { 0: params, 1: a.ids, 2: { buffer: a.table, offset: s.offset, size: s.size }, 3: a.y }, rt.grid(Math.ceil(n / WG)));
     });
-    this.workgroups = rt.grid(Math.ceil(n / WG));
   }
 
   encode(pass: GPUComputePassEncoder): void {
-    pass.setPipeline(this.pipeline);
-    for (const bg of this.bindGroups) {
-      pass.setBindGroup(0, bg);
-      pass.dispatchWorkgroups(this.workgroups[0], this.workgroups[1]);
-    }
+    encodeAll(pass, this.dispatches);
   }
 }

@@ -1,12 +1,10 @@
-import code from '../../shaders/linear.wgsl?raw';
 import { createStorageBuffer } from '../gpu/buffers';
 import { isCpuAdapter } from '../gpu/device';
 import { deviceBuffer } from '../gpu/device-buffers';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
+import { shaderOf } from '../gpu/wgsl-include';
 import type { StorageDType } from '../gpu/tensor';
 import { bindAt, encodeAll, planWeightSlices, type Dispatch } from './common';
-
-const shader = { name: 'linear', code };
 
 /** What happens to x W^T before it is stored. */
 export type Epilogue = 'store' | 'residual' | 'swiglu';
@@ -56,18 +54,32 @@ export interface MatvecExtras {
   more?: readonly [Projection, Projection];
 }
 
-/** Two disjoint 16-byte ranges of one per-device buffer, bound where a matvec's extra outputs go unused. */
-function unusedOutputs(rt: GpuRuntime): [GPUBufferBinding, GPUBufferBinding] {
-  const align = rt.device.limits.minStorageBufferOffsetAlignment;
-  const buffer = deviceBuffer(rt.device, 'linear.unused_outputs', () => createStorageBuffer(rt.device, align + 16, 'linear.unused_outputs'));
-  return [{ buffer, offset: 0, size: 16 }, { buffer, offset: align, size: 16 }];
+/** A variant of shaders/linear.wgsl (see its header): the files that give it just the bindings it reads. */
+export interface LinearVariant {
+  weights: 'one_weight' | 'gate_up' | 'qkv';
+  norm?: boolean;
+  splitK?: boolean;
+  subgroups?: boolean;
+}
+
+export function linearShader(v: LinearVariant): { name: string; code: string } {
+  return shaderOf([
+    v.subgroups ? 'linear_subgroups.wgsl' : 'linear.wgsl',
+    `linear/${v.weights}.wgsl`,
+    `linear/${v.norm ? 'norm' : 'plain'}.wgsl`,
+    `linear/${v.splitK ? 'split_k' : 'whole_k'}.wgsl`,
+  ]);
+}
+
+/** The weights variant for an epilogue: SwiGLU reads the gate and up weights, the others one. */
+export function weightsFor(epilogue: Epilogue | undefined): LinearVariant['weights'] {
+  return epilogue === 'swiglu' ? 'gate_up' : 'one_weight';
 }
 
 /**
  * Shared by Matmul and Matvec: one bind group per weight row window (the LM head can exceed
  * maxStorageBufferBindingSize), each with its own Params uniform { M, N_window, K, ldy, n_off, eps, n1, n2 }.
- * Bindings a pipeline has but this call does not use get a buffer that is never accessed: binding 6 (third
- * weight) in every linear pipeline, and for `matvec` (extras given) 5 (norm weight), 7 and 8 (outputs).
+ * Binds exactly what the pipeline's variant (linearShader) reads.
  */
 export function linearBindGroups(
   rt: GpuRuntime,
@@ -75,14 +87,13 @@ export function linearBindGroups(
   a: LinearArgs,
   label: string,
   matvec?: MatvecExtras,
-  /** `wide` pipelines: binding 9, the split-K partial sums (or an unused range). */
+  /** `matmul_wide_split`: binding 9, the split-K partial sums (which it writes instead of y). */
   part?: GPUBufferBinding,
 ): { bindGroup: GPUBindGroup; rows: number }[] {
   const epi = a.epilogue ?? 'store';
   if (epi === 'swiglu' && !a.wUp) throw new Error(`${label}: epilogue swiglu needs wUp`);
   const ldy = a.ldy ?? a.N;
   const colOffset = a.yColOffset ?? 0;
-  const wUp = a.wUp ?? a.w;
   const [k, v] = matvec?.more ?? [];
   const slices = planWeightSlices(rt, a.N, a.K, a.dtype, a.w, a.maxBindingBytes);
   if (k && v && (slices.length > 1 || planWeightSlices(rt, k.N, a.K, a.dtype, k.w).length > 1 || planWeightSlices(rt, v.N, a.K, a.dtype, v.w).length > 1)) {
@@ -97,15 +108,12 @@ export function linearBindGroups(
       `${label}.params`,
     );
     const window = (buffer: GPUBuffer) => ({ buffer, offset: s.offset, size: s.size });
-    const resources: Record<number, GPUBuffer | GPUBufferBinding> = {
-      0: params, 1: a.x, 2: window(a.w), 3: k ? k.w : window(wUp), 4: a.y, 6: v ? v.w : window(a.w),
-    };
-    if (matvec) {
-      // Unused outputs still need buffers, and writable bindings may not alias: two disjoint scratch ranges.
-      const [s7, s8] = unusedOutputs(rt);
-      Object.assign(resources, { 5: matvec.norm?.weight ?? a.w, 7: k ? k.y : s7, 8: v ? v.y : s8 });
-    }
+    const resources: Record<number, GPUBuffer | GPUBufferBinding> = { 0: params, 1: a.x, 2: window(a.w) };
     if (part) resources[9] = part;
+    else resources[4] = a.y;
+    if (k && v) Object.assign(resources, { 3: k.w, 6: v.w, 7: k.y, 8: v.y });
+    else if (epi === 'swiglu') resources[3] = window(a.wUp!);
+    if (matvec?.norm) resources[5] = matvec.norm.weight;
     const bindGroup = bindAt(rt, pipeline, resources, label);
     return { bindGroup, rows: s.rows + (k?.N ?? 0) + (v?.N ?? 0) };
   });
@@ -160,10 +168,11 @@ export class Matmul {
     const bytes = this.splitK * a.M * a.N * 4 * (a.epilogue === 'swiglu' ? 2 : 1);
     if (this.splitK > 1 && bytes > SPLIT_WORKSPACE_BYTES) throw new Error(`Matmul: ${this.splitK} K slices need ${bytes} bytes, over the split workspace`);
     const entry = this.splitK > 1 ? 'matmul_wide_split' : { tiled: 'matmul', wide: 'matmul_wide', direct: 'matmul_direct' }[this.kernel];
-    const constants = { W_F16: a.dtype === 'f16', VEC: a.K % 4 === 0, EPI: EPI[a.epilogue ?? 'store'], SPLIT: this.splitK };
+    const split = this.splitK > 1;
+    const constants = { W_F16: a.dtype === 'f16', VEC: a.K % 4 === 0, EPI: EPI[a.epilogue ?? 'store'], ...(split ? { SPLIT: this.splitK } : {}) };
+    const shader = linearShader({ weights: weightsFor(a.epilogue), splitK: split });
     const pipeline = rt.pipelines.get(shader, entry, constants);
-    // Writable bindings may not alias: without a split, `wide` binds part to an unused range.
-    const part = !wide ? undefined : this.splitK > 1 ? { buffer: splitWorkspace(rt), offset: 0, size: bytes } : unusedOutputs(rt)[0];
+    const part = split ? { buffer: splitWorkspace(rt), offset: 0, size: bytes } : undefined;
     // tiled, wide: one workgroup per 64x64 tile (per K slice); direct: one thread per 8x8 block, 64 threads a workgroup.
     const groups = (rows: number) =>
       direct ? Math.ceil((Math.ceil(a.M / 8) * Math.ceil(rows / 8)) / 64) : Math.ceil(a.M / 64) * Math.ceil(rows / 64) * this.splitK;
@@ -172,7 +181,7 @@ export class Matmul {
       bindGroup,
       grid: rt.grid(groups(rows)),
     }));
-    if (this.splitK > 1) {
+    if (split) {
       const reduce = rt.pipelines.get(shader, 'matmul_split_reduce', constants);
       const params = rt.uniform(packParams([{ u32: a.M }, { u32: a.N }, { u32: a.K }, { u32: a.ldy ?? a.N }, { u32: a.yColOffset ?? 0 }]), 'matmul.reduce.params');
       this.dispatches.push({ pipeline: reduce, bindGroup: bindAt(rt, reduce, { 0: params, 4: a.y, 9: part! }, 'matmul.reduce'), grid: rt.grid(Math.ceil((a.M * a.N) / 256)) });

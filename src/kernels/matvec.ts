@@ -1,12 +1,7 @@
-import code from '../../shaders/linear.wgsl?raw';
-import sgCode from '../../shaders/linear_subgroups.wgsl?raw';
 import type { GpuRuntime } from '../gpu/runtime';
-import { reductionWorkgroup } from './common';
-import { linearBindGroups, Matmul, type FusedNorm, type LinearArgs, type Projection } from './matmul';
+import { encodeAll, reductionWorkgroup, type Dispatch, type Encodable } from './common';
+import { linearBindGroups, linearShader, Matmul, weightsFor, type FusedNorm, type LinearArgs, type Projection } from './matmul';
 
-const shader = { name: 'linear', code };
-// `enable subgroups;` must open the module: the subgroup entry point goes in front of the shared body.
-const sgShader = { name: 'linear_sg', code: `${sgCode}\n${code}` };
 const DEFAULT_WG = 64;
 const MAX_M = 8;
 
@@ -27,8 +22,7 @@ export interface MatvecArgs extends LinearArgs {
  * inside a workgroup with 16-byte weight loads; reduction by subgroups or workgroup memory.
  */
 export class Matvec {
-  private readonly pipeline: GPUComputePipeline;
-  private readonly dispatches: { bindGroup: GPUBindGroup; grid: [number, number] }[];
+  private readonly dispatches: Dispatch[];
   readonly usesSubgroups: boolean;
 
   constructor(rt: GpuRuntime, a: MatvecArgs) {
@@ -39,28 +33,24 @@ export class Matvec {
     }
     this.usesSubgroups = a.subgroups ?? rt.ctx.adapter.hasSubgroups;
     const WG = a.workgroupSize ?? reductionWorkgroup(rt, DEFAULT_WG);
-    this.pipeline = rt.pipelines.get(this.usesSubgroups ? sgShader : shader, this.usesSubgroups ? 'matvec_sg' : 'matvec', {
+    const shader = linearShader({ weights: a.more ? 'qkv' : weightsFor(epilogue), norm: a.norm !== undefined, subgroups: this.usesSubgroups });
+    const pipeline = rt.pipelines.get(shader, this.usesSubgroups ? 'matvec_sg' : 'matvec', {
       W_F16: a.dtype === 'f16',
       VEC: a.K % 8 === 0,
       EPI: { store: 0, residual: 1, swiglu: 2 }[epilogue],
       MB: a.M,
       WG,
-      NORM: a.norm !== undefined,
-      NW_F16: a.norm?.dtype === 'f16',
-      SEGS: a.more ? 3 : 1,
+      ...(a.norm ? { NW_F16: a.norm.dtype === 'f16' } : {}),
     });
-    this.dispatches = linearBindGroups(rt, this.pipeline, a, 'matvec', { norm: a.norm, more: a.more }).map(({ bindGroup, rows }) => ({
+    this.dispatches = linearBindGroups(rt, pipeline, a, 'matvec', { norm: a.norm, more: a.more }).map(({ bindGroup, rows }) => ({
+      pipeline,
       bindGroup,
       grid: rt.grid(Math.ceil(rows / 4)),
     }));
   }
 
   encode(pass: GPUComputePassEncoder): void {
-    pass.setPipeline(this.pipeline);
-    for (const d of this.dispatches) {
-      pass.setBindGroup(0, d.bindGroup);
-      pass.dispatchWorkgroups(d.grid[0], d.grid[1]);
-    }
+    encodeAll(pass, this.dispatches);
   }
 }
 
@@ -70,7 +60,7 @@ export function usesMatvec(M: number): boolean {
 }
 
 /** The linear kernel suited to M: Matvec for decode-sized M (<= 8), Matmul otherwise. */
-export function createLinear(rt: GpuRuntime, a: MatvecArgs): { encode(pass: GPUComputePassEncoder): void } {
+export function createLinear(rt: GpuRuntime, a: MatvecArgs): Encodable {
   if (a.norm && !usesMatvec(a.M)) throw new Error('createLinear: a fused RMSNorm needs the matvec (M <= 8)');
   return usesMatvec(a.M) ? new Matvec(rt, a) : new Matmul(rt, a);
 }

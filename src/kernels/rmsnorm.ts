@@ -1,6 +1,6 @@
 import code from '../../shaders/rmsnorm.wgsl?raw';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
-import { reductionWorkgroup } from './common';
+import { encodeAll, prepare, reductionWorkgroup, type Dispatch } from './common';
 
 const shader = { name: 'rmsnorm', code };
 
@@ -19,20 +19,15 @@ export interface RmsNormArgs {
 
 /** A prepared RMSNorm dispatch: pipeline, uniforms and bind group built once, encoded many times. */
 export class RmsNorm {
-  private readonly pipeline: GPUComputePipeline;
-  private readonly bindGroup: GPUBindGroup;
-  private readonly workgroups: [number, number];
+  private readonly dispatch: Dispatch;
 
   constructor(rt: GpuRuntime, a: RmsNormArgs) {
-    this.pipeline = rt.pipelines.get(shader, 'main', { WG: a.workgroupSize ?? reductionWorkgroup(rt, 128), W_F16: a.weightF16 });
     const params = rt.uniform(packParams([{ u32: a.rows }, { u32: a.dim }, { f32: a.eps }]), 'rmsnorm.params');
-    this.bindGroup = rt.bindGroup(this.pipeline, [params, a.x, a.w, a.y], 'rmsnorm');
-    this.workgroups = rt.grid(a.rows);
+    this.dispatch = prepare(rt, shader, 'main', { WG: a.workgroupSize ?? reductionWorkgroup(rt, 128), W_F16: a.weightF16 },
+      { 0: params, 1: a.x, 2: a.w, 3: a.y }, rt.grid(a.rows));
   }
 
   encode(pass: GPUComputePassEncoder): void {
-    pass.setPipeline(this.pipeline);
-    pass.setBindGroup(0, this.bindGroup);
-    pass.dispatchWorkgroups(this.workgroups[0], this.workgroups[1]);
+    encodeAll(pass, [this.dispatch]);
   }
 }

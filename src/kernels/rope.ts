@@ -1,11 +1,10 @@
 import code from '../../shaders/rope.wgsl?raw';
-import rotary from '../../shaders/rotary.wgsl?raw';
 import { uploadBuffer } from '../gpu/buffers';
 import { deviceBuffer } from '../gpu/device-buffers';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
-import type { StepBuffer } from './common';
+import { encodeAll, prepare, type Dispatch, type StepBuffer } from './common';
 
-const shader = { name: 'rope', code: `${rotary}\n${code}` };
+const shader = { name: 'rope', code };
 const WG = 256;
 
 /** config.json rope_scaling with rope_type "llama3" (LLaMA 3.1+). */
@@ -66,31 +65,19 @@ export interface RopeArgs {
 
 /** RoPE on q and k in place (two dispatches); positions come from the shared step buffer. */
 export class Rope {
-  private readonly pipeline: GPUComputePipeline;
-  private readonly dispatches: { bindGroup: GPUBindGroup; grid: [number, number] }[];
-  /** The f32 inv_freq table of this op's configuration (the Taylor backward reuses it). */
-  readonly invFreq: Float32Array;
+  private readonly dispatches: Dispatch[];
 
   constructor(rt: GpuRuntime, a: RopeArgs) {
     if (a.headDim % 2 !== 0) throw new Error('RoPE needs an even head dimension');
-    this.pipeline = rt.pipelines.get(shader, 'main', { WG });
-    this.invFreq = new Float32Array(ropeInvFreq(a.headDim, a.theta, a.scaling));
     const table = ropeTable(rt, a.headDim, a.theta, a.scaling);
     const half = a.headDim / 2;
     this.dispatches = ([[a.q, a.nHeads], [a.k, a.nKvHeads]] as const).map(([buffer, heads]) => {
       const params = rt.uniform(packParams([{ u32: a.rows }, { u32: a.T }, { u32: heads }, { u32: half }]), 'rope.params');
-      return {
-        bindGroup: rt.bindGroup(this.pipeline, [params, a.step.buffer, table, buffer], 'rope'),
-        grid: rt.grid(Math.ceil((a.rows * heads * half) / WG)),
-      };
+      return prepare(rt, shader, 'main', { WG }, { 0: params, 1: a.step.buffer, 2: table, 3: buffer }, rt.grid(Math.ceil((a.rows * heads * half) / WG)));
     });
   }
 
   encode(pass: GPUComputePassEncoder): void {
-    pass.setPipeline(this.pipeline);
-    for (const d of this.dispatches) {
-      pass.setBindGroup(0, d.bindGroup);
-      pass.dispatchWorkgroups(d.grid[0], d.grid[1]);
-    }
+    encodeAll(pass, this.dispatches);
   }
 }

@@ -1,10 +1,11 @@
-import code from '../../shaders/sampling.wgsl?raw';
 import { createStorageBuffer, readBuffer } from '../gpu/buffers';
 import { Readback } from '../gpu/readback';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
+import { shaderOf } from '../gpu/wgsl-include';
 import { bindAt, encodeAll, reductionWorkgroup, type Dispatch } from './common';
 
-const shader = { name: 'sampling', code };
+/** sampling.wgsl for the first top-k stage (ids are columns, writes the lse partials) or a later one (ids from idx). */
+const shader = (stage: 'first' | 'next') => shaderOf(['sampling.wgsl', `sampling/${stage}_stage.wgsl`]);
 const CHUNK = 1024;
 /** Token id of a missing candidate. */
 export const NO_TOKEN = 0xffffffff;
@@ -18,9 +19,9 @@ export class Argmax {
 
   /** `workgroupSize`: threads per row (power of two; default reductionWorkgroup: 256 on GPUs, 4 on CPU adapters). */
   constructor(private readonly rt: GpuRuntime, private readonly a: { rows: number; V: number; logits: GPUBuffer; ids?: GPUBuffer; workgroupSize?: number }) {
-    const pipeline = rt.pipelines.get(shader, 'argmax', { WG: a.workgroupSize ?? reductionWorkgroup(rt, 256) });
+    const pipeline = rt.pipelines.get(shader('first'), 'argmax', { WG: a.workgroupSize ?? reductionWorkgroup(rt, 256) });
     this.ids = a.ids ?? createStorageBuffer(rt.device, a.rows * 4, 'argmax.ids');
-    const params = rt.uniform(packParams([{ u32: a.rows }, { u32: a.V }, { u32: 0 }, { u32: 0 }, { u32: 0 }, { u32: 0 }, { f32: 1 }]), 'argmax.params');
+    const params = rt.uniform(packParams([{ u32: a.rows }, { u32: a.V }, { u32: 0 }, { u32: 0 }, { f32: 1 }]), 'argmax.params');
     this.dispatch = { pipeline, bindGroup: bindAt(rt, pipeline, { 0: params, 1: a.logits, 4: this.ids }, 'argmax'), grid: rt.grid(a.rows) };
   }
 
@@ -69,7 +70,7 @@ export class TopK {
     private readonly a: { rows: number; V: number; k: number; logits: GPUBuffer; temperature?: number; workgroupSize?: number },
   ) {
     if (a.k < 1 || a.k > MAX_TOP_K) throw new Error(`TopK: k = ${a.k} outside 1..${MAX_TOP_K}`);
-    const pipeline = rt.pipelines.get(shader, 'topk', { WG: a.workgroupSize ?? reductionWorkgroup(rt, 256) });
+    const WG = a.workgroupSize ?? reductionWorkgroup(rt, 256);
     const { rows, k } = a;
     this.k = k;
     this.nchunks0 = Math.ceil(a.V / CHUNK);
@@ -84,15 +85,16 @@ export class TopK {
       const outI = createStorageBuffer(rt.device, rows * nchunks * k * 4, 'topk.ids');
       this.owned.push(outV, outI);
       const words = packParams([
-        { u32: rows }, { u32: n }, { u32: nchunks }, { u32: k }, { u32: idx ? 1 : 0 }, { u32: first ? 1 : 0 },
-        { f32: 1 / (a.temperature ?? 1) },
+        { u32: rows }, { u32: n }, { u32: nchunks }, { u32: k }, { f32: 1 / (a.temperature ?? 1) },
       ]);
       const params = rt.uniform(words, 'topk.params');
       if (first) {
         this.firstParams = params;
         this.firstParamWords = words;
       }
-      const bindGroup = bindAt(rt, pipeline, { 0: params, 1: vals, 2: idx ?? vals, 3: outV, 4: outI, 5: this.lse }, 'topk');
+      const pipeline = rt.pipelines.get(shader(first ? 'first' : 'next'), 'topk', { WG });
+      const stage: Record<number, GPUBuffer> = idx ? { 2: idx } : { 5: this.lse };
+      const bindGroup = bindAt(rt, pipeline, { 0: params, 1: vals, 3: outV, 4: outI, ...stage }, 'topk');
       this.dispatches.push({ pipeline, bindGroup, grid: rt.grid(rows * nchunks) });
       first = false;
       vals = outV;
@@ -111,7 +113,7 @@ export class TopK {
 
   /** Temperature for the log-partition (selection itself does not depend on it). */
   setTemperature(temperature: number): void {
-    new DataView(this.firstParamWords).setFloat32(24, 1 / temperature, true);
+    new DataView(this.firstParamWords).setFloat32(16, 1 / temperature, true);
     this.rt.device.queue.writeBuffer(this.firstParams, 0, this.firstParamWords);
   }
 
@@ -176,7 +178,7 @@ export class Draw {
   private readonly words: ArrayBuffer;
 
   constructor(private readonly rt: GpuRuntime, topK: TopK, o: SamplingOptions, out: GPUBuffer) {
-    const pipeline = rt.pipelines.get(shader, 'draw');
+    const pipeline = rt.pipelines.get(shader('next'), 'draw');
     this.words = packParams([
       { u32: topK.k }, { u32: topK.nchunks0 }, { u32: o.topK && o.topK > 0 ? o.topK : 0 }, { f32: o.temperature }, { f32: o.topP ?? 1 }, { f32: 0 },
     ]);

@@ -3,7 +3,7 @@ import { createStorageBuffer } from '../gpu/buffers';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
 import type { GpuTensor } from '../gpu/tensor';
 import { elementCount } from '../gpu/tensor';
-import { ScoreReduce } from './backward/common';
+import { ScoreReduce } from './backward/score-reduce';
 import { bindAt, encodeAll, reductionWorkgroup, type Dispatch } from './common';
 
 const shader = { name: 'statistics', code };

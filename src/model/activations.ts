@@ -14,11 +14,14 @@ export interface Activations {
   v: GPUBuffer;
   /** Attention output [rows, heads*headDim]. */
   attn: GPUBuffer;
+  /** Logsumexp of the attention scores [rows, heads]: written by the batched (cache-free) attention, which the backward reads; absent for decode. */
+  lse?: GPUBuffer;
   /** SwiGLU activations [rows, intermediate]. */
   h: GPUBuffer;
 }
 
-export function createActivations(rt: GpuRuntime, c: ModelConfig, rows: number, label: string): Activations {
+/** `batched`: the shape runs the cache-free attention (batched forward, the backward's recompute), which also writes lse. */
+export function createActivations(rt: GpuRuntime, c: ModelConfig, rows: number, label: string, batched = false): Activations {
   const f32 = (features: number, name: string) => createStorageBuffer(rt.device, rows * features * 4, `${label}.${name}`);
   return {
     rows,
@@ -28,11 +31,12 @@ export function createActivations(rt: GpuRuntime, c: ModelConfig, rows: number, 
     k: f32(c.numKvHeads * c.headDim, 'k'),
     v: f32(c.numKvHeads * c.headDim, 'v'),
     attn: f32(c.numHeads * c.headDim, 'attn'),
+    lse: batched ? f32(c.numHeads, 'lse') : undefined,
     h: f32(c.intermediateSize, 'h'),
   };
 }
 
-/** Bytes of one shape's activations, for memory estimates. */
+/** Bytes of one batched shape's activations, for memory estimates. */
 export function activationBytes(c: ModelConfig, rows: number): number {
-  return rows * 4 * (2 * c.hiddenSize + 2 * (c.numHeads + c.numKvHeads) * c.headDim + c.intermediateSize);
+  return rows * 4 * (2 * c.hiddenSize + 2 * (c.numHeads + c.numKvHeads) * c.headDim + c.numHeads + c.intermediateSize);
 }

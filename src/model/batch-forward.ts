@@ -7,13 +7,13 @@ import { createStorageBuffer, readF32, writeBuffer } from '../gpu/buffers';
 import { BufferLedger } from '../gpu/ledger';
 import type { GpuRuntime } from '../gpu/runtime';
 import type { ModelConfig } from '../io/config';
-import { StepBuffer } from '../kernels/common';
+import { StepBuffer, type Encodable } from '../kernels/common';
 import { Embedding } from '../kernels/embedding';
 import { IGNORE_LABEL, NllRows, SequenceNll } from '../kernels/loss';
 import { createLinear } from '../kernels/matvec';
 import { RmsNorm } from '../kernels/rmsnorm';
 import { createActivations, type Activations } from './activations';
-import { buildBlockOps, type Encodable } from './block-ops';
+import { buildBlockOps } from './block-ops';
 import type { BlockPlan } from './plan';
 import type { ModelWeights } from './weights';
 
@@ -75,10 +75,10 @@ export class BatchForward {
     const built = this.ledger.track(() => {
       const ids = createStorageBuffer(dev, R * 4, 'batch.ids');
       const labels = createStorageBuffer(dev, R * 4, 'batch.labels');
-      const act = createActivations(rt, c, R, 'batch');
+      const act = createActivations(rt, c, R, 'batch', true);
       const step = new StepBuffer(rt, 0);
       const embed = new Embedding(rt, {
-        rows: R, vocab: c.vocabSize, hidden: c.hiddenSize, dtype: weights.embed.dtype, ids, table: weights.embed.buffer, y: act.x,
+        rows: R, V: c.vocabSize, dim: c.hiddenSize, dtype: weights.embed.dtype, ids, table: weights.embed.buffer, y: act.x,
       });
       const blocks = weights.blocks.map((w) => buildBlockOps(rt, c, w, act, { B, T, step }));
       const finalNorm = new RmsNorm(rt, {

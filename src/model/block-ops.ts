@@ -1,5 +1,6 @@
 /**
- * The dispatches of one LLaMA block, prepared once for a set of activation buffers:
+ * The dispatches of one LLaMA block, prepared once for a set of activation buffers: the one block
+ * forward that the batched forward, decode and the backward's recompute all run.
  *   xn = rmsnorm(x); q, k, v = xn Wq^T, xn Wk^T, xn Wv^T; rope(q, k); attn = attention(q, k, v);
  *   x += attn Wo^T; xn = rmsnorm(x); h = silu(xn Wg^T) * (xn Wu^T); x += h Wd^T
  * The residual adds are fused into the output projections' epilogues. With decode-sized M (the
@@ -7,12 +8,14 @@
  * gate/up read the raw stream x), q, k and v share one dispatch, with a KV cache RoPE is applied by
  * the cache kernels, and a single token's split attention appends it to the cache itself: a decode
  * block is 6 dispatches (q/k/v, split, merge, o, gate/up, down) instead of 13.
+ * For the backward (`saves`), nothing the backward reads is fused away or overwritten: see BlockSaves.
  */
 import type { GpuRuntime } from '../gpu/runtime';
 import { bytesPerElement } from '../gpu/tensor';
 import type { ModelConfig } from '../io/config';
 import { AttentionDecode, AttentionPrefill, type KvCache } from '../kernels/attention';
-import type { StepBuffer } from '../kernels/common';
+import type { Encodable, StepBuffer } from '../kernels/common';
+import { SwiGlu } from '../kernels/elementwise';
 import type { FusedNorm } from '../kernels/matmul';
 import { createLinear, Matvec, usesMatvec } from '../kernels/matvec';
 import { RmsNorm } from '../kernels/rmsnorm';
@@ -20,8 +23,17 @@ import { Rope, ropeTable } from '../kernels/rope';
 import type { Activations } from './activations';
 import type { BlockWeights } from './weights';
 
-export interface Encodable {
-  encode(pass: GPUComputePassEncoder): void;
+/**
+ * The block forward as the backward recomputes it from the block input (copied into x): the MLP's
+ * norm output and gate / up outputs go to these f32 buffers ([rows, hidden], [rows, intermediate] x 2)
+ * instead of being fused, and the block stops after SwiGLU (its output, the next block's input, was
+ * captured by the forward). It leaves xn = n1, q / k after RoPE, v, attn and lse, x = h (the residual
+ * after attention) and h = m = silu(g) u: every activation the block's backward reads.
+ */
+export interface BlockSaves {
+  n2: GPUBuffer;
+  gate: GPUBuffer;
+  up: GPUBuffer;
 }
 
 /** B sequences of T tokens; with a cache, the tokens continue at step.pos0 (decode / chunked prefill). */
@@ -30,18 +42,23 @@ export interface BlockShape {
   T: number;
   step: StepBuffer;
   cache?: KvCache;
+  /** Recompute for the backward (no cache). */
+  saves?: BlockSaves;
 }
 
 export function buildBlockOps(rt: GpuRuntime, c: ModelConfig, w: BlockWeights, a: Activations, s: BlockShape): Encodable[] {
   const M = a.rows;
   const H = c.hiddenSize;
+  const I = c.intermediateSize;
   const qDim = c.numHeads * c.headDim;
   const kvDim = c.numKvHeads * c.headDim;
   type NormWeight = typeof w.inputNorm;
-  const fused = usesMatvec(M);
+  // The backward reads the norms' outputs, so a recompute never fuses them.
+  const fused = usesMatvec(M) && !s.saves;
+  const rmsNorm = (weight: NormWeight, y: GPUBuffer) =>
+    new RmsNorm(rt, { rows: M, dim: H, eps: c.rmsNormEps, weightF16: weight.dtype === 'f16', x: a.x, w: weight.buffer, y });
   // The ops that normalise x (none when fused) and what the following projections then read.
-  const normOps = (weight: NormWeight): Encodable[] =>
-    fused ? [] : [new RmsNorm(rt, { rows: M, dim: H, eps: c.rmsNormEps, weightF16: weight.dtype === 'f16', x: a.x, w: weight.buffer, y: a.xn })];
+  const normOps = (weight: NormWeight): Encodable[] => (fused ? [] : [rmsNorm(weight, a.xn)]);
   const input = (weight: NormWeight): { x: GPUBuffer; norm?: FusedNorm } =>
     fused ? { x: a.x, norm: { weight: weight.buffer, dtype: weight.dtype, eps: c.rmsNormEps } } : { x: a.xn };
   const heads = { B: s.B, T: s.T, nHeads: c.numHeads, nKvHeads: c.numKvHeads, headDim: c.headDim };
@@ -51,25 +68,33 @@ export function buildBlockOps(rt: GpuRuntime, c: ModelConfig, w: BlockWeights, a
     rows: M, T: s.T, headDim: c.headDim, nHeads: c.numHeads, nKvHeads: c.numKvHeads,
     q: a.q, k: a.k, step: s.step, theta: c.ropeTheta, ...ropeScaling(c),
   })];
+  if (s.cache && s.saves) throw new Error('buildBlockOps: the backward recompute runs without a KV cache');
+  if (!s.cache && !a.lse) throw new Error('buildBlockOps: batched attention needs activations with lse (createActivations batched)');
   const attention = s.cache
     ? new AttentionDecode(rt, {
       ...heads, q: a.q, k: a.k, v: a.v, cache: s.cache, out: a.attn, step: s.step,
       rope: { invFreq: ropeTable(rt, c.headDim, c.ropeTheta, ropeScaling(c).scaling) },
     })
-    : new AttentionPrefill(rt, { ...heads, q: a.q, k: a.k, v: a.v, out: a.attn });
-  const attnIn = input(w.inputNorm);
-  const mlpIn = input(w.postNorm);
+    : new AttentionPrefill(rt, { ...heads, q: a.q, k: a.k, v: a.v, out: a.attn, lse: a.lse! });
+  const mlp: Encodable[] = s.saves
+    ? [
+      rmsNorm(w.postNorm, s.saves.n2),
+      createLinear(rt, { M, N: I, K: H, dtype: w.gate.dtype, x: s.saves.n2, w: w.gate.buffer, y: s.saves.gate }),
+      createLinear(rt, { M, N: I, K: H, dtype: w.up.dtype, x: s.saves.n2, w: w.up.buffer, y: s.saves.up }),
+      new SwiGlu(rt, { n: M * I, g: s.saves.gate, u: s.saves.up, h: a.h }),
+    ]
+    : [
+      ...normOps(w.postNorm),
+      createLinear(rt, { M, N: I, K: H, dtype: w.gate.dtype, ...input(w.postNorm), w: w.gate.buffer, wUp: w.up.buffer, y: a.h, epilogue: 'swiglu' }),
+      createLinear(rt, { M, N: H, K: I, dtype: w.down.dtype, x: a.h, w: w.down.buffer, y: a.x, epilogue: 'residual' }),
+    ];
   return [
     ...normOps(w.inputNorm),
-    ...qkvOps(rt, { M, qDim, kvDim, K: H, w, a, input: attnIn }),
+    ...qkvOps(rt, { M, qDim, kvDim, K: H, w, a, input: input(w.inputNorm) }),
     ...ropeOps,
     attention,
     createLinear(rt, { M, N: H, K: qDim, dtype: w.o.dtype, x: a.attn, w: w.o.buffer, y: a.x, epilogue: 'residual' }),
-    ...normOps(w.postNorm),
-    createLinear(rt, {
-      M, N: c.intermediateSize, K: H, dtype: w.gate.dtype, ...mlpIn, w: w.gate.buffer, wUp: w.up.buffer, y: a.h, epilogue: 'swiglu',
-    }),
-    createLinear(rt, { M, N: H, K: c.intermediateSize, dtype: w.down.dtype, x: a.h, w: w.down.buffer, y: a.x, epilogue: 'residual' }),
+    ...mlp,
   ];
 }
 

@@ -8,11 +8,11 @@ import { BufferLedger } from '../gpu/ledger';
 import type { GpuRuntime } from '../gpu/runtime';
 import type { ModelConfig } from '../io/config';
 import { KvCache } from '../kernels/attention';
-import { StepBuffer } from '../kernels/common';
+import { StepBuffer, type Encodable } from '../kernels/common';
 import { Embedding } from '../kernels/embedding';
 import { createLinear } from '../kernels/matvec';
 import { createActivations, type Activations } from './activations';
-import { buildBlockOps, type Encodable } from './block-ops';
+import { buildBlockOps } from './block-ops';
 import type { BlockPlan } from './plan';
 import type { ModelWeights } from './weights';
 
@@ -50,7 +50,7 @@ class TokenOps {
     const built = this.ledger.track(() => {
       ids ??= createStorageBuffer(rt.device, rows * 4, 'decode.prompt_ids');
       const act = createActivations(rt, c, rows, `decode${rows}`);
-      const embed = new Embedding(rt, { rows, vocab: c.vocabSize, hidden: c.hiddenSize, dtype: w.embed.dtype, ids, table: w.embed.buffer, y: act.x });
+      const embed = new Embedding(rt, { rows, V: c.vocabSize, dim: c.hiddenSize, dtype: w.embed.dtype, ids, table: w.embed.buffer, y: act.x });
       const blocks = plan.map((b, slot) => buildBlockOps(rt, c, w.blocks[b]!, act, { B: 1, T: rows, step, cache: caches[slot]! }));
       // Only the last row's logits are needed: the head matvec normalises and projects that row.
       const lastRow = rows === 1 ? act.x : createStorageBuffer(rt.device, c.hiddenSize * 4, 'decode.last_row');

@@ -6,7 +6,8 @@ import { fileURLToPath } from 'node:url';
 import { BlobSink } from '../export/blob-sink';
 import { openSource } from '../io/open';
 import { NodeFolderSource } from './folder-source';
-import { EMBEDDED_MODEL, EMBEDDED_TEXTS, type EngineHost } from '../app/lab';
+import { EMBEDDED_MODEL, EMBEDDED_TEXTS } from '../app/embedded';
+import type { EngineHost } from '../app/lab';
 import type { ModelSourceSpec } from '../app/protocol';
 
 /** The package root (holding public/): found upwards from this bundle, so it works from dist-node/ and from src/. */

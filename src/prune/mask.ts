@@ -13,7 +13,9 @@ import schema from './mask-schema.json';
 import { version as packageVersion } from '../../package.json';
 import type { BosMode } from '../eval/perplexity';
 import type { CalibrationSpec } from './calibration';
-import { rankAscending } from './select';
+import { criterion as criterionById, CRITERION_IDS, isCriterion, type ScoredCriterion } from './criteria/registry';
+import { finiteOrNull, rankBlocks } from './criteria/ranking';
+import { expectedFromRanking, followsSelection } from './criteria/selection';
 
 export type { BosMode };
 
@@ -24,14 +26,8 @@ export const LAB_VERSION: string = packageVersion;
 /** Masks larger than this are refused before parsing (a real one is a few kB). */
 export const MAX_MASK_TEXT_LENGTH = 8 * 1024 * 1024;
 
-export const CRITERIA = ['ppl', 'taylor', 'magnitude', 'block-influence', 'angular', 'iterative-ppl', 'manual'] as const;
-export type CriterionName = (typeof CRITERIA)[number];
-/** Criteria that produce per-block scores (all but "manual"). */
-export type ScoredCriterion = Exclude<CriterionName, 'manual'>;
-/** Criteria that need no calibration data. */
-export const DATA_FREE_CRITERIA: readonly CriterionName[] = ['magnitude', 'manual'];
-/** Criteria whose ranking is their own scores sorted ascending (checked on parse). */
-const ORDERED_BY_SCORE: readonly CriterionName[] = ['ppl', 'taylor', 'magnitude', 'block-influence'];
+/** What decided a mask's removed blocks: a registered criterion, or "manual" (picked by hand). */
+export type CriterionName = ScoredCriterion | 'manual';
 export type ModelSource =
   | { kind: 'hub'; id: string; revision: string }
   | { kind: 'local' | 'embedded'; name: string };
@@ -155,9 +151,20 @@ function validator(): ValidateFunction {
   if (!compiled) {
     const ajv = new Ajv2020({ allErrors: true, verbose: true, discriminator: true, strict: true, allowUnionTypes: true });
     addFormats(ajv, ['date-time']);
-    compiled = ajv.compile(schema);
+    compiled = ajv.compile(withRegisteredCriteria(schema));
   }
   return compiled;
+}
+
+/**
+ * The schema with its criterion enums taken from the registry, so validation knows exactly the
+ * registered criteria (tests/unit/criteria.test.ts checks the published schema lists the same).
+ */
+function withRegisteredCriteria(s: typeof schema): typeof schema {
+  const out = structuredClone(s);
+  out.$defs.scoredCriterion.enum = [...CRITERION_IDS];
+  out.$defs.criterion.properties.name.enum = [...CRITERION_IDS, 'manual'];
+  return out;
 }
 
 function preview(value: unknown): string {
@@ -328,22 +335,20 @@ function semanticIssues(m: PruningMask): MaskIssue[] {
     if (values && values.length !== L) out.push({ path: `/scores/${name}`, message: `must have one score per block (${L}), has ${values.length}` });
   }
   const c = m.criterion.name;
+  const named = c === 'manual' ? undefined : criterionById(c);
   if (c !== 'manual' && !m.scores[c]) out.push({ path: `/scores/${c}`, message: `is missing: the scores of the chosen criterion "${c}" must be included` });
 
   if (m.ranking.length === 0) {
     if (c !== 'manual') out.push({ path: '/ranking', message: `must rank all ${L} blocks (it may be empty only for the "manual" criterion)` });
   } else if (m.ranking.length !== L) {
     out.push({ path: '/ranking', message: `must list every block exactly once (${L}), has ${m.ranking.length}` });
-  } else if (c !== 'manual' && c !== 'angular' && out.length === 0) {
+  } else if (named?.selection === 'ranked' && out.length === 0 && !followsSelection(named, m.removed, m.ranking, m.criterion.protected_blocks, L)) {
     // Removal follows the ranking: the k least important blocks that are not protected.
-    const prot = new Set(m.criterion.protected_blocks);
-    const expected = m.ranking.filter((b) => !prot.has(b)).slice(0, m.removed.length).sort((a, b) => a - b);
-    if (expected.join(',') !== m.removed.join(',')) {
-      out.push({ path: '/removed', message: `does not follow the ranking of "${c}": the ${m.removed.length} least important unprotected blocks are [${expected.join(', ')}] (use criterion "manual" for a hand-picked set)` });
-    }
+    const expected = expectedFromRanking(m.ranking, m.criterion.protected_blocks, m.removed.length);
+    out.push({ path: '/removed', message: `does not follow the ranking of "${c}": the ${m.removed.length} least important unprotected blocks are [${expected.join(', ')}] (use criterion "manual" for a hand-picked set)` });
   }
   const own = c === 'manual' ? undefined : m.scores[c];
-  if (ORDERED_BY_SCORE.includes(c) && own && own.length === L && m.ranking.length === L) {
+  if (named?.rankedByScore && own && own.length === L && m.ranking.length === L) {
     // The ranking is the scores in ascending order (ties in any order, null last).
     const key = (b: number) => own[b] ?? Infinity;
     for (let i = 1; i < L; i++) {
@@ -355,11 +360,11 @@ function semanticIssues(m: PruningMask): MaskIssue[] {
       }
     }
   }
-  if (c === 'angular' && m.removed.length > 1 && m.removed[m.removed.length - 1]! - m.removed[0]! !== m.removed.length - 1) {
-    out.push({ path: '/removed', message: 'must be one contiguous run of blocks for the "angular" criterion' });
+  if (named?.selection === 'contiguous' && !followsSelection(named, m.removed, m.ranking, m.criterion.protected_blocks, L)) {
+    out.push({ path: '/removed', message: `must be one contiguous run of blocks for the "${c}" criterion` });
   }
 
-  const usesData = [c, ...Object.keys(m.scores)].some((n) => !DATA_FREE_CRITERIA.includes(n as CriterionName));
+  const usesData = [c, ...Object.keys(m.scores)].some((n) => isCriterion(n) && criterionById(n).needsData);
   if (usesData && m.criterion.calibration === null) {
     out.push({ path: '/criterion/calibration', message: 'is null, but a criterion that reads calibration data was used (only magnitude and manual need none)' });
   }
@@ -428,11 +433,6 @@ export function parseMask(jsonText: string, expected?: ExpectedModel): PruningMa
 // ---------------------------------------------------------------------------------------------
 // Building and writing.
 
-/** Block indices ordered least important first: ascending score (select.ts' rankAscending), null last. */
-export function rankBlocks(scores: readonly (number | null)[]): number[] {
-  return rankAscending(scores.map((s) => (typeof s === 'number' && Number.isFinite(s) ? s : Infinity)));
-}
-
 /** The mask's form of a calibration spec from src/prune/calibration.ts. */
 export function maskCalibration(spec: CalibrationSpec | MaskCalibration): MaskCalibration {
   if ('text_sha256' in spec) return { ...spec };
@@ -458,7 +458,7 @@ export function buildMask(input: BuildMaskInput): PruningMask {
   const scores: ScoreMap = {};
   for (const [name, values] of Object.entries(input.scores ?? {})) {
     if (!values) continue;
-    scores[name as ScoredCriterion] = Array.from(values as ArrayLike<number | null>, (v) => (typeof v === 'number' && Number.isFinite(v) ? v : null));
+    scores[name as ScoredCriterion] = Array.from(values as ArrayLike<number | null>, finiteOrNull);
   }
   const name = input.criterion.name;
   const own = name === 'manual' ? undefined : scores[name];

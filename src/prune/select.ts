@@ -1,7 +1,9 @@
 /**
  * One-shot selection (METHOD.md): remove the k lowest-scored blocks, never a protected one.
- * Lower score = less important = removed first, for every criterion.
+ * Lower score = less important = removed first, for every criterion. A criterion's own rule
+ * (e.g. angular distance's contiguous window) is in ./criteria/selection.ts.
  */
+import { rankBlocks } from './criteria/ranking';
 
 /** The seed's "+" heuristic: blocks 0..3 and L-2, L-1 are never removed. */
 export const SEED_PROTECTED = [0, 1, 2, 3, -2, -1];
@@ -22,11 +24,6 @@ export function blocksForRatio(ratio: number, numLayers: number): number {
   return Math.round(ratio * numLayers);
 }
 
-/** Block indices from least to most important (ties broken by index, so orders are stable). */
-export function rankAscending(scores: readonly number[]): number[] {
-  return scores.map((_, i) => i).sort((a, b) => scores[a]! - scores[b]! || a - b);
-}
-
 export interface Selection {
   removed: number[];
   kept: number[];
@@ -34,10 +31,11 @@ export interface Selection {
   warning?: string;
 }
 
-export function selectBlocks(scores: readonly number[], k: number, protectedSpec: readonly number[] = SEED_PROTECTED): Selection {
+/** Blocks without a finite score rank last (./criteria/ranking.ts). */
+export function selectBlocks(scores: readonly (number | null)[], k: number, protectedSpec: readonly number[] = SEED_PROTECTED): Selection {
   const L = scores.length;
   const protectedSet = new Set(resolveProtected(protectedSpec, L));
-  const candidates = rankAscending(scores).filter((i) => !protectedSet.has(i));
+  const candidates = rankBlocks(scores).filter((i) => !protectedSet.has(i));
   let warning: string | undefined;
   if (candidates.length < k) {
     warning =

@@ -85,10 +85,3 @@ function cosine(a: Float32Array, b: Float32Array): number {
 }
 
 const clamp = (x: number) => Math.min(1, Math.max(-1, x));
-
-/** The contiguous window of n blocks with the smallest angular distance (ties: the first). */
-export function bestAngularWindow(d: readonly number[], n: number): number[] {
-  let best = 0;
-  for (let l = 1; l < d.length; l++) if (d[l]! < d[best]!) best = l;
-  return Array.from({ length: n }, (_, i) => best + i);
-}

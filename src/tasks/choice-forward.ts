@@ -12,13 +12,13 @@ import { createStorageBuffer, readF32, writeBuffer } from '../gpu/buffers';
 import { BufferLedger } from '../gpu/ledger';
 import type { GpuRuntime } from '../gpu/runtime';
 import { KvCache } from '../kernels/attention';
-import { StepBuffer } from '../kernels/common';
+import { StepBuffer, type Encodable } from '../kernels/common';
 import { Embedding } from '../kernels/embedding';
 import { NllRows, SequenceNll } from '../kernels/loss';
 import { createLinear } from '../kernels/matvec';
 import { RmsNorm } from '../kernels/rmsnorm';
 import { createActivations } from '../model/activations';
-import { buildBlockOps, type Encodable } from '../model/block-ops';
+import { buildBlockOps } from '../model/block-ops';
 import type { LlamaModel } from '../model/model';
 import type { BlockPlan } from '../model/plan';
 
@@ -30,7 +30,7 @@ function trunkOps(rt: GpuRuntime, model: LlamaModel, plan: BlockPlan, caches: Kv
   const c = model.config;
   const w = model.weights;
   const act = createActivations(rt, c, rows, `choices${rows}`);
-  const embed = new Embedding(rt, { rows, vocab: c.vocabSize, hidden: c.hiddenSize, dtype: w.embed.dtype, ids, table: w.embed.buffer, y: act.x });
+  const embed = new Embedding(rt, { rows, V: c.vocabSize, dim: c.hiddenSize, dtype: w.embed.dtype, ids, table: w.embed.buffer, y: act.x });
   const blocks = plan.map((b, slot) => buildBlockOps(rt, c, w.blocks[b]!, act, { B: 1, T: rows, step, cache: caches[slot]! }));
   return { act, ops: [embed, ...blocks.flat()] as Encodable[] };
 }

@@ -1,8 +1,8 @@
 import { memo } from 'react';
-import type { ScoredCriterion } from '../prune/mask';
-import { CRITERION_COLOR } from './criteria-style';
+import type { ScoredCriterion } from '../prune/criteria/registry';
 import { fmtScore } from './format';
-import { CRITERION_LABEL } from './store';
+import { criterion } from '../prune/criteria/registry';
+import { criterionLabel } from './store';
 
 export interface BarInfo {
   criterion: ScoredCriterion;
@@ -32,10 +32,10 @@ export const BlockRow = memo(function BlockRow({ index, removed, isProtected, ra
       <span className="block-badges">{isProtected && <span className="badge protected" title="protected: never removed by a one-shot selection">protected</span>}{removed && <span className="badge removed-badge">removed</span>}</span>
       <span className="bars">
         {bars.map((b) => {
-          const title = `${CRITERION_LABEL[b.criterion]}: ${fmtScore(b.raw)}${b.rank !== null ? ` (rank ${b.rank})` : ''}`;
+          const title = `${criterionLabel(b.criterion)}: ${fmtScore(b.raw)}${b.rank !== null ? ` (rank ${b.rank})` : ''}`;
           return (
             <span key={b.criterion} className="bar-track" title={title} aria-label={title} role="img" tabIndex={0} data-criterion={b.criterion} data-score={b.raw ?? ''}>
-              <span className="bar" style={{ width: b.norm === null ? 0 : `${4 + 96 * b.norm}%`, background: CRITERION_COLOR[b.criterion] }} />
+              <span className="bar" style={{ width: b.norm === null ? 0 : `${4 + 96 * b.norm}%`, background: criterion(b.criterion).color }} />
             </span>
           );
         })}

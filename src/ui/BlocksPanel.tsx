@@ -1,11 +1,11 @@
 import { useEffect, useMemo } from 'react';
-import type { ScoredCriterion } from '../prune/mask';
+import type { ScoredCriterion } from '../prune/criteria/registry';
 import { BlockRow, type BarInfo } from './BlockRow';
-import { CRITERION_COLOR } from './criteria-style';
 import { fmtCount } from './format';
 import { PruneControls } from './PruneControls';
-import { ALL_CRITERIA, CRITERION_LABEL, currentRecord, keptBlocks, protectedBlocks, selectableScores, useLab } from './store';
-import { rankAscending } from '../prune/select';
+import { criterion, CRITERION_IDS } from '../prune/criteria/registry';
+import { finiteOrNull, rankBlocks } from '../prune/criteria/ranking';
+import { criterionLabel, currentRecord, keptBlocks, protectedBlocks, useLab } from './store';
 
 /** The model as a vertical stack of its blocks, with scores, the plan, and its edits. */
 export function BlocksPanel() {
@@ -33,24 +33,24 @@ export function BlocksPanel() {
   }, [undo, redo]);
 
   const L = model?.numLayers ?? 0;
-  const computed = ALL_CRITERIA.filter((c) => record.scores?.results[c]);
+  const computed = CRITERION_IDS.filter((c) => record.scores?.results[c]);
   const bars = useMemo(() => {
     const perBlock: BarInfo[][] = Array.from({ length: L }, () => []);
     const ranks: Partial<Record<ScoredCriterion, (number | null)[]>> = {};
     const logScaled: string[] = [];
     for (const c of computed) {
       const r = record.scores!.results[c]!;
-      const vals = r.scores.filter((v): v is number => v !== null && Number.isFinite(v));
+      const vals = r.scores.map(finiteOrNull).filter((v): v is number => v !== null);
       // PPL: bars show log(PPL - full-model PPL), the cost of removing the block, so that block 0's
       // huge PPL does not flatten the rest; other positive scores spanning over 3x: log scale.
       const base = c === 'ppl' && r.fullPpl !== undefined && vals.every((v) => v >= r.fullPpl! * 0.5) ? r.fullPpl : undefined;
       const log = base !== undefined || (vals.length > 0 && Math.min(...vals) > 0 && Math.max(...vals) / Math.min(...vals) > 3);
       const f = (v: number) => (base !== undefined ? Math.log(Math.max(v - base, base * 1e-3)) : log ? Math.log(v) : v);
-      if (base !== undefined) logScaled.push(`${CRITERION_LABEL[c]} (log of the increase over the full model's ${base.toFixed(2)})`);
-      else if (log) logScaled.push(CRITERION_LABEL[c]);
+      if (base !== undefined) logScaled.push(`${criterionLabel(c)} (log of the increase over the full model's ${base.toFixed(2)})`);
+      else if (log) logScaled.push(criterionLabel(c));
       const lo = Math.min(...vals.map(f));
       const hi = Math.max(...vals.map(f));
-      const order = rankAscending(selectableScores(r.scores));
+      const order = rankBlocks(r.scores);
       const rank: (number | null)[] = Array.from({ length: L }, () => null);
       order.forEach((b, i) => { if (r.scores[b] !== null) rank[b] = i + 1; });
       ranks[c] = rank;
@@ -75,7 +75,7 @@ export function BlocksPanel() {
       <p className="counts" data-testid="plan-counts" aria-live="polite">
         <strong data-testid="removed-count">{record.plan.removed.length}</strong> of {L} blocks removed ·{' '}
         <strong>{fmtCount(paramsRemoved)}</strong> parameters removed ({((paramsRemoved / model.parameters) * 100).toFixed(1)}% of {fmtCount(model.parameters)}) ·
-        by <span data-testid="plan-criterion">{CRITERION_LABEL[record.plan.criterion]}</span>
+        by <span data-testid="plan-criterion">{criterionLabel(record.plan.criterion)}</span>
       </p>
       <PruneControls />
       <div className="row">
@@ -85,7 +85,7 @@ export function BlocksPanel() {
       {computed.length > 0 && (
         <p className="legend">
           {computed.map((c) => (
-            <span key={c} className="legend-item"><span className="swatch" style={{ background: CRITERION_COLOR[c] }} />{CRITERION_LABEL[c]}</span>
+            <span key={c} className="legend-item"><span className="swatch" style={{ background: criterion(c).color }} />{criterionLabel(c)}</span>
           ))}
           <span className="muted"> bars: per-criterion min → max{bars.logScaled.length ? ` (log scale: ${bars.logScaled.join(', ')})` : ''}; longer = more important; hover or focus a bar for its value</span>
         </p>

@@ -1,21 +1,12 @@
 import { BosSelect } from './BosSelect';
-import { CRITERION_COLOR } from './criteria-style';
 import { runScoring } from './lab-actions';
 import { ErrorNote } from './ErrorNote';
 import { JobProgress } from './JobProgress';
 import { NumberField } from './NumberField';
 import { ScoreCacheButton } from './ScoreCacheButton';
-import { ALL_CRITERIA, anyJob, CRITERION_LABEL, currentRecord, protectedBlocks, protectProblem, useLab, type StoredCriterion } from './store';
+import { criterion, CRITERION_IDS } from '../prune/criteria/registry';
+import { anyJob, criterionLabel, currentRecord, protectedBlocks, protectProblem, useLab, type StoredCriterion } from './store';
 import { TextSourcePicker } from './TextSourcePicker';
-
-const HINT: Record<string, string> = {
-  ppl: 'PPL with each block removed alone (L × N forwards)',
-  taylor: 'Σ|W·∂L/∂W| per block (one forward + backward)',
-  magnitude: 'Σ|W| per block (no data)',
-  'block-influence': '1 − cos(h_i, h_i+1) (ShortGPT)',
-  angular: 'arccos of the last token’s cos / π (Gromov et al.)',
-  'iterative-ppl': 'greedy PPL removal, re-scored each step (SLEB)',
-};
 
 /** A computed criterion's check mark; a cached result says so and keeps its original compute time. */
 function DoneMark({ result }: { result: StoredCriterion }) {
@@ -36,8 +27,8 @@ export function CriteriaPanel() {
   const scores = useLab((s) => currentRecord(s).scores);
   const protectError = protectProblem(settings.protectText);
   const L = model?.numLayers ?? 0;
-  const toggle = (c: (typeof ALL_CRITERIA)[number]) =>
-    update({ criteria: settings.criteria.includes(c) ? settings.criteria.filter((x) => x !== c) : ALL_CRITERIA.filter((x) => x === c || settings.criteria.includes(x)) });
+  const toggle = (c: (typeof CRITERION_IDS)[number]) =>
+    update({ criteria: settings.criteria.includes(c) ? settings.criteria.filter((x) => x !== c) : CRITERION_IDS.filter((x) => x === c || settings.criteria.includes(x)) });
   const calibrationOk = settings.calibration.kind === 'embedded' || settings.calibration.text.trim().length > 0;
   return (
     <section className="panel" aria-labelledby="criteria-h" data-testid="criteria-panel">
@@ -45,11 +36,11 @@ export function CriteriaPanel() {
       <fieldset>
         <legend>Compute</legend>
         <div className="checks">
-          {ALL_CRITERIA.map((c) => (
-            <label key={c} title={HINT[c]}>
+          {CRITERION_IDS.map((c) => (
+            <label key={c} title={criterion(c).hint}>
               <input type="checkbox" checked={settings.criteria.includes(c)} onChange={() => toggle(c)} data-testid={`criterion-${c}`} />
-              <span className="swatch" style={{ background: CRITERION_COLOR[c] }} />
-              {CRITERION_LABEL[c]}
+              <span className="swatch" style={{ background: criterion(c).color }} />
+              {criterionLabel(c)}
               {scores?.results[c] && <DoneMark result={scores.results[c]!} />}
             </label>
           ))}

@@ -6,7 +6,7 @@ import { HubCache } from './HubCache';
 import { JobProgress } from './JobProgress';
 import { ModelFacts } from './ModelFacts';
 import { anyJob, useLab } from './store';
-import { EMBEDDED_MODEL } from './constants';
+import { EMBEDDED_MODEL } from '../app/embedded';
 
 type Kind = 'embedded' | 'hub' | 'local';
 

@@ -1,5 +1,6 @@
 import { NumberField } from './NumberField';
-import { ALL_CRITERIA, CRITERION_LABEL, currentRecord, kFor, protectProblem, useLab } from './store';
+import { CRITERION_IDS } from '../prune/criteria/registry';
+import { criterionLabel, currentRecord, kFor, protectProblem, useLab } from './store';
 
 /** "Prune k blocks / r%" by a criterion: the one-shot selection with the protected set. */
 export function PruneControls() {
@@ -11,7 +12,7 @@ export function PruneControls() {
   const applyPlan = useLab((s) => s.applyPlan);
   if (!model) return null;
   const L = model.numLayers;
-  const computed = ALL_CRITERIA.filter((c) => record.scores?.results[c]);
+  const computed = CRITERION_IDS.filter((c) => record.scores?.results[c]);
   const k = kFor(settings, L);
   const available = !!record.scores?.results[settings.selectCriterion];
   const protectError = protectProblem(settings.protectText);
@@ -21,7 +22,7 @@ export function PruneControls() {
         <label className="field">
           <span>Criterion</span>
           <select value={settings.selectCriterion} onChange={(e) => update({ selectCriterion: e.target.value as typeof settings.selectCriterion })} data-testid="select-criterion">
-            {ALL_CRITERIA.map((c) => <option key={c} value={c} disabled={!computed.includes(c)}>{CRITERION_LABEL[c]}{computed.includes(c) ? '' : ' (not computed)'}</option>)}
+            {CRITERION_IDS.map((c) => <option key={c} value={c} disabled={!computed.includes(c)}>{criterionLabel(c)}{computed.includes(c) ? '' : ' (not computed)'}</option>)}
           </select>
         </label>
         <label className="field">
@@ -40,7 +41,7 @@ export function PruneControls() {
         <button type="button" onClick={() => applyPlan({ removed: [], criterion: 'manual', protect: record.plan.protect })} disabled={record.plan.removed.length === 0} data-testid="restore-all">Keep all</button>
       </div>
       {protectError && <p className="error-text" data-testid="prune-protect-error">The protected blocks (Criteria panel) do not parse: {protectError}</p>}
-      {!available && <p className="muted">Compute {CRITERION_LABEL[settings.selectCriterion]} scores (Criteria panel) to prune by it; or click blocks to drop them by hand.</p>}
+      {!available && <p className="muted">Compute {criterionLabel(settings.selectCriterion)} scores (Criteria panel) to prune by it; or click blocks to drop them by hand.</p>}
       {record.plan.warning && <p className="warning" role="status" data-testid="prune-warning">{record.plan.warning}</p>}
     </div>
   );

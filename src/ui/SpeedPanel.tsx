@@ -5,7 +5,7 @@ import { fmtRange, fmtRate } from './format';
 import { JobProgress } from './JobProgress';
 import { NumberField } from './NumberField';
 import { speedPoints } from './speed-points';
-import { anyJob, CRITERION_LABEL, currentRecord, keptBlocks, planKey, protectProblem, useLab } from './store';
+import { anyJob, criterionLabel, currentRecord, keptBlocks, planKey, protectProblem, useLab } from './store';
 
 const SpeedChart = lazy(() => import('./SpeedChart'));
 
@@ -41,7 +41,7 @@ export function SpeedPanel() {
         <button type="button" className="primary" disabled={!model || busy || !!protectError} onClick={() => void runBenchmark()} data-testid="run-benchmark">Benchmark</button>
         {protectError && <span className="error-text">Fix the protected blocks (Criteria panel): the sweep depends on them.</span>}
       </div>
-      <p className="muted">Plans: original, current plan{settings.sweepStep > 0 ? `, and k = ${settings.sweepStep}, ${settings.sweepStep * 2}, … ≤ ${Math.floor(L / 2)} blocks removed by ${CRITERION_LABEL[settings.selectCriterion]} (if computed)` : ''}. Batch 1, forced length, mean of the timed runs. Each click measures every plan again in one run, the plans taking turns run by run, so drift weighs on all alike.</p>
+      <p className="muted">Plans: original, current plan{settings.sweepStep > 0 ? `, and k = ${settings.sweepStep}, ${settings.sweepStep * 2}, … ≤ ${Math.floor(L / 2)} blocks removed by ${criterionLabel(settings.selectCriterion)} (if computed)` : ''}. Batch 1, forced length, mean of the timed runs. Each click measures every plan again in one run, the plans taking turns run by run, so drift weighs on all alike.</p>
       <JobProgress jobKey="benchmark" label="Benchmark" />
       <ErrorNote jobKey="benchmark" />
       <div className="speed-summary">

@@ -3,9 +3,10 @@
  * worker runs one job at a time; every action here starts one job, routes its progress events
  * to the store under a job key, and can be cancelled by that key.
  */
-import { EngineClient, EngineError } from '../browser/worker-client';
-import type { EngineRequest, ModelSourceSpec, TextSpec } from '../app/protocol';
-import { EMBEDDED_MODEL } from './constants';
+import { EngineClient, EngineError, type Job } from '../browser/worker-client';
+import type { JobName, ModelSourceSpec, TextSpec } from '../app/protocol';
+import { criterion } from '../prune/criteria/registry';
+import { EMBEDDED_MODEL } from '../app/embedded';
 import { currentRecord, keptBlocks, kFor, planKey, protectedBlocks, selectByCriterion, settledRecords, useLab, type JobKey, type PaneState, type SourceChoice, type TextChoice } from './store';
 
 let client: EngineClient | undefined;
@@ -38,10 +39,10 @@ export const message = (err: unknown) => (err instanceof Error ? err.message : S
 export const cancelled = (err: unknown) => err instanceof EngineError && err.kind === 'cancelled';
 
 /** Runs one engine job under a key: progress to the store, errors to the key's error slot. */
-export async function run<T extends Parameters<EngineClient['start']>[1]>(key: JobKey, request: EngineRequest, expect: T, what = 'starting') {
+export async function run<K extends JobName>(key: JobKey, start: (client: EngineClient) => Job<K>, what = 'starting') {
   const s = useLab.getState();
   s.setError(key, undefined);
-  const job = engine().start(request, expect);
+  const job = start(engine());
   running.set(job.id, key);
   s.setJob(key, { id: job.id, done: 0, total: 0, what, startedAt: Date.now() });
   try {
@@ -63,7 +64,7 @@ export async function startGpu(): Promise<void> {
   const { setGpu } = useLab.getState();
   setGpu({ state: 'starting' });
   try {
-    const { adapter } = await engine().request({ type: 'init' }, 'ready');
+    const { adapter } = await engine().init();
     setGpu({ state: 'ready', adapter });
   } catch (err) {
     setGpu({ state: 'unavailable', message: message(err) });
@@ -91,7 +92,7 @@ export async function loadModel(spec: ModelSourceSpec): Promise<boolean> {
   const s = useLab.getState();
   s.setLoadError(null);
   try {
-    const { model } = await run('load', { type: 'load', source: spec }, 'loaded', 'reading the checkpoint index');
+    const { model } = await run('load', (c) => c.load(spec), 'reading the checkpoint index');
     const choice: SourceChoice = spec.kind === 'hub' ? { kind: 'hub', id: spec.id, revision: spec.revision ?? 'main', ...(spec.host ? { host: spec.host } : {}) } : spec.kind === 'local' ? { kind: 'local', name: spec.name ?? 'local model' } : { kind: 'embedded' };
     useLab.setState({ model, loadError: null, source: choice });
     return true;
@@ -117,15 +118,14 @@ export async function runScoring(): Promise<void> {
   const st = s.settings;
   const L = model.numLayers;
   try {
-    const reply = await run('score', {
-      type: 'score',
+    const reply = await run('score', (c) => c.score({
       criteria: st.criteria,
       calibration: { text: textSpec(st.calibration, 'calibration'), n: st.n, t: st.t, seed: st.seed, bos: st.bos },
       k: Math.max(1, kFor(st, L)),
       protect: protectedBlocks(st.protectText, L),
-    }, 'scored');
+    }));
     if (useLab.getState().model?.fingerprint !== model.fingerprint) return;
-    useLab.getState().mergeScores(st.criteria.some((c) => c !== 'magnitude') ? reply.calibration : null, reply.results);
+    useLab.getState().mergeScores(st.criteria.some((c) => criterion(c).needsData) ? reply.calibration : null, reply.results);
   } catch (err) {
     if (!cancelled(err)) useLab.getState().setError('score', message(err));
   }
@@ -146,10 +146,10 @@ export async function runPerplexity(): Promise<void> {
   const plans = [full, current].filter((p, i, all) => !cached[planKey(p)] && all.findIndex((q) => planKey(q) === planKey(p)) === i);
   if (plans.length === 0) return;
   try {
-    const reply = await run('ppl', {
-      type: 'perplexity', text: textSpec(st.evalText, 'heldout'), window: st.evalWindow, bos: st.evalBos, plans,
+    const reply = await run('ppl', (c) => c.perplexity({
+      text: textSpec(st.evalText, 'heldout'), window: st.evalWindow, bos: st.evalBos, plans,
       ...(st.evalMaxWindows > 0 ? { maxWindows: st.evalMaxWindows } : {}),
-    }, 'perplexity');
+    }));
     if (useLab.getState().model?.fingerprint !== model.fingerprint) return;
     useLab.getState().updateRecord((r) => {
       const base = r.ppl?.key === key ? r.ppl.results : {};
@@ -189,13 +189,12 @@ export async function runGeneration(): Promise<void> {
     if (stopGeneration) break;
     let pane: PaneState = { text: '', tokens: 0, tokPerS: null, running: true, plan };
     setPane(name, pane);
-    const request: EngineRequest = {
-      type: 'generate', prompt: st.prompt, plan, maxNewTokens: st.maxTokens, seed: st.genSeed,
-      sampling: { temperature: st.temperature, topK: st.topK, topP: st.topP, repetitionPenalty: st.repetitionPenalty },
-    };
     const s2 = useLab.getState();
     s2.setError('generate', undefined);
-    const job = engine().start(request, 'generated');
+    const job = engine().generate({
+      prompt: st.prompt, plan, maxNewTokens: st.maxTokens, seed: st.genSeed,
+      sampling: { temperature: st.temperature, topK: st.topK, topP: st.topP, repetitionPenalty: st.repetitionPenalty },
+    });
     running.set(job.id, 'generate');
     s2.setJob('generate', { id: job.id, done: 0, total: st.maxTokens, what: `${name} model`, startedAt: Date.now() });
     tokenSinks.set(job.id, (text, index, elapsedMs) => {
@@ -251,7 +250,7 @@ export async function runBenchmark(): Promise<void> {
   const all = [full, current, ...sweep.map((x) => x.plan)];
   const plans = all.filter((p, i) => all.findIndex((q) => planKey(q) === planKey(p)) === i);
   try {
-    const reply = await run('benchmark', { type: 'benchmark', plans, options: st.speed }, 'benchmarked');
+    const reply = await run('benchmark', (c) => c.benchmark({ plans, options: st.speed }));
     if (useLab.getState().model?.fingerprint !== model.fingerprint) return;
     const results = Object.fromEntries(plans.map((p, i) => [planKey(p), reply.results[i]!]));
     useLab.getState().updateRecord((r) => ({ ...r, speed: { options: st.speed, results, sweep } }));
@@ -267,7 +266,7 @@ export async function exportCheckpoint(mask?: import('../prune/mask').PruningMas
   if (!model) return [];
   const kept = keptBlocks(model.numLayers, currentRecord(s).plan.removed);
   try {
-    const reply = await run('export', { type: 'export-checkpoint', kept, toF16: s.settings.toF16, ...(mask ? { mask } : {}) }, 'exported', 'writing');
+    const reply = await run('export', (c) => c.exportCheckpoint({ kept, toF16: s.settings.toF16, ...(mask ? { mask } : {}) }), 'writing');
     for (const f of reply.files) downloadBlob(f.blob, f.name);
     return reply.files.map((f) => f.name);
   } catch (err) {

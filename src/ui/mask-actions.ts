@@ -2,7 +2,10 @@
  * Mask export and import. src/prune/mask.ts (with ajv) is loaded on first use by a dynamic
  * import, so the first bundle stays small.
  */
-import type { MaskMetrics, PruningMask, ScoredCriterion } from '../prune/mask';
+import { criterion as criterionById, isCriterion, type ScoredCriterion } from '../prune/criteria/registry';
+import { finiteOrNull } from '../prune/criteria/ranking';
+import { followsSelection } from '../prune/criteria/selection';
+import type { MaskMetrics, PruningMask } from '../prune/mask';
 import { maskZeroShot } from '../tasks/results';
 import { downloadBlob } from './lab-actions';
 import { currentRecord, keptBlocks, planKey, useLab, type LabState, type PlanState } from './store';
@@ -25,31 +28,29 @@ export async function buildCurrentMask(s: LabState = useLab.getState()): Promise
   const named = plan.criterion === 'manual' ? undefined : results[plan.criterion];
   // The plan is written as its criterion's only while it still is that criterion's selection: its
   // scores may be gone, or recomputed on another calibration set since (then it is "manual").
-  const own = named && (plan.criterion === 'angular' ? contiguous(plan.removed) : followsRanking(plan.removed, named.ranking, protectedBlocks, L)) ? named : undefined;
+  const own = named && plan.criterion !== 'manual' && followsSelection(criterionById(plan.criterion), plan.removed, named.ranking, protectedBlocks, L) ? named : undefined;
   const criterion = own ? plan.criterion : 'manual';
   const full = planKey(keptBlocks(L, []));
   const current = planKey(keptBlocks(L, plan.removed));
   const metrics: MaskMetrics = {};
   const ppl = rec.ppl;
   if (ppl && ppl.results[full] && ppl.results[current]) {
-    const finite = (v: number) => (Number.isFinite(v) ? v : null);
     metrics.perplexity = {
       protocol: { window: ppl.window, bos: ppl.bos },
       eval_text_sha256: ppl.textSha256,
       eval_text_description: ppl.textName,
-      before: finite(ppl.results[full]!.ppl),
-      after: finite(ppl.results[current]!.ppl),
+      before: finiteOrNull(ppl.results[full]!.ppl),
+      after: finiteOrNull(ppl.results[current]!.ppl),
     };
   }
   const speed = rec.speed;
   if (speed && speed.results[full] && speed.results[current]) {
     const a = speed.results[full]!;
     const b = speed.results[current]!;
-    const finite = (v: number) => (Number.isFinite(v) ? v : null);
     metrics.speed = {
       adapter: a.adapter,
-      decode_tokens_per_s: { before: finite(a.decodeTokensPerS), after: finite(b.decodeTokensPerS) },
-      prefill_tokens_per_s: { before: finite(a.prefillTokensPerS), after: finite(b.prefillTokensPerS) },
+      decode_tokens_per_s: { before: finiteOrNull(a.decodeTokensPerS), after: finiteOrNull(b.decodeTokensPerS) },
+      prefill_tokens_per_s: { before: finiteOrNull(a.prefillTokensPerS), after: finiteOrNull(b.prefillTokensPerS) },
       prompt_tokens: speed.options.promptTokens,
       new_tokens: speed.options.newTokens,
       batch: 1,
@@ -59,7 +60,7 @@ export async function buildCurrentMask(s: LabState = useLab.getState()): Promise
   const tasks = rec.tasks;
   const zeroShot = tasks && tasks.planKeys.join('|') === `${full}|${current}` ? maskZeroShot(tasks.table) : undefined;
   if (zeroShot) metrics.zero_shot = zeroShot;
-  const usesData = Object.keys(scores).some((n) => n !== 'magnitude');
+  const usesData = Object.keys(scores).some((n) => isCriterion(n) && criterionById(n).needsData);
   return buildMask({
     model: { source: model.source, architecture: model.architecture, num_hidden_layers: L, fingerprint: model.fingerprint },
     criterion: {
@@ -72,19 +73,6 @@ export async function buildCurrentMask(s: LabState = useLab.getState()): Promise
     removed: plan.removed,
     ...(Object.keys(metrics).length ? { metrics } : {}),
   });
-}
-
-/** Whether `removed` are the first unprotected blocks of `ranking` (what the mask format checks). */
-function followsRanking(removed: readonly number[], ranking: readonly number[], protect: readonly number[], L: number): boolean {
-  if (ranking.length !== L) return false;
-  const expected = ranking.filter((b) => !protect.includes(b)).slice(0, removed.length).sort((a, b) => a - b);
-  return expected.join() === [...removed].sort((a, b) => a - b).join();
-}
-
-/** Whether `removed` is one run of consecutive blocks (what the format asks of "angular"). */
-function contiguous(removed: readonly number[]): boolean {
-  const r = [...removed].sort((a, b) => a - b);
-  return r.every((b, i) => i === 0 || b === r[i - 1]! + 1);
 }
 
 export const maskFileName = (s: LabState) => `${(s.model?.name || 'model').replace(/[^\w.-]+/g, '_')}.pruning_mask.json`;

@@ -1,6 +1,6 @@
 /**
  * UI state only (zustand): what the page shows and what the user chose. Engine objects live in
- * the worker; engine calls live in the action modules (engine.ts, mask-actions.ts). Pure plan
+ * the worker; engine calls live in the action modules (lab-actions.ts, mask-actions.ts). Pure plan
  * edits (toggle, prune k, undo/redo) are store actions, so components and tests use them alike.
  *
  * Persisted to IndexedDB (idb-keyval) through zustand's persist middleware: the chosen model
@@ -15,9 +15,12 @@ import type { SpeedResult, SpeedOptions } from '../eval/speed';
 import type { PerplexityResult } from '../eval/perplexity';
 import type { BosMode } from '../eval/perplexity';
 import type { CalibrationSpec } from '../prune/calibration';
-import type { CriterionName, ScoredCriterion } from '../prune/mask';
-import { resolveProtected, selectBlocks, SEED_PROTECTED } from '../prune/select';
+import type { CriterionName } from '../prune/mask';
 import type { TaskTable } from '../tasks/results';
+import { criterion, type ScoredCriterion } from '../prune/criteria/registry';
+import { finiteOrNull } from '../prune/criteria/ranking';
+import { selectByCriterion as select } from '../prune/criteria/selection';
+import { resolveProtected, SEED_PROTECTED } from '../prune/select';
 import type { CriterionResult, ModelInfo } from '../app/protocol';
 
 export type GpuStatus =
@@ -40,16 +43,8 @@ export interface JobStatus {
   startedAt: number;
 }
 
-export const ALL_CRITERIA: readonly ScoredCriterion[] = ['ppl', 'taylor', 'magnitude', 'block-influence', 'angular', 'iterative-ppl'];
-export const CRITERION_LABEL: Record<CriterionName, string> = {
-  ppl: 'PPL',
-  taylor: 'Taylor',
-  magnitude: 'Magnitude',
-  'block-influence': 'Block Influence',
-  angular: 'Angular',
-  'iterative-ppl': 'Iterative PPL',
-  manual: 'manual',
-};
+/** What the page calls a plan's criterion (the registry's label; "manual" for a hand edit). */
+export const criterionLabel = (name: CriterionName): string => (name === 'manual' ? 'manual' : criterion(name).label);
 
 /** A computed criterion as kept in the UI (the bulky per-weight detail is dropped). */
 export interface StoredCriterion {
@@ -249,42 +244,16 @@ export function protectedBlocks(text: string, numLayers: number): number[] {
   }
 }
 
-/** Scores as selectBlocks reads them (null = not scored = most important). */
-export const selectableScores = (scores: readonly (number | null)[]): number[] =>
-  scores.map((s) => (typeof s === 'number' && Number.isFinite(s) ? s : Infinity));
-
 export function kFor(settings: Pick<Settings, 'pruneMode' | 'pruneK' | 'pruneRatio'>, numLayers: number): number {
   if (settings.pruneMode === 'k') return Math.max(0, Math.min(numLayers - 1, Math.round(settings.pruneK)));
   return Math.min(numLayers - 1, Math.round(Math.max(0, Math.min(1, settings.pruneRatio)) * numLayers));
 }
 
-/**
- * The one-shot selection: the k least important unprotected blocks by a criterion (selectBlocks);
- * for angular distance the contiguous window of k blocks with the smallest d(l, l+k).
- */
+/** The one-shot selection by a criterion's rule (src/prune/criteria/selection.ts), as a plan. */
 export function selectByCriterion(result: StoredCriterion, k: number, protect: readonly number[], numLayers: number): PlanState {
   const prot = resolveProtected(protect, numLayers);
-  if (result.criterion === 'angular' && k > 1 && result.windows?.[k - 1]) {
-    const d = result.windows[k - 1]!;
-    let best = -1;
-    for (let l = 0; l + k <= numLayers && l < d.length; l++) {
-      if (!Number.isFinite(d[l]!)) continue;
-      if (prot.some((p) => p >= l && p < l + k)) continue;
-      if (best < 0 || d[l]! < d[best]!) best = l;
-    }
-    if (best < 0) return { removed: [], criterion: 'angular', protect: prot, warning: `no window of ${k} contiguous blocks avoids the protected set` };
-    return { removed: Array.from({ length: k }, (_, i) => best + i), criterion: 'angular', protect: prot };
-  }
-  // Iterative PPL scores only the blocks its run removed (k at scoring time): never fill a larger k
-  // with unscored blocks, which would go by index.
-  const scored = result.scores.filter((x, i) => x !== null && !prot.includes(i)).length;
-  const short = k > scored && scored < result.scores.length - prot.length
-    ? `${CRITERION_LABEL[result.criterion]} scored ${scored} unprotected blocks; removed those only (score it again with a larger k for more)` : undefined;
-  const s = selectBlocks(selectableScores(result.scores), short ? scored : k, prot);
-  // Angular scores from before windows of every length were kept: say the selection is per block.
-  const stale = result.criterion === 'angular' && k > 1 ? `angular windows of ${k} blocks were not computed (older scores): blocks picked one by one; compute angular again for a contiguous run` : undefined;
-  const warning = [s.warning, short, stale].filter(Boolean).join('; ');
-  return { removed: s.removed, criterion: result.criterion, protect: prot, ...(warning ? { warning } : {}) };
+  const s = select(criterion(result.criterion), result, k, prot, numLayers);
+  return { removed: s.removed, criterion: result.criterion, protect: prot, ...(s.warning ? { warning: s.warning } : {}) };
 }
 
 export interface LabState {
@@ -438,18 +407,18 @@ export const useLab = create<LabState>()(
           }),
         mergeScores: (calibration, results) =>
           edit((r) => {
-            const usesData = results.some((x) => x.criterion !== 'magnitude');
+            const usesData = results.some((x) => criterion(x.criterion).needsData);
             const prev = r.scores;
             // Data-based scores from another calibration set are replaced (a mask carries one calibration).
             const keepOld = prev && (!usesData || !prev.calibration || sameCalibration(prev.calibration, calibration));
             const base: ScoreRecord['results'] = {};
             if (prev) {
               for (const [name, v] of Object.entries(prev.results)) {
-                if (keepOld || name === 'magnitude') base[name as ScoredCriterion] = v;
+                if (keepOld || !criterion(name as ScoredCriterion).needsData) base[name as ScoredCriterion] = v;
               }
             }
             for (const x of results) {
-              const stored: StoredCriterion = { criterion: x.criterion, scores: x.scores.map((v) => (typeof v === 'number' && Number.isFinite(v) ? v : null)), ranking: x.ranking, seconds: x.seconds };
+              const stored: StoredCriterion = { criterion: x.criterion, scores: x.scores.map(finiteOrNull), ranking: x.ranking, seconds: x.seconds };
               if (x.cached) stored.cached = true;
               if (typeof x.detail.fullPpl === 'number') stored.fullPpl = x.detail.fullPpl;
               if (Array.isArray(x.detail.windows)) stored.windows = x.detail.windows as number[][];

@@ -38,7 +38,7 @@ export async function runTasks(): Promise<void> {
   for (const id of selected) {
     try {
       const spec: TaskSpec = { task: id, data: await dataFor(id), ...(limit > 0 ? { limit } : {}) };
-      const reply = await run('tasks', { type: 'tasks', tasks: [spec], plans }, 'tasks', `${id}: loading`);
+      const reply = await run('tasks', (c) => c.tasks({ tasks: [spec], plans }), `${id}: loading`);
       if (useLab.getState().model?.fingerprint !== model.fingerprint) return;
       useLab.getState().updateRecord((r) => ({ ...r, tasks: mergeTask(r.tasks ?? null, keys, reply.table) }));
     } catch (err) {

@@ -5,6 +5,7 @@ import { StepBuffer } from '../../src/kernels/common';
 import { poisonedF32, runPass, testRuntime } from '../helpers/gpu';
 import { firstNonFinite, randomArray, relativeError, seededRandom } from '../helpers/numeric';
 import { attentionRef } from '../reference/attention';
+import { attentionRef as attentionLseRef } from '../reference/backward-attention';
 import { ropeRef } from '../reference/rope';
 import { ropeInvFreq, ropeTable } from '../../src/kernels/rope';
 
@@ -33,16 +34,22 @@ describe('causal GQA attention', () => {
       const k = randomArray(rows * KVH * D, normal, 1.5);
       const v = randomArray(rows * KVH * D, normal);
       const out = poisonedF32(rt, rows * H * D);
+      const lse = poisonedF32(rt, rows * H);
       const op = new AttentionPrefill(rt, {
         B, T, nHeads: H, nKvHeads: KVH, headDim: D, kernel,
-        q: uploadBuffer(rt.device, q, 'q'), k: uploadBuffer(rt.device, k, 'k'), v: uploadBuffer(rt.device, v, 'v'), out,
+        q: uploadBuffer(rt.device, q, 'q'), k: uploadBuffer(rt.device, k, 'k'), v: uploadBuffer(rt.device, v, 'v'), out, lse,
       });
       runPass(rt, (pass) => op.encode(pass));
       const got = await readF32(rt.device, out, rows * H * D);
+      const gotLse = await readF32(rt.device, lse, rows * H);
       expect(firstNonFinite(got)).toBe(-1);
+      expect(firstNonFinite(gotLse)).toBe(-1);
       const rel = relativeError(got, attentionRef(q, k, v, B, T, T, H, KVH, D));
-      console.log(`attention prefill B${B} T${T} H${H}/${KVH} D${D} ${kernel}: rel ${rel.toExponential(2)}`);
+      // the logsumexp of each row's scaled scores, which the backward recomputes the softmax from
+      const relLse = relativeError(gotLse, attentionLseRef(q, k, v, { rows, seqLen: T, heads: H, kvHeads: KVH, headDim: D }).lse);
+      console.log(`attention prefill B${B} T${T} H${H}/${KVH} D${D} ${kernel}: rel ${rel.toExponential(2)}, lse ${relLse.toExponential(2)}`);
       expect(rel).toBeLessThan(1e-5);
+      expect(relLse).toBeLessThan(1e-6);
     });
   }
 
@@ -77,7 +84,7 @@ describe('causal GQA attention', () => {
       const first1 = {
         ...shape, B, T: T1, cache, step, splitLen: splitLen || undefined, workgroupSize: threads || undefined,
         q: up(rowsOf(q, B, T, H * D, 0, T1), 'q1'), k: up(rowsOf(k, B, T, KVH * D, 0, T1), 'k1'),
-        v: up(rowsOf(v, B, T, KVH * D, 0, T1), 'v1'), out: poisonedF32(rt, B * T1 * H * D),
+        v: up(rowsOf(v, B, T, KVH * D, 0, T1), 'v1'), out: poisonedF32(rt, B * T1 * H * D), lse: poisonedF32(rt, B * T1 * H),
       };
       const viaPrefill = T1 % 2 === 0;
       const firstOps = viaPrefill
@@ -101,7 +108,7 @@ describe('causal GQA attention', () => {
 
       // The same rows from the flash prefill kernel over all T tokens.
       const full = poisonedF32(rt, rows * H * D);
-      const prefill = new AttentionPrefill(rt, { ...shape, B, T, q: up(q, 'q'), k: up(k, 'k'), v: up(v, 'v'), out: full });
+      const prefill = new AttentionPrefill(rt, { ...shape, B, T, q: up(q, 'q'), k: up(k, 'k'), v: up(v, 'v'), out: full, lse: poisonedF32(rt, rows * H) });
       runPass(rt, (pass) => prefill.encode(pass));
       const lastRows = rowsOf(await readF32(rt.device, full, rows * H * D), B, T, H * D, T1, T);
       const vsPrefill = relativeError(got, lastRows);

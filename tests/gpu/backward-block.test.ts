@@ -1,19 +1,19 @@
 /**
  * Micro end-to-end check of the Taylor backward: one tiny LLaMA block + final norm + LM head + mean CE.
- * Forward activations come from the float64 reference (rounded to f32), except O and lse, which come
- * from the AttentionForward helper; the whole backward runs on the GPU in one pass, in the order the
- * engine uses (the `ops` list below; src/kernels/backward/README.md).
+ * Forward activations (O and lse included) come from the float64 reference, rounded to f32; the whole
+ * backward runs on the GPU in one pass, in the order the engine uses (the `ops` list below;
+ * src/kernels/backward/README.md, src/model/backward.ts), with the Taylor score ops after each weight's dx.
  * Checked: (a) every weight's score against the hand-written f64 backward, dL/dx0 likewise;
  * (b) central finite differences of the f64 loss for single weights (validating (a)'s gradients)
  * and for block-input elements (validating the GPU's dL/dx0 directly).
  */
 import { describe, expect, it } from 'vitest';
 import { readF32, uploadBuffer } from '../../src/gpu/buffers';
-import { AttentionBackward, AttentionForward } from '../../src/kernels/backward/attention';
-import { CrossEntropyBackward } from '../../src/kernels/backward/crossEntropy';
+import { AttentionBackward } from '../../src/kernels/backward/attention';
+import { CrossEntropyBackward } from '../../src/kernels/backward/cross-entropy';
 import { IGNORE_LABEL } from '../../src/kernels/loss';
-import { LinearBackward } from '../../src/kernels/backward/linear';
-import { RmsNormBackward } from '../../src/kernels/backward/rmsnorm';
+import { LinearBackward, LinearScore } from '../../src/kernels/backward/linear';
+import { RmsNormBackward, RmsNormScore } from '../../src/kernels/backward/rmsnorm';
 import { RopeBackward } from '../../src/kernels/backward/rope';
 import { ropeInvFreq } from '../../src/kernels/rope';
 import { SwiGluBackward } from '../../src/kernels/backward/swiglu';
@@ -73,8 +73,8 @@ describe('backward block: Taylor scores of one LLaMA block through the chained k
         h: up(fwd.h, 'h'), n2: up(fwd.n2, 'n2'), g: up(fwd.g, 'g'), u: up(fwd.u, 'u'), m: up(fwd.m, 'm'),
         y: up(fwd.y, 'y'), nf: up(fwd.nf, 'nf'), logits: up(fwd.logits, 'logits'),
       };
-      const attnO = poisonedF32(rt, rows * qd, 'attn.o');
-      const lse = poisonedF32(rt, rows * c.heads, 'attn.lse');
+      const attnO = up(fwd.a, 'attn.o');
+      const lse = up(fwd.lse, 'attn.lse');
       const loss = poisonedF32(rt, 2, 'loss');
       const dResid = poisonedF32(rt, rows * c.hidden, 'dResid'); // dy -> dh -> dx0 (accumulated in place)
       const dNorm = poisonedF32(rt, rows * c.hidden, 'dNorm'); // dnf, then dn2, then dn1
@@ -83,29 +83,39 @@ describe('backward block: Taylor scores of one LLaMA block through the chained k
       const [dQ, dK, dV] = [poisonedF32(rt, rows * qd, 'dQ'), poisonedF32(rt, rows * kvd, 'dK'), poisonedF32(rt, rows * kvd, 'dV')];
       const scores = poisonedF32(rt, BLOCK_WEIGHTS.length, 'scores');
       const slot = (n: BlockWeight) => ({ scores, slot: BLOCK_WEIGHTS.indexOf(n) });
-      const shape = { rows, seqLen: c.seqLen, heads: c.heads, kvHeads: c.kvHeads, headDim: c.headDim };
       const M = rows;
-      const wf = weightF16;
+      const dtype = weightF16 ? 'f16' as const : 'f32' as const;
+      /** dx = (+=) dy W, then the weight's Taylor score (the engine's gradient consumer). */
+      const linear = (n: BlockWeight, N: number, K: number, x: GPUBuffer, dy: GPUBuffer, dx: GPUBuffer, accumulate = false) => [
+        new LinearBackward(rt, { M, N, K, dtype, dy, w: W[n], dx, accumulate }),
+        new LinearScore(rt, { M, N, K, dtype, dy, w: W[n], x, score: slot(n) }),
+      ];
+      const norm = (n: BlockWeight, x: GPUBuffer) => {
+        const shape = { rows, dim: c.hidden, eps: c.eps, weightF16, x, w: W[n], dy: dNorm };
+        const op = new RmsNormBackward(rt, { ...shape, dx: dResid, accumulate: true });
+        return [op, new RmsNormScore(rt, { ...shape, rinv: op.rinv, score: slot(n) })];
+      };
+      const heads = { B: c.batch, T: c.seqLen, nHeads: c.heads, nKvHeads: c.kvHeads, headDim: c.headDim };
+      // params.invFreq is f32 ropeInvFreq(headDim, 10000), the table the engine's RoPE kernels bind
+      const rope = { rows, T: c.seqLen, headDim: c.headDim, nHeads: c.heads, nKvHeads: c.kvHeads, theta: 10000 };
 
       // --- the backward, in engine order
       const ops = [
-        new AttentionForward(rt, { ...shape, q: act.qr, k: act.kr, v: act.v, o: attnO, lse }),
-        new CrossEntropyBackward(rt, { rows, vocab: c.vocab, logits: act.logits, labels: uploadBuffer(dev, labels, 'labels'), loss }),
-        new LinearBackward(rt, { M, N: c.vocab, K: c.hidden, weightF16: false, dY: act.logits, W: up(params.lmHead, 'lm'), dX: dNorm }),
+        new CrossEntropyBackward(rt, { rows, V: c.vocab, logits: act.logits, labels: uploadBuffer(dev, labels, 'labels'), loss }),
+        new LinearBackward(rt, { M, N: c.vocab, K: c.hidden, dtype: 'f32', dy: act.logits, w: up(params.lmHead, 'lm'), dx: dNorm }),
         new RmsNormBackward(rt, { rows, dim: c.hidden, eps: c.eps, weightF16: false, x: act.y, w: up(params.finalNorm, 'wf'), dy: dNorm, dx: dResid }),
-        new LinearBackward(rt, { M, N: c.hidden, K: c.intermediate, weightF16: wf, dY: dResid, W: W.down, X: act.m, dX: dm, score: slot('down') }),
-        new SwiGluBackward(rt, { count: rows * c.intermediate, g: act.g, u: act.u, dh: dm }), // in place: g <- dg, u <- du
-        new LinearBackward(rt, { M, N: c.intermediate, K: c.hidden, weightF16: wf, dY: act.g, W: W.gate, X: act.n2, dX: dNorm, score: slot('gate') }),
-        new LinearBackward(rt, { M, N: c.intermediate, K: c.hidden, weightF16: wf, dY: act.u, W: W.up, X: act.n2, dX: dNorm, accumulate: true, score: slot('up') }),
-        new RmsNormBackward(rt, { rows, dim: c.hidden, eps: c.eps, weightF16: wf, x: act.h, w: W.postNorm, dy: dNorm, dx: dResid, accumulate: true, score: slot('postNorm') }),
-        new LinearBackward(rt, { M, N: c.hidden, K: qd, weightF16: wf, dY: dResid, W: W.o, X: attnO, dX: da, score: slot('o') }),
-        new AttentionBackward(rt, { ...shape, q: act.qr, k: act.kr, v: act.v, o: attnO, lse, dO: da, dQ, dK, dV }),
-        new RopeBackward(rt, { rows, heads: c.heads, headDim: c.headDim, seqLen: c.seqLen, invFreq: Float32Array.from(params.invFreq), grad: dQ }),
-        new RopeBackward(rt, { rows, heads: c.kvHeads, headDim: c.headDim, seqLen: c.seqLen, invFreq: Float32Array.from(params.invFreq), grad: dK }),
-        new LinearBackward(rt, { M, N: qd, K: c.hidden, weightF16: wf, dY: dQ, W: W.q, X: act.n1, dX: dNorm, score: slot('q') }),
-        new LinearBackward(rt, { M, N: kvd, K: c.hidden, weightF16: wf, dY: dK, W: W.k, X: act.n1, dX: dNorm, accumulate: true, score: slot('k') }),
-        new LinearBackward(rt, { M, N: kvd, K: c.hidden, weightF16: wf, dY: dV, W: W.v, X: act.n1, dX: dNorm, accumulate: true, score: slot('v') }),
-        new RmsNormBackward(rt, { rows, dim: c.hidden, eps: c.eps, weightF16: wf, x: act.x0, w: W.inputNorm, dy: dNorm, dx: dResid, accumulate: true, score: slot('inputNorm') }),
+        ...linear('down', c.hidden, c.intermediate, act.m, dResid, dm),
+        new SwiGluBackward(rt, { n: rows * c.intermediate, g: act.g, u: act.u, dh: dm }), // in place: g <- dg, u <- du
+        ...linear('gate', c.intermediate, c.hidden, act.n2, act.g, dNorm),
+        ...linear('up', c.intermediate, c.hidden, act.n2, act.u, dNorm, true),
+        ...norm('postNorm', act.h),
+        ...linear('o', c.hidden, qd, attnO, dResid, da),
+        new AttentionBackward(rt, { ...heads, q: act.qr, k: act.kr, v: act.v, out: attnO, lse, dOut: da, dq: dQ, dk: dK, dv: dV }),
+        new RopeBackward(rt, { ...rope, dq: dQ, dk: dK }),
+        ...linear('q', qd, c.hidden, act.n1, dQ, dNorm),
+        ...linear('k', kvd, c.hidden, act.n1, dK, dNorm, true),
+        ...linear('v', kvd, c.hidden, act.n1, dV, dNorm, true),
+        ...norm('inputNorm', act.x0),
       ];
       runPass(rt, (pass) => ops.forEach((op) => op.encode(pass)));
 

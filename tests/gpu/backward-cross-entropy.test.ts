@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { readF32, uploadBuffer } from '../../src/gpu/buffers';
-import { CrossEntropyBackward } from '../../src/kernels/backward/crossEntropy';
+import { CrossEntropyBackward } from '../../src/kernels/backward/cross-entropy';
 import { IGNORE_LABEL } from '../../src/kernels/loss';
 import { poisonedF32, runPass, testRuntime } from '../helpers/gpu';
 import { firstNonFinite, randomArray, relativeError, seededRandom } from '../helpers/numeric';
@@ -22,7 +22,7 @@ describe('backward cross-entropy kernel (fused mean NLL + dlogits, in place)', (
       if (rows > 4) labels[1] = V + 3;
       const logits = uploadBuffer(rt.device, z, 'logits');
       const loss = poisonedF32(rt, 2, 'loss');
-      const op = new CrossEntropyBackward(rt, { rows, vocab: V, logits, labels: uploadBuffer(rt.device, labels, 'labels'), loss });
+      const op = new CrossEntropyBackward(rt, { rows, V, logits, labels: uploadBuffer(rt.device, labels, 'labels'), loss });
       runPass(rt, (pass) => op.encode(pass));
       const dz = await readF32(rt.device, logits, rows * V);
       const [nllSum, count] = await readF32(rt.device, loss, 2);
@@ -53,7 +53,7 @@ describe('backward cross-entropy kernel (fused mean NLL + dlogits, in place)', (
     const chunks = [[0, split], [split, rows - split]] as const;
     const bufs = chunks.map(([r0, n]) => uploadBuffer(rt.device, z.subarray(r0 * V, (r0 + n) * V), `logits ${r0}`));
     const ops = chunks.map(([r0, n], i) => new CrossEntropyBackward(rt, {
-      rows: n, vocab: V, logits: bufs[i]!, labels: labelBuf, loss, rowOffset: r0, totalRows: rows, accumulateLoss: i > 0,
+      rows: n, V, logits: bufs[i]!, labels: labelBuf, loss, rowOffset: r0, totalRows: rows, accumulateLoss: i > 0,
     }));
     runPass(rt, (pass) => ops.forEach((op) => op.encode(pass)));
     const dz = new Float32Array(rows * V);

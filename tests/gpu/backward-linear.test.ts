@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { readF32, uploadBuffer } from '../../src/gpu/buffers';
-import { LinearBackward } from '../../src/kernels/backward/linear';
+import { LinearBackward, LinearScore } from '../../src/kernels/backward/linear';
 import { packF16, roundToF16 } from '../../src/util/f16';
 import { poisonedF32, runPass, testRuntime } from '../helpers/gpu';
 import { firstNonFinite, randomArray, relativeError, seededRandom } from '../helpers/numeric';
 import { linearBackwardRef } from '../reference/backward-linear';
 
-describe('backward linear kernel (dX = dY W, score sum |W * dY^T X|)', () => {
+describe('backward linear kernels (dX = dY W; score sum |W * dY^T X|)', () => {
   // [M, N, K]: single element, odd sizes below / across the 64 tile and the 16 reduction step; the
   // calibration batch's 1280 rows (dW summed over all of them per tile). (More score partials than the
   // reduction's 256 threads: see the 2 x 40000 RMSNorm case.)
@@ -21,15 +21,17 @@ describe('backward linear kernel (dX = dY W, score sum |W * dY^T X|)', () => {
         const w = randomArray(N * K, normal, 0.5);
         const dX = poisonedF32(rt, M * K, 'dX');
         const scores = poisonedF32(rt, 3, 'scores');
-        const op = new LinearBackward(rt, {
-          M, N, K, weightF16, kernel,
-          dY: uploadBuffer(rt.device, dy, 'dY'),
-          W: uploadBuffer(rt.device, weightF16 ? packF16(w) : w, 'W'),
-          X: uploadBuffer(rt.device, x, 'X'),
-          dX,
-          score: { scores, slot: 1 },
+        const args = {
+          M, N, K, dtype: weightF16 ? 'f16' as const : 'f32' as const, kernel,
+          dy: uploadBuffer(rt.device, dy, 'dY'),
+          w: uploadBuffer(rt.device, weightF16 ? packF16(w) : w, 'W'),
+        };
+        const op = new LinearBackward(rt, { ...args, dx: dX });
+        const scoreOp = new LinearScore(rt, { ...args, x: uploadBuffer(rt.device, x, 'X'), score: { scores, slot: 1 } });
+        runPass(rt, (pass) => {
+          op.encode(pass);
+          scoreOp.encode(pass);
         });
-        runPass(rt, (pass) => op.encode(pass));
         const out = await readF32(rt.device, dX, M * K);
         const score = (await readF32(rt.device, scores, 3))[1]!;
         expect(firstNonFinite(out)).toBe(-1);
@@ -43,7 +45,7 @@ describe('backward linear kernel (dX = dY W, score sum |W * dY^T X|)', () => {
     }
   }
 
-  for (const kernel of ['tiled', 'direct'] as const) it(`accumulates dX and the score slot; score without dX (${kernel})`, async () => {
+  for (const kernel of ['tiled', 'direct'] as const) it(`accumulates dX and the score slot; overwrites the score slot (${kernel})`, async () => {
     const rt = await testRuntime();
     const [M, N, K] = [37, 45, 23];
     const { normal } = seededRandom('backward-linear accumulate');
@@ -53,12 +55,15 @@ describe('backward linear kernel (dX = dY W, score sum |W * dY^T X|)', () => {
     const dx0 = randomArray(M * K, normal);
     const dX = uploadBuffer(rt.device, dx0, 'dX');
     const scores = uploadBuffer(rt.device, new Float32Array([7, 0.5]), 'scores');
-    const bufs = { dY: uploadBuffer(rt.device, dy, 'dY'), W: uploadBuffer(rt.device, w, 'W'), X: uploadBuffer(rt.device, x, 'X') };
-    const acc = new LinearBackward(rt, { M, N, K, weightF16: false, kernel, ...bufs, dX, accumulate: true, score: { scores, slot: 1, accumulate: true } });
-    const scoreOnly = new LinearBackward(rt, { M, N, K, weightF16: false, kernel, ...bufs, score: { scores, slot: 0 } });
+    const bufs = { M, N, K, dtype: 'f32' as const, kernel, dy: uploadBuffer(rt.device, dy, 'dY'), w: uploadBuffer(rt.device, w, 'W') };
+    const x0 = uploadBuffer(rt.device, x, 'X');
+    const acc = new LinearBackward(rt, { ...bufs, dx: dX, accumulate: true });
+    const accScore = new LinearScore(rt, { ...bufs, x: x0, score: { scores, slot: 1, accumulate: true } });
+    const setScore = new LinearScore(rt, { ...bufs, x: x0, score: { scores, slot: 0 } });
     runPass(rt, (pass) => {
       acc.encode(pass);
-      scoreOnly.encode(pass);
+      accScore.encode(pass);
+      setScore.encode(pass);
     });
     const out = await readF32(rt.device, dX, M * K);
     const s = await readF32(rt.device, scores, 2);
@@ -81,14 +86,17 @@ describe('backward linear kernel (dX = dY W, score sum |W * dY^T X|)', () => {
     big.set(dy, pad);
     const dXbig = poisonedF32(rt, pad + M * K, 'dX big');
     const scores = poisonedF32(rt, 1, 'scores');
-    const op = new LinearBackward(rt, {
-      M, N, K, weightF16: false,
-      dY: { buffer: uploadBuffer(rt.device, big, 'dY big'), offset: 256, size: M * N * 4 },
-      W: uploadBuffer(rt.device, w, 'W'), X: uploadBuffer(rt.device, x, 'X'),
-      dX: { buffer: dXbig, offset: 256, size: M * K * 4 },
-      score: { scores, slot: 0 },
+    const args = {
+      M, N, K, dtype: 'f32' as const,
+      dy: { buffer: uploadBuffer(rt.device, big, 'dY big'), offset: 256, size: M * N * 4 },
+      w: uploadBuffer(rt.device, w, 'W'),
+    };
+    const op = new LinearBackward(rt, { ...args, dx: { buffer: dXbig, offset: 256, size: M * K * 4 } });
+    const scoreOp = new LinearScore(rt, { ...args, x: uploadBuffer(rt.device, x, 'X'), score: { scores, slot: 0 } });
+    runPass(rt, (pass) => {
+      op.encode(pass);
+      scoreOp.encode(pass);
     });
-    runPass(rt, (pass) => op.encode(pass));
     const out = await readF32(rt.device, dXbig, M * K, 256);
     const ref = linearBackwardRef(dy, w, x, M, N, K);
     expect(relativeError(out, ref.dx)).toBeLessThan(1e-5);

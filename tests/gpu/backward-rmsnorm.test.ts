@@ -1,12 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { readF32, uploadBuffer } from '../../src/gpu/buffers';
-import { RmsNormBackward } from '../../src/kernels/backward/rmsnorm';
+import { RmsNormBackward, RmsNormScore } from '../../src/kernels/backward/rmsnorm';
 import { packF16, roundToF16 } from '../../src/util/f16';
 import { poisonedF32, runPass, testRuntime } from '../helpers/gpu';
 import { firstNonFinite, randomArray, relativeError, seededRandom } from '../helpers/numeric';
 import { rmsnormBackwardRef } from '../reference/backward-rmsnorm';
 
-describe('backward rmsnorm kernel (dx and weight score)', () => {
+describe('backward rmsnorm kernels (dx, then the weight score from its 1/rms)', () => {
   // 1280 rows = the calibration batch; dim 40000 gives 313 score partials (> the reduction's 256 threads)
   const shapes: [number, number][] = [[1, 1], [3, 257], [17, 1000], [130, 96], [1280, 131], [2, 40000]];
   for (const weightF16 of [false, true]) {
@@ -20,21 +20,24 @@ describe('backward rmsnorm kernel (dx and weight score)', () => {
         const eps = 1e-5;
         const dx = poisonedF32(rt, rows * dim, 'dx');
         const scores = poisonedF32(rt, 2, 'scores');
-        const op = new RmsNormBackward(rt, {
+        const args = {
           rows, dim, eps, weightF16,
           x: uploadBuffer(rt.device, x, 'x'),
           w: uploadBuffer(rt.device, weightF16 ? packF16(w) : w, 'w'),
           dy: uploadBuffer(rt.device, dy, 'dy'),
-          dx,
-          score: { scores, slot: 1 },
+        };
+        const op = new RmsNormBackward(rt, { ...args, dx });
+        const score = new RmsNormScore(rt, { ...args, rinv: op.rinv, score: { scores, slot: 1 } });
+        runPass(rt, (pass) => {
+          op.encode(pass);
+          score.encode(pass);
         });
-        runPass(rt, (pass) => op.encode(pass));
         const out = await readF32(rt.device, dx, rows * dim);
-        const score = (await readF32(rt.device, scores, 2))[1]!;
+        const gotScore = (await readF32(rt.device, scores, 2))[1]!;
         expect(firstNonFinite(out)).toBe(-1);
         const ref = rmsnormBackwardRef(x, weightF16 ? roundToF16(w) : w, dy, rows, dim, eps);
         const errDx = relativeError(out, ref.dx);
-        const errScore = Math.abs(score - ref.score) / ref.score;
+        const errScore = Math.abs(gotScore - ref.score) / ref.score;
         console.log(`dx rel err ${errDx.toExponential(2)} (cond ${ref.cond.toPrecision(3)}), score rel err ${errScore.toExponential(2)}`);
         // 1e-5 for the ordinary case (cond ~ 1); dim = 1 makes the two terms of dx cancel
         // (cond ~ 2 mean(x^2) / eps ~ 1e6), where f32 can only reach ~ 2^-24 * cond.

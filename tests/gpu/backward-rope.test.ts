@@ -13,28 +13,33 @@ function dot(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 describe('backward rope kernel (transposed rotation, in place)', () => {
-  // [batch, T, heads, headDim, theta]
-  const cases: [number, number, number, number, number][] = [[1, 1, 1, 2, 10000], [2, 7, 3, 8, 10000], [3, 130, 2, 64, 10000], [1, 300, 1, 128, 500000]];
-  for (const [B, T, heads, D, theta] of cases) {
-    it(`B=${B} T=${T} heads=${heads} D=${D} theta=${theta}`, async () => {
+  // [batch, T, q heads, kv heads, headDim, theta]
+  const cases: [number, number, number, number, number, number][] = [
+    [1, 1, 1, 1, 2, 10000], [2, 7, 3, 1, 8, 10000], [3, 130, 2, 2, 64, 10000], [1, 300, 4, 1, 128, 500000],
+  ];
+  for (const [B, T, nHeads, nKvHeads, D, theta] of cases) {
+    it(`B=${B} T=${T} heads=${nHeads}/${nKvHeads} D=${D} theta=${theta}`, async () => {
       const rt = await testRuntime();
       const rows = B * T;
-      const { normal } = seededRandom(`backward-rope ${B}x${T}x${heads}x${D}`);
-      const dy = randomArray(rows * heads * D, normal);
+      const { normal } = seededRandom(`backward-rope ${B}x${T}x${nHeads}x${D}`);
+      const dq = randomArray(rows * nHeads * D, normal);
+      const dk = randomArray(rows * nKvHeads * D, normal);
       const invFreq = Float32Array.from(ropeInvFreq(D, theta));
-      const grad = uploadBuffer(rt.device, dy, 'grad');
-      const op = new RopeBackward(rt, { rows, heads, headDim: D, seqLen: T, invFreq, grad });
+      const [dqBuf, dkBuf] = [uploadBuffer(rt.device, dq, 'dq'), uploadBuffer(rt.device, dk, 'dk')];
+      const op = new RopeBackward(rt, { rows, T, headDim: D, nHeads, nKvHeads, dq: dqBuf, dk: dkBuf, theta });
       runPass(rt, (pass) => op.encode(pass));
-      const out = await readF32(rt.device, grad, rows * heads * D);
-      expect(firstNonFinite(out)).toBe(-1);
-      const ref = ropeBackwardRef(dy, invFreq, rows, heads, D, T);
-      // the reference backward is the adjoint of the reference forward: <R x, y> = <x, R^T y>
-      const x = randomArray(rows * heads * D, normal);
-      const lhs = dot(ropeRef(x, invFreq, rows, heads, D, T), dy);
-      expect(Math.abs(lhs - dot(x, ref))).toBeLessThan(1e-9 * Math.sqrt(dy.length) * 10);
-      const err = relativeError(out, ref);
-      console.log(`rope backward rel err ${err.toExponential(2)}`);
-      expect(err).toBeLessThan(1e-5);
+      for (const [name, dy, buf, heads] of [['dq', dq, dqBuf, nHeads], ['dk', dk, dkBuf, nKvHeads]] as const) {
+        const out = await readF32(rt.device, buf, rows * heads * D);
+        expect(firstNonFinite(out), name).toBe(-1);
+        const ref = ropeBackwardRef(dy, invFreq, rows, heads, D, T);
+        // the reference backward is the adjoint of the reference forward: <R x, y> = <x, R^T y>
+        const x = randomArray(rows * heads * D, normal);
+        const lhs = dot(ropeRef(x, invFreq, rows, heads, D, T), dy);
+        expect(Math.abs(lhs - dot(x, ref))).toBeLessThan(1e-9 * Math.sqrt(dy.length) * 10);
+        const err = relativeError(out, ref);
+        console.log(`rope backward ${name} rel err ${err.toExponential(2)}`);
+        expect(err, name).toBeLessThan(1e-5);
+      }
     });
   }
 });

@@ -20,7 +20,7 @@ describe('backward swiglu kernel', () => {
         const dg = inPlace ? gBuf : poisonedF32(rt, count, 'dg');
         const du = inPlace ? uBuf : poisonedF32(rt, count, 'du');
         const op = new SwiGluBackward(rt, {
-          count, g: gBuf, u: uBuf, dh: uploadBuffer(rt.device, dh, 'dh'), ...(inPlace ? {} : { dg, du }),
+          n: count, g: gBuf, u: uBuf, dh: uploadBuffer(rt.device, dh, 'dh'), ...(inPlace ? {} : { dg, du }),
         });
         runPass(rt, (pass) => op.encode(pass));
         const outG = await readF32(rt.device, dg, count);

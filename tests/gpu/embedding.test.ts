@@ -24,7 +24,7 @@ describe('embedding gather', () => {
         ids[0] = vocab - 1;
         const y = poisonedF32(rt, rows * hidden);
         const op = new Embedding(rt, {
-          rows, vocab, hidden, dtype: f16 ? 'f16' : 'f32', maxBindingBytes,
+          rows, V: vocab, dim: hidden, dtype: f16 ? 'f16' : 'f32', maxBindingBytes,
           ids: uploadBuffer(rt.device, ids, 'ids'),
           table: uploadBuffer(rt.device, f16 ? packF16(table) : table, 'table'),
           y,

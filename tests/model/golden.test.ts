@@ -14,7 +14,7 @@ import { sampleCalibration, splitDocuments } from '../../src/prune/calibration';
 import { iterativePpl } from '../../src/prune/iterative-ppl';
 import { magnitudeScores } from '../../src/prune/magnitude';
 import { pplScores } from '../../src/prune/ppl-criterion';
-import { rankAscending } from '../../src/prune/select';
+import { rankBlocks } from '../../src/prune/criteria/ranking';
 import { similarityScores } from '../../src/prune/similarity';
 import { EMBEDDED_MODEL, fixtureF32, fixtureI32, fixtureIndex, loadTestModel, VARIANT_MODEL } from '../helpers/models';
 import { relativeError } from '../helpers/numeric';
@@ -86,14 +86,14 @@ describe('embedded model vs PyTorch', { timeout: 900_000 }, () => {
     const r = await pplScores(model, calIds, 10, 128);
     expect(rel(r.basePpl, fx.criteria.full_ppl)).toBeLessThan(1e-3);
     (fx.criteria.ppl_block_removed as number[]).forEach((ref, i) => expect(rel(r.scores[i]!, ref), `block ${i}`).toBeLessThan(1e-3));
-    expect(rankAscending(r.scores)).toEqual(fx.criteria.ppl_order);
+    expect(rankBlocks(r.scores)).toEqual(fx.criteria.ppl_order);
     expect(r.blockRuns).toBeLessThan(r.blockRunsWithoutReuse / 1.8);
   });
 
   it('computes magnitude scores to float rounding', async () => {
     const r = await magnitudeScores(model);
     (fx.criteria.magnitude_per_weight as number[][]).forEach((ws, i) => ws.forEach((ref, k) => expect(rel(r.perWeight[i]![k]!, ref), `block ${i} weight ${k}`).toBeLessThan(1e-5)));
-    expect(rankAscending(r.perBlock)).toEqual(fx.criteria.magnitude_order);
+    expect(rankBlocks(r.perBlock)).toEqual(fx.criteria.magnitude_order);
   });
 
   it('computes Block Influence and angular distances within 1e-4', async () => {

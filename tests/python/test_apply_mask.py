@@ -1,4 +1,5 @@
-"""tools/apply_mask.py: the pruned folder is a loadable LLaMA whose logits equal the in-memory cut.
+"""tools/apply_mask.py: the pruned folder is a loadable model whose logits equal the in-memory cut
+(LLaMA, and the families of tests/fixtures/families: biases and q/k norms move with their block).
 
 Run: /usr/bin/python3 tests/python/test_apply_mask.py   (spawned by tests/unit/export-python.test.ts)
 The torch part is skipped where torch is missing (the CI machine has only python3); the stdlib
@@ -23,6 +24,7 @@ except ImportError:  # pragma: no cover
     torch = None
 
 TINY = os.path.join(ROOT, "public", "models", "kjv-tiny-llama")
+FAMILIES = os.path.join(ROOT, "tests", "fixtures", "families")
 
 
 def mask_json(L, removed, arch="LlamaForCausalLM", fingerprint="e" * 64):
@@ -149,7 +151,98 @@ def synthetic(L=6, D=16, I=24, V=32, H=4, KV=2, tied=False, seed=3):
     return c, tensors
 
 
+# Per-block tensors beyond LLaMA's, family by family (tools/families/reference.py block_tensor_names).
+FAMILY_BLOCK_EXTRAS = {
+    "Qwen2ForCausalLM": ["self_attn.q_proj.bias", "self_attn.k_proj.bias", "self_attn.v_proj.bias"],
+    "Qwen3ForCausalLM": ["self_attn.q_norm.weight", "self_attn.k_norm.weight", "self_attn.q_proj.bias",
+                         "self_attn.k_proj.bias", "self_attn.v_proj.bias", "self_attn.o_proj.bias"],
+    "GemmaForCausalLM": [],
+    "MistralForCausalLM": [],
+}
+
+
+def family_folder(folder, arch, L=5, tied=True, extra_config=None):
+    """A tiny F32 checkpoint of `arch` whose every tensor holds distinct bytes (its name's hash)."""
+    import hashlib
+    names = ["model.embed_tokens.weight", "model.norm.weight"] + ([] if tied else ["lm_head.weight"])
+    for i in range(L):
+        names += [f"model.layers.{i}.{s}" for s in ["input_layernorm.weight", "post_attention_layernorm.weight",
+                                                     "self_attn.q_proj.weight", "self_attn.k_proj.weight",
+                                                     "self_attn.v_proj.weight", "self_attn.o_proj.weight",
+                                                     "mlp.gate_proj.weight", "mlp.up_proj.weight",
+                                                     "mlp.down_proj.weight"] + FAMILY_BLOCK_EXTRAS[arch]]
+    tensors = [(n, [3], [float(b) for b in hashlib.sha256(n.encode()).digest()[:3]]) for n in names]
+    c = {"architectures": [arch], "num_hidden_layers": L, **(extra_config or {})}
+    if not tied:
+        c["tie_word_embeddings"] = False
+    write_checkpoint(folder, c, tensors)
+    return c, {n: struct.pack("<3f", *v) for n, _, v in tensors}
+
+
+def folder_bytes(folder):
+    out = {}
+    for fn in am.weight_files(folder, sorted(os.listdir(folder))):
+        for t in am.read_header(os.path.join(folder, fn)):
+            with open(t["file"], "rb") as f:
+                f.seek(t["begin"])
+                out[t["name"]] = f.read(t["byte_length"])
+    return out
+
+
 class StdlibTests(unittest.TestCase):
+    def test_family_tensors_follow_their_block(self):
+        """Biases and q/k norms are renumbered with their block; tied checkpoints gain no lm_head."""
+        removed = [1, 3]
+        kept = [0, 2, 4]
+        for arch in FAMILY_BLOCK_EXTRAS:
+            for tied in (True, False):
+                with tempfile.TemporaryDirectory() as tmp:
+                    src, out = os.path.join(tmp, "src"), os.path.join(tmp, "out")
+                    os.makedirs(src)
+                    c, source = family_folder(src, arch, tied=tied)
+                    mpath = os.path.join(tmp, "mask.json")
+                    with open(mpath, "w") as f:
+                        json.dump(mask_json(5, removed, arch=arch), f)
+                    am.apply_mask(mpath, src, out, check_fingerprint=False, log=lambda *_: None)
+                    got = folder_bytes(out)
+                    want = {}
+                    for name, data in source.items():
+                        m = am.LAYER_RE.match(name)
+                        if not m:
+                            want[name] = data
+                        elif int(m.group(1)) in kept:
+                            want[f"model.layers.{kept.index(int(m.group(1)))}.{m.group(2)}"] = data
+                    self.assertEqual(got, want, f"{arch} tied={tied}")
+                    self.assertEqual("lm_head.weight" in got, not tied)
+                    for extra in FAMILY_BLOCK_EXTRAS[arch]:
+                        self.assertEqual(got[f"model.layers.1.{extra}"], source[f"model.layers.2.{extra}"])
+
+    def test_max_window_layers_is_recounted(self):
+        """Qwen windows the layers >= max_window_layers: the kept blocks keep their kind of attention."""
+        text = '{"max_window_layers": 2, "num_hidden_layers": 5, "use_sliding_window": true}'
+        self.assertEqual(am.pruned_config_text(text, [1, 2, 4]),
+                         '{"max_window_layers": 1, "num_hidden_layers": 3, "use_sliding_window": true}')
+        self.assertEqual(am.pruned_config_text(text, [2, 3]),
+                         '{"max_window_layers": 0, "num_hidden_layers": 2, "use_sliding_window": true}')
+        # a threshold past the last block stays past it (Qwen3-0.6B: 28 of 28)
+        self.assertEqual(am.pruned_config_text('{"num_hidden_layers": 4, "max_window_layers": 28}', [0, 3]),
+                         '{"num_hidden_layers": 2, "max_window_layers": 2}')
+
+    def test_new_families_need_skip_fingerprint_until_the_engine_loads_them(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            src = os.path.join(tmp, "src")
+            os.makedirs(src)
+            family_folder(src, "Qwen2ForCausalLM")
+            mpath = os.path.join(tmp, "mask.json")
+            with open(mpath, "w") as f:
+                json.dump(mask_json(5, [1], arch="Qwen2ForCausalLM"), f)
+            with self.assertRaisesRegex(am.MaskApplyError, "skip-fingerprint"):
+                am.apply_mask(mpath, src, os.path.join(tmp, "out"), log=lambda *_: None)
+            with open(mpath, "w") as f:
+                json.dump(mask_json(5, [1], arch="MistralForCausalLM"), f)
+            with self.assertRaisesRegex(am.MaskApplyError, "mask is for MistralForCausalLM"):
+                am.apply_mask(mpath, src, os.path.join(tmp, "out2"), check_fingerprint=False, log=lambda *_: None)
+
     def test_natural_order_and_sizes(self):
         names = ["model.layers.10.a", "model.layers.9.a", "lm_head.weight", "model.norm.weight", "model.layers.1.b"]
         import functools
@@ -214,6 +307,38 @@ class TorchTests(unittest.TestCase):
             with tempfile.TemporaryDirectory() as src:
                 write_checkpoint(src, c, tensors)
                 self.check(src, [1, 4], c)
+
+    @unittest.skipIf(not os.path.exists(os.path.join(FAMILIES, "index.json")), "family fixtures not written")
+    def test_family_checkpoints(self):
+        """Each family fixture, pruned on disk, computes (tools/families/reference.py, float64) exactly
+        what the full model computes with those blocks skipped."""
+        sys.path.insert(0, os.path.join(ROOT, "tools", "families"))
+        import reference as ref
+        with open(os.path.join(FAMILIES, "index.json")) as f:
+            names = list(json.load(f)["families"])
+        ids = torch.tensor([[1, 1059, 359, 478, 293, 603, 47, 443, 261, 413, 782, 359, 47, 69, 1302, 285]])
+        for name in names:
+            src = os.path.join(FAMILIES, name)
+            with open(os.path.join(src, "config.json")) as f:
+                c = json.load(f)
+            L = c["num_hidden_layers"]
+            removed = [0, L - 2]
+            with tempfile.TemporaryDirectory() as tmp:
+                mpath = os.path.join(tmp, "mask.json")
+                with open(mpath, "w") as f:
+                    json.dump(mask_json(L, removed, arch=c["architectures"][0]), f)
+                out = os.path.join(tmp, "out")
+                am.apply_mask(mpath, src, out, check_fingerprint=False, log=lambda *_: None)
+                with open(os.path.join(out, "config.json")) as f:
+                    pc = json.load(f)
+                full = {k: v.double() for k, v in load_folder(src).items()}
+                pruned = {k: v.double() for k, v in load_folder(out).items()}
+                spec, pspec = ref.spec_from_config(c), ref.spec_from_config(pc)
+                self.assertEqual(set(pruned), set(ref.tensor_shapes(pspec)), name)
+                with torch.no_grad():
+                    cut = ref.forward(full, spec, ids, skip=set(removed))
+                    got = ref.forward(pruned, pspec, ids)
+                self.assertTrue(torch.equal(cut, got), f"{name}: max diff {(cut - got).abs().max().item()}")
 
     @unittest.skipIf(not os.path.exists(os.path.join(TINY, "model.safetensors")), "kjv-tiny-llama not built yet")
     def test_tiny_model(self):

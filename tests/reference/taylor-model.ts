@@ -76,6 +76,10 @@ export interface ModelBackward {
   grads: Record<Kind, Float64Array>[];
   /** scores[i][k] = sum |W * dL/dW|, k in KINDS order. */
   scores: number[][];
+  /** outGrads[i][linear] = dL/d(output) of block i's linear layer [rows, out features]. */
+  outGrads: Record<'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down', Float64Array>[];
+  /** dx[i] = dL/d(input of block i) [rows, hidden]. */
+  dx: Float64Array[];
 }
 
 export function modelBackwardRef(c: ModelShape, p: ModelParams, ids: ArrayLike<number>, T: number, f: ModelForward): ModelBackward {
@@ -86,6 +90,8 @@ export function modelBackwardRef(c: ModelShape, p: ModelParams, ids: ArrayLike<n
   const dnf = linearBackwardRef(dz, p.lmHead, f.nf, rows, c.vocab, c.hidden).dx;
   let dy = rmsnormBackwardRef(f.xL, p.finalNorm, dnf, rows, c.hidden, c.eps).dx;
   const grads: Record<Kind, Float64Array>[] = new Array(p.blocks.length);
+  const outGrads: ModelBackward['outGrads'] = new Array(p.blocks.length);
+  const dxs: Float64Array[] = new Array(p.blocks.length);
   for (let i = p.blocks.length - 1; i >= 0; i--) {
     const W = p.blocks[i]!;
     const A = f.blocks[i]!;
@@ -104,8 +110,10 @@ export function modelBackwardRef(c: ModelShape, p: ModelParams, ids: ArrayLike<n
     const lv = linearBackwardRef(att.dv, W.v, A.n1, rows, kvd, c.hidden);
     const inp = rmsnormBackwardRef(A.x0, W.inputNorm, add(add(lq.dx, lk.dx), lv.dx), rows, c.hidden, c.eps);
     grads[i] = { q: lq.dw, k: lk.dw, v: lv.dw, o: o.dw, gate: gate.dw, up: up.dw, down: down.dw, inputNorm: inp.dw, postNorm: post.dw };
+    outGrads[i] = { q: dq, k: dk, v: att.dv, o: dh, gate: dg, up: du, down: dy };
     dy = add(dh, inp.dx);
+    dxs[i] = dy;
   }
   const scores = grads.map((g, i) => KINDS.map((k) => taylorScore(p.blocks[i]![k], g[k])));
-  return { grads, scores };
+  return { grads, scores, outGrads, dx: dxs };
 }

@@ -8,14 +8,13 @@ import {
   ExportError,
   INDEX_FILE,
   isCopiedFile,
-  MemorySink,
-  memorySource,
   naturalCompare,
   planPrunedCheckpoint,
   prunedConfigText,
   type ExportSource,
 } from '../../src/export/checkpoint';
 import { BlobSink } from '../../src/export/blob-sink';
+import { MemorySink, memorySource } from '../helpers/memory-export';
 import { DirectorySink, type DirectoryHandleLike } from '../../src/browser/directory-sink';
 import { folderListing, nodeFolderExportSource, nodeFolderSink } from '../../src/node/folder-export';
 import { exportSourceFromIndex } from '../../src/export/source';

@@ -4,12 +4,12 @@ import {
   MaskError,
   parseMask,
   privateStringReason,
-  rankBlocks,
   serializeMask,
   validateMask,
   type BuildMaskInput,
   type PruningMask,
 } from '../../src/prune/mask';
+import { rankBlocks } from '../../src/prune/criteria/ranking';
 import { selectBlocks } from '../../src/prune/select';
 
 const FP = 'a3f1c0de'.repeat(8);

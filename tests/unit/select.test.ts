@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { blocksForRatio, rankAscending, resolveProtected, selectBlocks, SEED_PROTECTED } from '../../src/prune/select';
+import { rankBlocks } from '../../src/prune/criteria/ranking';
+import { blocksForRatio, resolveProtected, selectBlocks, SEED_PROTECTED } from '../../src/prune/select';
 
 describe('block selection', () => {
   it('resolves the seed protection on 32 blocks to 0-3, 30, 31', () => {
@@ -24,6 +25,6 @@ describe('block selection', () => {
     expect(s.warning).toMatch(/leaves 2 of 8/);
   });
   it('ranks ascending with stable ties', () => {
-    expect(rankAscending([3, 1, 1, 0])).toEqual([3, 1, 2, 0]);
+    expect(rankBlocks([3, 1, 1, 0])).toEqual([3, 1, 2, 0]);
   });
 });

@@ -1,6 +1,6 @@
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { SpeedResult } from '../../src/eval/speed';
-import type { EngineRequest } from '../../src/app/protocol';
+import type { ArgsOf, EngineRequest } from '../../src/app/protocol';
 import { restartGpu, runBenchmark } from '../../src/ui/lab-actions';
 import { currentRecord, keptBlocks, planKey, useLab } from '../../src/ui/store';
 import { L, resetStore } from './ui-fixtures';
@@ -13,14 +13,13 @@ vi.mock('../../src/browser/worker-client', () => ({
     private next = 1;
     onEvent(): void {}
     cancel(): void {}
-    request(request: EngineRequest) {
-      requests.push(request);
+    init() {
+      requests.push({ type: 'init' });
       return Promise.resolve({ type: 'ready', adapter: { description: 'fake' } });
     }
-    start(request: EngineRequest) {
-      requests.push(request);
-      const plans = request.type === 'benchmark' ? request.plans : [];
-      const results = plans.map((plan, i): Partial<SpeedResult> => ({ plan, blocks: plan.length, decodeTokensPerS: 100 + requests.length * 10 + i, weightBytesPerToken: plan.length }));
+    benchmark(args: ArgsOf<'benchmark'>) {
+      requests.push({ type: 'benchmark', ...args });
+      const results = args.plans.map((plan, i): Partial<SpeedResult> => ({ plan, blocks: plan.length, decodeTokensPerS: 100 + requests.length * 10 + i, weightBytesPerToken: plan.length }));
       return { id: this.next++, result: Promise.resolve({ type: 'benchmarked', results }) };
     }
   },

@@ -1,6 +1,6 @@
 /** A fake 16-block model and scores for the UI tests (no GPU, no worker). */
 import type { CriterionResult, ModelInfo } from '../../src/app/protocol';
-import { rankAscending } from '../../src/prune/select';
+import { rankBlocks } from '../../src/prune/criteria/ranking';
 import { DEFAULT_SETTINGS, useLab } from '../../src/ui/store';
 
 export const L = 16;
@@ -29,7 +29,7 @@ export const PPL_SCORES = [900, 60, 44, 41, 38.5, 37.2, 36.3, 35.9, 35.5, 35.7, 
 export const TAYLOR_SCORES = [0.84, 0.33, 0.23, 0.2, 0.15, 0.13, 0.09, 0.085, 0.073, 0.08, 0.095, 0.11, 0.12, 0.14, 0.19, 0.41];
 
 export const result = (criterion: CriterionResult['criterion'], scores: number[]): CriterionResult => ({
-  criterion, scores, ranking: rankAscending(scores), seconds: 1, detail: {},
+  criterion, scores, ranking: rankBlocks(scores), seconds: 1, detail: {},
 });
 
 export const CALIBRATION = { textSha256: 'cd'.repeat(32), description: 'embedded:kjv-calib.txt', n: 2, t: 32, seed: 1234, bos: 'first' as const };

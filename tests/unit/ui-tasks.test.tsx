@@ -6,7 +6,7 @@
  */
 import { cleanup, fireEvent, render, screen, within } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import type { EngineRequest } from '../../src/app/protocol';
+import type { ArgsOf, EngineRequest } from '../../src/app/protocol';
 import type { TaskTable } from '../../src/tasks/results';
 import { buildCurrentMask } from '../../src/ui/mask-actions';
 import { currentRecord, keptBlocks, planKey, useLab } from '../../src/ui/store';
@@ -27,19 +27,16 @@ vi.mock('../../src/browser/worker-client', () => ({
     private next = 1;
     onEvent(): void {}
     cancel(): void {}
-    request() {
-      return Promise.resolve({ type: 'ok' });
-    }
-    start(request: EngineRequest) {
+    tasks(args: ArgsOf<'tasks'>) {
+      const request: EngineRequest = { type: 'tasks', ...args };
       requests.push(request);
-      if (request.type !== 'tasks') throw new Error('unexpected request');
-      const task = request.tasks[0]!.task;
+      const task = args.tasks[0]!.task;
       if (failing.has(task)) return { id: this.next++, result: Promise.reject(new Error(`${task} row 3 of f.jsonl: gold index 9 is out of range for 4 choices`)) };
       const table: TaskTable = {
-        plans: request.plans.map((p) => ({ name: p.name, blocks: p.plan.length })),
+        plans: args.plans.map((p) => ({ name: p.name, blocks: p.plan.length })),
         tasks: [{
-          task, title: task, metric: 'acc', split: 'heldout', source: 'shipped', items: 10, tokens: 100, tokensRun: request.plans.map(() => 90), seconds: request.plans.map(() => 1),
-          perPlan: request.plans.map((_, i) => ({ acc: { value: [0.8, 0.6][i]!, stderr: 0.1 } })),
+          task, title: task, metric: 'acc', split: 'heldout', source: 'shipped', items: 10, tokens: 100, tokensRun: args.plans.map(() => 90), seconds: args.plans.map(() => 1),
+          perPlan: args.plans.map((_, i) => ({ acc: { value: [0.8, 0.6][i]!, stderr: 0.1 } })),
         }],
       };
       return { id: this.next++, result: Promise.resolve({ type: 'tasks', table }) };

@@ -1,38 +1,41 @@
 import code from '../../../shaders/backward_rope.wgsl?raw';
-import { uploadBuffer } from '../../gpu/buffers';
-import type { GpuRuntime } from '../../gpu/runtime';
-import { prepare, type Buf, u32Params, type Dispatch } from './common';
+import { packParams, type GpuRuntime } from '../../gpu/runtime';
+import { encodeAll, prepare, type Buf, type Dispatch } from '../common';
+import { ropeTable, type Llama3RopeScaling } from '../rope';
 
 const shader = { name: 'backward_rope', code };
 const WG = 256;
 
+/** As the forward's RopeArgs (same positions, same inv_freq table), with the gradients in place of q and k. */
 export interface RopeBackwardArgs {
+  /** Tokens (B*T) and tokens per sequence T: token r has position r mod T. */
   rows: number;
-  heads: number;
+  T: number;
   headDim: number;
-  /** Tokens per sequence: the position of row r is pos0 + r mod seqLen. */
-  seqLen: number;
-  pos0?: number;
-  /** inv_freq table [headDim / 2] (f32, as the forward's kernels/rope.ts builds it): uploaded here when given as an array. */
-  invFreq: Float32Array | Buf;
-  /** f32 [rows, heads * headDim], in place: gradient w.r.t. the rotated q (or k) in, pre-RoPE out. */
-  grad: Buf;
+  nHeads: number;
+  nKvHeads: number;
+  /** f32 [rows, nHeads*headDim] and [rows, nKvHeads*headDim], in place: gradients w.r.t. the rotated q and k in, pre-RoPE out. */
+  dq: Buf;
+  dk: Buf;
+  theta: number;
+  scaling?: Llama3RopeScaling;
 }
 
-/** RoPE backward (transposed rotation), in place. One dispatch. */
+/** RoPE backward (transposed rotation) on dq and dk in place: two dispatches. */
 export class RopeBackward {
-  private readonly dispatch: Dispatch;
+  private readonly dispatches: Dispatch[];
 
   constructor(rt: GpuRuntime, a: RopeBackwardArgs) {
     if (a.headDim % 2 !== 0) throw new Error('RopeBackward: headDim must be even');
     const half = a.headDim / 2;
-    const params = u32Params(rt, 'backward_rope.params', a.rows, a.heads, half, a.seqLen, a.pos0 ?? 0);
-    const invFreq = a.invFreq instanceof Float32Array ? uploadBuffer(rt.device, a.invFreq, 'backward_rope.inv_freq') : a.invFreq;
-    this.dispatch = prepare(rt, shader, 'main', { WG }, { 0: params, 1: invFreq, 2: a.grad },
-      rt.grid(Math.ceil((a.rows * a.heads * half) / WG)));
+    const table = ropeTable(rt, a.headDim, a.theta, a.scaling);
+    this.dispatches = ([[a.dq, a.nHeads], [a.dk, a.nKvHeads]] as const).map(([grad, heads]) => {
+      const params = rt.uniform(packParams([{ u32: a.rows }, { u32: heads }, { u32: half }, { u32: a.T }, { u32: 0 }]), 'backward_rope.params');
+      return prepare(rt, shader, 'main', { WG }, { 0: params, 1: table, 2: grad }, rt.grid(Math.ceil((a.rows * heads * half) / WG)));
+    });
   }
 
   encode(pass: GPUComputePassEncoder): void {
-    this.dispatch.encode(pass);
+    encodeAll(pass, this.dispatches);
   }
 }

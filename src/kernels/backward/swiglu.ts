@@ -1,13 +1,13 @@
 import code from '../../../shaders/backward_swiglu.wgsl?raw';
-import type { GpuRuntime } from '../../gpu/runtime';
-import { prepare, type Buf, u32Params, type Dispatch } from './common';
+import { packParams, type GpuRuntime } from '../../gpu/runtime';
+import { encodeAll, prepare, type Buf, type Dispatch } from '../common';
 
 const shader = { name: 'backward_swiglu', code };
 const WG = 256;
 
 export interface SwiGluBackwardArgs {
   /** Elements (rows * intermediate size). */
-  count: number;
+  n: number;
   /** Gate and up projection outputs of the forward pass, f32. */
   g: Buf;
   u: Buf;
@@ -23,8 +23,8 @@ export class SwiGluBackward {
   private readonly dispatch: Dispatch;
 
   constructor(rt: GpuRuntime, a: SwiGluBackwardArgs) {
-    const params = u32Params(rt, 'backward_swiglu.params', a.count);
-    const grid = rt.grid(Math.ceil(a.count / WG));
+    const params = rt.uniform(packParams([{ u32: a.n }]), 'backward_swiglu.params');
+    const grid = rt.grid(Math.ceil(a.n / WG));
     if (a.dg && a.du) {
       this.dispatch = prepare(rt, shader, 'main', { WG }, { 0: params, 1: a.g, 2: a.u, 3: a.dh, 4: a.dg, 5: a.du }, grid);
     } else if (!a.dg && !a.du) {
@@ -35,6 +35,6 @@ export class SwiGluBackward {
   }
 
   encode(pass: GPUComputePassEncoder): void {
-    this.dispatch.encode(pass);
+    encodeAll(pass, [this.dispatch]);
   }
 }

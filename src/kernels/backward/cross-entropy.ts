@@ -1,15 +1,15 @@
 import code from '../../../shaders/backward_cross_entropy.wgsl?raw';
 import { createStorageBuffer } from '../../gpu/buffers';
-import type { GpuRuntime } from '../../gpu/runtime';
-import { reductionWorkgroup } from '../common';
-import { prepare, type Buf, u32Params, type Dispatch } from './common';
+import { packParams, type GpuRuntime } from '../../gpu/runtime';
+import { encodeAll, prepare, reductionWorkgroup, type Buf, type Dispatch } from '../common';
 
 const shader = { name: 'backward_cross_entropy', code };
 
 export interface CrossEntropyBackwardArgs {
+  /** Rows of logits in this call and vocabulary size (as the forward's NllRows). */
   rows: number;
-  vocab: number;
-  /** f32 [rows, vocab]: logits in, dL/dlogits = (softmax - onehot) / C out (in place). */
+  V: number;
+  /** f32 [rows, V]: logits in, dL/dlogits = (softmax - onehot) / C out (in place). */
   logits: Buf;
   /** u32 [totalRows]: next-token id, or IGNORE_LABEL (kernels/loss.ts), for the whole batch (bound whole). */
   labels: Buf;
@@ -26,18 +26,19 @@ export interface CrossEntropyBackwardArgs {
 export class CrossEntropyBackward {
   /** f32 [rows] per-row NLL (0 for ignored rows), allocated here. */
   readonly rowLoss: GPUBuffer;
-  private readonly main: Dispatch;
-  private readonly reduce: Dispatch;
+  private readonly dispatches: Dispatch[];
 
   constructor(rt: GpuRuntime, a: CrossEntropyBackwardArgs) {
-    const params = u32Params(rt, 'backward_cross_entropy.params', a.rows, a.vocab, a.rowOffset ?? 0, a.totalRows ?? a.rows);
+    const params = rt.uniform(packParams([{ u32: a.rows }, { u32: a.V }, { u32: a.rowOffset ?? 0 }, { u32: a.totalRows ?? a.rows }]), 'backward_cross_entropy.params');
     this.rowLoss = createStorageBuffer(rt.device, a.rows * 4, 'backward_cross_entropy.row_loss');
-    this.main = prepare(rt, shader, 'main', { WG: reductionWorkgroup(rt, 256) }, { 0: params, 1: a.logits, 2: a.labels, 3: this.rowLoss }, rt.grid(a.rows));
-    this.reduce = prepare(rt, shader, 'reduce_loss', { WG: reductionWorkgroup(rt, 256), ACCUMULATE: a.accumulateLoss ?? false }, { 0: params, 2: a.labels, 3: this.rowLoss, 4: a.loss }, [1]);
+    const WG = reductionWorkgroup(rt, 256);
+    this.dispatches = [
+      prepare(rt, shader, 'main', { WG }, { 0: params, 1: a.logits, 2: a.labels, 3: this.rowLoss }, rt.grid(a.rows)),
+      prepare(rt, shader, 'reduce_loss', { WG, ACCUMULATE: a.accumulateLoss ?? false }, { 0: params, 2: a.labels, 3: this.rowLoss, 4: a.loss }, rt.grid(1)),
+    ];
   }
 
   encode(pass: GPUComputePassEncoder): void {
-    this.main.encode(pass);
-    this.reduce.encode(pass);
+    encodeAll(pass, this.dispatches);
   }
 }
