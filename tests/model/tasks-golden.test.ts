@@ -18,6 +18,7 @@ import { runTask, tokenizeItem } from '../../src/tasks/run-task';
 import { CancelledError } from '../../src/util/job';
 import { isDeviceBuffer } from '../../src/gpu/device-buffers';
 import type { DatasetRow, TaskItem } from '../../src/tasks/types';
+import { recordBuffersAsync } from '../helpers/gpu';
 import { EMBEDDED_MODEL, FIXTURES, loadTestModel } from '../helpers/models';
 
 interface GoldenRequest { context: string; continuation: string; norm_chars: number; context_ids: number[]; continuation_ids: number[]; loglikelihood: number }
@@ -106,31 +107,14 @@ describe('zero-shot task scoring vs PyTorch float64', { timeout: 600_000 }, () =
   });
 
   it('frees every buffer it allocated (op sets, caches, read-backs) on destroy', async () => {
-    const dev = model.rt.device;
-    const created: GPUBuffer[] = [];
-    const destroyed = new Set<GPUBuffer>();
-    const previous = dev.createBuffer;
-    dev.createBuffer = (d: GPUBufferDescriptor) => {
-      const b = previous.call(dev, d);
-      const destroy = b.destroy.bind(b);
-      b.destroy = () => {
-        destroyed.add(b);
-        destroy();
-      };
-      created.push(b);
-      return b;
-    };
-    try {
+    const { created, destroyed } = await recordBuffersAsync(model.rt.device, async () => {
       const own = new ChoiceForward(model);
       for (const task of ['winogrande', 'arc_easy']) {
         const g = golden.items.find((x) => x.task === task)!;
         await runTask(own, tok, [taskFormat(task).toItem(rowOf(g), task)], { plan: planWithout(model.numLayers, [2]), metrics: ['acc'], label: task });
       }
       own.destroy();
-    } finally {
-      delete (dev as { createBuffer?: unknown }).createBuffer;
-      if (dev.createBuffer !== previous) dev.createBuffer = previous;
-    }
+    });
     expect(created.length).toBeGreaterThan(0);
     expect(created.filter((b) => !destroyed.has(b) && !isDeviceBuffer(b)).map((b) => b.label)).toEqual([]);
   });
