@@ -67,7 +67,7 @@ function tasksSection(t: Json): string {
     const r = t[k];
     rows.push([`${k} (random HellaSwag-shaped items)`, r.items, r.tokens, f(r.scoredTokensPerS, 0), f(r.runRatio, 3), '-']);
   }
-  return table(['model / task', 'items', 'scored tokens', 'scored tok/s', 'run / scored', 'accuracy'], rows) + (t.quick ? '\n\nQuick mode (software adapter): 40 items per KJV task, 4 synthetic items.' : '');
+  return table(['model / task', 'items', 'scored tokens', 'scored tok/s', 'run / scored', 'accuracy'], rows) + (t.quick ? '\n\nQuick mode (software adapter): 40 items per KJV task, no synthetic model.' : '');
 }
 
 function adapterSection(slug: string, dir: string): { markdown: string; json: Json } {
