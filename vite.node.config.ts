@@ -20,6 +20,7 @@ export default defineConfig({
         'bench-kernels': 'bench/kernels.ts',
         'bench-speed-sweep': 'bench/speed-sweep.ts',
         'bench-criteria': 'bench/criteria.ts',
+        'bench-tasks': 'bench/tasks.ts',
         'bench-report': 'bench/report.ts',
         'bench-load-memory': 'bench/load-memory.ts',
       },

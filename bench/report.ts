@@ -58,14 +58,28 @@ function matvecSweep(rows: Json[] | undefined): string {
     table(['shape', ...configs], shapes.map((sh) => [sh, ...configs.map((cf) => sig(cell(sh, cf)?.GBps ?? NaN))]));
 }
 
+/** Scored tokens/s and tokens run per token scored (contexts once + continuations; target <= 1.05). */
+function tasksSection(t: Json): string {
+  const rows: (string | number)[][] = [];
+  for (const [task, r] of Object.entries(t.embedded ?? {}) as [string, Json][]) {
+    rows.push([`embedded: ${task}`, r.items, r.tokens, f(r.scoredTokensPerS, 0), f(r.runRatio, 3), `acc ${pct(r.metrics.acc.value)}, acc_norm ${pct(r.metrics.acc_norm.value)}`]);
+  }
+  for (const k of modelKeys(t).filter((k) => k !== 'embedded')) {
+    const r = t[k];
+    rows.push([`${k} (random HellaSwag-shaped items)`, r.items, r.tokens, f(r.scoredTokensPerS, 0), f(r.runRatio, 3), '-']);
+  }
+  return table(['model / task', 'items', 'scored tokens', 'scored tok/s', 'run / scored', 'accuracy'], rows) + (t.quick ? '\n\nQuick mode (software adapter): 40 items per KJV task, no synthetic model.' : '');
+}
+
 function adapterSection(slug: string, dir: string): { markdown: string; json: Json } {
   const kernels = read(dir, 'bench-kernels');
   const load = read(dir, 'load-memory');
   const engine = read(dir, 'bench-engine');
   const criteria = read(dir, 'bench-criteria');
+  const tasks = read(dir, 'bench-tasks');
   const probe = (kernels?.rows as Json[] | undefined)?.find((r) => r.name === 'read probe')?.metric as number | undefined;
-  const adapter = [kernels, load, engine, criteria].find((j) => j?.adapter)?.adapter ?? slug;
-  const dates = [kernels, load, engine, criteria].map((j) => j?.date?.slice(0, 10)).filter(Boolean);
+  const adapter = [kernels, load, engine, criteria, tasks].find((j) => j?.adapter)?.adapter ?? slug;
+  const dates = [kernels, load, engine, criteria, tasks].map((j) => j?.date?.slice(0, 10)).filter(Boolean);
   const parts = [
     `## ${adapter}`,
     '',
@@ -101,6 +115,10 @@ function adapterSection(slug: string, dir: string): { markdown: string; json: Js
         }))
       : 'not measured',
     '',
+    '### Zero-shot task scoring',
+    '',
+    tasks ? tasksSection(tasks) : 'not measured',
+    '',
     '### Checkpoint load',
     '',
     load
@@ -108,7 +126,7 @@ function adapterSection(slug: string, dir: string): { markdown: string; json: Js
       : 'not measured',
     '',
   ];
-  return { markdown: parts.join('\n'), json: { adapter, kernels, load, engine, criteria } };
+  return { markdown: parts.join('\n'), json: { adapter, kernels, load, engine, criteria, tasks } };
 }
 
 function main(): void {

@@ -22,6 +22,7 @@ import { generateJob } from './jobs/generate';
 import type { EventSink, JobContext, LabJob } from './jobs/lab-job';
 import { perplexityJob } from './jobs/perplexity';
 import { scoreJob } from './jobs/score';
+import { tasksJob } from './jobs/tasks';
 import { EMBEDDED_TEXTS } from './embedded';
 import { modelInfo } from './model-info';
 import type { EngineRequest, JobName, ModelInfo, ModelSourceSpec, ReplyOf, TextSpec } from './protocol';
@@ -32,6 +33,8 @@ export interface EngineHost {
   source(spec: ModelSourceSpec): CheckpointSource;
   /** The text of an embedded data file (public/data/<file>). */
   embeddedText(name: 'calibration' | 'heldout'): Promise<string>;
+  /** The bytes of a file the app ships under public/data/ (the KJV tasks). */
+  embeddedFile(path: string, signal?: AbortSignal): Promise<Uint8Array>;
   /** Where an exported checkpoint's files go. */
   exportSink(): CheckpointSink & { files(): File[] };
   /** Where criterion results are cached; without one every request computes. */
@@ -56,6 +59,7 @@ const JOBS: { [K in Exclude<JobName, 'cancel'>]: LabJob<K> } = {
   generate: generateJob,
   benchmark: benchmarkJob,
   'export-checkpoint': exportCheckpointJob,
+  tasks: tasksJob,
 };
 
 export class LabEngine {

@@ -12,6 +12,8 @@ import type { BosMode } from '../eval/perplexity';
 import type { CalibrationSpec } from '../prune/calibration';
 import type { ScoredCriterion } from '../prune/criteria/registry';
 import type { PruningMask } from '../prune/mask';
+import type { TaskSpec } from '../tasks/task-data';
+import type { PlanSpec, TaskTable } from '../tasks/results';
 
 /**
  * Where a checkpoint comes from: the io layer's sources (embedded, Hub, picked files) or, in
@@ -94,6 +96,8 @@ export interface Jobs {
     request: { type: 'export-checkpoint'; kept: number[]; toF16: boolean; mask?: PruningMask };
     reply: { type: 'exported'; files: { name: string; blob: Blob }[] };
   };
+  /** Zero-shot tasks (src/tasks/registry.ts) on each plan; the first plan is the reference (the original). */
+  tasks: { request: { type: 'tasks'; tasks: TaskSpec[]; plans: PlanSpec[] }; reply: { type: 'tasks'; table: TaskTable } };
   cancel: { request: { type: 'cancel'; job: number }; reply: { type: 'ok' } };
 }
 
@@ -116,6 +120,7 @@ export const REPLY_TYPE: { [K in JobName]: ReplyOf<K>['type'] } = {
   generate: 'generated',
   benchmark: 'benchmarked',
   'export-checkpoint': 'exported',
+  tasks: 'tasks',
   cancel: 'ok',
 };
 

@@ -65,6 +65,10 @@ export class EngineClient {
     return this.start('export-checkpoint', args);
   }
 
+  tasks(args: ArgsOf<'tasks'>): Job<'tasks'> {
+    return this.start('tasks', args);
+  }
+
   cancel(job: number): void {
     void this.start('cancel', { job }).result;
   }

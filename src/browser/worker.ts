@@ -27,6 +27,11 @@ const browserHost: EngineHost = {
     if (!response.ok) throw new Error(`embedded ${name} text: HTTP ${response.status}`);
     return response.text();
   },
+  async embeddedFile(path, signal) {
+    const response = await fetch(new URL(`data/${path}`, base), { signal: signal ?? null });
+    if (!response.ok) throw new Error(`embedded file ${path}: HTTP ${response.status}`);
+    return new Uint8Array(await response.arrayBuffer());
+  },
   exportSink: () => new BlobSink(),
   scoreStore: idbScoreStore(),
 };

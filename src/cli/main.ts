@@ -29,6 +29,9 @@ import { modelSpec, nodeHost, readTextFile, UsageError } from '../node/host';
 import { defaultScoreCacheDir, fileScoreStore } from '../node/score-cache-files';
 import { progressBar, table } from './format';
 import { maskFor, selection } from './selection';
+import { parseFiles, parseHubFiles, TASK_CHOICES, taskSpecs, taskTableText } from './tasks-options';
+import { TaskDataError } from '../tasks/types';
+import { taskTableCsv } from '../tasks/results';
 
 interface Globals {
   json?: boolean;
@@ -342,6 +345,28 @@ program
   });
 
 program
+  .command('tasks')
+  .description("zero-shot multiple-choice accuracy (lm-eval style) of the model and, with --mask, the pruned plan; the seed's zeroshot_acc.csv layout")
+  .argument(modelArg, modelHelp)
+  .option('--mask <mask.json>', 'evaluate the pruned plan too')
+  .addOption(new Option('--task <t...>', 'tasks ("seed" = the seed\'s seven)').choices(TASK_CHOICES).makeOptionMandatory())
+  .option('--file <task=path...>', "a task's data file (Parquet or JSONL in the dataset's columns; custom: context, choices, gold); default: the shipped file or the dataset's Parquet file on the Hub")
+  .option('--hub-file <task=owner/name[@rev]:path...>', "another Hub dataset file for a task (default: the task's own, see the README)")
+  .option('--limit <n>', 'the first n items of each task', int('--limit'))
+  .option('--csv <file>', 'write the table as zeroshot_acc.csv')
+  .action(async (model: string, o: { mask?: string; task: string[]; file?: string[]; hubFile?: string[]; limit?: number; csv?: string }) => {
+    const g = program.opts<Globals>();
+    const tasks = taskSpecs(o.task, parseFiles(o.file), { hubFiles: parseHubFiles(o.hubFile), ...(o.limit ? { limit: o.limit } : {}), ...(g.hubHost ? { hubHost: g.hubHost } : {}), ...(process.env.HF_TOKEN ? { token: process.env.HF_TOKEN } : {}) });
+    const s = await Session.open(model, g);
+    const { kept } = s.planFromMask(o.mask);
+    const plans = [{ name: 'original', plan: planWithout(s.info.numLayers, []) }, ...(o.mask ? [{ name: 'pruned', plan: kept }] : [])];
+    const r = await s.run({ type: 'tasks', tasks, plans }, 'tasks');
+    if (o.csv) writeFileSync(o.csv, taskTableCsv(r.table));
+    print(g, { ...r.table, csv: taskTableCsv(r.table) }, () => taskTableText(r.table));
+    s.lab.dispose();
+  });
+
+program
   .command('clear-cache')
   .description('delete the cached criterion results that score and prune reuse')
   .addOption(cacheDirOption())
@@ -365,7 +390,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (stdoutGone.signal.aborted) return 0;
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    const bad = e instanceof UsageError || e instanceof MaskError || e instanceof CheckpointError || e instanceof CalibrationError || e instanceof OutputFolderError || e instanceof RangeError;
+    const bad = e instanceof UsageError || e instanceof TaskDataError || e instanceof MaskError || e instanceof CheckpointError || e instanceof CalibrationError || e instanceof OutputFolderError || e instanceof RangeError;
     process.stderr.write(`error: ${(e as Error).message}\n`);
     return bad ? 2 : 1;
   }

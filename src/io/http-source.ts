@@ -301,6 +301,8 @@ export interface HubOptions {
   host?: string;
   /** Access token for gated/private repositories; memory only. */
   token?: string;
+  /** A dataset repository (files under /datasets/{id}/resolve/...) instead of a model. */
+  repoType?: 'model' | 'dataset';
   fetch?: typeof fetch;
   retries?: number;
   retryDelayMs?: number;
@@ -334,10 +336,11 @@ export function hubSource(options: HubOptions): HttpSource {
   }
   const revision = options.revision || 'main';
   const host = (options.host || DEFAULT_HUB_HOST).replace(/\/+$/, '');
+  const repo = options.repoType === 'dataset' ? `datasets/${modelId}` : modelId;
   return new HttpSource({
-    name: `hub:${modelId}@${revision}`,
-    cacheKey: `hub/${host}/${modelId}@${revision}`,
-    url: (file) => `${host}/${modelId}/resolve/${encodeURIComponent(revision)}/${encodePath(file)}`,
+    name: `hub:${repo}@${revision}`,
+    cacheKey: `hub/${host}/${repo}@${revision}`,
+    url: (file) => `${host}/${repo}/resolve/${encodeURIComponent(revision)}/${encodePath(file)}`,
     token: options.token,
     fetch: options.fetch,
     retries: options.retries,

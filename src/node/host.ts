@@ -57,6 +57,7 @@ export const nodeHost: EngineHost = {
     }
   },
   embeddedText: (name) => readFile(join(PUBLIC, 'data', EMBEDDED_TEXTS[name]), 'utf8'),
+  embeddedFile: async (path) => new Uint8Array(await readFile(join(PUBLIC, 'data', path))),
   exportSink: () => new BlobSink(),
 };
 

@@ -89,6 +89,10 @@ export interface MaskMetrics {
     new_tokens?: number;
     batch?: number;
   };
+  /** Zero-shot accuracy per task (a fraction), original and pruned. */
+  zero_shot?: {
+    tasks: { task: string; metric: 'acc' | 'acc_norm'; items: number; before: number | null; after: number | null }[];
+  };
 }
 
 export type ScoreMap = Partial<Record<ScoredCriterion, (number | null)[]>>;

@@ -8,6 +8,7 @@ import { ExportPanel } from './ExportPanel';
 import { GeneratePanel } from './GeneratePanel';
 import { ModelPanel } from './ModelPanel';
 import { SpeedPanel } from './SpeedPanel';
+import { TasksPanel } from './TasksPanel';
 import { useLab } from './store';
 
 /** Loads the remembered model source once the GPU is up (the embedded model on a first visit). */
@@ -44,6 +45,7 @@ export function App() {
         <div className="col-work">
           <CriteriaPanel />
           <EvaluatePanel />
+          <TasksPanel />
           <GeneratePanel />
           <SpeedPanel />
           <ExportPanel />

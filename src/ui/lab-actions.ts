@@ -35,11 +35,11 @@ function engine(): EngineClient {
   return client;
 }
 
-const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
-const cancelled = (err: unknown) => err instanceof EngineError && err.kind === 'cancelled';
+export const message = (err: unknown) => (err instanceof Error ? err.message : String(err));
+export const cancelled = (err: unknown) => err instanceof EngineError && err.kind === 'cancelled';
 
 /** Runs one engine job under a key: progress to the store, errors to the key's error slot. */
-async function run<K extends JobName>(key: JobKey, start: (client: EngineClient) => Job<K>, what = 'starting') {
+export async function run<K extends JobName>(key: JobKey, start: (client: EngineClient) => Job<K>, what = 'starting') {
   const s = useLab.getState();
   s.setError(key, undefined);
   const job = start(engine());

@@ -6,6 +6,7 @@ import { criterion as criterionById, isCriterion, type ScoredCriterion } from '.
 import { finiteOrNull } from '../prune/criteria/ranking';
 import { followsSelection } from '../prune/criteria/selection';
 import type { MaskMetrics, PruningMask } from '../prune/mask';
+import { maskZeroShot } from '../tasks/results';
 import { downloadBlob } from './lab-actions';
 import { currentRecord, keptBlocks, planKey, useLab, type LabState, type PlanState } from './store';
 
@@ -58,6 +59,10 @@ export async function buildCurrentMask(s: LabState = useLab.getState()): Promise
       batch: 1,
     };
   }
+  // Task results of exactly the original and this plan (the Tasks panel's table).
+  const tasks = rec.tasks;
+  const zeroShot = tasks && tasks.planKeys.join('|') === `${full}|${current}` ? maskZeroShot(tasks.table) : undefined;
+  if (zeroShot) metrics.zero_shot = zeroShot;
   const usesData = Object.keys(scores).some((n) => isCriterion(n) && criterionById(n).needsData);
   return buildMask({
     model: { source: model.source, architecture: model.architecture, num_hidden_layers: L, fingerprint: model.fingerprint },

@@ -16,6 +16,7 @@ import type { PerplexityResult } from '../eval/perplexity';
 import type { BosMode } from '../eval/perplexity';
 import type { CalibrationSpec } from '../prune/calibration';
 import type { CriterionName } from '../prune/mask';
+import type { TaskTable } from '../tasks/results';
 import { criterion, type ScoredCriterion } from '../prune/criteria/registry';
 import { finiteOrNull } from '../prune/criteria/ranking';
 import { selectByCriterion as select } from '../prune/criteria/selection';
@@ -31,7 +32,7 @@ export type GpuStatus =
 /** The model source as remembered (a Hub token is never part of it; a Hub host other than huggingface.co is). */
 export type SourceChoice = { kind: 'embedded' } | { kind: 'hub'; id: string; revision: string; host?: string } | { kind: 'local'; name: string };
 
-export type JobKey = 'load' | 'score' | 'ppl' | 'generate' | 'benchmark' | 'export';
+export type JobKey = 'load' | 'score' | 'ppl' | 'generate' | 'benchmark' | 'export' | 'tasks';
 
 export interface JobStatus {
   id: number;
@@ -118,6 +119,17 @@ export interface ModelRecord {
   ppl: PplRecord | null;
   speed: SpeedRecord | null;
   generation: GenerationRecord | null;
+  /** Zero-shot task results (absent in records stored before tasks existed). */
+  tasks?: TaskRecord | null;
+}
+
+/** Task results of one pair of plans (original, current plan), task by task as they complete. */
+export interface TaskRecord {
+  /** Keys of the plans the table's rows were measured on. */
+  planKeys: string[];
+  table: TaskTable;
+  /** ISO date of the last task added. */
+  at: string;
 }
 
 export type TextChoice = { kind: 'embedded' } | { kind: 'inline'; name: string; text: string };
@@ -149,6 +161,8 @@ export interface Settings {
   speed: SpeedOptions;
   sweepStep: number;
   toF16: boolean;
+  /** Zero-shot tasks picked in the Tasks panel and the items per task (0 = all). */
+  tasks: { selected: string[]; limit: number };
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -177,6 +191,7 @@ export const DEFAULT_SETTINGS: Settings = {
   speed: { promptTokens: 32, newTokens: 64, warmup: 1, runs: 3 },
   sweepStep: 2,
   toF16: false,
+  tasks: { selected: ['kjv_verse_end', 'kjv_last_word'], limit: 100 },
 };
 
 export const emptyRecord = (): ModelRecord => ({

@@ -26,8 +26,8 @@ export function runPass(rt: GpuRuntime, encode: (pass: GPUComputePassEncoder) =>
   rt.device.queue.submit([encoder.finish()]);
 }
 
-/** The buffers `fn` creates on the device, and which of them have been destroyed since. */
-export function recordBuffers(device: GPUDevice, fn: () => void): { created: GPUBuffer[]; destroyed: Set<GPUBuffer> } {
+/** Records the buffers created on the device from now until stop(), and which of them get destroyed. */
+function startRecording(device: GPUDevice) {
   const created: GPUBuffer[] = [];
   const destroyed = new Set<GPUBuffer>();
   const previous = device.createBuffer;
@@ -41,10 +41,27 @@ export function recordBuffers(device: GPUDevice, fn: () => void): { created: GPU
     created.push(buffer);
     return buffer;
   };
+  return { created, destroyed, stop: () => void (device.createBuffer = previous) };
+}
+
+/** The buffers `fn` creates on the device, and which of them have been destroyed since. */
+export function recordBuffers(device: GPUDevice, fn: () => void): { created: GPUBuffer[]; destroyed: Set<GPUBuffer> } {
+  const r = startRecording(device);
   try {
     fn();
   } finally {
-    device.createBuffer = previous;
+    r.stop();
   }
-  return { created, destroyed };
+  return { created: r.created, destroyed: r.destroyed };
+}
+
+/** recordBuffers for an async `fn` (nothing else may create buffers on the device while it runs). */
+export async function recordBuffersAsync(device: GPUDevice, fn: () => Promise<void>): Promise<{ created: GPUBuffer[]; destroyed: Set<GPUBuffer> }> {
+  const r = startRecording(device);
+  try {
+    await fn();
+  } finally {
+    r.stop();
+  }
+  return { created: r.created, destroyed: r.destroyed };
 }

@@ -1,6 +1,6 @@
 /**
  * A Hugging Face Hub stand-in on 127.0.0.1 (random port) for tests: serves
- * /{owner}/{name}/resolve/{revision}/{file} with Range support, HF's error codes (404
+ * /{owner}/{name}/resolve/{revision}/{file} (and /datasets/{owner}/{name}/...) with Range support, HF's error codes (404
  * EntryNotFound, 401 RepoNotFound / GatedRepo, 403 GatedRepo for a wrong token) and the app's
  * embedded layout /models/{name}/{file} (optionally with an SPA fallback: index.html for unknown
  * paths, as Vite's dev server answers). Faults (cut connections, 500s) are injected per file.
@@ -82,7 +82,8 @@ export async function startHubServer(
     let files: Map<string, Uint8Array>;
     let file: string;
     const embeddedMatch = /^\/models\/([^/]+)\/(.+)$/.exec(path);
-    const hubMatch = /^\/([^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path);
+    // Dataset repositories are keyed "datasets/owner/name".
+    const hubMatch = /^\/((?:datasets\/)?[^/]+\/[^/]+)\/resolve\/([^/]+)\/(.+)$/.exec(path);
     if (embeddedMatch) {
       const model = embedded[embeddedMatch[1]!];
       if (!model) return fail(404);

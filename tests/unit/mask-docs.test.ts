@@ -25,6 +25,7 @@ describe('docs/mask-format.md', () => {
     // The example uses every optional part of the format.
     expect(mask.metrics?.perplexity?.eval_text_description).toBeDefined();
     expect(mask.metrics?.speed?.batch).toBeDefined();
+    expect(mask.metrics?.zero_shot?.tasks.length).toBeGreaterThan(0);
   });
 
   it('documents every field of the schema', () => {
