@@ -1,7 +1,8 @@
 /**
  * LoRA healing on the embedded kjv-tiny-llama (blocks 3, 7, 11 removed) against the PyTorch float64
  * autograd fixtures of tools/heal/make_lora_fixtures.py (tests/fixtures/lora/): the loss with adapters,
- * dA and dB of every adapter, three AdamW steps on the fixture's gradients, and a 20-step run with
+ * dA and dB of every adapter (also with dropout 0.05: the fixture replicates the shader's hash masks),
+ * three AdamW steps on the fixture's gradients, and a 20-step run with
  * gradient accumulation (2 micro-batches), dropout 0 and a fixed data order.
  */
 import { readFileSync } from 'node:fs';
@@ -86,6 +87,36 @@ describe('LoRA on kjv-tiny-llama vs PyTorch float64', () => {
       expect(eB, `dB ${g.block}.${g.name}`).toBeLessThan(1e-4);
     });
     console.log(`worst dA / dB rel err ${worst.toExponential(2)}`);
+  });
+
+  it('with dropout 0.05: loss, and dA, dB of the first and last kept blocks', async () => {
+    const dc = fx.dropout_case;
+    model ??= await loadTestModel();
+    const lora = new LoraAdapters(model.rt, model.config, fx.plan, { ...settings, dropout: dc.p });
+    made.push(lora);
+    await randomB(lora);
+    lora.setDropoutSeed(dc.seed);
+    const { ids, N, T } = window(0);
+    let loss = NaN;
+    for await (const s of backward(model, ids, N, T, lora.consumer(), { plan: fx.plan, adapters: lora.forShape(N * T) })) {
+      if (s.stage === 'loss') {
+        const [sum, count] = await readF32(model.rt.device, s.loss, 2);
+        loss = sum! / count!;
+      }
+    }
+    console.log(`dropout loss ${loss} vs ${dc.loss} (no dropout ${fx.loss})`);
+    expect(Math.abs(loss - dc.loss) / dc.loss).toBeLessThan(1e-6);
+    const ends = lora.adapters.filter((a) => dc.blocks.includes(a.block));
+    const ref = bin('dropout_grads.bin');
+    const got = (await lora.read('grad')).filter((g) => dc.blocks.includes(g.block));
+    let o = 0;
+    got.forEach((g, i) => {
+      const A = ref.subarray(o, (o += ends[i]!.A.rows * ends[i]!.A.cols));
+      const B = ref.subarray(o, (o += ends[i]!.B.rows * ends[i]!.B.cols));
+      expect(relativeError(g.A, A), `dA ${g.block}.${g.name}`).toBeLessThan(1e-4);
+      expect(relativeError(g.B, B), `dB ${g.block}.${g.name}`).toBeLessThan(1e-4);
+    });
+    expect(o).toBe(ref.length);
   });
 
   it('three AdamW steps on the fixture gradients (schedule: warm-up 0, 3 steps)', async () => {

@@ -9,6 +9,9 @@ windows of tests/fixtures/heldout_ids.bin. Writes
   index.json    settings, the gradient batch's loss, the 20-step run's losses
   grads.bin     f32, per adapter in order: dL/dA [r, in] then dL/dB [out, r] (B random, so dA != 0)
   adamw.bin     f32, same layout: A3 - A0, B3 - B0 after three AdamW steps on those gradients
+  dropout_grads.bin  f32, the gradients with dropout 0.05 (masks from the shader's PCG hash of the
+                dropout seed, the layer's salt and the element index, as shaders/lora.wgsl), for the
+                adapters of the first and the last kept block only
 usage: /usr/bin/python3 tools/heal/make_lora_fixtures.py
 """
 import json, math, os, sys
@@ -29,6 +32,7 @@ MICRO, STEPS, RUN_LR, RUN_WARMUP = 2, 20, 2e-3, 3
 ADAM_LR = 1e-3
 BETAS, EPS = (0.9, 0.999), 1e-8
 TARGETS = ['q', 'k', 'v', 'o', 'gate', 'up', 'down']
+DROPOUT, DROPOUT_SEED = 0.05, 7
 HF = {'q': 'self_attn.q_proj', 'k': 'self_attn.k_proj', 'v': 'self_attn.v_proj', 'o': 'self_attn.o_proj',
       'gate': 'mlp.gate_proj', 'up': 'mlp.up_proj', 'down': 'mlp.down_proj'}
 
@@ -53,8 +57,28 @@ def init_adapters(W, plan, seed, b_bound=None):
     return out
 
 
-def lora_loss(W, cfg, ids, plan, adapters):
-    """Mean next-token cross-entropy of ids [B, T] with the adapters (scale alpha / r)."""
+M32 = 0xFFFFFFFF
+
+
+def pcg(v):
+    """The shader's PCG hash on uint64 arrays holding u32 values."""
+    s = (v * 747796405 + 2891336453) & M32
+    w = (((s >> ((s >> 28) + 4)) ^ s) * 277803737) & M32
+    return (w >> 22) ^ w
+
+
+def dropout_mask(block, name, rows, cols, p, seed):
+    """keep / (1 - p) for a layer input [rows, cols], as shaders/lora.wgsl `dropout` with the layer's
+    salt (src/heal/lora.ts: (block * 8 + target index + 1) * 0x9e3779b9 mod 2^32)."""
+    salt = ((block * 8 + TARGETS.index(name) + 1) * 0x9E3779B9) & M32
+    key = int(pcg(np.array([(seed ^ salt) & M32], dtype=np.uint64))[0])
+    idx = np.arange(rows * cols, dtype=np.uint64)
+    u = (pcg(idx ^ np.uint64(key)) >> 8).astype(np.float64) / 16777216.0
+    return torch.from_numpy((u >= p).astype(np.float64) / (1 - p)).view(rows, cols)
+
+
+def lora_loss(W, cfg, ids, plan, adapters, dropout=0.0, seed=0):
+    """Mean next-token cross-entropy of ids [B, T] with the adapters (scale alpha / r), adapter input dropout."""
     B_, Tn = ids.shape
     H, KV, hd, eps = cfg['num_attention_heads'], cfg['num_key_value_heads'], cfg['head_dim'], cfg['rms_norm_eps']
     s = ALPHA / R
@@ -68,7 +92,10 @@ def lora_loss(W, cfg, ids, plan, adapters):
 
     def lin(x, i, name):
         A, B = ad[(i, name)]
-        return x @ W[f'model.layers.{i}.{HF[name]}.weight'].T + s * (x @ A.T) @ B.T
+        xd = x
+        if dropout > 0:
+            xd = x * dropout_mask(i, name, B_ * Tn, x.shape[-1], dropout, seed).view(B_, Tn, -1)
+        return x @ W[f'model.layers.{i}.{HF[name]}.weight'].T + s * (xd @ A.T) @ B.T
 
     causal = torch.ones(Tn, Tn, dtype=torch.bool).tril()
     x = W['model.embed_tokens.weight'][ids]
@@ -129,6 +156,13 @@ def main():
     grads = [t.grad.detach().clone() for t in tensors]
     flat(grads).astype('<f4').tofile(os.path.join(OUT, 'grads.bin'))
 
+    # the same with dropout: the first and last kept blocks' adapters
+    drop = init_adapters(W, plan, SEED, b_bound=0.05)
+    loss_dropout = lora_loss(W, cfg, window(0), plan, drop, DROPOUT, DROPOUT_SEED)
+    loss_dropout.backward()
+    ends = (plan[0], plan[-1])
+    flat([t.grad for i, _, A, B in drop if i in ends for t in (A, B)]).astype('<f4').tofile(os.path.join(OUT, 'dropout_grads.bin'))
+
     # three AdamW steps on those gradients, schedule warm-up 0, total 3
     params = [t.detach().clone() for t in tensors]
     state = [(torch.zeros_like(p), torch.zeros_like(p)) for p in params]
@@ -160,10 +194,12 @@ def main():
         'r': R, 'alpha': ALPHA, 'dropout': 0, 'seed': SEED, 'b_bound': 0.05, 'targets': TARGETS,
         'N': N, 'T': T, 'data': 'window w of n sequences = heldout_ids.bin[w*n*T:(w+1)*n*T] as [n, T]; gradient batch n = N, w = 0; run step k micro j: n = run.N, w = 1 + k*micro + j',
         'loss': loss.item(),
+        'dropout_case': {'p': DROPOUT, 'seed': DROPOUT_SEED, 'loss': loss_dropout.item(), 'blocks': list(ends)},
         'adamw': {'lr': ADAM_LR, 'warmup': 0, 'total': 3, 'betas': BETAS, 'eps': EPS, 'weight_decay': 0},
         'run': {'steps': STEPS, 'micro': MICRO, 'N': RUN_N, 'lr': RUN_LR, 'warmup': RUN_WARMUP, 'losses': losses},
         'files': {'grads.bin': 'f32, per adapter (plan order, targets order): dA [r, in] then dB [out, r]',
-                  'adamw.bin': 'f32, same layout: parameters after 3 AdamW steps minus before'},
+                  'adamw.bin': 'f32, same layout: parameters after 3 AdamW steps minus before',
+                  'dropout_grads.bin': 'f32, grads.bin layout for the dropout_case blocks only'},
     }
     json.dump(index, open(os.path.join(OUT, 'index.json'), 'w'), indent=1)
 
