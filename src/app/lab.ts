@@ -17,6 +17,7 @@ import { validatePlan } from '../model/plan';
 import { benchmarkJob } from './jobs/benchmark';
 import { exportCheckpointJob } from './jobs/export-checkpoint';
 import { generateJob } from './jobs/generate';
+import { healJob } from './jobs/heal';
 import type { EventSink, JobContext, LabJob } from './jobs/lab-job';
 import { perplexityJob } from './jobs/perplexity';
 import { scoreJob } from './jobs/score';
@@ -54,6 +55,7 @@ const JOBS: { [K in Exclude<JobName, 'cancel'>]: LabJob<K> } = {
   generate: generateJob,
   benchmark: benchmarkJob,
   'export-checkpoint': exportCheckpointJob,
+  heal: healJob,
 };
 
 export class LabEngine {

@@ -9,6 +9,7 @@ import type { SourceRecord, SourceSpec } from '../io/open';
 import type { PerplexityResult } from '../eval/perplexity';
 import type { SamplingOptions } from '../kernels/sampling';
 import type { BosMode } from '../eval/perplexity';
+import type { HealSettings } from '../heal/run';
 import type { CalibrationSpec } from '../prune/calibration';
 import type { ScoredCriterion } from '../prune/criteria/registry';
 import type { PruningMask } from '../prune/mask';
@@ -92,6 +93,14 @@ export interface Jobs {
     request: { type: 'export-checkpoint'; kept: number[]; toF16: boolean; mask?: PruningMask };
     reply: { type: 'exported'; files: { name: string; blob: Blob }[] };
   };
+  /** LoRA healing of `plan` on `text` (src/heal/run.ts); the adapter as a PEFT folder's two files. */
+  heal: {
+    request: { type: 'heal'; plan: number[]; text: TextSpec; settings: HealSettings };
+    reply: {
+      type: 'healed'; losses: number[]; tokensPerS: number; windows: number; textSha256: string; textName: string;
+      adapterConfig: string; adapterSafetensors: Uint8Array;
+    };
+  };
   cancel: { request: { type: 'cancel'; job: number }; reply: { type: 'ok' } };
 }
 
@@ -114,6 +123,7 @@ export const REPLY_TYPE: { [K in JobName]: ReplyOf<K>['type'] } = {
   generate: 'generated',
   benchmark: 'benchmarked',
   'export-checkpoint': 'exported',
+  heal: 'healed',
   cancel: 'ok',
 };
 
