@@ -95,9 +95,11 @@ export interface Jobs {
   };
   /** LoRA healing of `plan` on `text` (src/heal/run.ts); the adapter as a PEFT folder's two files. */
   heal: {
-    request: { type: 'heal'; plan: number[]; text: TextSpec; settings: HealSettings };
+    /** heldout: perplexity of its first heldoutWindows windows (default 32) before and after healing. */
+    request: { type: 'heal'; plan: number[]; text: TextSpec; settings: HealSettings; heldout?: TextSpec; heldoutWindows?: number };
     reply: {
       type: 'healed'; losses: number[]; tokensPerS: number; windows: number; textSha256: string; textName: string;
+      heldout?: { before: number; after: number; windows: number };
       adapterConfig: string; adapterSafetensors: Uint8Array;
     };
   };

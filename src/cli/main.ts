@@ -283,18 +283,22 @@ program
   .option('--micro <n>', 'micro-batches per optimizer step (gradient accumulation)', int('--micro'), HEAL_DEFAULTS.micro)
   .option('--window <t>', 'tokens per sequence', int('--window', 2), HEAL_DEFAULTS.window)
   .option('--seed <n>', 'seed of the adapter init, data order and dropout', int('--seed', 0), HEAL_DEFAULTS.seed)
-  .action(async (model: string, o: { mask?: string; data?: string; out: string; steps: number; lr: number; warmup: number; r: number; alpha: number; dropout: number; batch: number; micro: number; window: number; seed: number }) => {
+  .option('--heldout <file>', 'held-out text for PPL before and after (default: the embedded held-out KJV books)')
+  .option('--heldout-windows <n>', 'held-out windows to evaluate (0: skip)', int('--heldout-windows', 0), 32)
+  .action(async (model: string, o: { mask?: string; data?: string; out: string; steps: number; lr: number; warmup: number; r: number; alpha: number; dropout: number; batch: number; micro: number; window: number; seed: number; heldout?: string; heldoutWindows: number }) => {
     const g = program.opts<Globals>();
     const s = await Session.open(model, g);
     const { kept } = s.planFromMask(o.mask);
     const settings: HealSettings = { r: o.r, alpha: o.alpha, dropout: o.dropout, lr: o.lr, warmupSteps: o.warmup, steps: o.steps, batch: o.batch, micro: o.micro, window: o.window, seed: o.seed };
-    const r = await s.run({ type: 'heal', plan: kept, text: textSpec(o.data, 'calibration'), settings }, 'healing');
+    const heldout = o.heldoutWindows > 0 ? { heldout: textSpec(o.heldout, 'heldout'), heldoutWindows: o.heldoutWindows } : {};
+    const r = await s.run({ type: 'heal', plan: kept, text: textSpec(o.data, 'calibration'), settings, ...heldout }, 'healing');
     await mkdir(o.out, { recursive: true });
     writeFileSync(`${o.out}/adapter_config.json`, r.adapterConfig);
     writeFileSync(`${o.out}/adapter_model.safetensors`, r.adapterSafetensors);
-    const log = { model, mask: o.mask ?? null, kept, settings, text: r.textName, textSha256: r.textSha256, windows: r.windows, tokensPerS: r.tokensPerS, losses: r.losses };
+    const log = { model, mask: o.mask ?? null, kept, settings, text: r.textName, textSha256: r.textSha256, windows: r.windows, tokensPerS: r.tokensPerS, heldout: r.heldout ?? null, losses: r.losses };
     writeFileSync(`${o.out}/heal-log.json`, `${JSON.stringify(log, null, 1)}\n`);
-    print(g, { out: o.out, ...log }, () => `wrote ${o.out}: ${o.steps} steps, loss ${r.losses[0]!.toFixed(4)} -> ${r.losses.at(-1)!.toFixed(4)}, ${r.tokensPerS.toFixed(0)} tokens/s`);
+    const ppl = r.heldout ? `, held-out PPL ${r.heldout.before.toFixed(2)} -> ${r.heldout.after.toFixed(2)}` : '';
+    print(g, { out: o.out, ...log }, () => `wrote ${o.out}: ${o.steps} steps, loss ${r.losses[0]!.toFixed(4)} -> ${r.losses.at(-1)!.toFixed(4)}${ppl}, ${r.tokensPerS.toFixed(1)} tokens/s`);
     s.lab.dispose();
   });
 

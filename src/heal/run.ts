@@ -4,7 +4,11 @@
  * Data: the stream cut into non-overlapping windows of `window` tokens (BOS at the stream start
  * only, as the perplexity protocol), shuffled once by mulberry32(seed); step k takes the next
  * micro x batch windows in that order, cycling.
+ * With a held-out stream, its perplexity (same windows, BOS at the start only) is measured before
+ * and after training through the batched forward with the adapters (B = 0 before: the pruned model).
  */
+import { evaluationWindows, perplexityOf, type NllOf } from '../eval/perplexity';
+import { BatchForward } from '../model/batch-forward';
 import { LoraAdapters } from './lora';
 import { peftAdapterFolder, type PeftAdapterFolder } from './peft';
 import { ADAMW_DEFAULTS, LoraTrainer, type MicroBatch } from './train';
@@ -37,6 +41,24 @@ export interface HealResult {
   adapter: PeftAdapterFolder;
   tokensPerS: number;
   windows: number;
+  /** Held-out perplexity before and after healing (with a held-out stream). */
+  heldout?: { before: number; after: number; windows: number };
+}
+
+/** Held-out perplexity of the plan with the adapters, through batched forwards of their own (one per batch shape). */
+async function heldoutPpl(model: LlamaModel, lora: LoraAdapters, windows: Uint32Array[], plan: BlockPlan, T: number, o: JobOptions): Promise<number> {
+  const shapes = new Map<number, BatchForward>();
+  const nllOf: NllOf = (ids, B) => {
+    let f = shapes.get(B);
+    if (!f) shapes.set(B, (f = new BatchForward(model.rt, model.config, model.weights, B, T, lora.forShape(B * T))));
+    f.setTokens(ids);
+    return f.run({ plan });
+  };
+  try {
+    return (await perplexityOf(model, windows, plan, { window: T }, o, nllOf)).ppl;
+  } finally {
+    for (const f of shapes.values()) f.destroy();
+  }
 }
 
 export async function heal(
@@ -44,7 +66,7 @@ export async function heal(
   stream: ArrayLike<number>,
   plan: BlockPlan,
   s: HealSettings,
-  o: JobOptions & { baseModel: string },
+  o: JobOptions & { baseModel: string; heldout?: ArrayLike<number>; heldoutWindows?: number; bosId?: number },
 ): Promise<HealResult> {
   const windows: Uint32Array[] = [];
   for (let at = 0; at + s.window <= stream.length; at += s.window) windows.push(Uint32Array.from(Array.prototype.slice.call(stream, at, at + s.window) as number[]));
@@ -57,6 +79,9 @@ export async function heal(
   }
   const lora = new LoraAdapters(model.rt, model.config, plan, { r: s.r, alpha: s.alpha, dropout: s.dropout, seed: s.seed });
   try {
+    const evalWindows = o.heldout ? evaluationWindows(o.heldout, o.bosId ?? 1, { window: s.window, bos: 'first', maxWindows: o.heldoutWindows ?? 32 }) : [];
+    const evaluate = () => heldoutPpl(model, lora, evalWindows, plan, s.window, { signal: o.signal });
+    const before = o.heldout ? await evaluate() : NaN;
     const trainer = new LoraTrainer(model, lora, { lr: s.lr, warmupSteps: s.warmupSteps, totalSteps: s.steps, ...ADAMW_DEFAULTS });
     const losses: number[] = [];
     let next = 0;
@@ -72,12 +97,14 @@ export async function heal(
       o.onProgress?.(k + 1, s.steps, `step ${k + 1}: loss ${losses[k]!.toFixed(4)}`);
     }
     const seconds = (performance.now() - t0) / 1000;
+    const heldout = o.heldout ? { before, after: await evaluate(), windows: evalWindows.length } : undefined;
     const values = await lora.read();
     return {
       losses,
       adapter: peftAdapterFolder(values, { plan, r: s.r, alpha: s.alpha, dropout: s.dropout, baseModel: o.baseModel }),
       tokensPerS: (s.steps * perStep * s.window) / seconds,
       windows: windows.length,
+      ...(heldout ? { heldout } : {}),
     };
   } finally {
     lora.dispose();

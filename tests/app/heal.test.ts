@@ -2,6 +2,8 @@
  * The heal job end to end on the embedded model (blocks 3, 7, 11 removed): a short run on an inline
  * text returns a loss per step, progress per step, and a PEFT adapter folder whose tensors have the
  * pruned checkpoint's numbering and trained (non-zero) B; the same settings give the same losses.
+ * Held-out PPL before healing (adapters with B = 0, through the adapter forward) equals the perplexity
+ * job's PPL of the pruned plan; after training on that same text it is lower.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabEngine } from '../../src/app/lab';
@@ -26,7 +28,7 @@ describe('heal job', { timeout: 300_000 }, () => {
     const run = async () => {
       const events: string[] = [];
       const reply = await engine.handle(
-        { type: 'heal', plan, text: { kind: 'inline', name: 'genesis', text }, settings },
+        { type: 'heal', plan, text: { kind: 'inline', name: 'genesis', text }, settings, heldout: { kind: 'inline', name: 'genesis', text }, heldoutWindows: 4 },
         { signal: new AbortController().signal, progress: (e) => events.push(e.what) },
       );
       if (reply.type !== 'healed') throw new Error(`unexpected reply ${reply.type}`);
@@ -49,6 +51,15 @@ describe('heal job', { timeout: 300_000 }, () => {
     const b = h.tensors.find((t) => t.name === 'base_model.model.model.layers.0.self_attn.q_proj.lora_B.weight')!;
     const values = new Float32Array(file.slice(b.begin, b.end).buffer);
     expect(values.some((v) => v !== 0)).toBe(true); // B starts at zero; warm-up step 1 has rate 0, steps 2-3 move it
+    const ppl = await engine.handle(
+      { type: 'perplexity', text: { kind: 'inline', name: 'genesis', text }, window: 16, bos: 'first', plans: [plan], maxWindows: 4 },
+      { signal: new AbortController().signal, progress: () => {} },
+    );
+    if (ppl.type !== 'perplexity') throw new Error(`unexpected reply ${ppl.type}`);
+    console.log(`held-out PPL ${reply.heldout!.before} -> ${reply.heldout!.after} (pruned ${ppl.results[0]!.ppl})`);
+    expect(reply.heldout!.windows).toBe(ppl.results[0]!.windows);
+    expect(Math.abs(reply.heldout!.before - ppl.results[0]!.ppl) / ppl.results[0]!.ppl).toBeLessThan(1e-5);
+    expect(reply.heldout!.after).toBeLessThan(reply.heldout!.before);
     const again = await run();
     expect(again.reply.losses).toEqual(reply.losses);
   });

@@ -8,9 +8,14 @@ export const healJob: LabJob<'heal'> = {
   async run(lab, request, ctx) {
     const { model, tokenizer, info } = lab.loaded();
     const { text, name } = await lab.text(request.text);
-    const r = await heal(model, tokenizer.encode(text), request.plan, request.settings, { ...ctx.options, baseModel: info.name });
+    const heldout = request.heldout ? tokenizer.encode((await lab.text(request.heldout)).text) : undefined;
+    const r = await heal(model, tokenizer.encode(text), request.plan, request.settings, {
+      ...ctx.options, baseModel: info.name, bosId: tokenizer.bosId ?? 1,
+      ...(heldout ? { heldout, heldoutWindows: request.heldoutWindows } : {}),
+    });
     return {
       type: 'healed', losses: r.losses, tokensPerS: r.tokensPerS, windows: r.windows, textSha256: await sha256Hex(text), textName: name,
+      ...(r.heldout ? { heldout: r.heldout } : {}),
       adapterConfig: r.adapter['adapter_config.json'], adapterSafetensors: r.adapter['adapter_model.safetensors'],
     };
   },
