@@ -78,11 +78,12 @@ export async function heal(
     [windows[i], windows[j]] = [windows[j]!, windows[i]!];
   }
   const lora = new LoraAdapters(model.rt, model.config, plan, { r: s.r, alpha: s.alpha, dropout: s.dropout, seed: s.seed });
+  let trainer: LoraTrainer | undefined;
   try {
     const evalWindows = o.heldout ? evaluationWindows(o.heldout, o.bosId ?? 1, { window: s.window, bos: 'first', maxWindows: o.heldoutWindows ?? 32 }) : [];
     const evaluate = () => heldoutPpl(model, lora, evalWindows, plan, s.window, { signal: o.signal });
     const before = o.heldout ? await evaluate() : NaN;
-    const trainer = new LoraTrainer(model, lora, { lr: s.lr, warmupSteps: s.warmupSteps, totalSteps: s.steps, ...ADAMW_DEFAULTS });
+    trainer = new LoraTrainer(model, lora, { lr: s.lr, warmupSteps: s.warmupSteps, totalSteps: s.steps, ...ADAMW_DEFAULTS });
     const losses: number[] = [];
     let next = 0;
     const t0 = performance.now();
@@ -107,6 +108,7 @@ export async function heal(
       ...(heldout ? { heldout } : {}),
     };
   } finally {
+    trainer?.dispose();
     lora.dispose();
   }
 }

@@ -113,4 +113,9 @@ export class LoraTrainer {
     dev.queue.submit([encoder.finish()]);
     this.step = t;
   }
+
+  /** Frees the trainer's own uniforms (the adapters belong to the caller). */
+  dispose(): void {
+    this.params.destroy();
+  }
 }
