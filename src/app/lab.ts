@@ -19,6 +19,7 @@ import { validatePlan } from '../model/plan';
 import { benchmarkJob } from './jobs/benchmark';
 import { exportCheckpointJob } from './jobs/export-checkpoint';
 import { generateJob } from './jobs/generate';
+import { healJob } from './jobs/heal';
 import type { EventSink, JobContext, LabJob } from './jobs/lab-job';
 import { perplexityJob } from './jobs/perplexity';
 import { scoreJob } from './jobs/score';
@@ -60,6 +61,7 @@ const JOBS: { [K in Exclude<JobName, 'cancel'>]: LabJob<K> } = {
   benchmark: benchmarkJob,
   'export-checkpoint': exportCheckpointJob,
   tasks: tasksJob,
+  heal: healJob,
 };
 
 export class LabEngine {

@@ -9,6 +9,7 @@ import type { SourceRecord, SourceSpec } from '../io/open';
 import type { PerplexityResult } from '../eval/perplexity';
 import type { SamplingOptions } from '../kernels/sampling';
 import type { BosMode } from '../eval/perplexity';
+import type { HealSettings } from '../heal/run';
 import type { CalibrationSpec } from '../prune/calibration';
 import type { ScoredCriterion } from '../prune/criteria/registry';
 import type { PruningMask } from '../prune/mask';
@@ -98,6 +99,16 @@ export interface Jobs {
   };
   /** Zero-shot tasks (src/tasks/registry.ts) on each plan; the first plan is the reference (the original). */
   tasks: { request: { type: 'tasks'; tasks: TaskSpec[]; plans: PlanSpec[] }; reply: { type: 'tasks'; table: TaskTable } };
+  /** LoRA healing of `plan` on `text` (src/heal/run.ts); the adapter as a PEFT folder's two files. */
+  heal: {
+    /** heldout: perplexity of its first heldoutWindows windows (default 32) before and after healing. */
+    request: { type: 'heal'; plan: number[]; text: TextSpec; settings: HealSettings; heldout?: TextSpec; heldoutWindows?: number };
+    reply: {
+      type: 'healed'; losses: number[]; tokensPerS: number; windows: number; textSha256: string; textName: string;
+      heldout?: { before: number; after: number; windows: number };
+      adapterConfig: string; adapterSafetensors: Uint8Array;
+    };
+  };
   cancel: { request: { type: 'cancel'; job: number }; reply: { type: 'ok' } };
 }
 
@@ -121,6 +132,7 @@ export const REPLY_TYPE: { [K in JobName]: ReplyOf<K>['type'] } = {
   benchmark: 'benchmarked',
   'export-checkpoint': 'exported',
   tasks: 'tasks',
+  heal: 'healed',
   cancel: 'ok',
 };
 

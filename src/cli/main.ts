@@ -23,6 +23,7 @@ import { MaskError, modelIssues, parseMask, serializeMask, type PruningMask } fr
 import { blocksForRatio, resolveProtected, SEED_PROTECTED } from '../prune/select';
 import { planWithout } from '../model/plan';
 import { LabEngine } from '../app/lab';
+import { HEAL_DEFAULTS, type HealSettings } from '../heal/run';
 import type { CriterionResult, EngineRequest, ModelInfo, ReplyOf, TextSpec } from '../app/protocol';
 import type { ScoreStore } from '../app/score-cache';
 import { modelSpec, nodeHost, readTextFile, UsageError } from '../node/host';
@@ -314,6 +315,42 @@ program
     const r = await s.run({ type: 'generate', prompt: o.prompt, plan: kept, maxNewTokens: o.maxTokens, sampling: { temperature: o.temperature, topK: o.topK, topP: o.topP, repetitionPenalty: o.repetitionPenalty }, seed: o.seed }, 'generating');
     const decodeTps = r.tokens > 1 ? ((r.tokens - 1) / r.decodeMs) * 1000 : NaN;
     print(g, { ...r, blocks: kept.length, decodeTokensPerS: decodeTps }, () => `\n\n[${r.tokens} tokens, ${kept.length} blocks: prefill ${r.prefillMs.toFixed(0)} ms, decode ${decodeTps.toFixed(1)} tok/s]`);
+    s.lab.dispose();
+  });
+
+program
+  .command('heal')
+  .description('train LoRA adapters on a pruned plan (dropped blocks stay dropped) and write a PEFT adapter folder')
+  .argument(modelArg, modelHelp)
+  .option('--mask <mask.json>', 'the pruned plan to heal (default: the full model)')
+  .option('--data <file>', 'training text (default: the embedded KJV calibration text)')
+  .requiredOption('--out <folder>', 'adapter folder: adapter_config.json, adapter_model.safetensors, heal-log.json')
+  .option('--steps <n>', 'optimizer steps', int('--steps'), HEAL_DEFAULTS.steps)
+  .option('--lr <lr>', 'peak learning rate', num('--lr', 0, 1), HEAL_DEFAULTS.lr)
+  .option('--warmup <n>', 'linear warm-up steps', int('--warmup', 0), HEAL_DEFAULTS.warmupSteps)
+  .option('--r <r>', 'LoRA rank', int('--r'), HEAL_DEFAULTS.r)
+  .option('--alpha <a>', 'LoRA alpha (scale alpha / r)', num('--alpha', 0, 1e6), HEAL_DEFAULTS.alpha)
+  .option('--dropout <p>', 'dropout on the adapter input', num('--dropout', 0, 0.99), HEAL_DEFAULTS.dropout)
+  .option('--batch <n>', 'sequences per micro-batch', int('--batch'), HEAL_DEFAULTS.batch)
+  .option('--micro <n>', 'micro-batches per optimizer step (gradient accumulation)', int('--micro'), HEAL_DEFAULTS.micro)
+  .option('--window <t>', 'tokens per sequence', int('--window', 2), HEAL_DEFAULTS.window)
+  .option('--seed <n>', 'seed of the adapter init, data order and dropout', int('--seed', 0), HEAL_DEFAULTS.seed)
+  .option('--heldout <file>', 'held-out text for PPL before and after (default: the embedded held-out KJV books)')
+  .option('--heldout-windows <n>', 'held-out windows to evaluate (0: skip)', int('--heldout-windows', 0), 32)
+  .action(async (model: string, o: { mask?: string; data?: string; out: string; steps: number; lr: number; warmup: number; r: number; alpha: number; dropout: number; batch: number; micro: number; window: number; seed: number; heldout?: string; heldoutWindows: number }) => {
+    const g = program.opts<Globals>();
+    const s = await Session.open(model, g);
+    const { kept } = s.planFromMask(o.mask);
+    const settings: HealSettings = { r: o.r, alpha: o.alpha, dropout: o.dropout, lr: o.lr, warmupSteps: o.warmup, steps: o.steps, batch: o.batch, micro: o.micro, window: o.window, seed: o.seed };
+    const heldout = o.heldoutWindows > 0 ? { heldout: textSpec(o.heldout, 'heldout'), heldoutWindows: o.heldoutWindows } : {};
+    const r = await s.run({ type: 'heal', plan: kept, text: textSpec(o.data, 'calibration'), settings, ...heldout }, 'healing');
+    await mkdir(o.out, { recursive: true });
+    writeFileSync(`${o.out}/adapter_config.json`, r.adapterConfig);
+    writeFileSync(`${o.out}/adapter_model.safetensors`, r.adapterSafetensors);
+    const log = { model, mask: o.mask ?? null, kept, settings, text: r.textName, textSha256: r.textSha256, windows: r.windows, tokensPerS: r.tokensPerS, heldout: r.heldout ?? null, losses: r.losses };
+    writeFileSync(`${o.out}/heal-log.json`, `${JSON.stringify(log, null, 1)}\n`);
+    const ppl = r.heldout ? `, held-out PPL ${r.heldout.before.toFixed(2)} -> ${r.heldout.after.toFixed(2)}` : '';
+    print(g, { out: o.out, ...log }, () => `wrote ${o.out}: ${o.steps} steps, loss ${r.losses[0]!.toFixed(4)} -> ${r.losses.at(-1)!.toFixed(4)}${ppl}, ${r.tokensPerS.toFixed(1)} tokens/s`);
     s.lab.dispose();
   });
 

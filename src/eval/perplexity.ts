@@ -4,6 +4,7 @@
  * next-token prediction inside the windows. BOS mode 'first': BOS only at the very start of the
  * stream. 'every': the stream without its BOS cut into (T-1)-token chunks, each prefixed by BOS.
  */
+import type { NllResult } from '../model/batch-forward';
 import type { LlamaModel } from '../model/model';
 import type { BlockPlan } from '../model/plan';
 import { checkCancelled, type JobOptions } from '../util/job';
@@ -54,7 +55,17 @@ export function evaluationWindows(stream: ArrayLike<number>, bosId: number, p: P
   return p.maxWindows ? windows.slice(0, p.maxWindows) : windows;
 }
 
-export async function perplexityOf(model: LlamaModel, windows: Uint32Array[], plan: BlockPlan, p: Pick<PerplexityProtocol, 'window' | 'batch'>, o: JobOptions = {}): Promise<PerplexityResult> {
+/** Per-sequence NLL sums of [B, T] ids: the model's own batched forward, or one with adapters (healing). */
+export type NllOf = (ids: Uint32Array, B: number, T: number) => Promise<NllResult>;
+
+export async function perplexityOf(
+  model: LlamaModel,
+  windows: Uint32Array[],
+  plan: BlockPlan,
+  p: Pick<PerplexityProtocol, 'window' | 'batch'>,
+  o: JobOptions = {},
+  nllOf: NllOf = (ids, B, T) => model.nll(ids, B, T, plan),
+): Promise<PerplexityResult> {
   const T = p.window;
   if (windows.length === 0) throw new RangeError(`the text has fewer than ${T} tokens: no full ${T}-token window to evaluate`);
   const B = Math.max(1, Math.min(p.batch ?? 8, windows.length));
@@ -65,7 +76,7 @@ export async function perplexityOf(model: LlamaModel, windows: Uint32Array[], pl
     const group = windows.slice(w0, w0 + B);
     const ids = new Uint32Array(group.length * T);
     group.forEach((w, i) => ids.set(w, i * T));
-    const r = await model.nll(ids, group.length, T, plan);
+    const r = await nllOf(ids, group.length, T);
     for (let i = 0; i < group.length; i++) {
       nll += r.sums[i]!;
       predictions += r.counts[i]!;

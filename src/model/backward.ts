@@ -31,7 +31,7 @@ import { createLinear } from '../kernels/matvec';
 import { RmsNorm } from '../kernels/rmsnorm';
 import { activationBytes, type Activations } from './activations';
 import { BatchForward } from './batch-forward';
-import { buildBlockOps, ropeScaling, type BlockSaves } from './block-ops';
+import { buildBlockOps, ropeScaling, type BlockAdapter, type BlockSaves } from './block-ops';
 import type { LlamaModel } from './model';
 import { fullPlan, validatePlan, type BlockPlan } from './plan';
 import type { BlockWeights } from './weights';
@@ -93,6 +93,8 @@ export interface BackwardOptions {
   ledger?: BufferLedger;
   /** Upper bound on the f32 logits chunk [rows, vocab] of the LM head (and its gradient, in place). */
   logitsBudgetBytes?: number;
+  /** Adapters in the forward and the recompute (LoRA), by original block index; their gradients go to the consumer. */
+  adapters?: (block: number) => BlockAdapter | undefined;
 }
 
 /** Each stage is yielded once its GPU work has completed. */
@@ -193,7 +195,7 @@ export async function* backward(
   try {
     // ---- forward over the whole batch, capturing every block's input
     const { batch, captures, dResid, dNorm, loss, step } = ledger.track(() => ({
-      batch: new BatchForward(rt, c, w, N, T),
+      batch: new BatchForward(rt, c, w, N, T, o.adapters),
       captures: plan.map((b) => f32(R * Hd, `x${b}`)),
       // dL/d(residual) (dy -> dh -> dx0, accumulated in place) and dL/d(norm output), from the head on
       dResid: f32(R * Hd, 'dResid'),
@@ -249,7 +251,7 @@ export async function* backward(
         encoder.copyBufferToBuffer(x0, 0, a.x, 0, R * Hd * 4);
         const bw = w.blocks[block]!;
         inPass(encoder, [
-          ...buildBlockOps(rt, c, bw, a, { B: N, T, step, saves: g.saves }),
+          ...buildBlockOps(rt, c, bw, a, { B: N, T, step, saves: g.saves, adapter: o.adapters?.(block) }),
           ...blockBackwardOps(rt, c, bw, { block, N, T, x0, a, g }, consumer),
         ]);
       });

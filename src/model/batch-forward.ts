@@ -13,7 +13,7 @@ import { IGNORE_LABEL, NllRows, SequenceNll } from '../kernels/loss';
 import { createLinear } from '../kernels/matvec';
 import { RmsNorm } from '../kernels/rmsnorm';
 import { createActivations, type Activations } from './activations';
-import { buildBlockOps } from './block-ops';
+import { buildBlockOps, type BlockAdapter } from './block-ops';
 import type { BlockPlan } from './plan';
 import type { ModelWeights } from './weights';
 
@@ -67,6 +67,8 @@ export class BatchForward {
     private readonly weights: ModelWeights,
     readonly B: number,
     readonly T: number,
+    /** Adapters added to the blocks' linear layers (LoRA), by original block index. */
+    adapters?: (block: number) => BlockAdapter | undefined,
   ) {
     const c = config;
     const R = (this.rows = B * T);
@@ -80,7 +82,7 @@ export class BatchForward {
       const embed = new Embedding(rt, {
         rows: R, V: c.vocabSize, dim: c.hiddenSize, dtype: weights.embed.dtype, ids, table: weights.embed.buffer, y: act.x,
       });
-      const blocks = weights.blocks.map((w) => buildBlockOps(rt, c, w, act, { B, T, step }));
+      const blocks = weights.blocks.map((w, i) => buildBlockOps(rt, c, w, act, { B, T, step, adapter: adapters?.(i) }));
       const finalNorm = new RmsNorm(rt, {
         rows: R, dim: c.hiddenSize, eps: c.rmsNormEps, weightF16: weights.finalNorm.dtype === 'f16',
         x: act.x, w: weights.finalNorm.buffer, y: act.xn,

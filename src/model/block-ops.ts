@@ -9,6 +9,9 @@
  * the cache kernels, and a single token's split attention appends it to the cache itself: a decode
  * block is 6 dispatches (q/k/v, split, merge, o, gate/up, down) instead of 13.
  * For the backward (`saves`), nothing the backward reads is fused away or overwritten: see BlockSaves.
+ * With an adapter (LoRA), every linear layer's output gets the adapter's path added right after the
+ * layer, so nothing that would skip it is fused (no fused norms, one dispatch per projection, gate /
+ * up stored apart before SwiGLU).
  */
 import type { GpuRuntime } from '../gpu/runtime';
 import { bytesPerElement } from '../gpu/tensor';
@@ -21,6 +24,7 @@ import { createLinear, Matvec, usesMatvec } from '../kernels/matvec';
 import { RmsNorm } from '../kernels/rmsnorm';
 import { Rope, ropeTable } from '../kernels/rope';
 import type { Activations } from './activations';
+import type { LinearName } from './backward';
 import type { BlockWeights } from './weights';
 
 /**
@@ -36,6 +40,23 @@ export interface BlockSaves {
   up: GPUBuffer;
 }
 
+/** One linear layer as the block forward runs it: y [M, N] holds x W^T (or the residual plus it), x is [M, K]. */
+export interface LinearIo {
+  name: LinearName;
+  M: number;
+  N: number;
+  K: number;
+  x: GPUBuffer;
+  y: GPUBuffer;
+}
+
+/** A path added to a block's linear layers (LoRA adapters): ops that add it into the layer's output. */
+export interface BlockAdapter {
+  linear(io: LinearIo): Encodable[];
+  /** f32 [rows, intermediate] buffers for gate and up outputs when the MLP runs unfused outside a recompute. */
+  mlpScratch(): { gate: GPUBuffer; up: GPUBuffer };
+}
+
 /** B sequences of T tokens; with a cache, the tokens continue at step.pos0 (decode / chunked prefill). */
 export interface BlockShape {
   B: number;
@@ -44,6 +65,7 @@ export interface BlockShape {
   cache?: KvCache;
   /** Recompute for the backward (no cache). */
   saves?: BlockSaves;
+  adapter?: BlockAdapter;
 }
 
 export function buildBlockOps(rt: GpuRuntime, c: ModelConfig, w: BlockWeights, a: Activations, s: BlockShape): Encodable[] {
@@ -53,8 +75,9 @@ export function buildBlockOps(rt: GpuRuntime, c: ModelConfig, w: BlockWeights, a
   const qDim = c.numHeads * c.headDim;
   const kvDim = c.numKvHeads * c.headDim;
   type NormWeight = typeof w.inputNorm;
-  // The backward reads the norms' outputs, so a recompute never fuses them.
-  const fused = usesMatvec(M) && !s.saves;
+  // The backward reads the norms' outputs, so a recompute never fuses them; an adapter reads the norm output too.
+  const fused = usesMatvec(M) && !s.saves && !s.adapter;
+  const adapt = (name: LinearName, N: number, K: number, x: GPUBuffer, y: GPUBuffer): Encodable[] => s.adapter?.linear({ name, M, N, K, x, y }) ?? [];
   const rmsNorm = (weight: NormWeight, y: GPUBuffer) =>
     new RmsNorm(rt, { rows: M, dim: H, eps: c.rmsNormEps, weightF16: weight.dtype === 'f16', x: a.x, w: weight.buffer, y });
   // The ops that normalise x (none when fused) and what the following projections then read.
@@ -76,39 +99,54 @@ export function buildBlockOps(rt: GpuRuntime, c: ModelConfig, w: BlockWeights, a
       rope: { invFreq: ropeTable(rt, c.headDim, c.ropeTheta, ropeScaling(c).scaling) },
     })
     : new AttentionPrefill(rt, { ...heads, q: a.q, k: a.k, v: a.v, out: a.attn, lse: a.lse! });
-  const mlp: Encodable[] = s.saves
-    ? [
-      rmsNorm(w.postNorm, s.saves.n2),
-      createLinear(rt, { M, N: I, K: H, dtype: w.gate.dtype, x: s.saves.n2, w: w.gate.buffer, y: s.saves.gate }),
-      createLinear(rt, { M, N: I, K: H, dtype: w.up.dtype, x: s.saves.n2, w: w.up.buffer, y: s.saves.up }),
-      new SwiGlu(rt, { n: M * I, g: s.saves.gate, u: s.saves.up, h: a.h }),
-    ]
-    : [
-      ...normOps(w.postNorm),
-      createLinear(rt, { M, N: I, K: H, dtype: w.gate.dtype, ...input(w.postNorm), w: w.gate.buffer, wUp: w.up.buffer, y: a.h, epilogue: 'swiglu' }),
-      createLinear(rt, { M, N: H, K: I, dtype: w.down.dtype, x: a.h, w: w.down.buffer, y: a.x, epilogue: 'residual' }),
+  const mlp: Encodable[] = s.saves || s.adapter ? unfusedMlp() : [
+    ...normOps(w.postNorm),
+    createLinear(rt, { M, N: I, K: H, dtype: w.gate.dtype, ...input(w.postNorm), w: w.gate.buffer, wUp: w.up.buffer, y: a.h, epilogue: 'swiglu' }),
+    createLinear(rt, { M, N: H, K: I, dtype: w.down.dtype, x: a.h, w: w.down.buffer, y: a.x, epilogue: 'residual' }),
+  ];
+  /** Norm, gate and up stored apart, SwiGLU; the recompute stops there (the block output was captured). */
+  function unfusedMlp(): Encodable[] {
+    const n2 = s.saves?.n2 ?? a.xn;
+    const { gate, up } = s.saves ?? s.adapter!.mlpScratch();
+    return [
+      rmsNorm(w.postNorm, n2),
+      createLinear(rt, { M, N: I, K: H, dtype: w.gate.dtype, x: n2, w: w.gate.buffer, y: gate }),
+      ...adapt('gate', I, H, n2, gate),
+      createLinear(rt, { M, N: I, K: H, dtype: w.up.dtype, x: n2, w: w.up.buffer, y: up }),
+      ...adapt('up', I, H, n2, up),
+      new SwiGlu(rt, { n: M * I, g: gate, u: up, h: a.h }),
+      ...(s.saves ? [] : [
+        createLinear(rt, { M, N: H, K: I, dtype: w.down.dtype, x: a.h, w: w.down.buffer, y: a.x, epilogue: 'residual' }),
+        ...adapt('down', H, I, a.h, a.x),
+      ]),
     ];
+  }
   return [
     ...normOps(w.inputNorm),
-    ...qkvOps(rt, { M, qDim, kvDim, K: H, w, a, input: input(w.inputNorm) }),
+    ...qkvOps(rt, { M, qDim, kvDim, K: H, w, a, input: input(w.inputNorm), adapt: s.adapter ? adapt : undefined }),
     ...ropeOps,
     attention,
     createLinear(rt, { M, N: H, K: qDim, dtype: w.o.dtype, x: a.attn, w: w.o.buffer, y: a.x, epilogue: 'residual' }),
+    ...adapt('o', H, qDim, a.attn, a.x),
     ...mlp,
   ];
 }
 
 /**
  * q, k and v from the same input: one matvec dispatch for all three where the kernel allows it (decode-sized
- * M, one weight dtype, widths multiples of 4, each weight within one binding), else one linear each.
+ * M, one weight dtype, widths multiples of 4, each weight within one binding, no adapter), else one
+ * linear each, each followed by its adapter's ops.
  */
 function qkvOps(
   rt: GpuRuntime,
-  o: { M: number; qDim: number; kvDim: number; K: number; w: BlockWeights; a: Activations; input: { x: GPUBuffer; norm?: FusedNorm } },
+  o: {
+    M: number; qDim: number; kvDim: number; K: number; w: BlockWeights; a: Activations; input: { x: GPUBuffer; norm?: FusedNorm };
+    adapt?: (name: LinearName, N: number, K: number, x: GPUBuffer, y: GPUBuffer) => Encodable[];
+  },
 ): Encodable[] {
-  const { M, qDim, kvDim, K, w, a, input } = o;
+  const { M, qDim, kvDim, K, w, a, input, adapt } = o;
   const bytes = (N: number) => N * K * bytesPerElement(w.q.dtype);
-  const oneDispatch = usesMatvec(M) && w.k.dtype === w.q.dtype && w.v.dtype === w.q.dtype && qDim % 4 === 0 && kvDim % 4 === 0 &&
+  const oneDispatch = !adapt && usesMatvec(M) && w.k.dtype === w.q.dtype && w.v.dtype === w.q.dtype && qDim % 4 === 0 && kvDim % 4 === 0 &&
     bytes(qDim) <= rt.device.limits.maxStorageBufferBindingSize;
   if (oneDispatch) {
     return [new Matvec(rt, {
@@ -116,11 +154,11 @@ function qkvOps(
       more: [{ w: w.k.buffer, y: a.k, N: kvDim }, { w: w.v.buffer, y: a.v, N: kvDim }],
     })];
   }
-  return [
-    createLinear(rt, { M, N: qDim, K, dtype: w.q.dtype, ...input, w: w.q.buffer, y: a.q }),
-    createLinear(rt, { M, N: kvDim, K, dtype: w.k.dtype, ...input, w: w.k.buffer, y: a.k }),
-    createLinear(rt, { M, N: kvDim, K, dtype: w.v.dtype, ...input, w: w.v.buffer, y: a.v }),
+  const proj = (name: 'q' | 'k' | 'v', N: number, y: GPUBuffer): Encodable[] => [
+    createLinear(rt, { M, N, K, dtype: w[name].dtype, ...input, w: w[name].buffer, y }),
+    ...(adapt?.(name, N, K, input.x, y) ?? []),
   ];
+  return [...proj('q', qDim, a.q), ...proj('k', kvDim, a.k), ...proj('v', kvDim, a.v)];
 }
 
 /** The config's llama3 rope_scaling in the Rope kernel's argument form (none: {}). */

@@ -1,0 +1,121 @@
+/**
+ * One LoRA optimizer step on the GPU: for each micro-batch, forward + backward with the adapters
+ * (src/model/backward.ts), adapter gradients accumulated by the LoRA consumer; then one readback of
+ * the micro-batches' losses, and AdamW (torch's update) on every A and B with the gradient scaled by
+ * 1 / micro-batches (the mean over the effective batch) and the scheduled learning rate.
+ * A non-finite loss stops before the update: the adapters keep the last good values.
+ */
+import { createStorageBuffer, readF32 } from '../gpu/buffers';
+import { withErrorScope } from '../gpu/errors';
+import { AdamW, adamWParams, type AdamWHyper } from '../kernels/adamw';
+import { backward } from '../model/backward';
+import type { LlamaModel } from '../model/model';
+import { learningRate } from './schedule';
+import type { LoraAdapters } from './lora';
+
+export interface TrainSettings {
+  /** Peak learning rate. */
+  lr: number;
+  warmupSteps: number;
+  totalSteps: number;
+  beta1: number;
+  beta2: number;
+  eps: number;
+  weightDecay: number;
+}
+
+/** torch.optim.AdamW's defaults. */
+export const ADAMW_DEFAULTS = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 } as const;
+
+/** [N, T] token ids of one micro-batch. */
+export interface MicroBatch {
+  ids: Uint32Array;
+  N: number;
+  T: number;
+}
+
+export class NonFiniteLossError extends Error {
+  constructor(readonly step: number, readonly loss: number) {
+    super(`healing stopped: the loss at optimizer step ${step + 1} is ${loss}; the adapters keep the values of the last good step`);
+    this.name = 'NonFiniteLossError';
+  }
+}
+
+export class LoraTrainer {
+  /** Optimizer steps taken. */
+  step = 0;
+  private readonly params: GPUBuffer;
+  private readonly optimizers: AdamW[];
+
+  constructor(private readonly model: LlamaModel, readonly lora: LoraAdapters, readonly settings: TrainSettings) {
+    const rt = model.rt;
+    this.params = rt.uniform(adamWParams(this.hyper(0), 1, 1), 'lora.adamw.params');
+    this.optimizers = lora.adapters.flatMap((a) => [a.A, a.B]).map((t) => {
+      const n = t.rows * t.cols;
+      return new AdamW(rt, { n, params: this.params, grad: t.grad, w: t.value, m: t.m, v: t.v });
+    });
+    const encoder = rt.device.createCommandEncoder({ label: 'lora.zero' });
+    lora.zero(encoder, true);
+    rt.device.queue.submit([encoder.finish()]);
+  }
+
+  private hyper(step: number): AdamWHyper {
+    const s = this.settings;
+    return { lr: learningRate(s.lr, step, s.warmupSteps, s.totalSteps), beta1: s.beta1, beta2: s.beta2, eps: s.eps, weightDecay: s.weightDecay };
+  }
+
+  /**
+   * One optimizer step over `micro` (gradient accumulation); returns the mean of the micro-batches'
+   * mean next-token losses. `dropoutSeed(i)` seeds micro-batch i's dropout masks (default: step and i).
+   */
+  async trainStep(micro: readonly MicroBatch[], dropoutSeed = (i: number) => this.step * 65536 + i): Promise<number> {
+    const rt = this.model.rt;
+    const dev = rt.device;
+    if (micro.length < 1) throw new RangeError('trainStep: need at least one micro-batch');
+    const losses = createStorageBuffer(dev, micro.length * 8, 'lora.losses');
+    try {
+      return await withErrorScope(dev, 'LoRA training step', async () => {
+        const zero = dev.createCommandEncoder({ label: 'lora.zero_grad' });
+        this.lora.zero(zero);
+        dev.queue.submit([zero.finish()]);
+        for (let i = 0; i < micro.length; i++) {
+          const { ids, N, T } = micro[i]!;
+          this.lora.setDropoutSeed(dropoutSeed(i));
+          const pass = backward(this.model, ids, N, T, this.lora.consumer(), { plan: this.lora.plan, adapters: this.lora.forShape(N * T) });
+          for await (const s of pass) {
+            if (s.stage !== 'loss') continue;
+            const copy = dev.createCommandEncoder({ label: 'lora.loss_copy' });
+            copy.copyBufferToBuffer(s.loss, 0, losses, i * 8, 8);
+            dev.queue.submit([copy.finish()]);
+          }
+        }
+        const sums = await readF32(dev, losses, micro.length * 2);
+        let loss = 0;
+        for (let i = 0; i < micro.length; i++) loss += sums[2 * i]! / sums[2 * i + 1]! / micro.length;
+        if (!Number.isFinite(loss)) throw new NonFiniteLossError(this.step, loss);
+        this.applyAdamW(1 / micro.length);
+        return loss;
+      });
+    } finally {
+      losses.destroy();
+    }
+  }
+
+  /** AdamW on every adapter tensor with the accumulated gradients (also the golden test's entry point). */
+  applyAdamW(gradScale: number): void {
+    const dev = this.model.rt.device;
+    const t = this.step + 1;
+    dev.queue.writeBuffer(this.params, 0, adamWParams(this.hyper(this.step), t, gradScale));
+    const encoder = dev.createCommandEncoder({ label: 'lora.adamw' });
+    const pass = encoder.beginComputePass();
+    for (const op of this.optimizers) op.encode(pass);
+    pass.end();
+    dev.queue.submit([encoder.finish()]);
+    this.step = t;
+  }
+
+  /** Frees the trainer's own uniforms (the adapters belong to the caller). */
+  dispose(): void {
+    this.params.destroy();
+  }
+}
