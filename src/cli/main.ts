@@ -339,11 +339,12 @@ program
   .option('--heldout-windows <n>', 'held-out windows to evaluate (0: skip)', int('--heldout-windows', 0), 32)
   .action(async (model: string, o: { mask?: string; data?: string; out: string; steps: number; lr: number; warmup: number; r: number; alpha: number; dropout: number; batch: number; micro: number; window: number; seed: number; heldout?: string; heldoutWindows: number }) => {
     const g = program.opts<Globals>();
+    const mask = await readMask(o.mask);
     const s = await Session.open(model, g);
-    const { kept } = s.planFromMask(o.mask);
+    const { kept } = s.planFromMask(mask);
     const settings: HealSettings = { r: o.r, alpha: o.alpha, dropout: o.dropout, lr: o.lr, warmupSteps: o.warmup, steps: o.steps, batch: o.batch, micro: o.micro, window: o.window, seed: o.seed };
-    const heldout = o.heldoutWindows > 0 ? { heldout: textSpec(o.heldout, 'heldout'), heldoutWindows: o.heldoutWindows } : {};
-    const r = await s.run({ type: 'heal', plan: kept, text: textSpec(o.data, 'calibration'), settings, ...heldout }, 'healing');
+    const heldout = o.heldoutWindows > 0 ? { heldout: await textSpec(o.heldout, 'heldout'), heldoutWindows: o.heldoutWindows } : {};
+    const r = await s.run({ type: 'heal', plan: kept, text: await textSpec(o.data, 'calibration'), settings, ...heldout }, 'healing');
     await mkdir(o.out, { recursive: true });
     writeFileSync(`${o.out}/adapter_config.json`, r.adapterConfig);
     writeFileSync(`${o.out}/adapter_model.safetensors`, r.adapterSafetensors);
@@ -394,8 +395,9 @@ program
   .action(async (model: string, o: { mask?: string; task: string[]; file?: string[]; hubFile?: string[]; limit?: number; csv?: string }) => {
     const g = program.opts<Globals>();
     const tasks = taskSpecs(o.task, parseFiles(o.file), { hubFiles: parseHubFiles(o.hubFile), ...(o.limit ? { limit: o.limit } : {}), ...(g.hubHost ? { hubHost: g.hubHost } : {}), ...(process.env.HF_TOKEN ? { token: process.env.HF_TOKEN } : {}) });
+    const mask = await readMask(o.mask);
     const s = await Session.open(model, g);
-    const { kept } = s.planFromMask(o.mask);
+    const { kept } = s.planFromMask(mask);
     const plans = [{ name: 'original', plan: planWithout(s.info.numLayers, []) }, ...(o.mask ? [{ name: 'pruned', plan: kept }] : [])];
     const r = await s.run({ type: 'tasks', tasks, plans }, 'tasks');
     if (o.csv) writeFileSync(o.csv, taskTableCsv(r.table));
