@@ -20,6 +20,7 @@ import { generateJob } from './jobs/generate';
 import type { EventSink, JobContext, LabJob } from './jobs/lab-job';
 import { perplexityJob } from './jobs/perplexity';
 import { scoreJob } from './jobs/score';
+import { sweepJob } from './jobs/sweep';
 import { EMBEDDED_TEXTS } from './embedded';
 import { modelInfo } from './model-info';
 import type { EngineRequest, JobName, ModelInfo, ModelSourceSpec, ReplyOf, TextSpec } from './protocol';
@@ -54,6 +55,7 @@ const JOBS: { [K in Exclude<JobName, 'cancel'>]: LabJob<K> } = {
   generate: generateJob,
   benchmark: benchmarkJob,
   'export-checkpoint': exportCheckpointJob,
+  sweep: sweepJob,
 };
 
 export class LabEngine {

@@ -12,6 +12,7 @@ import type { BosMode } from '../eval/perplexity';
 import type { CalibrationSpec } from '../prune/calibration';
 import type { ScoredCriterion } from '../prune/criteria/registry';
 import type { PruningMask } from '../prune/mask';
+import type { SweepCriterion, SweepResult } from './sweep';
 
 /**
  * Where a checkpoint comes from: the io layer's sources (embedded, Hub, picked files) or, in
@@ -93,6 +94,14 @@ export interface Jobs {
     reply: { type: 'exported'; files: { name: string; blob: Blob }[] };
   };
   cancel: { request: { type: 'cancel'; job: number }; reply: { type: 'ok' } };
+  /** known: plans already evaluated on the same text, window, BOS mode and windows (kept blocks and result), reused, not evaluated again. */
+  sweep: {
+    request: {
+      type: 'sweep'; criteria: SweepCriterion[]; protect: number[]; maxK?: number;
+      text: TextSpec; window: number; bos: BosMode; maxWindows?: number; known?: { kept: number[]; result: PerplexityResult }[];
+    };
+    reply: { type: 'swept'; sweep: SweepResult };
+  };
 }
 
 export type JobName = keyof Jobs;
@@ -115,6 +124,7 @@ export const REPLY_TYPE: { [K in JobName]: ReplyOf<K>['type'] } = {
   benchmark: 'benchmarked',
   'export-checkpoint': 'exported',
   cancel: 'ok',
+  sweep: 'swept',
 };
 
 export type EngineEvent =

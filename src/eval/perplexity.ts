@@ -4,6 +4,7 @@
  * next-token prediction inside the windows. BOS mode 'first': BOS only at the very start of the
  * stream. 'every': the stream without its BOS cut into (T-1)-token chunks, each prefixed by BOS.
  */
+import type { NllResult } from '../model/batch-forward';
 import type { LlamaModel } from '../model/model';
 import type { BlockPlan } from '../model/plan';
 import { checkCancelled, type JobOptions } from '../util/job';
@@ -45,25 +46,51 @@ export function evaluationWindows(stream: ArrayLike<number>, bosId: number, p: P
   return p.maxWindows ? windows.slice(0, p.maxWindows) : windows;
 }
 
-export async function perplexityOf(model: LlamaModel, windows: Uint32Array[], plan: BlockPlan, p: Pick<PerplexityProtocol, 'window' | 'batch'>, o: JobOptions = {}): Promise<PerplexityResult> {
+/**
+ * The GPU batches perplexity runs the windows in: `batch` windows each, the last one shorter. Every
+ * evaluation of a plan (plain or with a reused residual prefix) batches alike, so the sums agree.
+ */
+export function windowBatches(windows: Uint32Array[], p: Pick<PerplexityProtocol, 'window' | 'batch'>): { ids: Uint32Array; B: number; end: number }[] {
   const T = p.window;
   if (windows.length === 0) throw new RangeError(`the text has fewer than ${T} tokens: no full ${T}-token window to evaluate`);
   const B = Math.max(1, Math.min(p.batch ?? 8, windows.length));
-  let nll = 0;
-  let predictions = 0;
+  const out = [];
   for (let w0 = 0; w0 < windows.length; w0 += B) {
-    checkCancelled(o.signal);
     const group = windows.slice(w0, w0 + B);
     const ids = new Uint32Array(group.length * T);
     group.forEach((w, i) => ids.set(w, i * T));
-    const r = await model.nll(ids, group.length, T, plan);
-    for (let i = 0; i < group.length; i++) {
-      nll += r.sums[i]!;
-      predictions += r.counts[i]!;
-    }
-    o.onProgress?.(Math.min(w0 + B, windows.length), windows.length, 'windows');
+    out.push({ ids, B: group.length, end: w0 + group.length });
   }
-  return { ppl: Math.exp(nll / predictions), nll: nll / predictions, windows: windows.length, predictions };
+  return out;
+}
+
+/** Accumulates per-sequence NLL sums, batch after batch, into a PerplexityResult. */
+export class NllTotal {
+  private nll = 0;
+  private predictions = 0;
+  private windows = 0;
+
+  add(r: NllResult): void {
+    for (let i = 0; i < r.sums.length; i++) {
+      this.nll += r.sums[i]!;
+      this.predictions += r.counts[i]!;
+    }
+    this.windows += r.sums.length;
+  }
+
+  result(): PerplexityResult {
+    return { ppl: Math.exp(this.nll / this.predictions), nll: this.nll / this.predictions, windows: this.windows, predictions: this.predictions };
+  }
+}
+
+export async function perplexityOf(model: LlamaModel, windows: Uint32Array[], plan: BlockPlan, p: Pick<PerplexityProtocol, 'window' | 'batch'>, o: JobOptions = {}): Promise<PerplexityResult> {
+  const total = new NllTotal();
+  for (const b of windowBatches(windows, p)) {
+    checkCancelled(o.signal);
+    total.add(await model.nll(b.ids, b.B, p.window, plan));
+    o.onProgress?.(b.end, windows.length, 'windows');
+  }
+  return total.result();
 }
 
 /** exp(mean NLL) from per-sequence sums and counts. */

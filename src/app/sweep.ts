@@ -1,0 +1,76 @@
+/**
+ * The quality-speed frontier of every computed criterion (the engine's sweep job, ./jobs/sweep.ts):
+ * what it returns, and the flat rows the CLI, the page's table and its CSV show.
+ */
+import type { BosMode, PerplexityResult } from '../eval/perplexity';
+import type { ScoredCriterion } from '../prune/criteria/registry';
+import type { SweepLine } from '../prune/criteria/sweep-plans';
+
+/**
+ * Held-out windows a sweep evaluates unless asked otherwise: on the embedded model on SwiftShader
+ * the PPL of every plan is then within about 1% of its value on all windows, and a sweep of two
+ * criteria takes about a minute (README, "Frontier").
+ */
+export const DEFAULT_SWEEP_WINDOWS = 16;
+
+/** A criterion's result as a sweep reads it (what selection needs). */
+export interface SweepCriterion {
+  criterion: ScoredCriterion;
+  scores: (number | null)[];
+  /** Contiguous criteria: windows[n-1][l] = the score of removing l..l+n-1. */
+  windows?: number[][];
+}
+
+/** One distinct plan of a sweep: evaluated once however many criteria select it. */
+export interface SweepPlanResult {
+  kept: number[];
+  removed: number[];
+  ppl: PerplexityResult;
+  /** Memory-bound ideal decode speedup over the full model (weight bytes per token). */
+  idealSpeedup: number;
+  /** Taken from the caller's earlier results instead of evaluated. */
+  cached: boolean;
+}
+
+export interface SweepResult {
+  textName: string;
+  textSha256: string;
+  window: number;
+  bos: BosMode;
+  /** Windows each plan was evaluated on. */
+  windows: number;
+  protect: number[];
+  maxK: number;
+  lines: SweepLine[];
+  plans: SweepPlanResult[];
+  /** Block forwards run with the residual prefix reused, and without (plain evaluation of every plan evaluated). */
+  blockRuns: number;
+  blockRunsWithoutReuse: number;
+  seconds: number;
+}
+
+export interface SweepRow {
+  criterion: ScoredCriterion;
+  k: number;
+  removed: number[];
+  ppl: number;
+  idealSpeedup: number;
+}
+
+/** The key of a removed set inside a sweep. */
+export const removedKey = (removed: readonly number[]): string => removed.join(',');
+
+/** One row per criterion and k, in line order. */
+export function sweepRows(s: Pick<SweepResult, 'lines' | 'plans'>): SweepRow[] {
+  const byRemoved = new Map(s.plans.map((p) => [removedKey(p.removed), p]));
+  return s.lines.flatMap((line) => line.points.flatMap((pt) => {
+    const p = byRemoved.get(removedKey(pt.removed));
+    return p ? [{ criterion: line.criterion, k: pt.k, removed: pt.removed, ppl: p.ppl.ppl, idealSpeedup: p.idealSpeedup }] : [];
+  }));
+}
+
+/** The rows as CSV (removed blocks space-separated in one column). */
+export function sweepCsv(rows: readonly SweepRow[]): string {
+  const lines = rows.map((r) => [r.criterion, r.k, r.removed.join(' '), r.ppl, r.idealSpeedup].join(','));
+  return ['criterion,k,removed,ppl,ideal_speedup', ...lines].join('\n') + '\n';
+}
