@@ -65,6 +65,10 @@ export class EngineClient {
     return this.start('export-checkpoint', args);
   }
 
+  sweep(args: ArgsOf<'sweep'>): Job<'sweep'> {
+    return this.start('sweep', args);
+  }
+
   cancel(job: number): void {
     void this.start('cancel', { job }).result;
   }

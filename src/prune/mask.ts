@@ -85,6 +85,14 @@ export interface MaskMetrics {
     new_tokens?: number;
     batch?: number;
   };
+  /** The frontier sweep (src/app/sweep.ts): one point per criterion and k. */
+  sweep?: {
+    protocol: { window: number; bos: BosMode };
+    eval_text_sha256: string;
+    eval_text_description?: string;
+    windows: number;
+    points: { criterion: ScoredCriterion; k: number; removed: number[]; ppl: number | null; ideal_speedup: number }[];
+  };
 }
 
 export type ScoreMap = Partial<Record<ScoredCriterion, (number | null)[]>>;

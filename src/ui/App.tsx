@@ -5,6 +5,7 @@ import { CriteriaPanel } from './CriteriaPanel';
 import { loadRememberedModel, startGpu } from './lab-actions';
 import { EvaluatePanel } from './EvaluatePanel';
 import { ExportPanel } from './ExportPanel';
+import { FrontierPanel } from './FrontierPanel';
 import { GeneratePanel } from './GeneratePanel';
 import { ModelPanel } from './ModelPanel';
 import { SpeedPanel } from './SpeedPanel';
@@ -46,6 +47,7 @@ export function App() {
           <EvaluatePanel />
           <GeneratePanel />
           <SpeedPanel />
+          <FrontierPanel />
           <ExportPanel />
         </div>
       </div>

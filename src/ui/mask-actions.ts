@@ -6,6 +6,7 @@ import { criterion as criterionById, isCriterion, type ScoredCriterion } from '.
 import { finiteOrNull } from '../prune/criteria/ranking';
 import { followsSelection } from '../prune/criteria/selection';
 import type { MaskMetrics, PruningMask } from '../prune/mask';
+import { sweepRows } from '../app/sweep';
 import { downloadBlob } from './lab-actions';
 import { currentRecord, keptBlocks, planKey, useLab, type LabState, type PlanState } from './store';
 
@@ -53,6 +54,16 @@ export async function buildCurrentMask(s: LabState = useLab.getState()): Promise
       prompt_tokens: speed.options.promptTokens,
       new_tokens: speed.options.newTokens,
       batch: 1,
+    };
+  }
+  const sweep = rec.frontier?.sweep;
+  if (sweep) {
+    metrics.sweep = {
+      protocol: { window: sweep.window, bos: sweep.bos },
+      eval_text_sha256: sweep.textSha256,
+      eval_text_description: sweep.textName,
+      windows: sweep.windows,
+      points: sweepRows(sweep).map((r) => ({ criterion: r.criterion, k: r.k, removed: r.removed, ppl: finiteOrNull(r.ppl), ideal_speedup: r.idealSpeedup })),
     };
   }
   const usesData = Object.keys(scores).some((n) => isCriterion(n) && criterionById(n).needsData);

@@ -21,6 +21,7 @@ import { finiteOrNull } from '../prune/criteria/ranking';
 import { selectByCriterion as select } from '../prune/criteria/selection';
 import { resolveProtected, SEED_PROTECTED } from '../prune/select';
 import type { CriterionResult, ModelInfo } from '../app/protocol';
+import { DEFAULT_SWEEP_WINDOWS, type SweepResult } from '../app/sweep';
 
 export type GpuStatus =
   | { state: 'starting' }
@@ -31,7 +32,7 @@ export type GpuStatus =
 /** The model source as remembered (a Hub token is never part of it; a Hub host other than huggingface.co is). */
 export type SourceChoice = { kind: 'embedded' } | { kind: 'hub'; id: string; revision: string; host?: string } | { kind: 'local'; name: string };
 
-export type JobKey = 'load' | 'score' | 'ppl' | 'generate' | 'benchmark' | 'export';
+export type JobKey = 'load' | 'score' | 'ppl' | 'generate' | 'benchmark' | 'export' | 'sweep';
 
 export interface JobStatus {
   id: number;
@@ -86,6 +87,14 @@ export interface PplRecord {
   results: Record<string, PerplexityResult>;
 }
 
+export interface FrontierRecord {
+  /** The evaluation protocol's key (text, window, BOS, windows): cached plans are reused only under the same one. */
+  key: string;
+  sweep: SweepResult;
+  /** Perplexity per plan key (kept blocks) under `key`, from every sweep so far. */
+  cache: Record<string, PerplexityResult>;
+}
+
 export interface SpeedRecord {
   options: SpeedOptions;
   results: Record<string, SpeedResult>;
@@ -118,6 +127,8 @@ export interface ModelRecord {
   ppl: PplRecord | null;
   speed: SpeedRecord | null;
   generation: GenerationRecord | null;
+  /** The last frontier sweep and every plan's perplexity under its protocol (optional: older records lack it). */
+  frontier?: FrontierRecord | null;
 }
 
 export type TextChoice = { kind: 'embedded' } | { kind: 'inline'; name: string; text: string };
@@ -149,6 +160,10 @@ export interface Settings {
   speed: SpeedOptions;
   sweepStep: number;
   toF16: boolean;
+  /** Frontier sweep: held-out windows per plan, K (0 = default), the chart's x axis. */
+  frontierWindows: number;
+  frontierMaxK: number;
+  frontierX: 'speedup' | 'removed';
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -177,6 +192,9 @@ export const DEFAULT_SETTINGS: Settings = {
   speed: { promptTokens: 32, newTokens: 64, warmup: 1, runs: 3 },
   sweepStep: 2,
   toF16: false,
+  frontierWindows: DEFAULT_SWEEP_WINDOWS,
+  frontierMaxK: 0,
+  frontierX: 'speedup',
 };
 
 export const emptyRecord = (): ModelRecord => ({
