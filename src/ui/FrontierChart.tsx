@@ -31,18 +31,12 @@ export default function FrontierChart({ data, axis, current, onHover, onPick }: 
     const grid = css.getPropertyValue('--border').trim() || '#ccc';
     const axisStyle = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
     const fmt = (v: number | null) => (v == null ? '–' : v.toFixed(2));
-    const pick = (u: uPlot): FrontierPick | null => {
-      const index = u.cursor.idx;
-      if (index == null || u.cursor.top == null || u.cursor.top < 0) return null;
-      const line = nearestLine(data, index, u.posToVal(u.cursor.top, 'y'));
-      return line ? { line, index } : null;
-    };
     const opts: uPlot.Options = {
       width: Math.max(320, el.clientWidth),
       height: 280,
       scales: { x: { time: false }, y: { distr: 3 } },
       axes: [
-        { ...axisStyle, label: axis === 'speedup' ? 'memory-bound ideal decode speedup ×' : 'blocks removed', values: (_u, v) => v.map((t) => (axis === 'speedup' ? `${t.toFixed(2)}×` : String(t))) },
+        { ...axisStyle, label: axis === 'speedup' ? 'memory-bound ideal decode speedup ×' : 'blocks removed', ...(axis === 'removed' ? { incrs: [1, 2, 4, 8] } : {}), values: (_u, v) => v.map((t) => (axis === 'speedup' ? `${t.toFixed(2)}×` : String(t))) },
         { ...axisStyle, label: 'held-out perplexity (log)', size: 60 },
       ],
       series: [
@@ -52,19 +46,30 @@ export default function FrontierChart({ data, axis, current, onHover, onPick }: 
       ],
       cursor: { points: { size: 9 } },
       legend: { live: true },
-      hooks: { setCursor: [(u) => handlers.current.onHover(pick(u))] },
     };
     const plotData: uPlot.AlignedData = [data.xs, ...data.lines.map((l) => l.ppl), data.xs.map((_, i) => (i === current?.index ? current.ppl : null))];
     const plot = new uPlot(opts, plotData, el);
-    const click = () => {
-      const p = pick(plot);
+    // The pointer's x picks the index, its y (in PPL) the nearest line there.
+    const at = (e: MouseEvent): FrontierPick | null => {
+      const index = plot.posToIdx(e.offsetX);
+      const line = index >= 0 && index < data.xs.length ? nearestLine(data, index, plot.posToVal(e.offsetY, 'y')) : null;
+      return line ? { line, index } : null;
+    };
+    const move = (e: MouseEvent) => handlers.current.onHover(at(e));
+    const leave = () => handlers.current.onHover(null);
+    const click = (e: MouseEvent) => {
+      const p = at(e);
       if (p) handlers.current.onPick(p);
     };
+    plot.over.addEventListener('mousemove', move);
+    plot.over.addEventListener('mouseleave', leave);
     plot.over.addEventListener('click', click);
     const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(320, el.clientWidth), height: 280 }));
     resize.observe(el);
     return () => {
       resize.disconnect();
+      plot.over.removeEventListener('mousemove', move);
+      plot.over.removeEventListener('mouseleave', leave);
       plot.over.removeEventListener('click', click);
       plot.destroy();
     };
