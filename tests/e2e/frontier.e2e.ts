@@ -6,7 +6,7 @@
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { openLab, type Lab } from './browser';
+import { fill as fillField, keptPlan as keptPlanOf, openLab, type Lab } from './browser';
 
 const MIN = 60_000;
 let lab: Lab;
@@ -17,16 +17,9 @@ beforeAll(async () => {
 });
 afterAll(async () => lab?.close());
 
-async function fill(testId: string, value: string | number) {
-  const input = page.getByTestId(testId);
-  await input.fill(String(value));
-  await input.blur();
-}
+const fill = (testId: string, value: string | number) => fillField(page, testId, value);
 
-const keptPlan = async () => {
-  const states = await page.locator('[data-testid="block-stack"] > li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-state')));
-  return states.flatMap((s, i) => (s === 'kept' ? [i] : []));
-};
+const keptPlan = () => keptPlanOf(page);
 
 it('sweeps two criteria, draws the frontier, a click on a point sets the plan, a shared link restores it', async () => {
   await page.getByTestId('model-facts').waitFor({ timeout: 4 * MIN });
@@ -72,12 +65,8 @@ it('sweeps two criteria, draws the frontier, a click on a point sets the plan, a
   expect(hash).toMatch(/^#lab=/);
   const fresh = await openLab(`/${hash}`);
   try {
-    const freshKept = async () => {
-      const states = await fresh.page.locator('[data-testid="block-stack"] > li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-state')));
-      return states.flatMap((s, i) => (s === 'kept' ? [i] : []));
-    };
     await fresh.page.getByTestId('model-facts').waitFor({ timeout: 4 * MIN });
-    await expect.poll(freshKept, { timeout: MIN }).toEqual(await keptPlan());
+    await expect.poll(() => keptPlanOf(fresh.page), { timeout: MIN }).toEqual(await keptPlan());
     expect(await fresh.page.getByTestId('frontier-windows').inputValue()).toBe('2');
   } finally {
     await fresh.close();
