@@ -7,11 +7,13 @@ import type { ScoredCriterion } from '../prune/criteria/registry';
 import type { SweepLine } from '../prune/criteria/sweep-plans';
 
 /**
- * Held-out windows a sweep evaluates unless asked otherwise: on the embedded model on SwiftShader
- * the PPL of every plan is then within about 1% of its value on all windows, and a sweep of two
- * criteria takes about a minute (README, "Frontier").
+ * Held-out windows (of 128 tokens) a sweep evaluates unless asked otherwise. Measured on the
+ * embedded model with Dawn's SwiftShader (README, "Using the lab"): one criterion's 9 plans on 8
+ * windows took 65 s of CPU, so two criteria take about a minute on two free cores; each plan's PPL
+ * relative to the dense model's moved by at most 1% between 8 and 16 windows (the absolute level by
+ * 6%: the KJV books differ, and every plan sees the same windows).
  */
-export const DEFAULT_SWEEP_WINDOWS = 16;
+export const DEFAULT_SWEEP_WINDOWS = 8;
 
 /** A criterion's result as a sweep reads it (what selection needs). */
 export interface SweepCriterion {
