@@ -1,8 +1,9 @@
 import { useState } from 'react';
+import { PresentButton } from './PresentationView';
 import { shareFragment } from './share-link';
 import { currentRecord, useLab } from './store';
 
-/** Puts the experiment in the address (URL fragment) and copies the link; a local model cannot be shared. */
+/** Puts the experiment in the address (URL fragment) and copies the link (a local model cannot be shared); beside it, Present. */
 export function ShareLink() {
   const [note, setNote] = useState('');
   const model = useLab((s) => s.model);
@@ -20,7 +21,8 @@ export function ShareLink() {
   };
   return (
     <p className="share-link">
-      <button type="button" disabled={!model} onClick={() => void share()} data-testid="share-link">Share link</button>
+      <button type="button" disabled={!model} onClick={() => void share()} data-testid="share-link">Share link</button>{' '}
+      <PresentButton />
       {note && <span className="muted" role="status"> {note}</span>}
     </p>
   );

@@ -2,7 +2,7 @@
  * The Frontier panel in Chromium (WebGPU on SwiftShader), kept small: two data-light criteria, a
  * sweep to k = 3 on two 32-token windows; the chart draws, pointing at a point names its removed
  * blocks, a click makes that plan the current one, a shared link restores it in a fresh profile,
- * and the sweep survives a reload.
+ * the presentation view shows both generations and the speedup, and the sweep survives a reload.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -71,6 +71,15 @@ it('sweeps two criteria, draws the frontier, a click on a point sets the plan, a
   } finally {
     await fresh.close();
   }
+  // The presentation view: both generations side by side with the speedup.
+  await fill('max-tokens', 8);
+  await page.getByTestId('present').click();
+  await page.getByTestId('present-generate').click();
+  await expect.poll(async () => page.getByTestId('present-speedup').textContent(), { timeout: 3 * MIN }).toMatch(/^\d+\.\d\d×$/);
+  expect((await page.getByTestId('present-pruned-text').textContent())!.length).toBeGreaterThan(0);
+  await lab.screenshot('frontier-presentation');
+  await page.keyboard.press('Escape');
+  await page.getByTestId('presentation').waitFor({ state: 'detached' });
   // The sweep is persisted with the model's record.
   await page.reload();
   await page.getByTestId('frontier-table').waitFor({ timeout: 4 * MIN });
