@@ -1,7 +1,8 @@
 /**
  * Criteria benchmark (part of `npm run bench`): wall time of every criterion on the embedded model
  * (its real calibration set) and on the synthetic models of bench/common.ts (random token ids), the
- * PPL criterion's prefix-reuse saving (measured against recomputing every prefix), and the Taylor
+ * PPL criterion's prefix-reuse saving (measured against recomputing every prefix), the frontier
+ * sweep's block runs with the residual prefix reused against plain evaluation, and the Taylor
  * pass's peak GPU memory. Writes results/<adapter>/bench-criteria.json.
  */
 import { readFileSync } from 'node:fs';
@@ -19,6 +20,9 @@ import { planWithout } from '../src/model/plan';
 import { sampleCalibration, splitDocuments } from '../src/prune/calibration';
 import { magnitudeScores } from '../src/prune/magnitude';
 import { pplScores } from '../src/prune/ppl-criterion';
+import { sweepLines } from '../src/prune/criteria/sweep-plans';
+import { SEED_PROTECTED } from '../src/prune/select';
+import { perplexitiesSharingPrefix } from '../src/eval/prefix-reuse';
 import { similarityScores } from '../src/prune/similarity';
 import { computeTaylorScores } from '../src/prune/taylor';
 import { mulberry32 } from '../src/util/random';
@@ -43,6 +47,10 @@ async function benchModel(model: LlamaModel, ids: Uint32Array, N: number, T: num
   });
   const naivePerBlockRun = naive.seconds / (naiveSample * (L - 1));
   const taylor = await timed(() => computeTaylorScores(model, ids, N, T));
+  // The frontier sweep's PPL line (k = 0..K by the PPL scores) on the calibration rows as windows.
+  const line = sweepLines([{ criterion: 'ppl', scores: ppl.value.scores }], SEED_PROTECTED, L)[0]!;
+  const windows = Array.from({ length: N }, (_, i) => ids.subarray(i * T, (i + 1) * T));
+  const sweep = await timed(() => perplexitiesSharingPrefix(model, windows, line.points.map((p) => planWithout(L, p.removed)), { window: T }));
   const row = {
     blocks: L, calibration: `${N} x ${T}`,
     seconds: { magnitude: magnitude.seconds, similarity: similarity.seconds, ppl: ppl.seconds, taylor: taylor.seconds },
@@ -51,6 +59,7 @@ async function benchModel(model: LlamaModel, ids: Uint32Array, N: number, T: num
       estimatedSecondsWithoutReuse: naivePerBlockRun * ppl.value.blockRunsWithoutReuse,
       measuredSaving: 1 - ppl.seconds / (naivePerBlockRun * ppl.value.blockRunsWithoutReuse),
     },
+    sweep: { plans: line.points.length, seconds: sweep.seconds, blockRuns: sweep.value.blockRuns, blockRunsWithoutReuse: sweep.value.blockRunsWithoutReuse },
     taylorPeakBytes: taylor.value.peakBytes,
     weightBytes: model.checkpoint.bytesOnGpu,
   };

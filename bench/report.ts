@@ -109,9 +109,10 @@ function adapterSection(slug: string, dir: string): { markdown: string; json: Js
     '### Criteria wall times',
     '',
     criteria
-      ? table(['model', 'calibration', 'magnitude s', 'BI + angular s', 'PPL s', 'Taylor s', 'PPL prefix reuse saving', 'Taylor peak GPU'], modelKeys(criteria).map((k) => {
+      ? table(['model', 'calibration', 'magnitude s', 'BI + angular s', 'PPL s', 'Taylor s', 'PPL prefix reuse saving', 'PPL sweep block runs, reused / plain', 'Taylor peak GPU'], modelKeys(criteria).map((k) => {
           const c = criteria[k];
-          return [k, c.calibration, f(c.seconds.magnitude), f(c.seconds.similarity), f(c.seconds.ppl), f(c.seconds.taylor), `${pct(c.ppl.measuredSaving)} (${c.ppl.blockRuns} vs ${c.ppl.blockRunsWithoutReuse} block runs)`, mib(c.taylorPeakBytes)];
+          const sweep = c.sweep ? `${f(c.sweep.blockRuns / c.sweep.blockRunsWithoutReuse)} (${c.sweep.blockRuns} / ${c.sweep.blockRunsWithoutReuse}, ${c.sweep.plans} plans, ${f(c.sweep.seconds)} s)` : 'not measured';
+          return [k, c.calibration, f(c.seconds.magnitude), f(c.seconds.similarity), f(c.seconds.ppl), f(c.seconds.taylor), `${pct(c.ppl.measuredSaving)} (${c.ppl.blockRuns} vs ${c.ppl.blockRunsWithoutReuse} block runs)`, sweep, mib(c.taylorPeakBytes)];
         }))
       : 'not measured',
     '',

@@ -24,6 +24,7 @@ import type { EventSink, JobContext, LabJob } from './jobs/lab-job';
 import { perplexityJob } from './jobs/perplexity';
 import { scoreJob } from './jobs/score';
 import { tasksJob } from './jobs/tasks';
+import { sweepJob } from './jobs/sweep';
 import { EMBEDDED_TEXTS } from './embedded';
 import { modelInfo } from './model-info';
 import type { EngineRequest, JobName, ModelInfo, ModelSourceSpec, ReplyOf, TextSpec } from './protocol';
@@ -62,6 +63,7 @@ const JOBS: { [K in Exclude<JobName, 'cancel'>]: LabJob<K> } = {
   'export-checkpoint': exportCheckpointJob,
   tasks: tasksJob,
   heal: healJob,
+  sweep: sweepJob,
 };
 
 export class LabEngine {

@@ -15,6 +15,7 @@ import type { ScoredCriterion } from '../prune/criteria/registry';
 import type { PruningMask } from '../prune/mask';
 import type { TaskSpec } from '../tasks/task-data';
 import type { PlanSpec, TaskTable } from '../tasks/results';
+import type { SweepCriterion, SweepResult } from './sweep';
 
 /**
  * Where a checkpoint comes from: the io layer's sources (embedded, Hub, picked files) or, in
@@ -110,6 +111,14 @@ export interface Jobs {
     };
   };
   cancel: { request: { type: 'cancel'; job: number }; reply: { type: 'ok' } };
+  /** known: plans already evaluated on the same text, window, BOS mode and windows (kept blocks and result), reused, not evaluated again. */
+  sweep: {
+    request: {
+      type: 'sweep'; criteria: SweepCriterion[]; protect: number[]; maxK?: number;
+      text: TextSpec; window: number; bos: BosMode; maxWindows?: number; known?: { kept: number[]; result: PerplexityResult }[];
+    };
+    reply: { type: 'swept'; sweep: SweepResult };
+  };
 }
 
 export type JobName = keyof Jobs;
@@ -134,6 +143,7 @@ export const REPLY_TYPE: { [K in JobName]: ReplyOf<K>['type'] } = {
   tasks: 'tasks',
   heal: 'healed',
   cancel: 'ok',
+  sweep: 'swept',
 };
 
 export type EngineEvent =

@@ -69,6 +69,10 @@ export class EngineClient {
     return this.start('tasks', args);
   }
 
+  sweep(args: ArgsOf<'sweep'>): Job<'sweep'> {
+    return this.start('sweep', args);
+  }
+
   cancel(job: number): void {
     void this.start('cancel', { job }).result;
   }

@@ -24,6 +24,8 @@ import { blocksForRatio, resolveProtected, SEED_PROTECTED } from '../prune/selec
 import { planWithout } from '../model/plan';
 import { LabEngine } from '../app/lab';
 import { HEAL_DEFAULTS, type HealSettings } from '../heal/run';
+import { DEFAULT_SWEEP_WINDOWS, sweepCsv, sweepRows } from '../app/sweep';
+import { sweepK } from '../prune/criteria/sweep-plans';
 import type { CriterionResult, EngineRequest, ModelInfo, ReplyOf, TextSpec } from '../app/protocol';
 import type { ScoreStore } from '../app/score-cache';
 import { modelSpec, nodeHost, readTextFile, UsageError } from '../node/host';
@@ -293,6 +295,37 @@ program
       table(['plan', 'blocks', 'PPL', 'windows'], r.results.map((x, i) => [i === 0 ? 'original' : 'pruned', String(plans[i]!.length), x.ppl.toFixed(2), x.windowsAvailable && x.windowsAvailable > x.windows ? `${x.windows} of ${x.windowsAvailable}` : String(x.windows)])));
     s.lab.dispose();
   });
+
+cacheOptions(calibrationOptions(
+  program
+    .command('sweep')
+    .description("the quality-speed frontier: each criterion's plan for k = 0..K, its held-out perplexity and memory-bound ideal speedup")
+    .argument(modelArg, modelHelp)
+    .addOption(new Option('--criterion <c...>', 'criteria to sweep').choices(CRITERION_IDS).default(['ppl', 'taylor']))
+    .option('--max-k <k>', 'largest number of blocks removed (default: half of the blocks, at most the unprotected ones)', int('--max-k', 0))
+    .option('--windows <n>', 'held-out windows per plan', int('--windows'), DEFAULT_SWEEP_WINDOWS)
+    .option('--text <file>', 'evaluation text (default: the embedded held-out KJV books)')
+    .option('--window <t>', 'tokens per window', int('--window', 2), 128)
+    .option('--csv', 'CSV on stdout'),
+)).action(async (model: string, o: CalibOpts & CacheOpts & { criterion: ScoredCriterion[]; maxK?: number; windows: number; text?: string; window: number; csv?: boolean }) => {
+  const g = program.opts<Globals>();
+  if (g.json && o.csv) throw new UsageError('sweep takes one of --json or --csv');
+  const s = await Session.open(model, g, await scoreStore(o));
+  const L = s.info.numLayers;
+  const scored = await scoreWith(s, o.criterion, o, sweepK(L, o.protect, o.maxK));
+  const criteria = scored.results.map((r) => ({ criterion: r.criterion, scores: r.scores, ...(Array.isArray(r.detail.windows) ? { windows: r.detail.windows as number[][] } : {}) }));
+  const { sweep } = await s.run({
+    type: 'sweep', criteria, protect: o.protect, ...(o.maxK !== undefined ? { maxK: o.maxK } : {}),
+    text: textSpec(o.text, 'heldout'), window: o.window, bos: o.bos, maxWindows: o.windows,
+  }, 'sweep');
+  for (const line of sweep.lines) if (line.stopped) process.stderr.write(`warning: ${line.criterion} stops at k = ${line.points.length - 1}: ${line.stopped}\n`);
+  const rows = sweepRows(sweep);
+  if (o.csv) process.stdout.write(sweepCsv(rows));
+  else print(g, { model: s.info, calibration: scored.calibration, sweep, rows }, () =>
+    table(['criterion', 'k', 'removed', 'PPL', 'ideal speedup'], rows.map((r) => [r.criterion, String(r.k), r.removed.join(',') || '-', r.ppl.toFixed(3), `${r.idealSpeedup.toFixed(3)}x`])) +
+      `\n${sweep.plans.length} distinct plans on ${sweep.windows} windows of ${sweep.window} tokens (${sweep.textName}); block runs ${sweep.blockRuns} with the residual prefix reused vs ${sweep.blockRunsWithoutReuse} plain; ${sweep.seconds.toFixed(1)} s`);
+  s.lab.dispose();
+});
 
 program
   .command('generate')

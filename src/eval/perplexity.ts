@@ -55,6 +55,43 @@ export function evaluationWindows(stream: ArrayLike<number>, bosId: number, p: P
   return p.maxWindows ? windows.slice(0, p.maxWindows) : windows;
 }
 
+/**
+ * The GPU batches perplexity runs the windows in: `batch` windows each, the last one shorter. Every
+ * evaluation of a plan (plain or with a reused residual prefix) batches alike, so the sums agree.
+ */
+export function windowBatches(windows: Uint32Array[], p: Pick<PerplexityProtocol, 'window' | 'batch'>): { ids: Uint32Array; B: number; end: number }[] {
+  const T = p.window;
+  if (windows.length === 0) throw new RangeError(`the text has fewer than ${T} tokens: no full ${T}-token window to evaluate`);
+  const B = Math.max(1, Math.min(p.batch ?? 8, windows.length));
+  const out = [];
+  for (let w0 = 0; w0 < windows.length; w0 += B) {
+    const group = windows.slice(w0, w0 + B);
+    const ids = new Uint32Array(group.length * T);
+    group.forEach((w, i) => ids.set(w, i * T));
+    out.push({ ids, B: group.length, end: w0 + group.length });
+  }
+  return out;
+}
+
+/** Accumulates per-sequence NLL sums, batch after batch, into a PerplexityResult. */
+export class NllTotal {
+  private nll = 0;
+  private predictions = 0;
+  private windows = 0;
+
+  add(r: NllResult): void {
+    for (let i = 0; i < r.sums.length; i++) {
+      this.nll += r.sums[i]!;
+      this.predictions += r.counts[i]!;
+    }
+    this.windows += r.sums.length;
+  }
+
+  result(): PerplexityResult {
+    return { ppl: Math.exp(this.nll / this.predictions), nll: this.nll / this.predictions, windows: this.windows, predictions: this.predictions };
+  }
+}
+
 /** Per-sequence NLL sums of [B, T] ids: the model's own batched forward, or one with adapters (healing). */
 export type NllOf = (ids: Uint32Array, B: number, T: number) => Promise<NllResult>;
 
@@ -66,24 +103,13 @@ export async function perplexityOf(
   o: JobOptions = {},
   nllOf: NllOf = (ids, B, T) => model.nll(ids, B, T, plan),
 ): Promise<PerplexityResult> {
-  const T = p.window;
-  if (windows.length === 0) throw new RangeError(`the text has fewer than ${T} tokens: no full ${T}-token window to evaluate`);
-  const B = Math.max(1, Math.min(p.batch ?? 8, windows.length));
-  let nll = 0;
-  let predictions = 0;
-  for (let w0 = 0; w0 < windows.length; w0 += B) {
+  const total = new NllTotal();
+  for (const b of windowBatches(windows, p)) {
     checkCancelled(o.signal);
-    const group = windows.slice(w0, w0 + B);
-    const ids = new Uint32Array(group.length * T);
-    group.forEach((w, i) => ids.set(w, i * T));
-    const r = await nllOf(ids, group.length, T);
-    for (let i = 0; i < group.length; i++) {
-      nll += r.sums[i]!;
-      predictions += r.counts[i]!;
-    }
-    o.onProgress?.(Math.min(w0 + B, windows.length), windows.length, 'windows');
+    total.add(await nllOf(b.ids, b.B, p.window));
+    o.onProgress?.(b.end, windows.length, 'windows');
   }
-  return { ppl: Math.exp(nll / predictions), nll: nll / predictions, windows: windows.length, predictions };
+  return total.result();
 }
 
 /** exp(mean NLL) from per-sequence sums and counts. */

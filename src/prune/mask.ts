@@ -93,6 +93,14 @@ export interface MaskMetrics {
   zero_shot?: {
     tasks: { task: string; metric: 'acc' | 'acc_norm'; items: number; before: number | null; after: number | null }[];
   };
+  /** The frontier sweep (src/app/sweep.ts): one point per criterion and k. */
+  sweep?: {
+    protocol: { window: number; bos: BosMode };
+    eval_text_sha256: string;
+    eval_text_description?: string;
+    windows: number;
+    points: { criterion: ScoredCriterion; k: number; removed: number[]; ppl: number | null; ideal_speedup: number }[];
+  };
 }
 
 export type ScoreMap = Partial<Record<ScoredCriterion, (number | null)[]>>;

@@ -5,8 +5,11 @@ import { CriteriaPanel } from './CriteriaPanel';
 import { loadRememberedModel, startGpu } from './lab-actions';
 import { EvaluatePanel } from './EvaluatePanel';
 import { ExportPanel } from './ExportPanel';
+import { FrontierPanel } from './FrontierPanel';
 import { GeneratePanel } from './GeneratePanel';
 import { ModelPanel } from './ModelPanel';
+import { ShareLink } from './ShareLink';
+import { restoreSharedLink } from './share-link';
 import { SpeedPanel } from './SpeedPanel';
 import { TasksPanel } from './TasksPanel';
 import { useLab } from './store';
@@ -19,6 +22,7 @@ function useAutoLoad(): void {
   useEffect(() => {
     if (!gpuReady || !hydrated || started.current || useLab.getState().model) return;
     started.current = true;
+    restoreSharedLink(location.hash);
     void loadRememberedModel();
   }, [gpuReady, hydrated]);
 }
@@ -33,6 +37,7 @@ export function App() {
       <header>
         <h1>Depth-Pruning Lab</h1>
         <p className="tagline">Score LLaMA blocks, drop the least important, measure what it costs and what it buys — on your GPU.</p>
+        <ShareLink />
       </header>
       <div className="top-row">
         <ModelPanel />
@@ -48,6 +53,7 @@ export function App() {
           <TasksPanel />
           <GeneratePanel />
           <SpeedPanel />
+          <FrontierPanel />
           <ExportPanel />
         </div>
       </div>

@@ -140,8 +140,7 @@ export async function runPerplexity(): Promise<void> {
   const rec = currentRecord(s);
   const full = keptBlocks(model.numLayers, []);
   const current = keptBlocks(model.numLayers, rec.plan.removed);
-  const textKey = st.evalText.kind === 'embedded' ? 'embedded' : `${st.evalText.name}:${st.evalText.text.length}:${hashString(st.evalText.text)}`;
-  const key = `${textKey}|${st.evalWindow}|${st.evalBos}|${st.evalMaxWindows}`;
+  const key = `${evalTextKey(st.evalText)}|${st.evalWindow}|${st.evalBos}|${st.evalMaxWindows}`;
   const cached = rec.ppl?.key === key ? rec.ppl.results : {};
   const plans = [full, current].filter((p, i, all) => !cached[planKey(p)] && all.findIndex((q) => planKey(q) === planKey(p)) === i);
   if (plans.length === 0) return;
@@ -161,6 +160,9 @@ export async function runPerplexity(): Promise<void> {
     useLab.getState().setError('ppl', cancelled(err) ? 'The perplexity run was cancelled: nothing new was measured.' : message(err));
   }
 }
+
+/** The evaluation text's part of a results key (a pasted text by its name, length and hash). */
+const evalTextKey = (t: TextChoice) => (t.kind === 'embedded' ? 'embedded' : `${t.name}:${t.text.length}:${hashString(t.text)}`);
 
 function hashString(text: string): string {
   let h = 0x811c9dc5;
@@ -288,4 +290,37 @@ export function downloadBlob(blob: Blob, name: string): void {
   a.click();
   a.remove();
   setTimeout(() => URL.revokeObjectURL(url), 60_000);
+}
+
+/**
+ * The frontier sweep over every computed criterion (src/app/jobs/sweep.ts) on the Evaluate panel's
+ * text, window and BOS mode; plans already evaluated under the same protocol are sent as known.
+ */
+export async function runSweep(): Promise<void> {
+  const s = useLab.getState();
+  const model = s.model;
+  if (!model) return;
+  const st = s.settings;
+  const rec = currentRecord(s);
+  const results = Object.values(rec.scores?.results ?? {}).filter((r) => r !== undefined);
+  if (results.length === 0) return;
+  const key = `${evalTextKey(st.evalText)}|${st.evalWindow}|${st.evalBos}|${st.frontierWindows}`;
+  const cache = rec.frontier?.key === key ? rec.frontier.cache : {};
+  try {
+    const { sweep } = await run('sweep', (c) => c.sweep({
+      criteria: results.map((r) => ({ criterion: r.criterion, scores: r.scores, ...(r.windows ? { windows: r.windows } : {}) })),
+      protect: protectedBlocks(st.protectText, model.numLayers),
+      ...(st.frontierMaxK > 0 ? { maxK: st.frontierMaxK } : {}),
+      text: textSpec(st.evalText, 'heldout'), window: st.evalWindow, bos: st.evalBos, maxWindows: st.frontierWindows,
+      known: Object.entries(cache).map(([k, result]) => ({ kept: k.split(',').map(Number), result })),
+    }));
+    if (useLab.getState().model?.fingerprint !== model.fingerprint) return;
+    useLab.getState().updateRecord((r) => {
+      const base = r.frontier?.key === key ? r.frontier.cache : {};
+      const merged = { ...base, ...Object.fromEntries(sweep.plans.map((p) => [planKey(p.kept), p.ppl])) };
+      return { ...r, frontier: { key, sweep, cache: merged } };
+    });
+  } catch (err) {
+    if (!cancelled(err)) useLab.getState().setError('sweep', message(err));
+  }
 }

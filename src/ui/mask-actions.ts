@@ -7,6 +7,7 @@ import { finiteOrNull } from '../prune/criteria/ranking';
 import { followsSelection } from '../prune/criteria/selection';
 import type { MaskMetrics, PruningMask } from '../prune/mask';
 import { maskZeroShot } from '../tasks/results';
+import { sweepRows } from '../app/sweep';
 import { downloadBlob } from './lab-actions';
 import { currentRecord, keptBlocks, planKey, useLab, type LabState, type PlanState } from './store';
 
@@ -63,6 +64,16 @@ export async function buildCurrentMask(s: LabState = useLab.getState()): Promise
   const tasks = rec.tasks;
   const zeroShot = tasks && tasks.planKeys.join('|') === `${full}|${current}` ? maskZeroShot(tasks.table) : undefined;
   if (zeroShot) metrics.zero_shot = zeroShot;
+  const sweep = rec.frontier?.sweep;
+  if (sweep) {
+    metrics.sweep = {
+      protocol: { window: sweep.window, bos: sweep.bos },
+      eval_text_sha256: sweep.textSha256,
+      eval_text_description: sweep.textName,
+      windows: sweep.windows,
+      points: sweepRows(sweep).map((r) => ({ criterion: r.criterion, k: r.k, removed: r.removed, ppl: finiteOrNull(r.ppl), ideal_speedup: r.idealSpeedup })),
+    };
+  }
   const usesData = Object.keys(scores).some((n) => isCriterion(n) && criterionById(n).needsData);
   return buildMask({
     model: { source: model.source, architecture: model.architecture, num_hidden_layers: L, fingerprint: model.fingerprint },

@@ -22,6 +22,7 @@ import { finiteOrNull } from '../prune/criteria/ranking';
 import { selectByCriterion as select } from '../prune/criteria/selection';
 import { resolveProtected, SEED_PROTECTED } from '../prune/select';
 import type { CriterionResult, ModelInfo } from '../app/protocol';
+import { DEFAULT_SWEEP_WINDOWS, type SweepResult } from '../app/sweep';
 
 export type GpuStatus =
   | { state: 'starting' }
@@ -32,7 +33,7 @@ export type GpuStatus =
 /** The model source as remembered (a Hub token is never part of it; a Hub host other than huggingface.co is). */
 export type SourceChoice = { kind: 'embedded' } | { kind: 'hub'; id: string; revision: string; host?: string } | { kind: 'local'; name: string };
 
-export type JobKey = 'load' | 'score' | 'ppl' | 'generate' | 'benchmark' | 'export' | 'tasks';
+export type JobKey = 'load' | 'score' | 'ppl' | 'generate' | 'benchmark' | 'export' | 'tasks' | 'sweep';
 
 export interface JobStatus {
   id: number;
@@ -87,6 +88,14 @@ export interface PplRecord {
   results: Record<string, PerplexityResult>;
 }
 
+export interface FrontierRecord {
+  /** The evaluation protocol's key (text, window, BOS, windows): cached plans are reused only under the same one. */
+  key: string;
+  sweep: SweepResult;
+  /** Perplexity per plan key (kept blocks) under `key`, from every sweep so far. */
+  cache: Record<string, PerplexityResult>;
+}
+
 export interface SpeedRecord {
   options: SpeedOptions;
   results: Record<string, SpeedResult>;
@@ -121,6 +130,8 @@ export interface ModelRecord {
   generation: GenerationRecord | null;
   /** Zero-shot task results (absent in records stored before tasks existed). */
   tasks?: TaskRecord | null;
+  /** The last frontier sweep and every plan's perplexity under its protocol (optional: older records lack it). */
+  frontier?: FrontierRecord | null;
 }
 
 /** Task results of one pair of plans (original, current plan), task by task as they complete. */
@@ -163,6 +174,10 @@ export interface Settings {
   toF16: boolean;
   /** Zero-shot tasks picked in the Tasks panel and the items per task (0 = all). */
   tasks: { selected: string[]; limit: number };
+  /** Frontier sweep: held-out windows per plan, K (0 = default), the chart's x axis. */
+  frontierWindows: number;
+  frontierMaxK: number;
+  frontierX: 'speedup' | 'removed';
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -192,6 +207,9 @@ export const DEFAULT_SETTINGS: Settings = {
   sweepStep: 2,
   toF16: false,
   tasks: { selected: ['kjv_verse_end', 'kjv_last_word'], limit: 100 },
+  frontierWindows: DEFAULT_SWEEP_WINDOWS,
+  frontierMaxK: 0,
+  frontierX: 'speedup',
 };
 
 export const emptyRecord = (): ModelRecord => ({

@@ -119,4 +119,24 @@ describe('depth-pruning-lab CLI', { timeout: 600_000 }, () => {
     const gen = json('generate', pruned, '--prompt', 'In the beginning', '--max-tokens', '4', '--seed', '1', '--repetition-penalty', '1.3');
     expect(gen.tokens).toBeGreaterThan(0);
   });
+  it('sweep: each criterion\'s plans for k = 0..K with the perplexity ppl --mask gives, as JSON or CSV', async () => {
+    const args = ['embedded', '--criterion', 'magnitude', 'ppl', '-n', '2', '-t', '16', '--max-k', '3', '--windows', '2', '--window', '32'];
+    const out = json('sweep', ...args);
+    expect(out.sweep.lines.map((l: { criterion: string; points: unknown[] }) => [l.criterion, l.points.length])).toEqual([['magnitude', 4], ['ppl', 4]]);
+    expect(out.rows).toHaveLength(8);
+    const csv = cli('--quiet', 'sweep', ...args, '--csv');
+    expect(csv.status, csv.stderr).toBe(0);
+    const [header, ...rows] = csv.stdout.trim().split('\n');
+    expect(header).toBe('criterion,k,removed,ppl,ideal_speedup');
+    expect(rows.map((r) => r.split(',').slice(0, 3))).toEqual(out.rows.map((r: { criterion: string; k: number; removed: number[] }) => [r.criterion, String(r.k), r.removed.join(' ')]));
+    // The magnitude plan for k = 2 is what `score --criterion magnitude` removes for 2 of 16 blocks; ppl --mask evaluates it plainly.
+    const mask = join(dir, 'sweep-mask.json');
+    json('score', 'embedded', '--criterion', 'magnitude', '--ratio', '0.125', '--out', mask);
+    const plain = json('ppl', 'embedded', '--mask', mask, '--window', '32', '--max-windows', '2');
+    const row = (c: string, k: number) => out.rows.find((r: { criterion: string; k: number }) => r.criterion === c && r.k === k);
+    expect(row('magnitude', 2).removed).toEqual(parseMask(await readFile(mask, 'utf8')).removed);
+    expect(row('magnitude', 2).ppl).toBe(plain.results[1].ppl);
+    expect(row('ppl', 0).ppl).toBe(plain.results[0].ppl);
+    expect(cli('--json', 'sweep', ...args, '--csv').status).toBe(2);
+  });
 });

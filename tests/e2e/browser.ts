@@ -71,3 +71,16 @@ export async function openLab(path = '/'): Promise<Lab> {
     },
   };
 }
+
+/** Types a value into a NumberField (by test id) and leaves it, so the page takes the value. */
+export async function fill(page: Page, testId: string, value: string | number): Promise<void> {
+  const input = page.getByTestId(testId);
+  await input.fill(String(value));
+  await input.blur();
+}
+
+/** The kept blocks as the block stack shows them. */
+export async function keptPlan(page: Page): Promise<number[]> {
+  const states = await page.locator('[data-testid="block-stack"] > li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-state')));
+  return states.flatMap((s, i) => (s === 'kept' ? [i] : []));
+}

@@ -12,7 +12,7 @@ import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { parseMask } from '../../src/prune/mask';
 import { blocksForRatio, selectBlocks, SEED_PROTECTED } from '../../src/prune/select';
-import { ARTIFACTS, openLab, type Lab } from './browser';
+import { ARTIFACTS, fill as fillField, keptPlan as keptPlanOf, openLab, type Lab } from './browser';
 
 const CRITERIA = (process.env.E2E_CRITERIA ?? 'ppl,taylor').split(',');
 /** The criterion the plan is selected by (the first one computed). */
@@ -31,11 +31,7 @@ beforeAll(async () => {
 });
 afterAll(async () => lab?.close());
 
-async function fill(testId: string, value: string | number) {
-  const input = page.getByTestId(testId);
-  await input.fill(String(value));
-  await input.blur();
-}
+const fill = (testId: string, value: string | number) => fillField(page, testId, value);
 
 /** A full-page screenshot from the top (the block stack is sticky while scrolled). */
 async function pageShot(name: string) {
@@ -47,10 +43,7 @@ async function panelShot(testId: string, name: string) {
   await page.getByTestId(testId).screenshot({ path: join(ARTIFACTS, `${name}.png`) });
 }
 
-async function keptPlan(): Promise<number[]> {
-  const states = await page.locator('[data-testid="block-stack"] > li').evaluateAll((lis) => lis.map((li) => li.getAttribute('data-state')));
-  return states.flatMap((s, i) => (s === 'kept' ? [i] : []));
-}
+const keptPlan = () => keptPlanOf(page);
 
 async function displayedScores(criterion: string): Promise<number[]> {
   return page.locator(`[data-testid="block-stack"] .bar-track[data-criterion="${criterion}"]`).evaluateAll((els) =>
