@@ -310,13 +310,15 @@ cacheOptions(calibrationOptions(
 )).action(async (model: string, o: CalibOpts & CacheOpts & { criterion: ScoredCriterion[]; maxK?: number; windows: number; text?: string; window: number; csv?: boolean }) => {
   const g = program.opts<Globals>();
   if (g.json && o.csv) throw new UsageError('sweep takes one of --json or --csv');
+  const calib = await textSpec(o.calib, 'calibration');
+  const heldout = await textSpec(o.text, 'heldout');
   const s = await Session.open(model, g, await scoreStore(o));
   const L = s.info.numLayers;
-  const scored = await scoreWith(s, o.criterion, o, sweepK(L, o.protect, o.maxK));
+  const scored = await scoreWith(s, o.criterion, o, sweepK(L, o.protect, o.maxK), calib);
   const criteria = scored.results.map((r) => ({ criterion: r.criterion, scores: r.scores, ...(Array.isArray(r.detail.windows) ? { windows: r.detail.windows as number[][] } : {}) }));
   const { sweep } = await s.run({
     type: 'sweep', criteria, protect: o.protect, ...(o.maxK !== undefined ? { maxK: o.maxK } : {}),
-    text: textSpec(o.text, 'heldout'), window: o.window, bos: o.bos, maxWindows: o.windows,
+    text: heldout, window: o.window, bos: o.bos, maxWindows: o.windows,
   }, 'sweep');
   for (const line of sweep.lines) if (line.stopped) process.stderr.write(`warning: ${line.criterion} stops at k = ${line.points.length - 1}: ${line.stopped}\n`);
   const rows = sweepRows(sweep);
