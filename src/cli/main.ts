@@ -12,7 +12,7 @@ import { CheckpointError } from '../io/errors';
 import { inspectCheckpoint } from '../io/checkpoint';
 import { estimateGpuMemory } from '../io/load';
 import { exportPrunedCheckpoint } from '../export/checkpoint';
-import { checkOutputFolder, OutputFolderError, stagedFolderExport } from '../node/folder-export';
+import { checkOutputFile, checkOutputFolder, OutputFolderError, stagedFolderExport } from '../node/folder-export';
 import { LLAMA_CPP_TYPE_HINT, llamaCppPruneCommand } from '../export/llama-cpp';
 import { exportSourceFromIndex } from '../export/source';
 import { speedup } from '../eval/speed';
@@ -215,6 +215,7 @@ cacheOptions(calibrationOptions(
     .option('--out <mask.json>', 'write a pruning mask for the first criterion'),
 )).action(async (model: string, o: CalibOpts & CacheOpts & { criterion: ScoredCriterion[]; ratio: number; out?: string }) => {
   const g = program.opts<Globals>();
+  if (o.out !== undefined) await checkOutputFile(o.out);
   const text = await textSpec(o.calib, 'calibration');
   const s = await Session.open(model, g, await scoreStore(o));
   const k = blocksForRatio(o.ratio, s.info.numLayers);

@@ -81,6 +81,15 @@ export async function checkOutputFolder(target: string): Promise<void> {
   if (entries.length > 0) throw new OutputFolderError(`output folder ${target} is not empty (${entries.length} entries); choose an empty or new folder`);
 }
 
+/** Throws OutputFolderError unless `target` can be written as a file: not a folder, in a folder that exists. */
+export async function checkOutputFile(target: string): Promise<void> {
+  if (!target.trim()) throw new OutputFolderError('the output file name is empty');
+  const parent = await stat(dirname(resolve(target))).catch(() => undefined);
+  if (!parent?.isDirectory()) throw new OutputFolderError(`output ${target}: folder ${dirname(resolve(target))} does not exist`);
+  const s = await stat(target).catch(() => undefined);
+  if (s?.isDirectory()) throw new OutputFolderError(`output ${target} is a folder; give a file name such as ${join(target, 'mask.json')}`);
+}
+
 /**
  * Runs `write` against a sink on a hidden folder beside `target`, renamed to `target` only once
  * complete: an export cut short (disk full, an error, Ctrl-C) leaves no partial folder that a

@@ -49,7 +49,7 @@ beforeAll(async () => {
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe('CLI hardening', { timeout: 600_000 }, () => {
-  it('bad --out, a file as model, config.json as a folder: exit 2 with a message', async () => {
+  it('bad --out (a folder for prune, a file for score), a file as model, config.json as a folder: exit 2 with a message', async () => {
     const mask = join(dir, 'm.json');
     expect(json('score', 'embedded', '--criterion', 'magnitude', '--ratio', '0.2', '--out', mask).removed).toHaveLength(3);
     const full = join(dir, 'full');
@@ -61,6 +61,8 @@ describe('CLI hardening', { timeout: 600_000 }, () => {
       [['prune', 'embedded', '--mask', mask, '--out', full], /not empty/],
       [['prune', 'embedded', '--mask', mask, '--out', file], /exists and is not a folder/],
       [['prune', 'embedded', '--mask', mask, '--out', ''], /output folder name is empty/],
+      [['score', 'embedded', '--criterion', 'magnitude', '--out', full], /is a folder; give a file name/],
+      [['score', 'embedded', '--criterion', 'magnitude', '--out', join(dir, 'no-such-folder', 'm.json')], /does not exist/],
       [['info', file], /is a file; pass the checkpoint folder/],
     ] as const) {
       const r = cli([...args]);
