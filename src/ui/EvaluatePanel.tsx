@@ -2,7 +2,7 @@ import { BosSelect } from './BosSelect';
 import { runPerplexity } from './lab-actions';
 import { ErrorNote } from './ErrorNote';
 import { firstReason, useFieldProblems } from './field-problems';
-import { fmtPpl, textLabel } from './format';
+import { fmtDuration, fmtPpl, textLabel } from './format';
 import { JobProgress } from './JobProgress';
 import { NumberField } from './NumberField';
 import { anyJob, currentRecord, keptBlocks, planKey, useLab } from './store';
@@ -22,6 +22,8 @@ export function EvaluatePanel() {
   const measured = pruned ?? original;
   const available = ppl && ppl.window === settings.evalWindow && ppl.bos === settings.evalBos ? measured?.windowsAvailable : undefined;
   const partial = measured?.windowsAvailable !== undefined && measured.windows < measured.windowsAvailable;
+  // What "0 = all" costs: every window through the original and the current plan at the last run's rate.
+  const allSeconds = available && ppl?.secondsPerBlockWindow ? available * (L + (L - record.plan.removed.length)) * ppl.secondsPerBlockWindow : undefined;
   const textOk = settings.evalText.kind === 'embedded' || settings.evalText.text.trim().length > 0;
   const fields = useFieldProblems();
   const blocked = firstReason(!model && 'Load a model first.', fields.first && `Fix ${fields.first}.`, !textOk && 'The evaluation text is empty: paste or upload some text.');
@@ -32,7 +34,7 @@ export function EvaluatePanel() {
       <div className="row">
         <NumberField label="Window" value={settings.evalWindow} min={2} max={4096} onChange={(evalWindow) => update({ evalWindow })} onProblem={fields.report('window')} testId="eval-window" />
         <BosSelect value={settings.evalBos} onChange={(evalBos) => update({ evalBos })} firstLabel="first (text start, seed)" everyLabel="every window" />
-        <NumberField label={`Max windows (0 = all${available ? ` ${available}` : ''})`} value={settings.evalMaxWindows} min={0} onChange={(evalMaxWindows) => update({ evalMaxWindows })} onProblem={fields.report('max-windows')} testId="eval-max-windows" />
+        <NumberField label={`Max windows (0 = all${available ? ` ${available}` : ''}${allSeconds !== undefined ? `, about ${fmtDuration(allSeconds)}` : ''})`} value={settings.evalMaxWindows} min={0} onChange={(evalMaxWindows) => update({ evalMaxWindows })} onProblem={fields.report('max-windows')} testId="eval-max-windows" />
         <button type="button" className="primary" disabled={busy || blocked !== null} title={blocked ?? undefined} onClick={() => void runPerplexity()} data-testid="run-ppl">Measure PPL</button>
       </div>
       {model && blocked && !busy && <p className="muted" data-testid="ppl-blocked">{blocked}</p>}

@@ -145,16 +145,19 @@ export async function runPerplexity(): Promise<void> {
   const plans = [full, current].filter((p, i, all) => !cached[planKey(p)] && all.findIndex((q) => planKey(q) === planKey(p)) === i);
   if (plans.length === 0) return;
   try {
+    const started = performance.now();
     const reply = await run('ppl', (c) => c.perplexity({
       text: textSpec(st.evalText, 'heldout'), window: st.evalWindow, bos: st.evalBos, plans,
       ...(st.evalMaxWindows > 0 ? { maxWindows: st.evalMaxWindows } : {}),
     }));
     if (useLab.getState().model?.fingerprint !== model.fingerprint) return;
+    const blockWindows = plans.reduce((n, p, i) => n + p.length * reply.results[i]!.windows, 0);
+    const secondsPerBlockWindow = (performance.now() - started) / 1000 / Math.max(1, blockWindows);
     useLab.getState().updateRecord((r) => {
       const base = r.ppl?.key === key ? r.ppl.results : {};
       const results = { ...base };
       plans.forEach((p, i) => (results[planKey(p)] = reply.results[i]!));
-      return { ...r, ppl: { key, window: st.evalWindow, bos: st.evalBos, maxWindows: st.evalMaxWindows, textSha256: reply.textSha256, textName: reply.textName, results } };
+      return { ...r, ppl: { key, window: st.evalWindow, bos: st.evalBos, maxWindows: st.evalMaxWindows, textSha256: reply.textSha256, textName: reply.textName, results, secondsPerBlockWindow } };
     });
   } catch (err) {
     useLab.getState().setError('ppl', cancelled(err) ? 'The perplexity run was cancelled: nothing new was measured.' : message(err));

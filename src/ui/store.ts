@@ -86,6 +86,8 @@ export interface PplRecord {
   textName: string;
   /** Per plan key (kept blocks joined by ','). */
   results: Record<string, PerplexityResult>;
+  /** Wall seconds per (window x block) of the last run, for the Evaluate panel's time estimate (absent in older records). */
+  secondsPerBlockWindow?: number;
 }
 
 export interface FrontierRecord {

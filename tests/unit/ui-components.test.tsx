@@ -88,6 +88,9 @@ describe('mask export and import', () => {
     render(<EvaluatePanel />);
     expect(screen.getByTestId('ppl-table').textContent).toMatch(/2 of 64 windows .* a partial measurement/);
     expect(screen.getByLabelText('Max windows (0 = all 64)')).toBeTruthy();
+    // With the last run's rate, "0 = all" says what it costs: 64 windows x (16 + 13 blocks) x 10 ms.
+    act(() => useLab.getState().updateRecord((x) => ({ ...x, ppl: { ...x.ppl!, secondsPerBlockWindow: 0.01 } })));
+    expect(screen.getByLabelText('Max windows (0 = all 64, about 19 s)')).toBeTruthy();
   });
 
   it('writes a hand-edited plan as "manual"', async () => {
