@@ -3,7 +3,7 @@
  * plan's held-out perplexity once (the residual prefix reused, ../../eval/prefix-reuse.ts) unless
  * the caller already holds it, and its memory-bound ideal speedup.
  */
-import { evaluationWindows } from '../../eval/perplexity';
+import { evaluationWindows, windowCount } from '../../eval/perplexity';
 import { perplexitiesSharingPrefix } from '../../eval/prefix-reuse';
 import { weightBytesPerToken } from '../../eval/speed';
 import { planWithout } from '../../model/plan';
@@ -24,13 +24,16 @@ export const sweepJob: LabJob<'sweep'> = {
     for (const line of lines) for (const p of line.points) distinct.set(removedKey(p.removed), p.removed);
     const known = new Map((r.known ?? []).map((x) => [x.kept.join(','), x.result]));
     const { text, name } = await lab.text(r.text);
-    const windows = evaluationWindows(tokenizer.encode(text), tokenizer.bosId ?? 1, { window: r.window, bos: r.bos, ...(r.maxWindows ? { maxWindows: r.maxWindows } : {}) });
+    const stream = tokenizer.encode(text);
+    const windows = evaluationWindows(stream, tokenizer.bosId ?? 1, { window: r.window, bos: r.bos, ...(r.maxWindows ? { maxWindows: r.maxWindows } : {}) });
+    // As the perplexity job records it: how many windows the text holds beside how many were run.
+    const windowsAvailable = windowCount(stream, tokenizer.bosId ?? 1, { window: r.window, bos: r.bos });
     const all = [...distinct.values()].map((removed) => ({ removed, kept: planWithout(L, removed) }));
     const todo = all.filter((p) => !known.has(p.kept.join(',')));
     const fresh = todo.length
       ? await perplexitiesSharingPrefix(model, windows, todo.map((p) => p.kept), { window: r.window }, ctx.options)
       : { results: [], blockRuns: 0, blockRunsWithoutReuse: 0 };
-    const computed = new Map(todo.map((p, i) => [p.kept.join(','), fresh.results[i]!]));
+    const computed = new Map(todo.map((p, i) => [p.kept.join(','), { ...fresh.results[i]!, windowsAvailable }]));
     const fullBytes = weightBytesPerToken(model, model.fullPlan());
     const plans: SweepPlanResult[] = all.map((p) => {
       const k = p.kept.join(',');
