@@ -6,6 +6,7 @@
  * Stopping at EOS or on cancel discards the steps already queued.
  */
 import type { GpuTimer } from '../gpu/timer';
+import { recordDispatches } from '../kernels/common';
 import { NO_TOKEN, type SamplingOptions } from '../kernels/sampling';
 import type { LlamaModel } from '../model/model';
 import type { BlockPlan } from '../model/plan';
@@ -40,6 +41,8 @@ export interface GenerateResult {
   decodeMs: number;
   /** The part of decodeMs the host spent encoding and submitting the steps. */
   decodeHostMs: number;
+  /** Dispatches one decode step records: the plan's ops and the token selection. */
+  dispatchesPerDecodeStep: number;
   stoppedBy: 'eos' | 'length' | 'cancel';
 }
 
@@ -82,7 +85,7 @@ export async function generate(model: LlamaModel, prompt: number[], o: GenerateO
       next = await selector.next();
     }
     const t2 = performance.now();
-    return { ids, promptTokens: prompt.length, prefillMs: t1 - t0, decodeMs: t2 - t1, decodeHostMs: state.hostMs - host1, stoppedBy };
+    return { ids, promptTokens: prompt.length, prefillMs: t1 - t0, decodeMs: t2 - t1, decodeHostMs: state.hostMs - host1, dispatchesPerDecodeStep: state.dispatchesPerStep + recordDispatches([selector]).length, stoppedBy };
   } finally {
     // Steps queued past EOS or a cancel still run; their readbacks must finish before the buffers go.
     // A failure here (device lost) would only repeat the error being reported, or hide the result.

@@ -46,6 +46,9 @@ export interface SpeedResult extends Throughput {
   decodeRunsTokensPerS: number[];
   /** Host time per decode step spent encoding and submitting it (part of the wall clock). */
   hostMsPerDecodeToken: number;
+  /** Dispatches per decode step, and host microseconds per dispatch (hostMsPerDecodeToken over them). */
+  dispatchesPerDecodeStep: number;
+  hostUsPerDispatch: number;
   weightBytesPerToken: number;
   adapter: string;
   options: SpeedOptions;
@@ -75,7 +78,7 @@ function benchPrompt(model: LlamaModel, n: number): number[] {
 export async function measureSpeeds(model: LlamaModel, plans: BlockPlan[], s: SpeedOptions = DEFAULT_SPEED, o: JobOptions = {}): Promise<SpeedResult[]> {
   const prompt = benchPrompt(model, s.promptTokens);
   const timer = GpuTimer.available(model.rt) ? new GpuTimer(model.rt, s.newTokens) : undefined;
-  const sums = plans.map((): PlanSums => ({ wall: { prefillMs: 0, decodeMs: 0 }, hostMs: 0, gpu: timer && { prefillMs: 0, decodeMs: 0 }, wallRuns: [], gpuRuns: [] }));
+  const sums = plans.map((): PlanSums => ({ wall: { prefillMs: 0, decodeMs: 0 }, hostMs: 0, dispatches: NaN, gpu: timer && { prefillMs: 0, decodeMs: 0 }, wallRuns: [], gpuRuns: [] }));
   const total = (s.warmup + s.runs) * plans.length;
   let done = 0;
   try {
@@ -92,6 +95,7 @@ export async function measureSpeeds(model: LlamaModel, plans: BlockPlan[], s: Sp
           sum.wall.decodeMs += r.decodeMs;
           sum.wallRuns.push(r.decodeMs);
           sum.hostMs += r.decodeHostMs;
+          sum.dispatches = r.dispatchesPerDecodeStep;
           const steps = timer && sum.gpu ? await timer.readMs(s.newTokens) : undefined;
           // An implementation may return zeros (timestamps disabled): then wall clock is the only figure.
           if (steps && sum.gpu) {
@@ -118,6 +122,7 @@ function speedResult(model: LlamaModel, plan: BlockPlan, s: SpeedOptions, sum: P
     decodeTokensPerS: decodeSteps > 0 ? (decodeSteps * s.runs * 1000) / t.decodeMs : NaN,
   });
   const headline = sum.gpu ?? sum.wall;
+  const hostMsPerDecodeToken = decodeSteps > 0 ? sum.hostMs / (decodeSteps * s.runs) : NaN;
   return {
     plan: [...plan],
     blocks: plan.length,
@@ -127,7 +132,9 @@ function speedResult(model: LlamaModel, plan: BlockPlan, s: SpeedOptions, sum: P
     tokensPerS: (s.newTokens * s.runs * 1000) / (sum.wall.prefillMs + sum.wall.decodeMs),
     msPerDecodeToken: decodeSteps > 0 ? headline.decodeMs / (decodeSteps * s.runs) : NaN,
     decodeRunsTokensPerS: decodeSteps > 0 ? (sum.gpu ? sum.gpuRuns : sum.wallRuns).map((ms) => (decodeSteps * 1000) / ms) : [],
-    hostMsPerDecodeToken: decodeSteps > 0 ? sum.hostMs / (decodeSteps * s.runs) : NaN,
+    hostMsPerDecodeToken,
+    dispatchesPerDecodeStep: sum.dispatches,
+    hostUsPerDispatch: (1000 * hostMsPerDecodeToken) / sum.dispatches,
     weightBytesPerToken: weightBytesPerToken(model, plan),
     adapter: describeAdapter(model.rt.ctx.adapter),
     options: s,
@@ -143,6 +150,7 @@ interface PhaseMs {
 interface PlanSums {
   wall: PhaseMs;
   hostMs: number;
+  dispatches: number;
   gpu: PhaseMs | undefined;
   wallRuns: number[];
   gpuRuns: number[];

@@ -147,9 +147,28 @@ export function prepare(
   return { pipeline, bindGroup: bindAt(rt, pipeline, bindings, `${shader.name}.${entryPoint}`), grid };
 }
 
+/**
+ * The dispatches `ops` record, in order, flattened once (ops are static: see Encodable), so a hot
+ * path such as a decode step encodes one array instead of walking the ops every step.
+ */
+export function recordDispatches(ops: readonly Encodable[]): Dispatch[] {
+  const out: Dispatch[] = [];
+  let pipeline: GPUComputePipeline | undefined;
+  let bindGroup: GPUBindGroup | undefined;
+  const recorder = {
+    setPipeline: (p: GPUComputePipeline) => void (pipeline = p),
+    setBindGroup: (_: number, g: GPUBindGroup) => void (bindGroup = g),
+    dispatchWorkgroups: (x: number, y = 1) => void out.push({ pipeline: pipeline!, bindGroup: bindGroup!, grid: [x, y] }),
+  } as unknown as GPUComputePassEncoder;
+  for (const op of ops) op.encode(recorder);
+  return out;
+}
+
+/** Each call into the WebGPU implementation costs host time (~1-2 us in Node): a pipeline set just before is not set again. */
 export function encodeAll(pass: GPUComputePassEncoder, dispatches: readonly Dispatch[]): void {
+  let current: GPUComputePipeline | undefined;
   for (const d of dispatches) {
-    pass.setPipeline(d.pipeline);
+    if (d.pipeline !== current) pass.setPipeline((current = d.pipeline));
     pass.setBindGroup(0, d.bindGroup);
     pass.dispatchWorkgroups(d.grid[0], d.grid[1]);
   }

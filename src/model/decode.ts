@@ -8,7 +8,7 @@ import { BufferLedger } from '../gpu/ledger';
 import type { GpuRuntime } from '../gpu/runtime';
 import type { ModelConfig } from '../io/config';
 import { KvCache } from '../kernels/attention';
-import { StepBuffer, type Encodable } from '../kernels/common';
+import { encodeAll, recordDispatches, StepBuffer, type Dispatch, type Encodable } from '../kernels/common';
 import { Embedding } from '../kernels/embedding';
 import { createLinear } from '../kernels/matvec';
 import { createActivations, type Activations } from './activations';
@@ -37,12 +37,15 @@ export interface StepExtras {
 class TokenOps {
   readonly act: Activations;
   private readonly ledger: BufferLedger;
-  private readonly ops: Encodable[];
+  /** The embedding's and blocks' dispatches, then the head's, flattened once (see recordDispatches). */
+  private readonly body: Dispatch[];
   private readonly lastRow: GPUBuffer;
-  private readonly head: Encodable;
+  private readonly head: Dispatch[];
   private readonly rowBytes: number;
   /** u32 [rows], the tokens the ops embed. */
   readonly ids: GPUBuffer;
+  /** Dispatches one encode records (embedding, blocks, head; token selection not included). */
+  readonly dispatches: number;
 
   /** `ids`: where the tokens are (a prompt's ops allocate their own). */
   constructor(rt: GpuRuntime, c: ModelConfig, w: ModelWeights, plan: BlockPlan, caches: KvCache[], step: StepBuffer, readonly rows: number, logits: GPUBuffer, ids?: GPUBuffer) {
@@ -60,10 +63,11 @@ class TokenOps {
     });
     this.ids = built.ids;
     this.act = built.act;
-    this.ops = built.ops;
+    this.body = recordDispatches(built.ops);
     this.lastRow = built.lastRow;
-    this.head = built.head;
+    this.head = recordDispatches([built.head]);
     this.rowBytes = c.hiddenSize * 4;
+    this.dispatches = this.body.length + this.head.length;
   }
 
   /** One compute pass for a single token (WebGPU orders the dispatches inside it); a prompt needs a
@@ -72,13 +76,13 @@ class TokenOps {
     const ts = extras.timestampWrites;
     const single = this.lastRow === this.act.x;
     let pass = encoder.beginComputePass(ts ? { timestampWrites: single ? ts : { querySet: ts.querySet, beginningOfPassWriteIndex: ts.beginningOfPassWriteIndex } } : undefined);
-    for (const op of this.ops) op.encode(pass);
+    encodeAll(pass, this.body);
     if (!single) {
       pass.end();
       encoder.copyBufferToBuffer(this.act.x, (this.rows - 1) * this.rowBytes, this.lastRow, 0, this.rowBytes);
       pass = encoder.beginComputePass(ts ? { timestampWrites: { querySet: ts.querySet, endOfPassWriteIndex: ts.endOfPassWriteIndex } } : undefined);
     }
-    this.head.encode(pass);
+    encodeAll(pass, this.head);
     extras.select?.encode(pass);
     pass.end();
     extras.select?.encodeReadback(encoder);
@@ -100,8 +104,9 @@ export class DecodeState {
   private planKey = '';
   /** Tokens currently in the cache. */
   position = 0;
-  /** Host milliseconds spent encoding and submitting steps so far (the CPU side of a step). */
+  /** Host milliseconds spent encoding and submitting steps so far (the CPU side of a step), and the submits' share. */
   hostMs = 0;
+  submitMs = 0;
 
   constructor(
     private readonly rt: GpuRuntime,
@@ -137,6 +142,12 @@ export class DecodeState {
   }
 
   private plan: number[] = [];
+
+  /** Dispatches of one decode step under the current plan (without token selection). */
+  get dispatchesPerStep(): number {
+    if (!this.stepOps) throw new Error('setPlan() before counting dispatches');
+    return this.stepOps.dispatches;
+  }
 
   /** Clears the cache and runs the prompt; the logits of its last token are then in `logits`. */
   prefill(ids: ArrayLike<number>, extras?: StepExtras): void {
@@ -177,9 +188,13 @@ export class DecodeState {
     this.step.set(this.position);
     const encoder = this.rt.device.createCommandEncoder({ label: 'decode' });
     ops.encode(encoder, extras);
-    this.rt.device.queue.submit([encoder.finish()]);
+    const commands = encoder.finish();
+    const t1 = performance.now();
+    this.rt.device.queue.submit([commands]);
+    const t2 = performance.now();
     this.position += ops.rows;
-    this.hostMs += performance.now() - t0;
+    this.hostMs += t2 - t0;
+    this.submitMs += t2 - t1;
   }
 
   readLogits(): Promise<Float32Array> {

@@ -26,6 +26,8 @@ describe('decode with the KV cache', { timeout: 600_000 }, () => {
       const reference = await batch.logitsRows(tokens.map((_, i) => i));
       const dec = model.decoder(32);
       dec.setPlan(plan);
+      // A decode step is the embedding, 6 dispatches per block (q/k/v, split, merge, o, gate/up, down) and the head.
+      expect(dec.dispatchesPerStep).toBe(2 + 6 * plan.length);
       const prompt = 5;
       dec.prefill(tokens.slice(0, prompt));
       expect(relativeError(await dec.readLogits(), reference[prompt - 1]!)).toBeLessThan(1e-5);

@@ -117,7 +117,7 @@ describe('UI store: scores', () => {
 
 describe('speed points', () => {
   const r = (blocks: number, decode: number, bytes: number) => ({
-    plan: Array.from({ length: blocks }, (_, i) => i), blocks, prefillTokensPerS: 1, decodeTokensPerS: decode, tokensPerS: 1, msPerDecodeToken: 1, decodeRunsTokensPerS: [decode], hostMsPerDecodeToken: 0.1,
+    plan: Array.from({ length: blocks }, (_, i) => i), blocks, prefillTokensPerS: 1, decodeTokensPerS: decode, tokensPerS: 1, msPerDecodeToken: 1, decodeRunsTokensPerS: [decode], hostMsPerDecodeToken: 0.1, dispatchesPerDecodeStep: 100, hostUsPerDispatch: 1,
     timing: 'wall clock' as const, wall: { prefillTokensPerS: 1, decodeTokensPerS: decode },
     weightBytesPerToken: bytes, adapter: 'test', options: { promptTokens: 8, newTokens: 8, warmup: 0, runs: 1 },
   });
