@@ -8,7 +8,8 @@ export default defineConfig({
   // reach the engine worker: without the worker here, the first model load discovers
   // @huggingface/tokenizers and the optimizer bundles again mid-load.
   optimizeDeps: { entries: ['index.html', 'src/browser/worker.ts'] },
-  build: { target: 'es2022', sourcemap: true },
+  // The browser benchmark page (bench/page/chromium.html) is built beside the app, served at /bench/page/chromium.html.
+  build: { target: 'es2022', sourcemap: true, rollupOptions: { input: { main: 'index.html', bench: 'bench/page/chromium.html' } } },
   test: {
     include: ['tests/**/*.test.ts', 'tests/**/*.test.tsx'],
     environment: 'node',

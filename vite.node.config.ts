@@ -23,6 +23,8 @@ export default defineConfig({
         'bench-tasks': 'bench/tasks.ts',
         'bench-report': 'bench/report.ts',
         'bench-load-memory': 'bench/load-memory.ts',
+        'bench-host': 'bench/host-encode.ts',
+        'bench-chromium': 'bench/chromium-engine.ts',
       },
       output: { format: 'es', entryFileNames: '[name].mjs' },
     },

@@ -10,7 +10,7 @@ import { isCpuAdapter, type GpuContext } from '../src/gpu/device';
 import type { SyntheticOptions } from '../tests/helpers/synthetic-checkpoint';
 
 /** BENCH_QUICK=1/0 forces; by default software adapters run the quick variant. */
-export function quickMode(ctx: GpuContext): boolean {
+export function quickMode(ctx: Pick<GpuContext, 'adapter'>): boolean {
   return process.env.BENCH_QUICK ? process.env.BENCH_QUICK !== '0' : isCpuAdapter(ctx.adapter);
 }
 
@@ -39,14 +39,14 @@ export function syntheticModels(ctx: GpuContext): { name: string; shape: Synthet
   return [{ name: 'synthetic', shape: SYNTHETIC_100MB }, { name: 'synthetic-1b', shape: SYNTHETIC_1B }, { name: 'synthetic-7b-blocks', shape: SYNTHETIC_7B_BLOCKS }];
 }
 
-export function adapterSlug(ctx: GpuContext): string {
+export function adapterSlug(ctx: Pick<GpuContext, 'adapter'>): string {
   const a = ctx.adapter;
   const name = isCpuAdapter(ctx.adapter) ? 'swiftshader' : [a.vendor, a.architecture, a.device].filter(Boolean).join('-') || 'gpu';
   return name.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
 }
 
 /** Writes results/<adapter slug>/<name>.json (BENCH_RESULTS overrides the root). */
-export function writeResult(ctx: GpuContext, name: string, data: unknown): string {
+export function writeResult(ctx: Pick<GpuContext, 'adapter'>, name: string, data: unknown): string {
   const dir = join(process.env.BENCH_RESULTS ?? 'results', adapterSlug(ctx));
   mkdirSync(dir, { recursive: true });
   const file = join(dir, `${name}.json`);

@@ -6,9 +6,6 @@
  * pass's peak GPU memory. Writes results/<adapter>/bench-criteria.json.
  */
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describeAdapter } from '../src/gpu/device';
 import { acquireNodeDevice } from '../src/node/dawn';
 import { GpuRuntime } from '../src/gpu/runtime';
@@ -26,7 +23,7 @@ import { perplexitiesSharingPrefix } from '../src/eval/prefix-reuse';
 import { similarityScores } from '../src/prune/similarity';
 import { computeTaylorScores } from '../src/prune/taylor';
 import { mulberry32 } from '../src/util/random';
-import { writeLargeCheckpoint } from '../tests/helpers/synthetic-checkpoint';
+import { withSyntheticModel } from './synthetic-model';
 import { quickMode, syntheticModels, writeResult } from './common';
 
 async function timed<T>(f: () => Promise<T>): Promise<{ seconds: number; value: T }> {
@@ -85,18 +82,12 @@ async function main(): Promise<void> {
 
   const quick = quickMode(ctx);
   for (const { name, shape } of syntheticModels(ctx)) {
-    const dir = await mkdtemp(join(tmpdir(), 'bench-criteria-'));
-    try {
-      await writeLargeCheckpoint(dir, shape);
-      const model = new LlamaModel(rt, await loadCheckpoint(rt.device, new NodeFolderSource(dir)));
+    await withSyntheticModel(rt, shape, async (model) => {
       const [N, T] = quick ? [2, 64] : [10, 128];
       const rand = mulberry32(1);
       const ids = Uint32Array.from({ length: N * T }, () => Math.floor(rand() * shape.vocab!));
       result[name] = { shape, ...(await benchModel(model, ids, N, T, name)), note: quick ? 'quick mode (software adapter): calibration reduced to 2 x 64' : undefined };
-      model.dispose();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   }
   writeResult(ctx, 'bench-criteria', result);
   ctx.device.destroy();

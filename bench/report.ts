@@ -40,12 +40,23 @@ function sweepSection(key: string, s: Json, probeGBps: number | undefined): stri
     r.removed, r.blocks, f(r.decodeTokensPerS, 1), r.decodeRunRange ? `${f(r.decodeRunRange[0], 1)}-${f(r.decodeRunRange[1], 1)}` : '-', f(r.prefillTokensPerS, 1), f(r.measuredSpeedup, 3), f(r.idealSpeedup, 3), pct(r.ofIdeal),
     sig(r.decodeGBps), probeGBps ? pct(r.decodeGBps / probeGBps) : '-', f(r.wallDecodeTokensPerS, 1), f(r.wallSpeedup, 3),
     r.hostMsPerToken === undefined ? '-' : sig(r.hostMsPerToken),
+    r.dispatchesPerStep ?? '-', r.hostUsPerDispatch === undefined ? '-' : sig(r.hostUsPerDispatch),
   ]);
   const timing = (s.rows as Json[])[0]?.timing ?? 'wall clock';
   const options = s.options ? `; ${s.options.newTokens} new tokens after ${s.options.promptTokens}, ${s.options.warmup} warm-up, mean of ${s.options.runs} runs, plans round-robin` : '';
   const probe = s.probeGBps ? `; read probe ${sig(s.probeGBps)} GB/s just before` : '';
   return `#### ${MODEL_TITLES[key]} (${mib(s.weightBytes)} of weights; timing: ${timing}${options}${probe})\n\n` +
-    `${table(['removed', 'blocks', 'decode tok/s', 'runs (min-max)', 'prefill tok/s', 'speedup', 'ideal', 'of ideal', 'decode GB/s', 'of probe', 'wall decode tok/s', 'wall speedup', 'host encode ms/token'], rows)}\n`;
+    `${table(['removed', 'blocks', 'decode tok/s', 'runs (min-max)', 'prefill tok/s', 'speedup', 'ideal', 'of ideal', 'decode GB/s', 'of probe', 'wall decode tok/s', 'wall speedup', 'host encode ms/token', 'dispatches / step', 'host us / dispatch'], rows)}\n`;
+}
+
+/** Host time to encode and submit one decode step with the GPU idle (bench/host-encode.ts). Target <= 5 us per dispatch in Node. */
+function hostSection(h: Json): string {
+  const rows = modelKeys(h).map((k) => {
+    const r = h[k];
+    return [k, r.blocks, r.dispatchesPerStep, r.dispatchesPerBlock, f(r.hostMsPerStep, 3), f(r.hostUsPerDispatch), f(r.minHostUsPerDispatch), pct(r.submitShare)];
+  });
+  return `${h.runtime}, median of ${h[modelKeys(h)[0]!]?.steps} steps each encoded with the GPU idle. Target <= 5 us per dispatch.\n\n` +
+    table(['model', 'blocks', 'dispatches / step', 'per block', 'host ms / step', 'us / dispatch', 'fastest step, us / dispatch', 'in submit'], rows);
 }
 
 /** Matvec GB/s by workgroup size and reduction, one row per shape (hardware runs only). */
@@ -77,9 +88,12 @@ function adapterSection(slug: string, dir: string): { markdown: string; json: Js
   const engine = read(dir, 'bench-engine');
   const criteria = read(dir, 'bench-criteria');
   const tasks = read(dir, 'bench-tasks');
+  const host = read(dir, 'bench-host');
+  const chromium = read(dir, 'bench-chromium');
   const probe = (kernels?.rows as Json[] | undefined)?.find((r) => r.name === 'read probe')?.metric as number | undefined;
-  const adapter = [kernels, load, engine, criteria, tasks].find((j) => j?.adapter)?.adapter ?? slug;
-  const dates = [kernels, load, engine, criteria, tasks].map((j) => j?.date?.slice(0, 10)).filter(Boolean);
+  const all = [kernels, load, engine, criteria, tasks, host, chromium];
+  const adapter = all.find((j) => j?.adapter)?.adapter ?? slug;
+  const dates = all.map((j) => j?.date?.slice(0, 10)).filter(Boolean);
   const parts = [
     `## ${adapter}`,
     '',
@@ -106,6 +120,14 @@ function adapterSection(slug: string, dir: string): { markdown: string; json: Js
     '',
     // "of probe": the read probe measured right before that sweep; older results fall back to the kernel run's.
     ...(engine ? modelKeys(engine).map((k) => sweepSection(k, engine[k], engine[k].probeGBps ?? probe)) : []),
+    '### Host cost of a decode step',
+    '',
+    host ? hostSection(host) : 'not measured',
+    '',
+    '### The engine sweep in Chromium (the lab\'s worker, `bench/page/chromium.html`)',
+    '',
+    chromium ? `${chromium.userAgent}; options ${JSON.stringify(chromium.options)}.\n\n${sweepSection('embedded', chromium.embedded, undefined)}` : 'not measured',
+    '',
     '### Criteria wall times',
     '',
     criteria
@@ -127,7 +149,7 @@ function adapterSection(slug: string, dir: string): { markdown: string; json: Js
       : 'not measured',
     '',
   ];
-  return { markdown: parts.join('\n'), json: { adapter, kernels, load, engine, criteria, tasks } };
+  return { markdown: parts.join('\n'), json: { adapter, kernels, load, engine, criteria, tasks, host, chromium } };
 }
 
 function main(): void {

@@ -8,69 +8,29 @@
  * Writes results/<adapter>/bench-engine.json. BENCH_QUICK=1 (default on software adapters)
  * shortens the runs and says so.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { measureSpeeds, speedup, type SpeedOptions, type SpeedResult } from '../src/eval/speed';
+import { measureSpeeds, type SpeedOptions } from '../src/eval/speed';
 import { describeAdapter } from '../src/gpu/device';
 import { acquireNodeDevice } from '../src/node/dawn';
 import { GpuRuntime } from '../src/gpu/runtime';
 import { loadCheckpoint } from '../src/io/load';
 import { NodeFolderSource } from '../src/node/folder-source';
 import { LlamaModel } from '../src/model/model';
-import { planWithout } from '../src/model/plan';
-import { writeLargeCheckpoint } from '../tests/helpers/synthetic-checkpoint';
+import { sweepPlans } from '../src/eval/sweep-plans';
+import { withSyntheticModel } from './synthetic-model';
 import { quickMode, syntheticModels, writeResult } from './common';
+import { describeRow, sweepRow, type SweepRow } from './sweep-row';
 import { Timer } from './pass-timer';
 import { readProbe } from './probes';
-
-export interface SweepRow {
-  removed: number;
-  blocks: number;
-  decodeTokensPerS: number;
-  prefillTokensPerS: number;
-  measuredSpeedup: number;
-  idealSpeedup: number;
-  ofIdeal: number;
-  decodeGBps: number;
-  timing: SpeedResult['timing'];
-  wallDecodeTokensPerS: number;
-  wallSpeedup: number;
-  hostMsPerToken: number;
-  /** Slowest and fastest timed run, decode tok/s. */
-  decodeRunRange: [number, number];
-}
-
-/**
- * Plans with k = 0 .. L/2 blocks removed. Speed depends only on k, so the blocks come from outside the
- * seed's protected set first (4 .. L-3), then from the rest but the first and the last (an 8-block
- * model has only two unprotected blocks).
- */
-function sweepPlans(L: number): { k: number; plan: number[] }[] {
-  const blocks = Array.from({ length: L }, (_, i) => i);
-  const unprotected = (i: number) => i >= 4 && i < L - 2;
-  const candidates = [...blocks.filter(unprotected), ...blocks.filter((i) => !unprotected(i) && i > 0 && i < L - 1)];
-  const out = [];
-  for (let k = 0; k <= Math.floor(L / 2) && k <= candidates.length; k++) out.push({ k, plan: planWithout(L, candidates.slice(0, k)) });
-  return out;
-}
 
 async function sweep(model: LlamaModel, options: SpeedOptions, label: string): Promise<SweepRow[]> {
   const rows: SweepRow[] = [];
   const plans = sweepPlans(model.numLayers);
   const results = await measureSpeeds(model, plans.map((p) => p.plan), options);
   const full = results[0]!;
-  for (const [i, { k, plan }] of plans.entries()) {
-    const r = results[i]!;
-    const s = speedup(full, r);
-    rows.push({
-      removed: k, blocks: plan.length, decodeTokensPerS: r.decodeTokensPerS, prefillTokensPerS: r.prefillTokensPerS,
-      measuredSpeedup: s.measured, idealSpeedup: s.ideal, ofIdeal: s.ofIdeal, decodeGBps: (r.weightBytesPerToken * r.decodeTokensPerS) / 1e9,
-      timing: r.timing, wallDecodeTokensPerS: r.wall.decodeTokensPerS, wallSpeedup: r.wall.decodeTokensPerS / full.wall.decodeTokensPerS,
-      hostMsPerToken: r.hostMsPerDecodeToken,
-      decodeRunRange: [Math.min(...r.decodeRunsTokensPerS), Math.max(...r.decodeRunsTokensPerS)],
-    });
-    console.log(`${label} k=${k}: decode ${r.decodeTokensPerS.toFixed(1)} tok/s (${r.timing}; x${s.measured.toFixed(3)}, ideal x${s.ideal.toFixed(3)}, ${(100 * s.ofIdeal).toFixed(1)}%), ${((r.weightBytesPerToken * r.decodeTokensPerS) / 1e9).toFixed(2)} GB/s; wall clock ${r.wall.decodeTokensPerS.toFixed(1)} tok/s, host encode ${r.hostMsPerDecodeToken.toFixed(3)} ms/token`);
+  for (const [i, { k }] of plans.entries()) {
+    const row = sweepRow(k, results[i]!, full);
+    rows.push(row);
+    console.log(`${label} k=${k}: ${describeRow(row)}`);
   }
   return rows;
 }
@@ -97,15 +57,9 @@ async function main(): Promise<void> {
   embedded.dispose();
 
   for (const { name, shape } of syntheticModels(ctx)) {
-    const dir = await mkdtemp(join(tmpdir(), 'bench-engine-'));
-    try {
-      await writeLargeCheckpoint(dir, shape);
-      const model = new LlamaModel(rt, await loadCheckpoint(rt.device, new NodeFolderSource(dir)));
+    await withSyntheticModel(rt, shape, async (model) => {
       result[name] = { shape, weightBytes: model.checkpoint.bytesOnGpu, options, probeGBps: await probe(), rows: await sweep(model, options, name) };
-      model.dispose();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   }
   writeResult(ctx, 'bench-engine', result);
   ctx.device.destroy();

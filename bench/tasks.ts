@@ -8,9 +8,6 @@
  * Writes results/<adapter>/bench-tasks.json.
  */
 import { readFileSync } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describeAdapter } from '../src/gpu/device';
 import { acquireNodeDevice } from '../src/node/dawn';
 import { GpuRuntime } from '../src/gpu/runtime';
@@ -23,7 +20,7 @@ import { parseJsonl } from '../src/tasks/dataset-file';
 import { taskFormat } from '../src/tasks/registry';
 import { runTask, scoreTokenized, type TokenizedItem } from '../src/tasks/run-task';
 import { mulberry32 } from '../src/util/random';
-import { writeLargeCheckpoint } from '../tests/helpers/synthetic-checkpoint';
+import { withSyntheticModel } from './synthetic-model';
 import { quickMode, syntheticModels, writeResult } from './common';
 
 function row(tokens: number, tokensRun: number, seconds: number, items: number) {
@@ -66,10 +63,7 @@ async function main(): Promise<void> {
 
   // A software adapter needs minutes per item of the 311 MB model: the synthetic models run on GPUs only.
   for (const { name, shape } of quick ? [] : syntheticModels(ctx)) {
-    const dir = await mkdtemp(join(tmpdir(), 'bench-tasks-'));
-    try {
-      await writeLargeCheckpoint(dir, shape);
-      const m = new LlamaModel(rt, await loadCheckpoint(rt.device, new NodeFolderSource(dir)));
+    await withSyntheticModel(rt, shape, async (m) => {
       const f = new ChoiceForward(m);
       const items = randomItems(64, shape.vocab!, 1);
       await scoreTokenized(f, items.slice(0, 2), m.fullPlan()); // compiles the pipelines, untimed
@@ -78,10 +72,7 @@ async function main(): Promise<void> {
       result[name] = { shape, ...row(r.tokens, r.tokensRun, (performance.now() - t0) / 1000, items.length) };
       console.log(name, JSON.stringify(result[name]));
       f.destroy();
-      m.dispose();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   }
   writeResult(ctx, 'bench-tasks', result);
   ctx.device.destroy();

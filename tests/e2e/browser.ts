@@ -11,13 +11,16 @@ import { preview, type PreviewServer } from 'vite';
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS = join(process.cwd(), 'artifacts', 'e2e');
 
+/** SwiftShader unless asked for the machine's GPU (a benchmark on a hardware adapter). */
+const ADAPTER_FLAGS = process.env.CHROMIUM_ADAPTER === 'hardware'
+  ? ['--enable-webgpu-developer-features']
+  : ['--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader', '--enable-unsafe-swiftshader'];
+
 const WEBGPU_FLAGS = [
   '--no-sandbox',
   '--enable-unsafe-webgpu',
   '--enable-features=Vulkan',
-  '--use-vulkan=swiftshader',
-  '--use-webgpu-adapter=swiftshader',
-  '--enable-unsafe-swiftshader',
+  ...ADAPTER_FLAGS,
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
