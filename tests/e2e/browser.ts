@@ -11,16 +11,14 @@ import { preview, type PreviewServer } from 'vite';
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const ARTIFACTS = join(process.cwd(), 'artifacts', 'e2e');
 
-/** SwiftShader unless asked for the machine's GPU (a benchmark on a hardware adapter). */
-const ADAPTER_FLAGS = process.env.CHROMIUM_ADAPTER === 'hardware'
-  ? ['--enable-webgpu-developer-features']
-  : ['--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader', '--enable-unsafe-swiftshader'];
+const SWIFTSHADER_FLAGS = ['--use-vulkan=swiftshader', '--use-webgpu-adapter=swiftshader', '--enable-unsafe-swiftshader'];
+/** The machine's GPU (a benchmark on a hardware adapter), timestamps not rounded to 100 us. */
+const HARDWARE_FLAGS = ['--enable-webgpu-developer-features'];
 
 const WEBGPU_FLAGS = [
   '--no-sandbox',
   '--enable-unsafe-webgpu',
   '--enable-features=Vulkan',
-  ...ADAPTER_FLAGS,
   '--disable-background-networking',
   '--disable-component-update',
   '--disable-sync',
@@ -37,8 +35,8 @@ export interface Lab {
   close: () => Promise<void>;
 }
 
-/** Serves dist/ (run `vite build` first) and opens it in a fresh Chromium profile. */
-export async function openLab(path = '/'): Promise<Lab> {
+/** Serves dist/ (run `vite build` first) and opens it in a fresh Chromium profile, on SwiftShader unless `hardwareAdapter`. */
+export async function openLab(path = '/', o: { hardwareAdapter?: boolean } = {}): Promise<Lab> {
   const server: PreviewServer = await preview({ preview: { host: '127.0.0.1', port: 0, strictPort: false }, logLevel: 'warn' });
   const address = server.httpServer.address();
   if (!address || typeof address === 'string') throw new Error('vite preview did not bind a TCP port');
@@ -47,7 +45,7 @@ export async function openLab(path = '/'): Promise<Lab> {
   const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
     headless: true,
-    args: WEBGPU_FLAGS,
+    args: [...WEBGPU_FLAGS, ...(o.hardwareAdapter ? HARDWARE_FLAGS : SWIFTSHADER_FLAGS)],
     viewport: { width: 1280, height: 800 },
     acceptDownloads: true,
   });
