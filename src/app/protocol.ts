@@ -10,6 +10,8 @@ import type { PerplexityResult } from '../eval/perplexity';
 import type { SamplingOptions } from '../kernels/sampling';
 import type { BosMode } from '../eval/perplexity';
 import type { HealSettings } from '../heal/run';
+import type { TrainerState } from '../heal/train';
+import type { LinearName } from '../model/backward';
 import type { CalibrationSpec } from '../prune/calibration';
 import type { ScoredCriterion } from '../prune/criteria/registry';
 import type { PruningMask } from '../prune/mask';
@@ -74,6 +76,19 @@ export interface CriterionResult {
   detail: Record<string, unknown>;
 }
 
+/**
+ * Trained LoRA adapters as plain data (A [r, in], B [out, r] per kept block and target), for running
+ * the pruned model with them unmerged. `key` names these values: the engine keeps the last set on the
+ * GPU and uploads again only for another key.
+ */
+export interface AdapterValues {
+  key: string;
+  plan: number[];
+  r: number;
+  alpha: number;
+  adapters: { block: number; name: LinearName; A: Float32Array; B: Float32Array }[];
+}
+
 /** The jobs the engine runs: each one's request and its reply. */
 export interface Jobs {
   init: { request: { type: 'init' }; reply: { type: 'ready'; adapter: AdapterSummary } };
@@ -88,7 +103,8 @@ export interface Jobs {
     reply: { type: 'perplexity'; results: PerplexityResult[]; textSha256: string; textName: string };
   };
   generate: {
-    request: { type: 'generate'; prompt: string; plan: number[]; maxNewTokens: number; sampling: SamplingOptions; seed: number };
+    /** adapter: generate with LoRA adapters (unmerged) on `plan`, which must be the adapters' plan. */
+    request: { type: 'generate'; prompt: string; plan: number[]; maxNewTokens: number; sampling: SamplingOptions; seed: number; adapter?: AdapterValues };
     /** warmupMs: the untimed run that compiled this prompt length's pipelines first (0 when already warm). */
     reply: { type: 'generated'; text: string; tokens: number; promptTokens: number; prefillMs: number; decodeMs: number; warmupMs: number; stoppedBy: string };
   };
@@ -103,7 +119,8 @@ export interface Jobs {
   /** LoRA healing of `plan` on `text` (src/heal/run.ts); the adapter as a PEFT folder's two files. */
   heal: {
     /** heldout: perplexity of its first heldoutWindows windows (default 32) before and after healing. */
-    request: { type: 'heal'; plan: number[]; text: TextSpec; settings: HealSettings; heldout?: TextSpec; heldoutWindows?: number };
+    /** resume: a state from this run's 'heal-state' events (same plan, text and settings): training continues from it. */
+    request: { type: 'heal'; plan: number[]; text: TextSpec; settings: HealSettings; heldout?: TextSpec; heldoutWindows?: number; resume?: TrainerState };
     reply: {
       type: 'healed'; losses: number[]; tokensPerS: number; windows: number; textSha256: string; textName: string;
       heldout?: { before: number; after: number; windows: number };
@@ -149,6 +166,8 @@ export const REPLY_TYPE: { [K in JobName]: ReplyOf<K>['type'] } = {
 export type EngineEvent =
   | { type: 'progress'; job: number; done: number; total: number; what: string; bytes?: { done: number; total: number; rate: number } }
   | { type: 'token'; job: number; text: string; index: number; elapsedMs: number }
+  /** A heal job's trainer state after each optimizer step (what a pause, cancel or reload resumes from). */
+  | { type: 'heal-state'; job: number; state: TrainerState; loss: number }
   | { type: 'device-lost'; message: string };
 
 /** Every request carries an id (the job id for cancel and progress); the reply echoes it. */

@@ -8,6 +8,7 @@
 import type { GpuTimer } from '../gpu/timer';
 import { NO_TOKEN, type SamplingOptions } from '../kernels/sampling';
 import type { LlamaModel } from '../model/model';
+import type { DecodeAdapters } from '../model/decode';
 import type { BlockPlan } from '../model/plan';
 import { CancelledError } from '../util/job';
 import { TokenSelector } from './token-selector';
@@ -17,6 +18,8 @@ const IN_FLIGHT = 3;
 
 export interface GenerateOptions {
   plan: BlockPlan;
+  /** LoRA adapters run unmerged beside the plan's blocks (src/model/decode.ts). */
+  adapters?: DecodeAdapters;
   maxNewTokens: number;
   /** temperature <= 0 is greedy; defaults follow the seed's demo (top-k 50, top-p 0.95, T = 1). */
   sampling?: SamplingOptions;
@@ -49,7 +52,7 @@ export async function generate(model: LlamaModel, prompt: number[], o: GenerateO
   if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 1) throw new RangeError(`maxNewTokens must be a whole number >= 1 (got ${o.maxNewTokens})`);
   const maxLen = prompt.length + o.maxNewTokens;
   const state = model.decoder(maxLen);
-  state.setPlan(o.plan);
+  state.setPlan(o.plan, o.adapters);
   const selector = new TokenSelector(model.rt, {
     V: model.config.vocabSize, logits: state.logits, out: state.nextToken, prompt, sampling: o.sampling ?? SEED_SAMPLING, seed: o.seed ?? 0, depth: IN_FLIGHT,
   });

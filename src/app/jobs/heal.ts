@@ -12,6 +12,8 @@ export const healJob: LabJob<'heal'> = {
     const r = await heal(model, tokenizer.encode(text), request.plan, request.settings, {
       ...ctx.options, baseModel: info.name, bosId: tokenizer.bosId ?? 1,
       ...(heldout ? { heldout, heldoutWindows: request.heldoutWindows } : {}),
+      ...(request.resume ? { resume: request.resume } : {}),
+      ...(ctx.healState ? { onState: ctx.healState } : {}),
     });
     return {
       type: 'healed', losses: r.losses, tokensPerS: r.tokensPerS, windows: r.windows, textSha256: await sha256Hex(text), textName: name,
