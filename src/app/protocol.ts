@@ -108,7 +108,8 @@ export interface Jobs {
     /** warmupMs: the untimed run that compiled this prompt length's pipelines first (0 when already warm). */
     reply: { type: 'generated'; text: string; tokens: number; promptTokens: number; prefillMs: number; decodeMs: number; warmupMs: number; stoppedBy: string };
   };
-  benchmark: { request: { type: 'benchmark'; plans: number[][]; options: SpeedOptions }; reply: { type: 'benchmarked'; results: SpeedResult[] } };
+  /** healed: also the adapters' plan with them merged (same shapes: the pruned speed) and unmerged, results after the plans'. */
+  benchmark: { request: { type: 'benchmark'; plans: number[][]; options: SpeedOptions; healed?: AdapterValues }; reply: { type: 'benchmarked'; results: SpeedResult[] } };
   'export-checkpoint': {
     /** mask: written as pruning_mask.json beside the weights (its kept blocks must equal `kept`). */
     request: { type: 'export-checkpoint'; kept: number[]; toF16: boolean; mask?: PruningMask };

@@ -76,6 +76,14 @@ describe('heal job state and generation with the adapters', { timeout: 300_000 }
     expect(await gen(zeroB, 'zero')).toBe(pruned);
     const healed = await gen(states[1]!.state, 'trained');
     expect(healed).not.toBe(pruned); // a large learning rate on this text changes the greedy continuation
+    const adapter = { key: 'trained', plan, r: settings.r, alpha: settings.alpha, adapters: states[1]!.state.adapters.map((a) => ({ block: a.block, name: a.name, A: a.A.value, B: a.B.value })) };
+    const speed = await engine.handle(
+      { type: 'benchmark', plans: [plan], options: { promptTokens: 4, newTokens: 3, warmup: 0, runs: 1 }, healed: adapter },
+      { signal: new AbortController().signal, progress: () => {} },
+    );
+    if (speed.type !== 'benchmarked') throw new Error(speed.type);
+    expect(speed.results.map((r) => [r.variant, r.blocks])).toEqual([[undefined, 13], ['LoRA merged', 13], ['LoRA unmerged', 13]]);
+    expect(speed.results.every((r) => r.decodeTokensPerS > 0)).toBe(true);
     await expect(engine.handle(
       { type: 'generate', prompt: 'x', plan: plan.slice(1), maxNewTokens: 2, sampling: { temperature: 0 }, seed: 0, adapter: { key: 'trained', plan, r: 8, alpha: 16, adapters: [] } },
       { signal: new AbortController().signal, progress: () => {} },

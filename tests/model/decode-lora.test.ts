@@ -3,12 +3,15 @@
  * adapters: the logits at every position of a prefill + single-token steps (1e-5 relative, as the
  * adapter-less decode test: the decode shapes run other matmul kernels), and greedy generation picks
  * the batched forward's argmax at every step. With B = 0 the adapters add exact zeros: the outputs are
- * the pruned model's.
+ * the pruned model's. Merged on the GPU into copies of the f16 weights, the model decodes the same
+ * logits up to the f16 rounding of the merged weights.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '../../src/eval/generate';
 import { LoraAdapters } from '../../src/heal/lora';
+import { mergeAdapters } from '../../src/heal/merged-weights';
 import { BatchForward } from '../../src/model/batch-forward';
+import { DecodeState } from '../../src/model/decode';
 import type { LlamaModel } from '../../src/model/model';
 import { planWithout } from '../../src/model/plan';
 import { loadTestModel } from '../helpers/models';
@@ -61,6 +64,20 @@ describe('decode with unmerged LoRA adapters', { timeout: 600_000 }, () => {
       decoded.forEach((d, i) => expect(relativeError(d, reference[prompt - 1 + i]!), `position ${prompt - 1 + i}`).toBeLessThan(1e-5));
       // the adapters matter: the plain pruned model is far from these logits
       expect(relativeError(without[tokens.length - 1]!, reference[tokens.length - 1]!)).toBeGreaterThan(1e-2);
+
+      // merged into f16 copies: each weight rounded once more (2^-11 relative), far below the adapters' effect
+      const merged = mergeAdapters(model.rt, model.weights, lora);
+      const state = new DecodeState(model.rt, model.config, merged.weights, 32);
+      try {
+        state.setPlan(plan);
+        state.prefill(tokens);
+        const err = relativeError(await state.readLogits(), reference[tokens.length - 1]!);
+        console.log(`merged vs unmerged logits: rel err ${err.toExponential(2)}`);
+        expect(err).toBeLessThan(5e-4);
+      } finally {
+        state.destroy();
+        merged.dispose();
+      }
 
       const g = await generate(model, tokens.slice(0, prompt), { plan, adapters: (rows) => lora.forShape(rows), maxNewTokens: 6, forceLength: true, sampling: { temperature: 0 } });
       const full = [...tokens.slice(0, prompt), ...g.ids];
