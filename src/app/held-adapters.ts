@@ -1,11 +1,11 @@
 /**
- * The LoRA adapters that generate and benchmark requests name (AdapterValues), on the GPU in inference
+ * The LoRA adapters that generate and benchmark requests name (LoraWeights), on the GPU in inference
  * mode (no dropout): one set per model, uploaded again only when the request names another key.
  */
 import { LoraAdapters } from '../heal/lora';
 import type { DecodeAdapters } from '../model/decode';
 import type { LlamaModel } from '../model/model';
-import type { AdapterValues } from './protocol';
+import type { LoraWeights } from './protocol';
 
 export interface HeldAdapters {
   lora: LoraAdapters;
@@ -15,7 +15,7 @@ export interface HeldAdapters {
 
 const held = new WeakMap<LlamaModel, { key: string } & HeldAdapters>();
 
-export function heldAdapters(model: LlamaModel, values: AdapterValues, plan: readonly number[]): HeldAdapters {
+export function heldAdapters(model: LlamaModel, values: LoraWeights, plan: readonly number[]): HeldAdapters {
   if (values.plan.join(',') !== plan.join(',')) throw new Error(`the adapters were trained for blocks [${values.plan}], not [${plan}]`);
   const h = held.get(model);
   if (h?.key === values.key) return h;

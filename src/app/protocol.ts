@@ -10,8 +10,8 @@ import type { PerplexityResult } from '../eval/perplexity';
 import type { SamplingOptions } from '../kernels/sampling';
 import type { BosMode } from '../eval/perplexity';
 import type { HealSettings } from '../heal/run';
+import type { AdapterValues } from '../heal/peft';
 import type { TrainerState } from '../heal/train';
-import type { LinearName } from '../model/backward';
 import type { CalibrationSpec } from '../prune/calibration';
 import type { ScoredCriterion } from '../prune/criteria/registry';
 import type { PruningMask } from '../prune/mask';
@@ -81,12 +81,12 @@ export interface CriterionResult {
  * the pruned model with them unmerged. `key` names these values: the engine keeps the last set on the
  * GPU and uploads again only for another key.
  */
-export interface AdapterValues {
+export interface LoraWeights {
   key: string;
   plan: number[];
   r: number;
   alpha: number;
-  adapters: { block: number; name: LinearName; A: Float32Array; B: Float32Array }[];
+  adapters: AdapterValues[];
 }
 
 /** The jobs the engine runs: each one's request and its reply. */
@@ -104,12 +104,12 @@ export interface Jobs {
   };
   generate: {
     /** adapter: generate with LoRA adapters (unmerged) on `plan`, which must be the adapters' plan. */
-    request: { type: 'generate'; prompt: string; plan: number[]; maxNewTokens: number; sampling: SamplingOptions; seed: number; adapter?: AdapterValues };
+    request: { type: 'generate'; prompt: string; plan: number[]; maxNewTokens: number; sampling: SamplingOptions; seed: number; adapter?: LoraWeights };
     /** warmupMs: the untimed run that compiled this prompt length's pipelines first (0 when already warm). */
     reply: { type: 'generated'; text: string; tokens: number; promptTokens: number; prefillMs: number; decodeMs: number; warmupMs: number; stoppedBy: string };
   };
   /** healed: also the adapters' plan with them merged (same shapes: the pruned speed) and unmerged, results after the plans'. */
-  benchmark: { request: { type: 'benchmark'; plans: number[][]; options: SpeedOptions; healed?: AdapterValues }; reply: { type: 'benchmarked'; results: SpeedResult[] } };
+  benchmark: { request: { type: 'benchmark'; plans: number[][]; options: SpeedOptions; healed?: LoraWeights }; reply: { type: 'benchmarked'; results: SpeedResult[] } };
   'export-checkpoint': {
     /** mask: written as pruning_mask.json beside the weights (its kept blocks must equal `kept`). */
     request: { type: 'export-checkpoint'; kept: number[]; toF16: boolean; mask?: PruningMask };
@@ -120,10 +120,14 @@ export interface Jobs {
   /** LoRA healing of `plan` on `text` (src/heal/run.ts); the adapter as a PEFT folder's two files. */
   heal: {
     /** heldout: perplexity of its first heldoutWindows windows (default 32) before and after healing. */
-    /** resume: a state from this run's 'heal-state' events (same plan, text and settings): training continues from it. */
-    request: { type: 'heal'; plan: number[]; text: TextSpec; settings: HealSettings; heldout?: TextSpec; heldoutWindows?: number; resume?: TrainerState };
+    /**
+     * resume: a state from this run's 'heal-state' events (same plan, text and settings): training continues from it.
+     * epochs: when given, the optimizer steps are this many passes over the text's windows (settings.steps is ignored).
+     */
+    request: { type: 'heal'; plan: number[]; text: TextSpec; settings: HealSettings; heldout?: TextSpec; heldoutWindows?: number; resume?: TrainerState; epochs?: number };
     reply: {
-      type: 'healed'; losses: number[]; tokensPerS: number; windows: number; textSha256: string; textName: string;
+      /** steps: the run's optimizer steps in all (with epochs: as computed from the text). */
+      type: 'healed'; losses: number[]; steps: number; tokensPerS: number; windows: number; textSha256: string; textName: string;
       heldout?: { before: number; after: number; windows: number };
       adapterConfig: string; adapterSafetensors: Uint8Array;
     };
