@@ -28,7 +28,7 @@ export function heldAdapters(model: LlamaModel, values: LoraWeights, plan: reado
     throw err;
   }
   h?.lora.dispose();
-  const next = { key: values.key, lora, decode: (rows: number) => lora.forShape(rows) };
+  const next = { key: values.key, lora, decode: (rows: number) => lora.forShape(rows, false) };
   held.set(model, next);
   return next;
 }

@@ -52,7 +52,7 @@ async function heldoutPpl(model: LlamaModel, lora: LoraAdapters, windows: Uint32
   const shapes = new Map<number, BatchForward>();
   const nllOf: NllOf = (ids, B) => {
     let f = shapes.get(B);
-    if (!f) shapes.set(B, (f = new BatchForward(model.rt, model.config, model.weights, B, T, lora.forShape(B * T))));
+    if (!f) shapes.set(B, (f = new BatchForward(model.rt, model.config, model.weights, B, T, lora.forShape(B * T, false))));
     f.setTokens(ids);
     return f.run({ plan });
   };

@@ -89,6 +89,36 @@ describe('decode with unmerged LoRA adapters', { timeout: 600_000 }, () => {
     }
   });
 
+  it('evaluation hooks run without dropout: adapters trained with dropout give the dropout-free logits', async () => {
+    const train = new LoraAdapters(model.rt, model.config, plan, { r: 4, alpha: 8, dropout: 0.3, seed: 1 });
+    const plain = new LoraAdapters(model.rt, model.config, plan, { r: 4, alpha: 8, dropout: 0, seed: 1 });
+    try {
+      const { normal } = seededRandom('decode-lora eval');
+      for (const a of train.adapters) {
+        const A = randomArray(a.A.rows * a.A.cols, normal, 0.1);
+        const B = randomArray(a.B.rows * a.B.cols, normal, 0.05);
+        train.write(a.block, a.name, A, B);
+        plain.write(a.block, a.name, A, B);
+      }
+      const run = async (hook: ReturnType<LoraAdapters['forShape']>) => {
+        const f = new BatchForward(model.rt, model.config, model.weights, 1, tokens.length, hook);
+        try {
+          f.setTokens(Uint32Array.from(tokens));
+          await f.run({ plan });
+          return (await f.logitsRows([tokens.length - 1]))[0]!;
+        } finally {
+          f.destroy();
+        }
+      };
+      const reference = await run(plain.forShape(tokens.length));
+      expect(await run(train.forShape(tokens.length, false))).toEqual(reference);
+      expect(relativeError(await run(train.forShape(tokens.length)), reference)).toBeGreaterThan(1e-4); // training mode drops
+    } finally {
+      train.dispose();
+      plain.dispose();
+    }
+  });
+
   it('B = 0 gives the pruned model', async () => {
     const lora = new LoraAdapters(model.rt, model.config, plan, { r: 8, alpha: 16, dropout: 0, seed: 2 });
     try {
