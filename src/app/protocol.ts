@@ -98,9 +98,10 @@ export interface Jobs {
     request: { type: 'score'; criteria: ScoredCriterion[]; calibration: CalibrationRequest; k?: number; protect?: number[] };
     reply: { type: 'scored'; calibration: CalibrationSpec; results: CriterionResult[] };
   };
+  /** healed: also the adapters' plan with them (unmerged, no dropout), as `healed` in the reply. */
   perplexity: {
-    request: { type: 'perplexity'; text: TextSpec; window: number; bos: BosMode; plans: number[][]; maxWindows?: number };
-    reply: { type: 'perplexity'; results: PerplexityResult[]; textSha256: string; textName: string };
+    request: { type: 'perplexity'; text: TextSpec; window: number; bos: BosMode; plans: number[][]; maxWindows?: number; healed?: LoraWeights };
+    reply: { type: 'perplexity'; results: PerplexityResult[]; textSha256: string; textName: string; healed?: PerplexityResult };
   };
   generate: {
     /** adapter: generate with LoRA adapters (unmerged) on `plan`, which must be the adapters' plan. */

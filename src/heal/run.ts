@@ -9,8 +9,8 @@
  * Resumable: `onState` gets the trainer's state after every optimizer step, and a run given one as
  * `resume` continues from it exactly (same data order, schedule and dropout seeds).
  */
-import { evaluationWindows, perplexityOf, type NllOf } from '../eval/perplexity';
-import { BatchForward } from '../model/batch-forward';
+import { evaluationWindows, perplexityOf } from '../eval/perplexity';
+import { adapterNll } from './adapter-nll';
 import { LoraAdapters } from './lora';
 import { peftAdapterFolder, type PeftAdapterFolder } from './peft';
 import { ADAMW_DEFAULTS, LoraTrainer, type MicroBatch, type TrainerState } from './train';
@@ -49,17 +49,11 @@ export interface HealResult {
 
 /** Held-out perplexity of the plan with the adapters, through batched forwards of their own (one per batch shape). */
 async function heldoutPpl(model: LlamaModel, lora: LoraAdapters, windows: Uint32Array[], plan: BlockPlan, T: number, o: JobOptions): Promise<number> {
-  const shapes = new Map<number, BatchForward>();
-  const nllOf: NllOf = (ids, B) => {
-    let f = shapes.get(B);
-    if (!f) shapes.set(B, (f = new BatchForward(model.rt, model.config, model.weights, B, T, lora.forShape(B * T, false))));
-    f.setTokens(ids);
-    return f.run({ plan });
-  };
+  const nll = adapterNll(model, lora, plan, T);
   try {
-    return (await perplexityOf(model, windows, plan, { window: T }, o, nllOf)).ppl;
+    return (await perplexityOf(model, windows, plan, { window: T }, o, nll.nllOf)).ppl;
   } finally {
-    for (const f of shapes.values()) f.destroy();
+    nll.dispose();
   }
 }
 

@@ -107,13 +107,16 @@ async function trainRun(h: HealRecord, resume: TrainerState | undefined): Promis
   }
 }
 
+/** Names the adapters of a run at a step (the engine keeps one set on the GPU per key; results are cached by it). */
+export const adapterKey = (runId: string, step: number) => `${runId}@${step}`;
+
 /** The current run's adapters for Generate and Speed (undefined before its first step). */
 export async function healedWeights(): Promise<LoraWeights | undefined> {
   const h = currentRecord(useLab.getState()).heal;
   const stored = await storedState();
   if (!h || !stored) return undefined;
   return {
-    key: `${stored.runId}@${stored.state.step}`, plan: h.plan, r: h.settings.r, alpha: h.settings.alpha,
+    key: adapterKey(stored.runId, stored.state.step), plan: h.plan, r: h.settings.r, alpha: h.settings.alpha,
     adapters: stored.state.adapters.map((a) => ({ block: a.block, name: a.name, A: a.A.value, B: a.B.value })),
   };
 }

@@ -4,7 +4,7 @@
  * to the store under a job key, and can be cancelled by that key.
  */
 import { EngineClient, EngineError, type Job } from '../browser/worker-client';
-import type { JobName, ModelSourceSpec, TextSpec } from '../app/protocol';
+import type { JobName, LoraWeights, ModelSourceSpec, TextSpec } from '../app/protocol';
 import { criterion } from '../prune/criteria/registry';
 import { EMBEDDED_MODEL } from '../app/embedded';
 import type { TrainerState } from '../heal/train';
@@ -154,26 +154,33 @@ export async function runPerplexity(): Promise<void> {
   const key = `${evalTextKey(st.evalText)}|${st.evalWindow}|${st.evalBos}|${st.evalMaxWindows}`;
   const cached = rec.ppl?.key === key ? rec.ppl.results : {};
   const plans = [full, current].filter((p, i, all) => !cached[planKey(p)] && all.findIndex((q) => planKey(q) === planKey(p)) === i);
-  if (plans.length === 0) return;
+  // The healed model (its adapters at their last step), once per adapter state.
+  const adapters = await healedWeights();
+  const healed = adapters && !cached[healedPplKey(adapters)] ? adapters : undefined;
+  if (plans.length === 0 && !healed) return;
   try {
     const started = performance.now();
     const reply = await run('ppl', (c) => c.perplexity({
       text: textSpec(st.evalText, 'heldout'), window: st.evalWindow, bos: st.evalBos, plans,
-      ...(st.evalMaxWindows > 0 ? { maxWindows: st.evalMaxWindows } : {}),
+      ...(st.evalMaxWindows > 0 ? { maxWindows: st.evalMaxWindows } : {}), ...(healed ? { healed } : {}),
     }));
     if (useLab.getState().model?.fingerprint !== model.fingerprint) return;
-    const blockWindows = plans.reduce((n, p, i) => n + p.length * reply.results[i]!.windows, 0);
+    const blockWindows = plans.reduce((n, p, i) => n + p.length * reply.results[i]!.windows, 0) + (healed && reply.healed ? healed.plan.length * reply.healed.windows : 0);
     const secondsPerBlockWindow = (performance.now() - started) / 1000 / Math.max(1, blockWindows);
     useLab.getState().updateRecord((r) => {
       const base = r.ppl?.key === key ? r.ppl.results : {};
       const results = { ...base };
       plans.forEach((p, i) => (results[planKey(p)] = reply.results[i]!));
+      if (healed && reply.healed) results[healedPplKey(healed)] = reply.healed;
       return { ...r, ppl: { key, window: st.evalWindow, bos: st.evalBos, maxWindows: st.evalMaxWindows, textSha256: reply.textSha256, textName: reply.textName, results, secondsPerBlockWindow } };
     });
   } catch (err) {
     useLab.getState().setError('ppl', cancelled(err) ? 'The perplexity run was cancelled: nothing new was measured.' : message(err));
   }
 }
+
+/** Where the PPL record keeps the healed model's result: its plan and adapter state. */
+export const healedPplKey = (w: Pick<LoraWeights, 'plan' | 'key'>) => `${planKey(w.plan)}|lora:${w.key}`;
 
 /** The evaluation text's part of a results key (a pasted text by its name, length and hash). */
 const evalTextKey = (t: TextChoice) => (t.kind === 'embedded' ? 'embedded' : `${t.name}:${t.text.length}:${hashString(t.text)}`);

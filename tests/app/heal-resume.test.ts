@@ -77,6 +77,19 @@ describe('heal job state and generation with the adapters', { timeout: 300_000 }
     const healed = await gen(states[1]!.state, 'trained');
     expect(healed).not.toBe(pruned); // a large learning rate on this text changes the greedy continuation
     const adapter = { key: 'trained', plan, r: settings.r, alpha: settings.alpha, adapters: states[1]!.state.adapters.map((a) => ({ block: a.block, name: a.name, A: a.A.value, B: a.B.value })) };
+    // Evaluate: the healed model's PPL beside the plans' (B = 0: exactly the pruned model's up to the unfused kernels)
+    const ppl = async (healed: typeof adapter) => {
+      const r = await engine.handle(
+        { type: 'perplexity', text, window: 16, bos: 'first', plans: [plan], maxWindows: 2, healed },
+        { signal: new AbortController().signal, progress: () => {} },
+      );
+      if (r.type !== 'perplexity') throw new Error(r.type);
+      return { pruned: r.results[0]!.ppl, healed: r.healed!.ppl };
+    };
+    const zero = await ppl({ ...adapter, key: 'zero-ppl', adapters: adapter.adapters.map((a) => ({ ...a, B: new Float32Array(a.B.length) })) });
+    expect(Math.abs(zero.healed - zero.pruned) / zero.pruned).toBeLessThan(1e-5);
+    const trained = await ppl(adapter);
+    expect(trained.healed).toBeLessThan(trained.pruned); // trained on this very text
     const speed = await engine.handle(
       { type: 'benchmark', plans: [plan], options: { promptTokens: 4, newTokens: 3, warmup: 0, runs: 1 }, healed: adapter },
       { signal: new AbortController().signal, progress: () => {} },

@@ -3,7 +3,8 @@
  * and 11 removed, 16-token sequences, one a step, 8 steps. Healing starts and its loss chart grows;
  * a pause stops it with a Resume button that continues at the next step; a reload mid-run comes back
  * paused at the last stored step and resumes from it; the run finishes with the held-out PPL before
- * and after; Generate then shows the original, pruned and pruned + LoRA panes.
+ * and after; Evaluate adds the healed model's PPL, and Generate shows the original, pruned and
+ * pruned + LoRA panes.
  */
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -23,7 +24,7 @@ const chartSteps = async () => Number(await page.getByTestId('heal-chart').getAt
 const status = async () => (await page.getByTestId('heal-status').textContent()) ?? '';
 const stepOf = async () => Number(/step (\d+)/.exec(await status())?.[1] ?? -1);
 
-it('heals: chart, pause / resume, reload and resume, generation with the healed model', async () => {
+it('heals: chart, pause / resume, reload and resume, PPL and generation with the healed model', async () => {
   await page.getByTestId('model-facts').waitFor({ timeout: 4 * MIN });
   for (const b of [3, 7, 11]) await page.getByTestId(`block-${b}`).getByRole('button').click();
   await fill('heal-steps', 8);
@@ -54,6 +55,12 @@ it('heals: chart, pause / resume, reload and resume, generation with the healed 
   expect(await chartSteps()).toBe(8);
   expect(await page.getByTestId('heal-ppl').textContent()).toMatch(/^Held-out PPL: pruned [\d.]+ → step 8 [\d.]+$/);
   await page.getByTestId('heal-panel').screenshot({ path: 'artifacts/e2e/heal.png' });
+  // Evaluate: original, pruned and pruned + LoRA on two 16-token windows.
+  await fill('eval-window', 16);
+  await fill('eval-max-windows', 2);
+  await page.getByTestId('run-ppl').click();
+  await expect.poll(async () => page.getByTestId('ppl-healed').textContent().catch(() => ''), { timeout: 3 * MIN }).toMatch(/^\d+\.\d\d$/);
+  expect(await page.getByTestId('ppl-pruned').textContent()).toMatch(/^\d+\.\d\d$/);
   // Generate: original, pruned and pruned + LoRA.
   await fill('max-tokens', 4);
   await page.getByTestId('run-generate').click();
