@@ -67,7 +67,7 @@ export function HealPanel() {
       <div className="row">
         <button type="button" className="primary" disabled={busy || blocked !== null} title={blocked ?? undefined} onClick={() => void startHeal()} data-testid="heal-start">Start healing</button>
         {running && <button type="button" onClick={pauseHeal} data-testid="heal-pause">Pause</button>}
-        {!running && run?.status === 'paused' && (
+        {!running && (run?.status === 'paused' || run?.status === 'failed') && (
           <button type="button" className="primary" disabled={busy || !model} onClick={() => void resumeHeal()} data-testid="heal-resume">Resume at step {run.step + 1}</button>
         )}
       </div>

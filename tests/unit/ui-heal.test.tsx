@@ -53,4 +53,11 @@ describe('Heal panel', () => {
     expect(screen.getByTestId('heal-message').textContent).toMatch(/interrupted/);
     expect(screen.getByTestId('heal-download')).toBeTruthy();
   });
+
+  it('a failed run (device lost, non-finite loss) says why and can be resumed from its last good step', () => {
+    useLab.setState({ records: { [MODEL.fingerprint]: { ...emptyRecord(), heal: run({ status: 'failed', message: 'healing stopped: the loss at optimizer step 8 is NaN' }) } } });
+    render(<HealPanel />);
+    expect(screen.getByTestId('heal-message').textContent).toMatch(/step 8 is NaN/);
+    expect(screen.getByTestId('heal-resume').textContent).toBe('Resume at step 8');
+  });
 });
