@@ -10,6 +10,8 @@ import type { PerplexityResult } from '../eval/perplexity';
 import type { SamplingOptions } from '../kernels/sampling';
 import type { BosMode } from '../eval/perplexity';
 import type { HealSettings } from '../heal/run';
+import type { AdapterValues } from '../heal/peft';
+import type { TrainerState } from '../heal/train';
 import type { CalibrationSpec } from '../prune/calibration';
 import type { ScoredCriterion } from '../prune/criteria/registry';
 import type { PruningMask } from '../prune/mask';
@@ -74,6 +76,19 @@ export interface CriterionResult {
   detail: Record<string, unknown>;
 }
 
+/**
+ * Trained LoRA adapters as plain data (A [r, in], B [out, r] per kept block and target), for running
+ * the pruned model with them unmerged. `key` names these values: the engine keeps the last set on the
+ * GPU and uploads again only for another key.
+ */
+export interface LoraWeights {
+  key: string;
+  plan: number[];
+  r: number;
+  alpha: number;
+  adapters: AdapterValues[];
+}
+
 /** The jobs the engine runs: each one's request and its reply. */
 export interface Jobs {
   init: { request: { type: 'init' }; reply: { type: 'ready'; adapter: AdapterSummary } };
@@ -83,16 +98,19 @@ export interface Jobs {
     request: { type: 'score'; criteria: ScoredCriterion[]; calibration: CalibrationRequest; k?: number; protect?: number[] };
     reply: { type: 'scored'; calibration: CalibrationSpec; results: CriterionResult[] };
   };
+  /** healed: also the adapters' plan with them (unmerged, no dropout), as `healed` in the reply. */
   perplexity: {
-    request: { type: 'perplexity'; text: TextSpec; window: number; bos: BosMode; plans: number[][]; maxWindows?: number };
-    reply: { type: 'perplexity'; results: PerplexityResult[]; textSha256: string; textName: string };
+    request: { type: 'perplexity'; text: TextSpec; window: number; bos: BosMode; plans: number[][]; maxWindows?: number; healed?: LoraWeights };
+    reply: { type: 'perplexity'; results: PerplexityResult[]; textSha256: string; textName: string; healed?: PerplexityResult };
   };
   generate: {
-    request: { type: 'generate'; prompt: string; plan: number[]; maxNewTokens: number; sampling: SamplingOptions; seed: number };
+    /** adapter: generate with LoRA adapters (unmerged) on `plan`, which must be the adapters' plan. */
+    request: { type: 'generate'; prompt: string; plan: number[]; maxNewTokens: number; sampling: SamplingOptions; seed: number; adapter?: LoraWeights };
     /** warmupMs: the untimed run that compiled this prompt length's pipelines first (0 when already warm). */
     reply: { type: 'generated'; text: string; tokens: number; promptTokens: number; prefillMs: number; decodeMs: number; warmupMs: number; stoppedBy: string };
   };
-  benchmark: { request: { type: 'benchmark'; plans: number[][]; options: SpeedOptions }; reply: { type: 'benchmarked'; results: SpeedResult[] } };
+  /** healed: also the adapters' plan with them merged (same shapes: the pruned speed) and unmerged, results after the plans'. */
+  benchmark: { request: { type: 'benchmark'; plans: number[][]; options: SpeedOptions; healed?: LoraWeights }; reply: { type: 'benchmarked'; results: SpeedResult[] } };
   'export-checkpoint': {
     /** mask: written as pruning_mask.json beside the weights (its kept blocks must equal `kept`). */
     request: { type: 'export-checkpoint'; kept: number[]; toF16: boolean; mask?: PruningMask };
@@ -103,9 +121,14 @@ export interface Jobs {
   /** LoRA healing of `plan` on `text` (src/heal/run.ts); the adapter as a PEFT folder's two files. */
   heal: {
     /** heldout: perplexity of its first heldoutWindows windows (default 32) before and after healing. */
-    request: { type: 'heal'; plan: number[]; text: TextSpec; settings: HealSettings; heldout?: TextSpec; heldoutWindows?: number };
+    /**
+     * resume: a state from this run's 'heal-state' events (same plan, text and settings): training continues from it.
+     * epochs: when given, the optimizer steps are this many passes over the text's windows (settings.steps is ignored).
+     */
+    request: { type: 'heal'; plan: number[]; text: TextSpec; settings: HealSettings; heldout?: TextSpec; heldoutWindows?: number; resume?: TrainerState; epochs?: number };
     reply: {
-      type: 'healed'; losses: number[]; tokensPerS: number; windows: number; textSha256: string; textName: string;
+      /** steps: the run's optimizer steps in all (with epochs: as computed from the text). */
+      type: 'healed'; losses: number[]; steps: number; tokensPerS: number; windows: number; textSha256: string; textName: string;
       heldout?: { before: number; after: number; windows: number };
       adapterConfig: string; adapterSafetensors: Uint8Array;
     };
@@ -149,6 +172,8 @@ export const REPLY_TYPE: { [K in JobName]: ReplyOf<K>['type'] } = {
 export type EngineEvent =
   | { type: 'progress'; job: number; done: number; total: number; what: string; bytes?: { done: number; total: number; rate: number } }
   | { type: 'token'; job: number; text: string; index: number; elapsedMs: number }
+  /** A heal job's trainer state after each optimizer step (what a pause, cancel or reload resumes from). */
+  | { type: 'heal-state'; job: number; state: TrainerState; loss: number }
   | { type: 'device-lost'; message: string };
 
 /** Every request carries an id (the job id for cancel and progress); the reply echoes it. */

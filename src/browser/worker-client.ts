@@ -69,6 +69,11 @@ export class EngineClient {
     return this.start('tasks', args);
   }
 
+  /** Streams the trainer state after each optimizer step as 'heal-state' events of the job's id. */
+  heal(args: ArgsOf<'heal'>): Job<'heal'> {
+    return this.start('heal', args);
+  }
+
   sweep(args: ArgsOf<'sweep'>): Job<'sweep'> {
     return this.start('sweep', args);
   }

@@ -71,6 +71,7 @@ self.onmessage = async (e: MessageEvent<RequestEnvelope>) => {
       signal: controller.signal,
       progress: (p) => post({ id: 0, event: { type: 'progress', job: id, ...p } }),
       token: (text, index, elapsedMs) => post({ id: 0, event: { type: 'token', job: id, text, index, elapsedMs } }),
+      healState: (state, loss) => post({ id: 0, event: { type: 'heal-state', job: id, state, loss } }),
     });
   } catch (err) {
     if (controller.signal.aborted) reply = { type: 'cancelled' };

@@ -9,6 +9,7 @@ import type { GpuTimer } from '../gpu/timer';
 import { recordDispatches } from '../kernels/common';
 import { NO_TOKEN, type SamplingOptions } from '../kernels/sampling';
 import type { LlamaModel } from '../model/model';
+import type { DecodeAdapters, DecodeState } from '../model/decode';
 import type { BlockPlan } from '../model/plan';
 import { CancelledError } from '../util/job';
 import { TokenSelector } from './token-selector';
@@ -18,6 +19,10 @@ const IN_FLIGHT = 3;
 
 export interface GenerateOptions {
   plan: BlockPlan;
+  /** A decode state of its own (e.g. over merged weights) instead of the model's; room for prompt + new tokens. */
+  state?: DecodeState;
+  /** LoRA adapters run unmerged beside the plan's blocks (src/model/decode.ts). */
+  adapters?: DecodeAdapters;
   maxNewTokens: number;
   /** temperature <= 0 is greedy; defaults follow the seed's demo (top-k 50, top-p 0.95, T = 1). */
   sampling?: SamplingOptions;
@@ -51,8 +56,9 @@ export const SEED_SAMPLING: SamplingOptions = { temperature: 1, topK: 50, topP: 
 export async function generate(model: LlamaModel, prompt: number[], o: GenerateOptions): Promise<GenerateResult> {
   if (!Number.isInteger(o.maxNewTokens) || o.maxNewTokens < 1) throw new RangeError(`maxNewTokens must be a whole number >= 1 (got ${o.maxNewTokens})`);
   const maxLen = prompt.length + o.maxNewTokens;
-  const state = model.decoder(maxLen);
-  state.setPlan(o.plan);
+  if (o.state && o.state.maxLen < maxLen) throw new RangeError(`the decode state holds ${o.state.maxLen} tokens, not ${maxLen}`);
+  const state = o.state ?? model.decoder(maxLen);
+  state.setPlan(o.plan, o.adapters);
   const selector = new TokenSelector(model.rt, {
     V: model.config.vocabSize, logits: state.logits, out: state.nextToken, prompt, sampling: o.sampling ?? SEED_SAMPLING, seed: o.seed ?? 0, depth: IN_FLIGHT,
   });

@@ -13,6 +13,7 @@ import { describeAdapter } from '../gpu/device';
 import { GpuTimer } from '../gpu/timer';
 import { bytesPerElement, elementCount, type GpuTensor } from '../gpu/tensor';
 import type { LlamaModel } from '../model/model';
+import type { DecodeAdapters, DecodeState } from '../model/decode';
 import type { BlockPlan } from '../model/plan';
 import { blockTensors } from '../model/weights';
 import { checkCancelled, type JobOptions } from '../util/job';
@@ -32,8 +33,18 @@ export interface Throughput {
   decodeTokensPerS: number;
 }
 
+/** A decode set-up timed beside plain plans: the plan with LoRA adapters unmerged, or over merged weights. */
+export interface SpeedVariant {
+  plan: BlockPlan;
+  label: string;
+  adapters?: DecodeAdapters;
+  state?: DecodeState;
+}
+
 export interface SpeedResult extends Throughput {
   plan: number[];
+  /** The variant's label (absent for a plain plan). */
+  variant?: string;
   blocks: number;
   /** What the headline figures are: GPU timestamps of the step passes, or wall clock. */
   timing: 'timestamp-query' | 'wall clock';
@@ -75,7 +86,9 @@ function benchPrompt(model: LlamaModel, n: number): number[] {
  * in turn, so slow drifts (GPU clocks ramping, thermals, a busy host) weigh on every plan alike and
  * the speedups between them stay fair. Each plan's figures are the mean over its own timed runs.
  */
-export async function measureSpeeds(model: LlamaModel, plans: BlockPlan[], s: SpeedOptions = DEFAULT_SPEED, o: JobOptions = {}): Promise<SpeedResult[]> {
+export async function measureSpeeds(model: LlamaModel, setups: (BlockPlan | SpeedVariant)[], s: SpeedOptions = DEFAULT_SPEED, o: JobOptions = {}): Promise<SpeedResult[]> {
+  const variants = setups.map((p): SpeedVariant | undefined => ('label' in p ? p : undefined));
+  const plans = setups.map((p) => ('label' in p ? p.plan : p));
   const prompt = benchPrompt(model, s.promptTokens);
   const timer = GpuTimer.available(model.rt) ? new GpuTimer(model.rt, s.newTokens) : undefined;
   const sums = plans.map((): PlanSums => ({ wall: { prefillMs: 0, decodeMs: 0 }, hostMs: 0, dispatches: NaN, gpu: timer && { prefillMs: 0, decodeMs: 0 }, wallRuns: [], gpuRuns: [] }));
@@ -86,8 +99,9 @@ export async function measureSpeeds(model: LlamaModel, plans: BlockPlan[], s: Sp
       const timed = run >= s.warmup;
       for (const [i, plan] of plans.entries()) {
         checkCancelled(o.signal);
+        const v = variants[i];
         const r = await generate(model, prompt, {
-          plan, maxNewTokens: s.newTokens, forceLength: true, seed: run, sampling: { temperature: 1, topK: 50, topP: 0.95 }, timer: timed ? timer : undefined,
+          plan, adapters: v?.adapters, state: v?.state, maxNewTokens: s.newTokens, forceLength: true, seed: run, sampling: { temperature: 1, topK: 50, topP: 0.95 }, timer: timed ? timer : undefined,
         });
         const sum = sums[i]!;
         if (timed) {
@@ -105,13 +119,16 @@ export async function measureSpeeds(model: LlamaModel, plans: BlockPlan[], s: Sp
             sum.gpuRuns.push(decodeMs);
           } else sum.gpu = undefined;
         }
-        o.onProgress?.(++done, total, `${plan.length} blocks: ${timed ? `timed run ${run - s.warmup + 1} of ${s.runs}` : `warm-up ${run + 1} of ${s.warmup}`}`);
+        o.onProgress?.(++done, total, `${v ? v.label : `${plan.length} blocks`}: ${timed ? `timed run ${run - s.warmup + 1} of ${s.runs}` : `warm-up ${run + 1} of ${s.warmup}`}`);
       }
     }
   } finally {
     timer?.destroy();
   }
-  return plans.map((plan, i) => speedResult(model, plan, s, sums[i]!));
+  return plans.map((plan, i) => {
+    const r = speedResult(model, plan, s, sums[i]!);
+    return variants[i] ? { ...r, variant: variants[i]!.label } : r;
+  });
 }
 
 /** One plan's figures from its summed timed runs. */

@@ -154,14 +154,16 @@ export class LoraAdapters {
   /**
    * The forward hook for batches of M rows: the adapters' ops over scratch buffers of this shape
    * (owned by the adapters, made once per M, shared by all layers: their dispatches run one after another).
+   * `train` false: evaluation (PEFT's eval mode), no dropout.
    */
-  forShape(M: number): (block: number) => BlockAdapter | undefined {
-    let hook = this.shapes.get(M);
-    if (!hook) this.shapes.set(M, (hook = this.makeShape(M)));
+  forShape(M: number, train = true): (block: number) => BlockAdapter | undefined {
+    const k = train ? M : -M;
+    let hook = this.shapes.get(k);
+    if (!hook) this.shapes.set(k, (hook = this.makeShape(M, train)));
     return hook;
   }
 
-  private makeShape(M: number): (block: number) => BlockAdapter | undefined {
+  private makeShape(M: number, train: boolean): (block: number) => BlockAdapter | undefined {
     const { r, dropout } = this.settings;
     const c = this.config;
     const dev = this.rt.device;
@@ -172,7 +174,7 @@ export class LoraAdapters {
     };
     const u = own(M * r, 'u');
     const maxIn = Math.max(c.hiddenSize, c.intermediateSize, c.numHeads * c.headDim);
-    const xd = dropout > 0 ? own(M * maxIn, 'x_dropout') : undefined;
+    const xd = train && dropout > 0 ? own(M * maxIn, 'x_dropout') : undefined;
     // made here, not lazily: a lazy buffer would be created inside (and freed with) the pass that first asks
     const mlp = { gate: own(M * c.intermediateSize, 'gate'), up: own(M * c.intermediateSize, 'up') };
     return (block) => {
@@ -187,10 +189,10 @@ export class LoraAdapters {
     };
   }
 
-  /** x_d = dropout(x); u = s * x_d A^T; the ops and x_d. */
+  /** x_d = dropout(x) (with a dropout buffer; else x_d = x); u = s * x_d A^T; the ops and x_d. */
   private inputOps(ad: LinearAdapter, M: number, x: GPUBuffer, u: GPUBuffer, xd: GPUBuffer | undefined): { ops: Encodable[]; xd: GPUBuffer } {
     const rt = this.rt;
-    const p = this.settings.dropout;
+    const p = xd ? this.settings.dropout : 0;
     const r = this.settings.r;
     const input = p > 0 ? xd! : x;
     return {

@@ -6,12 +6,14 @@
  * micro x batch windows in that order, cycling.
  * With a held-out stream, its perplexity (same windows, BOS at the start only) is measured before
  * and after training through the batched forward with the adapters (B = 0 before: the pruned model).
+ * Resumable: `onState` gets the trainer's state after every optimizer step, and a run given one as
+ * `resume` continues from it exactly (same data order, schedule and dropout seeds).
  */
-import { evaluationWindows, perplexityOf, type NllOf } from '../eval/perplexity';
-import { BatchForward } from '../model/batch-forward';
+import { evaluationWindows, perplexityOf } from '../eval/perplexity';
+import { adapterNll } from './adapter-nll';
 import { LoraAdapters } from './lora';
 import { peftAdapterFolder, type PeftAdapterFolder } from './peft';
-import { ADAMW_DEFAULTS, LoraTrainer, type MicroBatch } from './train';
+import { ADAMW_DEFAULTS, LoraTrainer, type MicroBatch, type TrainerState } from './train';
 import type { LlamaModel } from '../model/model';
 import type { BlockPlan } from '../model/plan';
 import { checkCancelled, type JobOptions } from '../util/job';
@@ -36,7 +38,7 @@ export interface HealSettings {
 export const HEAL_DEFAULTS: HealSettings = { r: 8, alpha: 16, dropout: 0.05, lr: 1e-3, warmupSteps: 5, steps: 50, batch: 4, micro: 1, window: 64, seed: 0 };
 
 export interface HealResult {
-  /** Mean next-token loss of each optimizer step (before its update). */
+  /** Mean next-token loss of each optimizer step run by this call (before its update). */
   losses: number[];
   adapter: PeftAdapterFolder;
   tokensPerS: number;
@@ -47,17 +49,11 @@ export interface HealResult {
 
 /** Held-out perplexity of the plan with the adapters, through batched forwards of their own (one per batch shape). */
 async function heldoutPpl(model: LlamaModel, lora: LoraAdapters, windows: Uint32Array[], plan: BlockPlan, T: number, o: JobOptions): Promise<number> {
-  const shapes = new Map<number, BatchForward>();
-  const nllOf: NllOf = (ids, B) => {
-    let f = shapes.get(B);
-    if (!f) shapes.set(B, (f = new BatchForward(model.rt, model.config, model.weights, B, T, lora.forShape(B * T))));
-    f.setTokens(ids);
-    return f.run({ plan });
-  };
+  const nll = adapterNll(model, lora, plan, T);
   try {
-    return (await perplexityOf(model, windows, plan, { window: T }, o, nllOf)).ppl;
+    return (await perplexityOf(model, windows, plan, { window: T }, o, nll.nllOf)).ppl;
   } finally {
-    for (const f of shapes.values()) f.destroy();
+    nll.dispose();
   }
 }
 
@@ -66,7 +62,10 @@ export async function heal(
   stream: ArrayLike<number>,
   plan: BlockPlan,
   s: HealSettings,
-  o: JobOptions & { baseModel: string; heldout?: ArrayLike<number>; heldoutWindows?: number; bosId?: number },
+  o: JobOptions & {
+    baseModel: string; heldout?: ArrayLike<number>; heldoutWindows?: number; bosId?: number;
+    resume?: TrainerState; onState?: (state: TrainerState, loss: number) => void | Promise<void>;
+  },
 ): Promise<HealResult> {
   const windows: Uint32Array[] = [];
   for (let at = 0; at + s.window <= stream.length; at += s.window) windows.push(Uint32Array.from(Array.prototype.slice.call(stream, at, at + s.window) as number[]));
@@ -84,18 +83,22 @@ export async function heal(
     const evaluate = () => heldoutPpl(model, lora, evalWindows, plan, s.window, { signal: o.signal });
     const before = o.heldout ? await evaluate() : NaN;
     trainer = new LoraTrainer(model, lora, { lr: s.lr, warmupSteps: s.warmupSteps, totalSteps: s.steps, ...ADAMW_DEFAULTS });
+    if (o.resume) trainer.importState(o.resume);
+    const start = trainer.step;
     const losses: number[] = [];
-    let next = 0;
+    let next = start * perStep;
     const t0 = performance.now();
-    for (let k = 0; k < s.steps; k++) {
+    for (let k = start; k < s.steps; k++) {
       checkCancelled(o.signal);
       const micro: MicroBatch[] = Array.from({ length: s.micro }, () => {
         const ids = new Uint32Array(s.batch * s.window);
         for (let b = 0; b < s.batch; b++) ids.set(windows[next++ % windows.length]!, b * s.window);
         return { ids, N: s.batch, T: s.window };
       });
-      losses.push(await trainer.trainStep(micro));
-      o.onProgress?.(k + 1, s.steps, `step ${k + 1}: loss ${losses[k]!.toFixed(4)}`);
+      const loss = await trainer.trainStep(micro);
+      losses.push(loss);
+      if (o.onState) await o.onState(await trainer.exportState(), loss);
+      o.onProgress?.(k + 1, s.steps, `step ${k + 1}: loss ${loss.toFixed(4)}`);
     }
     const seconds = (performance.now() - t0) / 1000;
     const heldout = o.heldout ? { before, after: await evaluate(), windows: evalWindows.length } : undefined;
@@ -103,7 +106,7 @@ export async function heal(
     return {
       losses,
       adapter: peftAdapterFolder(values, { plan, r: s.r, alpha: s.alpha, dropout: s.dropout, baseModel: o.baseModel }),
-      tokensPerS: (s.steps * perStep * s.window) / seconds,
+      tokensPerS: ((s.steps - start) * perStep * s.window) / seconds,
       windows: windows.length,
       ...(heldout ? { heldout } : {}),
     };

@@ -5,13 +5,14 @@
  * 1 / micro-batches (the mean over the effective batch) and the scheduled learning rate.
  * A non-finite loss stops before the update: the adapters keep the last good values.
  */
-import { createStorageBuffer, readF32 } from '../gpu/buffers';
+import { createStorageBuffer, readF32, writeBuffer } from '../gpu/buffers';
 import { withErrorScope } from '../gpu/errors';
 import { AdamW, adamWParams, type AdamWHyper } from '../kernels/adamw';
 import { backward } from '../model/backward';
 import type { LlamaModel } from '../model/model';
 import { learningRate } from './schedule';
-import type { LoraAdapters } from './lora';
+import type { LoraAdapters, LoraTensor } from './lora';
+import type { LinearName } from '../model/backward';
 
 export interface TrainSettings {
   /** Peak learning rate. */
@@ -32,6 +33,24 @@ export interface MicroBatch {
   ids: Uint32Array;
   N: number;
   T: number;
+}
+
+/**
+ * The trainer between two optimizer steps, as plain data: the optimizer steps taken and, per adapter
+ * (in LoraAdapters order), A and B with their AdamW moments. The schedule, the data order (windows
+ * taken in a seeded order, step k after k steps' worth) and the dropout seeds (from the step) all
+ * follow from `step`, so restoring this continues the run exactly.
+ */
+export interface TrainerState {
+  step: number;
+  adapters: { block: number; name: LinearName; A: AdamTensor; B: AdamTensor }[];
+}
+
+/** A trainable tensor's value and AdamW moments, f32. */
+export interface AdamTensor {
+  value: Float32Array;
+  m: Float32Array;
+  v: Float32Array;
 }
 
 export class NonFiniteLossError extends Error {
@@ -112,6 +131,56 @@ export class LoraTrainer {
     pass.end();
     dev.queue.submit([encoder.finish()]);
     this.step = t;
+  }
+
+  /** The state after the last optimizer step, read back in one copy (call between steps). */
+  async exportState(): Promise<TrainerState> {
+    const dev = this.model.rt.device;
+    const tensors = this.lora.adapters.flatMap((a) => [a.A, a.B]);
+    const parts: GPUBuffer[] = tensors.flatMap((t) => [t.value, t.m, t.v]);
+    const sizes = tensors.flatMap((t) => [t.rows * t.cols, t.rows * t.cols, t.rows * t.cols]);
+    const total = sizes.reduce((n, x) => n + x, 0);
+    const all = createStorageBuffer(dev, total * 4, 'lora.state');
+    try {
+      const encoder = dev.createCommandEncoder({ label: 'lora.state' });
+      let at = 0;
+      parts.forEach((b, i) => {
+        encoder.copyBufferToBuffer(b, 0, all, at * 4, sizes[i]! * 4);
+        at += sizes[i]!;
+      });
+      dev.queue.submit([encoder.finish()]);
+      const flat = await readF32(dev, all, total);
+      let off = 0;
+      const take = (t: LoraTensor): AdamTensor => {
+        const n = t.rows * t.cols;
+        const [value, m, v] = [0, 1, 2].map((k) => flat.slice(off + k * n, off + (k + 1) * n)) as [Float32Array, Float32Array, Float32Array];
+        off += 3 * n;
+        return { value, m, v };
+      };
+      return { step: this.step, adapters: this.lora.adapters.map((a) => ({ block: a.block, name: a.name, A: take(a.A), B: take(a.B) })) };
+    } finally {
+      all.destroy();
+    }
+  }
+
+  /** Restores a state exported from a trainer of the same plan, targets and r. */
+  importState(state: TrainerState): void {
+    const ads = this.lora.adapters;
+    if (state.adapters.length !== ads.length || state.adapters.some((s, i) => s.block !== ads[i]!.block || s.name !== ads[i]!.name)) {
+      throw new Error('trainer state: its adapters are not those of this plan and targets');
+    }
+    if (!Number.isInteger(state.step) || state.step < 0) throw new RangeError(`trainer state: bad step ${state.step}`);
+    const dev = this.model.rt.device;
+    state.adapters.forEach((s, i) => {
+      for (const [t, d] of [[ads[i]!.A, s.A], [ads[i]!.B, s.B]] as const) {
+        const n = t.rows * t.cols;
+        if (d.value.length !== n || d.m.length !== n || d.v.length !== n) throw new RangeError(`trainer state: ${s.block}.${s.name} has the wrong size (r differs?)`);
+        writeBuffer(dev, t.value, d.value);
+        writeBuffer(dev, t.m, d.m);
+        writeBuffer(dev, t.v, d.v);
+      }
+    });
+    this.step = state.step;
   }
 
   /** Frees the trainer's own uniforms (the adapters belong to the caller). */

@@ -2,6 +2,7 @@
  * Batch-1 generation state: a KV cache per active block (sized for the plan and the context),
  * op sets for a prompt of P tokens and for single-token steps, and the head producing logits.
  * Op sets are built per block plan and reused; weights are only ever bound, never copied.
+ * With adapters (LoRA, unmerged), every block runs the adapter-aware forward of block-ops.ts.
  */
 import { createStorageBuffer, readF32, writeBuffer } from '../gpu/buffers';
 import { BufferLedger } from '../gpu/ledger';
@@ -12,13 +13,19 @@ import { encodeAll, recordDispatches, StepBuffer, type Dispatch, type Encodable 
 import { Embedding } from '../kernels/embedding';
 import { createLinear } from '../kernels/matvec';
 import { createActivations, type Activations } from './activations';
-import { buildBlockOps } from './block-ops';
+import { buildBlockOps, type BlockAdapter } from './block-ops';
 import type { BlockPlan } from './plan';
 import type { ModelWeights } from './weights';
 
 export class ContextLengthError extends RangeError {
   override name = 'ContextLengthError';
 }
+
+/**
+ * Adapters for the decode shapes: the per-block hook for `rows` tokens at a time (LoraAdapters.forShape
+ * of an inference-mode LoraAdapters). Its scratch buffers belong to the adapters, not to the op sets.
+ */
+export type DecodeAdapters = (rows: number) => (block: number) => BlockAdapter | undefined;
 
 /** What a step may add to its own command buffer, so that one step is one submit and one map. */
 export interface StepExtras {
@@ -48,13 +55,17 @@ class TokenOps {
   readonly dispatches: number;
 
   /** `ids`: where the tokens are (a prompt's ops allocate their own). */
-  constructor(rt: GpuRuntime, c: ModelConfig, w: ModelWeights, plan: BlockPlan, caches: KvCache[], step: StepBuffer, readonly rows: number, logits: GPUBuffer, ids?: GPUBuffer) {
+  constructor(
+    rt: GpuRuntime, c: ModelConfig, w: ModelWeights, plan: BlockPlan, caches: KvCache[], step: StepBuffer, readonly rows: number, logits: GPUBuffer,
+    ids?: GPUBuffer, adapters?: DecodeAdapters,
+  ) {
     this.ledger = new BufferLedger(rt.device);
+    const adapter = adapters?.(rows); // outside the ledger: the adapters own their scratch
     const built = this.ledger.track(() => {
       ids ??= createStorageBuffer(rt.device, rows * 4, 'decode.prompt_ids');
       const act = createActivations(rt, c, rows, `decode${rows}`);
       const embed = new Embedding(rt, { rows, V: c.vocabSize, dim: c.hiddenSize, dtype: w.embed.dtype, ids, table: w.embed.buffer, y: act.x });
-      const blocks = plan.map((b, slot) => buildBlockOps(rt, c, w.blocks[b]!, act, { B: 1, T: rows, step, cache: caches[slot]! }));
+      const blocks = plan.map((b, slot) => buildBlockOps(rt, c, w.blocks[b]!, act, { B: 1, T: rows, step, cache: caches[slot]!, adapter: adapter?.(b) }));
       // Only the last row's logits are needed: the head matvec normalises and projects that row.
       const lastRow = rows === 1 ? act.x : createStorageBuffer(rt.device, c.hiddenSize * 4, 'decode.last_row');
       const finalNorm = { weight: w.finalNorm.buffer, dtype: w.finalNorm.dtype, eps: c.rmsNormEps };
@@ -102,6 +113,7 @@ export class DecodeState {
   private stepOps: TokenOps | undefined;
   private promptOps: TokenOps | undefined;
   private planKey = '';
+  private adapters: DecodeAdapters | undefined;
   /** Tokens currently in the cache. */
   position = 0;
   /** Host milliseconds spent encoding and submitting steps so far (the CPU side of a step), and the submits' share. */
@@ -125,17 +137,18 @@ export class DecodeState {
     this.step = new StepBuffer(rt, 0);
   }
 
-  /** Selects the blocks to run; caches are sized for the plan (reallocated only when it grows). */
-  setPlan(plan: BlockPlan): void {
+  /** Selects the blocks to run (and the adapters, if any); caches are sized for the plan (reallocated only when it grows). */
+  setPlan(plan: BlockPlan, adapters?: DecodeAdapters): void {
     const key = plan.join(',');
-    if (key === this.planKey) return;
+    if (key === this.planKey && adapters === this.adapters) return;
     this.planKey = key;
+    this.adapters = adapters;
     while (this.caches.length < plan.length) {
       this.caches.push(new KvCache(this.rt, 1, this.config.numKvHeads, this.config.headDim, this.maxLen));
     }
     this.stepOps?.destroy();
     this.promptOps?.destroy();
-    this.stepOps = new TokenOps(this.rt, this.config, this.weights, plan, this.caches, this.step, 1, this.logits, this.nextToken);
+    this.stepOps = new TokenOps(this.rt, this.config, this.weights, plan, this.caches, this.step, 1, this.logits, this.nextToken, adapters);
     this.promptOps = undefined;
     this.plan = [...plan];
     this.position = 0;
@@ -158,7 +171,7 @@ export class DecodeState {
     if (ids.length > 1) {
       if (this.promptOps?.rows !== ids.length) {
         this.promptOps?.destroy();
-        this.promptOps = new TokenOps(this.rt, this.config, this.weights, this.plan, this.caches, this.step, ids.length, this.logits);
+        this.promptOps = new TokenOps(this.rt, this.config, this.weights, this.plan, this.caches, this.step, ids.length, this.logits, undefined, this.adapters);
       }
       ops = this.promptOps;
     }

@@ -7,6 +7,7 @@ import { EvaluatePanel } from './EvaluatePanel';
 import { ExportPanel } from './ExportPanel';
 import { FrontierPanel } from './FrontierPanel';
 import { GeneratePanel } from './GeneratePanel';
+import { HealPanel } from './HealPanel';
 import { ModelPanel } from './ModelPanel';
 import { ShareLink } from './ShareLink';
 import { restoreSharedLink } from './share-link';
@@ -50,6 +51,7 @@ export function App() {
         <div className="col-work">
           <CriteriaPanel />
           <EvaluatePanel />
+          <HealPanel />
           <TasksPanel />
           <GeneratePanel />
           <SpeedPanel />

@@ -1,5 +1,6 @@
 import { BosSelect } from './BosSelect';
-import { runPerplexity } from './lab-actions';
+import { adapterKey } from './heal-actions';
+import { healedPplKey, runPerplexity } from './lab-actions';
 import { ErrorNote } from './ErrorNote';
 import { firstReason, useFieldProblems } from './field-problems';
 import { fmtDuration, fmtPpl, textLabel } from './format';
@@ -17,6 +18,9 @@ export function EvaluatePanel() {
   const busy = useLab(anyJob);
   const L = model?.numLayers ?? 0;
   const ppl = record.ppl;
+  // The healed model's row: its adapters' state at the last stored step (the run id and step name it).
+  const run = record.heal;
+  const healed = run && run.step > 0 ? ppl?.results[healedPplKey({ plan: run.plan, key: adapterKey(run.runId, run.step) })] : undefined;
   const original = ppl?.results[planKey(keptBlocks(L, []))];
   const pruned = ppl?.results[planKey(keptBlocks(L, record.plan.removed))];
   const measured = pruned ?? original;
@@ -50,6 +54,9 @@ export function EvaluatePanel() {
           <tbody>
             <tr><th scope="row">Original</th><td>{L}</td><td data-testid="ppl-original">{original ? fmtPpl(original.ppl) : '–'}</td></tr>
             <tr><th scope="row">Current plan</th><td>{L - record.plan.removed.length}</td><td data-testid="ppl-pruned">{pruned ? fmtPpl(pruned.ppl) : 'not measured yet'}</td></tr>
+            {run && run.step > 0 && (
+              <tr><th scope="row">Pruned + LoRA (step {run.step})</th><td>{run.plan.length}</td><td data-testid="ppl-healed">{healed ? fmtPpl(healed.ppl) : 'not measured yet'}</td></tr>
+            )}
             <tr><th scope="row">Difference</th><td></td><td data-testid="ppl-diff">{original && pruned ? `${pruned.ppl >= original.ppl ? '+' : ''}${fmtPpl(pruned.ppl - original.ppl)} (${((pruned.ppl / original.ppl - 1) * 100).toFixed(1)}%)` : '–'}</td></tr>
           </tbody>
         </table>

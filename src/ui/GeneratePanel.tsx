@@ -5,7 +5,7 @@ import { JobProgress } from './JobProgress';
 import { NumberField } from './NumberField';
 import { anyJob, currentRecord, keptBlocks, planKey, useLab } from './store';
 
-/** One prompt; the original and the pruned model generate side by side (one after the other). */
+/** One prompt; the original, the pruned and (once healing made adapters) the healed model generate side by side, one after the other. */
 export function GeneratePanel() {
   const settings = useLab((s) => s.settings);
   const update = useLab((s) => s.updateSettings);
@@ -45,6 +45,9 @@ export function GeneratePanel() {
           testId="gen-pruned"
           {...(stale ? { note: `Generated with ${gen!.pruned!.plan.length} blocks; the current plan keeps ${current.length}: generate again to see it.` } : {})}
         />
+        {gen?.healed && (
+          <GenerationPane title="Pruned + LoRA (healed)" prompt={gen.prompt} pane={gen.healed} testId="gen-healed" />
+        )}
       </div>
     </section>
   );

@@ -1,6 +1,7 @@
-import { useEffect, useRef, useState } from 'react';
+import { useEffect, useRef } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
+import { chartColours, mountPlot, useColourScheme } from './chart-theme';
 import type { SpeedPoint } from './speed-points';
 
 /** Decode speedup against blocks removed: measured and the memory-bound ideal (uPlot). */
@@ -8,26 +9,13 @@ import type { SpeedPoint } from './speed-points';
 export default function SpeedChart({ points, current }: { points: SpeedPoint[]; current: { removed: number; measured: number } | null }) {
   const host = useRef<HTMLDivElement>(null);
   // Colours come from the page's CSS variables: redraw when the colour scheme changes.
-  const [scheme, setScheme] = useState(() => matchMedia('(prefers-color-scheme: dark)').matches);
-  useEffect(() => {
-    const mq = matchMedia('(prefers-color-scheme: dark)');
-    const on = () => setScheme(mq.matches);
-    mq.addEventListener('change', on);
-    return () => mq.removeEventListener('change', on);
-  }, []);
+  const scheme = useColourScheme();
   useEffect(() => {
     const el = host.current;
     if (!el || points.length === 0) return;
-    const css = getComputedStyle(document.documentElement);
-    const fg = css.getPropertyValue('--fg').trim() || '#222';
-    const muted = css.getPropertyValue('--muted').trim() || '#666';
-    const grid = css.getPropertyValue('--border').trim() || '#ccc';
-    const accent = css.getPropertyValue('--accent').trim() || '#2f6fde';
-    const axis = { stroke: fg, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+    const { muted, accent, axis } = chartColours();
     const x = points.map((p) => p.removed);
-    const opts: uPlot.Options = {
-      width: Math.max(320, el.clientWidth),
-      height: 240,
+    const opts: Omit<uPlot.Options, 'width' | 'height'> = {
       scales: { x: { time: false }, y: { range: (_u, min, max) => [Math.min(0.9, min), Math.max(1.1, max * 1.05)] } },
       axes: [
         { ...axis, label: 'blocks removed', incrs: [1, 2, 4, 8] },
@@ -43,13 +31,7 @@ export default function SpeedChart({ points, current }: { points: SpeedPoint[]; 
     };
     const line = (p: SpeedPoint, v: number) => (p.offLine ? null : v);
     const data: uPlot.AlignedData = [x, points.map((p) => line(p, p.measured)), points.map((p) => line(p, p.ideal)), points.map((p) => (p.removed === current?.removed ? current.measured : null))];
-    const plot = new uPlot(opts, data, el);
-    const resize = new ResizeObserver(() => plot.setSize({ width: Math.max(320, el.clientWidth), height: 240 }));
-    resize.observe(el);
-    return () => {
-      resize.disconnect();
-      plot.destroy();
-    };
+    return mountPlot(el, opts, data, 240, uPlot);
   }, [points, current?.removed, current?.measured, scheme]); // the values, not the object: a new one each render
   return <div ref={host} className="speed-chart" data-testid="speed-chart" role="img" aria-label={`Decode speedup against blocks removed: ${points.map((p) => `${p.removed} removed ${p.measured.toFixed(2)}× (ideal ${p.ideal.toFixed(2)}×)`).join('; ')}`} />;
 }

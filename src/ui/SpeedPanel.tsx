@@ -24,7 +24,9 @@ export function SpeedPanel() {
   const curKey = planKey(keptBlocks(L, record.plan.removed));
   const full = speed?.results[fullKey];
   const cur = speed?.results[curKey];
-  const points = useMemo(() => (speed ? speedPoints(speed.results, L, fullKey, speed.sweep.map((x) => planKey(x.plan))) : []), [speed, L, fullKey]);
+  // The healed variants (same blocks as their plan) are rows of the table, not points of the curve.
+  const plain = useMemo(() => (speed ? Object.fromEntries(Object.entries(speed.results).filter(([, r]) => !r.variant)) : {}), [speed]);
+  const points = useMemo(() => (speed ? speedPoints(plain, L, fullKey, speed.sweep.map((x) => planKey(x.plan))) : []), [speed, plain, L, fullKey]);
   const measured = full && cur ? cur.decodeTokensPerS / full.decodeTokensPerS : null;
   const ideal = full && cur ? full.weightBytesPerToken / cur.weightBytesPerToken : null;
   const o = settings.speed;
@@ -34,7 +36,7 @@ export function SpeedPanel() {
   const software = gpu.state === 'ready' && isCpuAdapter(gpu.adapter);
   const blocked = firstReason(!model && 'Load a model first.', fields.first && `Fix ${fields.first}.`);
   const setO = (patch: Partial<typeof o>) => update({ speed: { ...o, ...patch } });
-  const rows = speed ? Object.values(speed.results).sort((a, b) => b.blocks - a.blocks) : [];
+  const rows = speed ? Object.entries(speed.results).sort(([, a], [, b]) => b.blocks - a.blocks || Number(!!a.variant) - Number(!!b.variant)) : [];
   return (
     <section className="panel" aria-labelledby="speed-h" data-testid="speed-panel">
       <h2 id="speed-h">Speed</h2>
@@ -48,7 +50,7 @@ export function SpeedPanel() {
         {protectError && <span className="error-text">Fix the protected blocks (Criteria panel): the sweep depends on them.</span>}
       </div>
       {model && blocked && !busy && <p className="muted" data-testid="benchmark-blocked">{blocked}</p>}
-      <p className="muted">Plans: original, current plan{settings.sweepStep > 0 ? `, and k = ${settings.sweepStep}, ${settings.sweepStep * 2}, … ≤ ${Math.floor(L / 2)} blocks removed by ${criterionLabel(settings.selectCriterion)} (if computed)` : ''}. Batch 1, forced length, mean of the timed runs. Each click measures every plan again in one run, the plans taking turns run by run, so drift weighs on all alike.</p>
+      <p className="muted">Plans: original, current plan{record.heal?.step ? ', the healed model (LoRA merged into the weights: the pruned shapes; and unmerged)' : ''}{settings.sweepStep > 0 ? `, and k = ${settings.sweepStep}, ${settings.sweepStep * 2}, … ≤ ${Math.floor(L / 2)} blocks removed by ${criterionLabel(settings.selectCriterion)} (if computed)` : ''}. Batch 1, forced length, mean of the timed runs. Each click measures every plan again in one run, the plans taking turns run by run, so drift weighs on all alike.</p>
       {software && (
         <p className="warning" data-testid="speed-software">
           This is a software adapter (WebGPU on the CPU): speedups here are dominated by per-element and host costs and scatter from run to run,
@@ -70,14 +72,14 @@ export function SpeedPanel() {
       </div>
       {rows.length > 0 && (
         <table className="results" data-testid="speed-table">
-          <caption className="muted">{rows[0]!.adapter}; {speed!.options.promptTokens} prompt + {speed!.options.newTokens} new tokens, {speed!.options.warmup} warm-up, {speed!.options.runs} runs; {rows[0]!.timing === 'timestamp-query' ? 'GPU time (timestamp queries)' : 'wall clock'}</caption>
+          <caption className="muted">{rows[0]![1].adapter}; {speed!.options.promptTokens} prompt + {speed!.options.newTokens} new tokens, {speed!.options.warmup} warm-up, {speed!.options.runs} runs; {rows[0]![1].timing === 'timestamp-query' ? 'GPU time (timestamp queries)' : 'wall clock'}</caption>
           <thead><tr><th scope="col">Blocks</th><th scope="col">Decode tok/s</th><th scope="col" title="Slowest and fastest timed run">Runs</th><th scope="col">Prefill tok/s</th><th scope="col">Speedup</th><th scope="col">Ideal</th></tr></thead>
           <tbody>
-            {rows.map((r) => {
+            {rows.map(([id, r]) => {
               const key = planKey(r.plan);
               return (
-                <tr key={key} className={key === curKey ? 'current' : ''}>
-                  <th scope="row">{r.blocks}{key === fullKey ? ' (original)' : key === curKey ? ' (current plan)' : ''}</th>
+                <tr key={id} className={key === curKey && !r.variant ? 'current' : ''} data-testid={r.variant ? `speed-row-${r.variant.replace(/\W+/g, '-').toLowerCase()}` : undefined}>
+                  <th scope="row">{r.blocks}{r.variant ? ` (healed: ${r.variant})` : key === fullKey ? ' (original)' : key === curKey ? ' (current plan)' : ''}</th>
                   <td>{fmtRate(r.decodeTokensPerS)}</td>
                   <td className="muted">{fmtRange(r.decodeRunsTokensPerS)}</td>
                   <td>{fmtRate(r.prefillTokensPerS)}</td>

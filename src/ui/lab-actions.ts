@@ -4,9 +4,11 @@
  * to the store under a job key, and can be cancelled by that key.
  */
 import { EngineClient, EngineError, type Job } from '../browser/worker-client';
-import type { JobName, ModelSourceSpec, TextSpec } from '../app/protocol';
+import type { JobName, LoraWeights, ModelSourceSpec, TextSpec } from '../app/protocol';
 import { criterion } from '../prune/criteria/registry';
 import { EMBEDDED_MODEL } from '../app/embedded';
+import type { TrainerState } from '../heal/train';
+import { healedWeights } from './heal-actions';
 import { currentRecord, keptBlocks, kFor, planKey, protectedBlocks, selectByCriterion, settledRecords, useLab, type JobKey, type PaneState, type SourceChoice, type TextChoice } from './store';
 
 let client: EngineClient | undefined;
@@ -14,6 +16,13 @@ let client: EngineClient | undefined;
 const running = new Map<number, JobKey>();
 /** Token listeners of running generate jobs. */
 const tokenSinks = new Map<number, (text: string, index: number, elapsedMs: number) => void>();
+/** Trainer-state listeners of running heal jobs (./heal-actions.ts). */
+const healSinks = new Map<number, (state: TrainerState, loss: number) => void>();
+
+/** Routes a heal job's 'heal-state' events to `sink` until the job ends. */
+export function onHealState(job: number, sink: (state: TrainerState, loss: number) => void): void {
+  healSinks.set(job, sink);
+}
 
 function engine(): EngineClient {
   if (!client) {
@@ -30,6 +39,7 @@ function engine(): EngineClient {
         const job = key && s.jobs[key];
         if (key && job && job.id === e.job) s.setJob(key, { ...job, done: e.done, total: e.total, what: e.what, ...(e.bytes ? { bytes: e.bytes } : {}) });
       } else if (e.type === 'token') tokenSinks.get(e.job)?.(e.text, e.index, e.elapsedMs);
+      else if (e.type === 'heal-state') healSinks.get(e.job)?.(e.state, e.loss);
     });
   }
   return client;
@@ -49,6 +59,7 @@ export async function run<K extends JobName>(key: JobKey, start: (client: Engine
     return await job.result;
   } finally {
     running.delete(job.id);
+    healSinks.delete(job.id);
     if (useLab.getState().jobs[key]?.id === job.id) useLab.getState().setJob(key, undefined);
   }
 }
@@ -106,7 +117,7 @@ export async function loadModel(spec: ModelSourceSpec): Promise<boolean> {
 
 export const embeddedSpec = (): ModelSourceSpec => ({ kind: 'embedded', name: EMBEDDED_MODEL });
 
-function textSpec(choice: TextChoice, embedded: 'calibration' | 'heldout'): TextSpec {
+export function textSpec(choice: TextChoice, embedded: 'calibration' | 'heldout'): TextSpec {
   return choice.kind === 'embedded' ? { kind: 'embedded', name: embedded } : { kind: 'inline', name: choice.name, text: choice.text };
 }
 
@@ -143,26 +154,33 @@ export async function runPerplexity(): Promise<void> {
   const key = `${evalTextKey(st.evalText)}|${st.evalWindow}|${st.evalBos}|${st.evalMaxWindows}`;
   const cached = rec.ppl?.key === key ? rec.ppl.results : {};
   const plans = [full, current].filter((p, i, all) => !cached[planKey(p)] && all.findIndex((q) => planKey(q) === planKey(p)) === i);
-  if (plans.length === 0) return;
+  // The healed model (its adapters at their last step), once per adapter state.
+  const adapters = await healedWeights();
+  const healed = adapters && !cached[healedPplKey(adapters)] ? adapters : undefined;
+  if (plans.length === 0 && !healed) return;
   try {
     const started = performance.now();
     const reply = await run('ppl', (c) => c.perplexity({
       text: textSpec(st.evalText, 'heldout'), window: st.evalWindow, bos: st.evalBos, plans,
-      ...(st.evalMaxWindows > 0 ? { maxWindows: st.evalMaxWindows } : {}),
+      ...(st.evalMaxWindows > 0 ? { maxWindows: st.evalMaxWindows } : {}), ...(healed ? { healed } : {}),
     }));
     if (useLab.getState().model?.fingerprint !== model.fingerprint) return;
-    const blockWindows = plans.reduce((n, p, i) => n + p.length * reply.results[i]!.windows, 0);
+    const blockWindows = plans.reduce((n, p, i) => n + p.length * reply.results[i]!.windows, 0) + (healed && reply.healed ? healed.plan.length * reply.healed.windows : 0);
     const secondsPerBlockWindow = (performance.now() - started) / 1000 / Math.max(1, blockWindows);
     useLab.getState().updateRecord((r) => {
       const base = r.ppl?.key === key ? r.ppl.results : {};
       const results = { ...base };
       plans.forEach((p, i) => (results[planKey(p)] = reply.results[i]!));
+      if (healed && reply.healed) results[healedPplKey(healed)] = reply.healed;
       return { ...r, ppl: { key, window: st.evalWindow, bos: st.evalBos, maxWindows: st.evalMaxWindows, textSha256: reply.textSha256, textName: reply.textName, results, secondsPerBlockWindow } };
     });
   } catch (err) {
     useLab.getState().setError('ppl', cancelled(err) ? 'The perplexity run was cancelled: nothing new was measured.' : message(err));
   }
 }
+
+/** Where the PPL record keeps the healed model's result: its plan and adapter state. */
+export const healedPplKey = (w: Pick<LoraWeights, 'plan' | 'key'>) => `${planKey(w.plan)}|lora:${w.key}`;
 
 /** The evaluation text's part of a results key (a pasted text by its name, length and hash). */
 const evalTextKey = (t: TextChoice) => (t.kind === 'embedded' ? 'embedded' : `${t.name}:${t.text.length}:${hashString(t.text)}`);
@@ -174,6 +192,7 @@ function hashString(text: string): string {
 }
 
 let stopGeneration = false;
+type PaneName = 'original' | 'pruned' | 'healed';
 
 /** The original and the pruned model generate from one prompt, one after the other, streaming tokens. */
 export async function runGeneration(): Promise<void> {
@@ -182,14 +201,17 @@ export async function runGeneration(): Promise<void> {
   if (!model) return;
   const st = s.settings;
   const rec = currentRecord(s);
-  const panes: ['original' | 'pruned', number[]][] = [
+  // Once healing has produced adapters, the pruned model with them (on the plan they were trained for) is a third pane.
+  const healed = await healedWeights();
+  const panes: [PaneName, number[]][] = [
     ['original', keptBlocks(model.numLayers, [])],
     ['pruned', keptBlocks(model.numLayers, rec.plan.removed)],
+    ...(healed ? [['healed', healed.plan] as [PaneName, number[]]] : []),
   ];
   stopGeneration = false;
-  const setPane = (name: 'original' | 'pruned', pane: PaneState | null) =>
-    useLab.getState().updateRecord((r) => ({ ...r, generation: { prompt: st.prompt, original: r.generation?.original ?? null, pruned: r.generation?.pruned ?? null, [name]: pane } }));
-  useLab.getState().updateRecord((r) => ({ ...r, generation: { prompt: st.prompt, original: null, pruned: null } }));
+  const setPane = (name: PaneName, pane: PaneState | null) =>
+    useLab.getState().updateRecord((r) => ({ ...r, generation: { prompt: st.prompt, original: r.generation?.original ?? null, pruned: r.generation?.pruned ?? null, healed: r.generation?.healed ?? null, [name]: pane } }));
+  useLab.getState().updateRecord((r) => ({ ...r, generation: { prompt: st.prompt, original: null, pruned: null, healed: null } }));
   for (const [name, plan] of panes) {
     if (stopGeneration) {
       // Say so in the pane that never ran, rather than leave it blank.
@@ -201,11 +223,11 @@ export async function runGeneration(): Promise<void> {
     const s2 = useLab.getState();
     s2.setError('generate', undefined);
     const job = engine().generate({
-      prompt: st.prompt, plan, maxNewTokens: st.maxTokens, seed: st.genSeed,
+      prompt: st.prompt, plan, maxNewTokens: st.maxTokens, seed: st.genSeed, ...(name === 'healed' && healed ? { adapter: healed } : {}),
       sampling: { temperature: st.temperature, topK: st.topK, topP: st.topP, repetitionPenalty: st.repetitionPenalty },
     });
     running.set(job.id, 'generate');
-    s2.setJob('generate', { id: job.id, done: 0, total: st.maxTokens, what: `${name} model`, startedAt: Date.now() });
+    s2.setJob('generate', { id: job.id, done: 0, total: st.maxTokens, what: `${name === 'healed' ? 'pruned + LoRA' : name} model`, startedAt: Date.now() });
     tokenSinks.set(job.id, (text, index, elapsedMs) => {
       pane = { ...pane, text: pane.text + text, tokens: index + 1, tokPerS: elapsedMs > 0 ? ((index + 1) / elapsedMs) * 1000 : null };
       setPane(name, pane);
@@ -258,10 +280,12 @@ export async function runBenchmark(): Promise<void> {
   // same run, never a fresh rate by a remembered one (clocks and load change between clicks).
   const all = [full, current, ...sweep.map((x) => x.plan)];
   const plans = all.filter((p, i) => all.findIndex((q) => planKey(q) === planKey(p)) === i);
+  // Healed adapters: their plan merged (the pruned shapes) and unmerged, after the plans, keyed by variant.
+  const healed = await healedWeights();
   try {
-    const reply = await run('benchmark', (c) => c.benchmark({ plans, options: st.speed }));
+    const reply = await run('benchmark', (c) => c.benchmark({ plans, options: st.speed, ...(healed ? { healed } : {}) }));
     if (useLab.getState().model?.fingerprint !== model.fingerprint) return;
-    const results = Object.fromEntries(plans.map((p, i) => [planKey(p), reply.results[i]!]));
+    const results = Object.fromEntries(reply.results.map((r, i) => [i < plans.length ? planKey(plans[i]!) : `${planKey(r.plan)}|${r.variant}`, r]));
     useLab.getState().updateRecord((r) => ({ ...r, speed: { options: st.speed, results, sweep } }));
   } catch (err) {
     if (!cancelled(err)) useLab.getState().setError('benchmark', message(err));

@@ -23,6 +23,8 @@ import { selectByCriterion as select } from '../prune/criteria/selection';
 import { resolveProtected, SEED_PROTECTED } from '../prune/select';
 import type { CriterionResult, ModelInfo } from '../app/protocol';
 import { DEFAULT_SWEEP_WINDOWS, type SweepResult } from '../app/sweep';
+import type { HealSettings } from '../heal/run';
+import { EMBEDDED_HEAL } from './heal-presets';
 
 export type GpuStatus =
   | { state: 'starting' }
@@ -33,7 +35,7 @@ export type GpuStatus =
 /** The model source as remembered (a Hub token is never part of it; a Hub host other than huggingface.co is). */
 export type SourceChoice = { kind: 'embedded' } | { kind: 'hub'; id: string; revision: string; host?: string } | { kind: 'local'; name: string };
 
-export type JobKey = 'load' | 'score' | 'ppl' | 'generate' | 'benchmark' | 'export' | 'tasks' | 'sweep';
+export type JobKey = 'load' | 'score' | 'ppl' | 'generate' | 'benchmark' | 'export' | 'tasks' | 'sweep' | 'heal';
 
 export interface JobStatus {
   id: number;
@@ -120,6 +122,34 @@ export interface GenerationRecord {
   prompt: string;
   original: PaneState | null;
   pruned: PaneState | null;
+  /** The pruned model with the healing adapters (absent before any adapter existed). */
+  healed?: PaneState | null;
+}
+
+/**
+ * A healing run of the current model (Heal panel): what it was started with, so that a pause, a
+ * reload or a device loss resumes it with the same request, and its curve so far. The trainer state
+ * itself is kept apart (src/browser/heal-state-idb.ts), under `runId`.
+ */
+export interface HealRecord {
+  runId: string;
+  plan: number[];
+  settings: HealSettings;
+  /** > 0: the steps were computed as this many passes over the text. */
+  epochs: number;
+  text: TextChoice;
+  heldout: TextChoice;
+  heldoutWindows: number;
+  status: 'running' | 'paused' | 'done' | 'cancelled' | 'failed';
+  /** Optimizer steps done and in all (0 until the engine has said, with epochs). */
+  step: number;
+  total: number;
+  /** Training loss of steps 1..step. */
+  losses: number[];
+  /** Held-out perplexity at steps (0: before healing, the pruned model). */
+  ppl: { step: number; ppl: number }[];
+  tokensPerS?: number;
+  message?: string;
 }
 
 export interface ModelRecord {
@@ -134,6 +164,8 @@ export interface ModelRecord {
   tasks?: TaskRecord | null;
   /** The last frontier sweep and every plan's perplexity under its protocol (optional: older records lack it). */
   frontier?: FrontierRecord | null;
+  /** The last healing run (optional: older records lack it). */
+  heal?: HealRecord | null;
 }
 
 /** Task results of one pair of plans (original, current plan), task by task as they complete. */
@@ -180,6 +212,15 @@ export interface Settings {
   frontierWindows: number;
   frontierMaxK: number;
   frontierX: 'speedup' | 'removed';
+  /** The Heal panel's settings, training text and held-out windows (the held-out text is the Evaluate panel's). */
+  heal: HealUiSettings;
+}
+
+/** What the Heal panel sets: the run's settings, epochs (0: use steps), the training text, held-out windows. */
+export interface HealUiSettings extends HealSettings {
+  epochs: number;
+  text: TextChoice;
+  heldoutWindows: number;
 }
 
 export const DEFAULT_SETTINGS: Settings = {
@@ -212,6 +253,7 @@ export const DEFAULT_SETTINGS: Settings = {
   frontierWindows: DEFAULT_SWEEP_WINDOWS,
   frontierMaxK: 0,
   frontierX: 'speedup',
+  heal: { ...EMBEDDED_HEAL, text: { kind: 'embedded' } },
 };
 
 export const emptyRecord = (): ModelRecord => ({
@@ -261,6 +303,7 @@ const ERROR_SETTINGS: Partial<Record<JobKey, (keyof Settings)[]>> = {
   ppl: ['evalText', 'evalWindow', 'evalBos', 'evalMaxWindows'],
   generate: ['prompt', 'temperature', 'topK', 'topP', 'repetitionPenalty', 'genSeed', 'maxTokens'],
   benchmark: ['speed', 'sweepStep', 'protectText'],
+  heal: ['heal'],
 };
 
 /** Entries of the protected-blocks text that name no block of this model (shown, never dropped silently). */
@@ -336,9 +379,13 @@ export const anyJob = (s: Pick<LabState, 'jobs'>): boolean => Object.values(s.jo
  */
 export function settledRecords(records: Record<string, ModelRecord>): Record<string, ModelRecord> {
   const settle = (p: PaneState | null) => (p?.running ? { ...p, running: false, error: p.error ?? 'interrupted' } : p);
-  return Object.fromEntries(Object.entries(records).map(([fp, r]) => [
-    fp, r.generation ? { ...r, generation: { ...r.generation, original: settle(r.generation.original), pruned: settle(r.generation.pruned) } } : r,
-  ]));
+  // A healing run that was running stopped with the page (or the device): it can be resumed.
+  const settleHeal = (h: HealRecord) => (h.status === 'running' ? { ...h, status: 'paused' as const, message: 'interrupted: resume to continue where it stopped' } : h);
+  return Object.fromEntries(Object.entries(records).map(([fp, r]) => {
+    const g = r.generation;
+    const out = g ? { ...r, generation: { ...g, original: settle(g.original), pruned: settle(g.pruned), ...(g.healed !== undefined ? { healed: settle(g.healed) } : {}) } } : r;
+    return [fp, out.heal ? { ...out, heal: settleHeal(out.heal) } : out];
+  }));
 }
 
 /** The current model's record (a fresh one when nothing is stored yet). */

@@ -49,3 +49,14 @@ export function adamwRef(
     s.w[i] = s.w[i]! * (1 - h.lr * h.weightDecay) - (h.lr / bc1) * s.m[i]! / (Math.sqrt(s.v[i]!) / sqrtBc2 + h.eps);
   }
 }
+
+/** W + scale * B A in float64: W [N, K], A [r, K], B [N, r]. */
+export function loraMergeRef(w: ArrayLike<number>, a: ArrayLike<number>, b: ArrayLike<number>, N: number, K: number, r: number, scale: number): Float64Array {
+  const out = Float64Array.from(w);
+  for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) {
+    let acc = 0;
+    for (let j = 0; j < r; j++) acc += b[n * r + j]! * a[j * K + k]!;
+    out[n * K + k]! += scale * acc;
+  }
+  return out;
+}

@@ -1,11 +1,36 @@
-/** Decode and prefill speed of each requested plan, measured round-robin in one run. */
-import { measureSpeeds } from '../../eval/speed';
+/**
+ * Decode and prefill speed of each requested plan, measured round-robin in one run; with healed
+ * adapters, also their plan with the adapters merged into copies of the weights and unmerged.
+ */
+import { measureSpeeds, type SpeedVariant } from '../../eval/speed';
+import { mergeAdapters, type MergedWeights } from '../../heal/merged-weights';
+import { DecodeState } from '../../model/decode';
+import { heldAdapters } from '../held-adapters';
 import type { LabJob } from './lab-job';
 
+export const LORA_MERGED = 'LoRA merged';
+export const LORA_UNMERGED = 'LoRA unmerged';
+
 export const benchmarkJob: LabJob<'benchmark'> = {
-  plans: (r) => r.plans,
+  plans: (r) => [...r.plans, ...(r.healed ? [r.healed.plan] : [])],
   async run(lab, request, ctx) {
     const { model } = lab.loaded();
-    return { type: 'benchmarked', results: await measureSpeeds(model, request.plans, request.options, ctx.options) };
+    const healed = request.healed;
+    if (!healed) return { type: 'benchmarked', results: await measureSpeeds(model, request.plans, request.options, ctx.options) };
+    const held = heldAdapters(model, healed, healed.plan);
+    let merged: MergedWeights | undefined;
+    let state: DecodeState | undefined;
+    try {
+      merged = mergeAdapters(model.rt, model.weights, held.lora);
+      state = new DecodeState(model.rt, model.config, merged.weights, request.options.promptTokens + request.options.newTokens);
+      const variants: SpeedVariant[] = [
+        { plan: healed.plan, label: LORA_MERGED, state },
+        { plan: healed.plan, label: LORA_UNMERGED, adapters: held.decode },
+      ];
+      return { type: 'benchmarked', results: await measureSpeeds(model, [...request.plans, ...variants], request.options, ctx.options) };
+    } finally {
+      state?.destroy();
+      merged?.dispose();
+    }
   },
 };

@@ -1,4 +1,5 @@
 /** The shape of one engine job (./score.ts, ./perplexity.ts, ...), run by LabEngine.handle. */
+import type { TrainerState } from '../../heal/train';
 import type { JobOptions } from '../../util/job';
 import type { LabEngine } from '../lab';
 import type { JobName, ReplyOf, RequestOf } from '../protocol';
@@ -10,6 +11,8 @@ export interface JobContext {
   signal: AbortSignal;
   progress: EventSink;
   token?: (text: string, index: number, elapsedMs: number) => void;
+  /** A heal job's trainer state after each optimizer step. */
+  healState?: (state: TrainerState, loss: number) => void;
   /** `signal` and `progress` in the form the engine's computations take. */
   options: JobOptions;
 }
