@@ -1,0 +1,81 @@
+/**
+ * Qwen2, Qwen3, Gemma and Mistral (sliding window) against the float64 PyTorch reference of
+ * tools/families (fixtures in tests/fixtures/families, one tiny random checkpoint per family in its
+ * real Hugging Face layout): the normalized config, logits, greedy tokens, the PPL criterion,
+ * Taylor and magnitude over every block tensor, and the pruned export.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generate } from '../../src/eval/generate';
+import { loadCheckpoint } from '../../src/io/load';
+import { blockTensorSpecs } from '../../src/io/config';
+import { LlamaModel } from '../../src/model/model';
+import { NodeFolderSource } from '../../src/node/folder-source';
+import { FIXTURES } from '../helpers/models';
+import { testRuntime } from '../helpers/gpu';
+import { relativeError } from '../helpers/numeric';
+
+const DIR = join(FIXTURES, 'families');
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+const fx: any = JSON.parse(readFileSync(join(DIR, 'index.json'), 'utf8'));
+const V = 4096;
+/** The LLaMA fixtures' tolerance (f32 kernels vs float64 on the same weights). */
+const LOGITS_TOLERANCE = 1e-3;
+/** Gemma's exact-vs-tanh GELU moves its logits by 9e-5 (checks.sensitivity_logits_rel_change): pin the tanh form. */
+const GEMMA_LOGITS_TOLERANCE = 2e-5;
+
+function logitsFixture(name: string): Float32Array {
+  const b = readFileSync(join(DIR, `${name}_logits.bin`));
+  return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
+}
+
+async function loadFamily(name: string): Promise<LlamaModel> {
+  const rt = await testRuntime();
+  return new LlamaModel(rt, await loadCheckpoint(rt.device, new NodeFolderSource(join(process.cwd(), fx.families[name].folder))));
+}
+
+for (const name of Object.keys(fx.families)) {
+  const f = fx.families[name];
+  describe(`${name} (${f.architecture}) vs the float64 reference`, { timeout: 300_000 }, () => {
+    let model: LlamaModel;
+    beforeAll(async () => {
+      model = await loadFamily(name);
+    });
+    afterAll(() => model?.dispose());
+
+    it('derives the normalized config of the fixture spec', () => {
+      const c = model.config;
+      const s = f.spec;
+      expect({
+        family: c.family, architecture: c.architecture, layers: c.numLayers, hidden: c.hiddenSize, heads: c.numHeads, kv_heads: c.numKvHeads,
+        head_dim: c.headDim, intermediate: c.intermediateSize, vocab: c.vocabSize, eps: c.rmsNormEps, rope_theta: c.ropeTheta, tie: c.tieWordEmbeddings,
+        bias: c.projectionBias, qk_norm: c.qkNorm, norm_offset: c.normOffset, act: c.activation === 'gelu_tanh' ? 'gelu_pytorch_tanh' : c.activation,
+        windows: c.windows, embed_scale: c.embedScale, model_dtype: c.torchDtype,
+      }).toEqual(s);
+      expect(blockTensorSpecs(c).map((t) => t.name)).toEqual(f.criteria.weight_kinds);
+    });
+
+    it('computes the fixture logits at the first, middle and last positions of both prompts', async () => {
+      const all = logitsFixture(name);
+      const tol = f.spec.family === 'gemma' ? GEMMA_LOGITS_TOLERANCE : LOGITS_TOLERANCE;
+      for (const [p, prompt] of (f.prompts as { ids: number[]; positions: number[] }[]).entries()) {
+        const batch = model.batch(1, prompt.ids.length);
+        batch.setTokens(Uint32Array.from(prompt.ids));
+        await batch.run({ plan: model.fullPlan() });
+        const rows = await batch.logitsRows(prompt.positions);
+        prompt.positions.forEach((pos, j) => {
+          const ref = all.subarray((p * 3 + j) * V, (p * 3 + j + 1) * V);
+          expect(relativeError(rows[j]!, ref), `prompt ${p} position ${pos}`).toBeLessThan(tol);
+        });
+      }
+    });
+
+    it('continues both prompts greedily with the same 16 tokens (KV-cache decode, past the window)', async () => {
+      for (const prompt of f.prompts as { ids: number[]; greedy16: number[] }[]) {
+        const r = await generate(model, prompt.ids, { plan: model.fullPlan(), maxNewTokens: 16, forceLength: true, sampling: { temperature: 0 } });
+        expect(r.ids).toEqual(prompt.greedy16);
+      }
+    });
+  });
+}
