@@ -12,6 +12,9 @@ import { loadCheckpoint } from '../../src/io/load';
 import { blockTensorSpecs } from '../../src/io/config';
 import { LlamaModel } from '../../src/model/model';
 import { NodeFolderSource } from '../../src/node/folder-source';
+import { magnitudeScores } from '../../src/prune/magnitude';
+import { pplScores } from '../../src/prune/ppl-criterion';
+import { computeTaylorScores } from '../../src/prune/taylor';
 import { FIXTURES } from '../helpers/models';
 import { testRuntime } from '../helpers/gpu';
 import { relativeError } from '../helpers/numeric';
@@ -24,6 +27,12 @@ const V = 4096;
 const LOGITS_TOLERANCE = 1e-3;
 /** Gemma's exact-vs-tanh GELU moves its logits by 9e-5 (checks.sensitivity_logits_rel_change): pin the tanh form. */
 const GEMMA_LOGITS_TOLERANCE = 2e-5;
+/** The LLaMA fixtures' criterion tolerances: PPL 1e-3; Taylor 1 % per weight, 0.5 % per block. */
+const PPL_TOLERANCE = 1e-3;
+const TAYLOR_WEIGHT_TOLERANCE = 0.01;
+const TAYLOR_BLOCK_TOLERANCE = 0.005;
+const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
+const calibration = { ids: Uint32Array.from((fx.calibration.ids as number[][]).flat()), N: fx.calibration.N as number, T: fx.calibration.T as number };
 
 function logitsFixture(name: string): Float32Array {
   const b = readFileSync(join(DIR, `${name}_logits.bin`));
@@ -76,6 +85,25 @@ for (const name of Object.keys(fx.families)) {
         const r = await generate(model, prompt.ids, { plan: model.fullPlan(), maxNewTokens: 16, forceLength: true, sampling: { temperature: 0 } });
         expect(r.ids).toEqual(prompt.greedy16);
       }
+    });
+
+    it('scores every block with the PPL criterion (calibration 4 x 64)', async () => {
+      const r = await pplScores(model, calibration.ids, calibration.N, calibration.T);
+      expect(rel(r.basePpl, f.criteria.full_ppl)).toBeLessThan(PPL_TOLERANCE);
+      (f.criteria.ppl_block_removed as number[]).forEach((ref, i) => expect(rel(r.scores[i]!, ref), `block ${i}`).toBeLessThan(PPL_TOLERANCE));
+    });
+
+    it('scores every block tensor with Taylor (biases and q/k norms included) and magnitude', async () => {
+      const r = await computeTaylorScores(model, calibration.ids, calibration.N, calibration.T);
+      expect(rel(r.loss, f.criteria.taylor_loss)).toBeLessThan(1e-4);
+      const kinds = f.criteria.weight_kinds as string[];
+      (f.criteria.taylor_per_weight as number[][]).forEach((ws, i) => {
+        expect(r.perWeight[i]!.length).toBe(kinds.length);
+        ws.forEach((ref, k) => expect(rel(r.perWeight[i]![k]!, ref), `block ${i} ${kinds[k]}`).toBeLessThan(TAYLOR_WEIGHT_TOLERANCE));
+        expect(rel(r.perBlock[i]!, f.criteria.taylor_block[i]), `block ${i}`).toBeLessThan(TAYLOR_BLOCK_TOLERANCE);
+      });
+      const m = await magnitudeScores(model);
+      (f.criteria.magnitude_per_weight as number[][]).forEach((ws, i) => ws.forEach((ref, k) => expect(rel(m.perWeight[i]![k]!, ref), `block ${i} ${kinds[k]}`).toBeLessThan(1e-5)));
     });
   });
 }
