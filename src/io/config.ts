@@ -150,7 +150,7 @@ function parseArchitecture(c: Json): FamilyEntry {
     if (!Array.isArray(archs) || archs.some((a) => typeof a !== 'string')) {
       throw new InvalidConfigError('architectures', 'must be a list of class names');
     }
-    const found = FAMILIES.find((f) => (archs as string[]).includes(f.architecture));
+    const found = (archs as string[]).map((a) => FAMILIES.find((f) => f.architecture === a)).find((f) => f !== undefined);
     if (!found) throw new UnsupportedConfigError('architectures', archs, SUPPORTED_ARCHITECTURES.join(', '));
     return found;
   }

@@ -4,10 +4,17 @@
  * real Hugging Face layout): the normalized config, logits, greedy tokens, the PPL criterion,
  * Taylor and magnitude over every block tensor, and the pruned export.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '../../src/eval/generate';
+import { exportPrunedCheckpoint } from '../../src/export/checkpoint';
+import { folderListing, nodeFolderExportSource, nodeFolderSink } from '../../src/node/folder-export';
+import { buildMask, serializeMask } from '../../src/prune/mask';
+import { planWithout } from '../../src/model/plan';
 import { loadCheckpoint } from '../../src/io/load';
 import { blockTensorSpecs } from '../../src/io/config';
 import { LlamaModel } from '../../src/model/model';
@@ -39,9 +46,19 @@ function logitsFixture(name: string): Float32Array {
   return new Float32Array(b.buffer, b.byteOffset, b.byteLength / 4);
 }
 
-async function loadFamily(name: string): Promise<LlamaModel> {
+async function loadFolder(folder: string): Promise<LlamaModel> {
   const rt = await testRuntime();
-  return new LlamaModel(rt, await loadCheckpoint(rt.device, new NodeFolderSource(join(process.cwd(), fx.families[name].folder))));
+  return new LlamaModel(rt, await loadCheckpoint(rt.device, new NodeFolderSource(folder)));
+}
+
+const loadFamily = (name: string) => loadFolder(join(process.cwd(), fx.families[name].folder));
+
+const temps: string[] = [];
+afterAll(() => Promise.all(temps.map((d) => rm(d, { recursive: true, force: true }))));
+async function temp(prefix: string): Promise<string> {
+  const d = await mkdtemp(join(tmpdir(), prefix));
+  temps.push(d);
+  return d;
 }
 
 for (const name of Object.keys(fx.families)) {
@@ -104,6 +121,51 @@ for (const name of Object.keys(fx.families)) {
       });
       const m = await magnitudeScores(model);
       (f.criteria.magnitude_per_weight as number[][]).forEach((ws, i) => ws.forEach((ref, k) => expect(rel(m.perWeight[i]![k]!, ref), `block ${i} ${kinds[k]}`).toBeLessThan(1e-5)));
+    });
+
+    it('exports a pruned checkpoint that reloads with the pruned plan\'s logits, as tools/apply_mask.py writes it', async () => {
+      const src = join(process.cwd(), f.folder);
+      const removed = [1];
+      const kept = planWithout(model.numLayers, removed);
+      const mask = buildMask({
+        model: { source: { kind: 'local', name }, architecture: f.architecture, num_hidden_layers: model.numLayers, fingerprint: model.checkpoint.fingerprint },
+        criterion: { name: 'manual', calibration: null, protected_blocks: [] },
+        removed,
+        createdAt: '2026-12-06T12:00:00.000Z',
+      });
+      const ts = await temp('dpl-family-ts-');
+      await exportPrunedCheckpoint({ source: await nodeFolderExportSource(src), sink: await nodeFolderSink(ts, { overwrite: true }), mask });
+      // Every tensor of a kept block moved with it (biases, q/k norms); a tied model gains no lm_head.
+      const pruned = await loadFolder(ts);
+      try {
+        expect(pruned.numLayers).toBe(kept.length);
+        expect(pruned.config.windows).toEqual(kept.map((b) => model.config.windows[b]));
+        expect(pruned.checkpoint.tensors.has('lm_head.weight')).toBe(!f.spec.tie);
+        const ids = Uint32Array.from(f.prompts[1].ids as number[]);
+        const logits = async (m: LlamaModel, plan: number[]) => {
+          const batch = m.batch(1, ids.length);
+          batch.setTokens(ids);
+          await batch.run({ plan });
+          return batch.logitsRows([0, ids.length - 1]);
+        };
+        const inMemory = await logits(model, kept);
+        const reloaded = await logits(pruned, pruned.fullPlan());
+        inMemory.forEach((row, i) => expect(relativeError(reloaded[i]!, row)).toBeLessThan(1e-6));
+      } finally {
+        pruned.dispose();
+      }
+      // The Python bridge writes the same folder byte for byte.
+      const maskPath = join(await temp('dpl-family-mask-'), 'mask.json');
+      await writeFile(maskPath, serializeMask(mask));
+      const py = join(await temp('dpl-family-py-'), 'out');
+      const r = spawnSync('/usr/bin/python3', ['tools/apply_mask.py', maskPath, src, py], { encoding: 'utf8', timeout: 120_000 });
+      expect(r.stderr).toBe('');
+      expect(r.status).toBe(0);
+      const listing = await folderListing(ts);
+      expect(Object.keys(await folderListing(py))).toEqual(Object.keys(listing));
+      for (const file of Object.keys(listing)) {
+        expect((await readFile(join(py, file))).equals(await readFile(join(ts, file))), file).toBe(true);
+      }
     });
   });
 }
