@@ -133,3 +133,22 @@ export function roundToDtype(value: number, dtype: string | null): number {
   }
   return f32[0]!;
 }
+
+/** What this config changes from LLaMA, one short phrase each (`info`, the model facts); empty for a plain LLaMA. */
+export function familyDifferences(c: FamilyTraits & { hiddenSize: number; numHeads: number; headDim: number; tieWordEmbeddings: boolean }): string[] {
+  const out: string[] = [];
+  if (c.projectionBias.length) out.push(`${c.projectionBias.map((p) => p[0]).join('/')} projection biases`);
+  if (c.qkNorm) out.push('q/k RMSNorm per head');
+  if (c.normOffset) out.push('RMSNorm x (1 + w)');
+  if (c.activation === 'gelu_tanh') out.push('GELU (tanh) gated MLP');
+  if (c.embedScale !== null) out.push(`embeddings x ${c.embedScale}`);
+  const windowed = c.windows.map((w, i) => [w, i] as const).filter(([w]) => w !== null);
+  if (windowed.length) {
+    const sizes = [...new Set(windowed.map(([w]) => w))].join('/');
+    const blocks = windowed.length === c.windows.length ? 'every block' : `blocks ${windowed.map(([, i]) => i).join(', ')}`;
+    out.push(`sliding window ${sizes} (${blocks})`);
+  }
+  if (c.headDim * c.numHeads !== c.hiddenSize) out.push(`head_dim ${c.headDim} (heads x head_dim != hidden)`);
+  if (c.family !== 'llama' && c.tieWordEmbeddings) out.push('tied head');
+  return out;
+}

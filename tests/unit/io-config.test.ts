@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expectedTensors, parseConfig } from '../../src/io/config';
+import { familyDifferences } from '../../src/io/families';
 import { InvalidConfigError, UnsupportedConfigError } from '../../src/io/errors';
 import { syntheticConfig, tensorShapes } from '../helpers/synthetic-checkpoint';
 
@@ -94,6 +95,9 @@ describe('config.json parsing', () => {
     expect(parseConfig({ ...gemma, torch_dtype: 'bfloat16' })).toMatchObject({ family: 'gemma', headDim: 256, tieWordEmbeddings: true, normOffset: 1, activation: 'gelu_tanh', embedScale: 55.5 });
     expect(parseConfig({ ...gemma, torch_dtype: 'float16' }).embedScale).toBe(55.4375);
     expect(parseConfig({ ...gemma, torch_dtype: 'float32' }).embedScale).toBe(Math.fround(Math.sqrt(3072)));
+    expect(familyDifferences(parseConfig({ ...gemma, torch_dtype: 'bfloat16' }))).toEqual(['RMSNorm x (1 + w)', 'GELU (tanh) gated MLP', 'embeddings x 55.5', 'head_dim 256 (heads x head_dim != hidden)', 'tied head']);
+    expect(familyDifferences(parseConfig({ ...qwen2, use_sliding_window: true }))).toEqual(['q/k/v projection biases', 'sliding window 8 (blocks 1, 2)']);
+    expect(familyDifferences(llama)).toEqual([]);
   });
 
   it('reports missing and malformed fields', () => {
