@@ -11,6 +11,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generate } from '../../src/eval/generate';
+import { LoraAdapters } from '../../src/heal/lora';
+import { backward } from '../../src/model/backward';
+import { BatchForward } from '../../src/model/batch-forward';
+import { mulberry32 } from '../../src/util/random';
 import { exportPrunedCheckpoint } from '../../src/export/checkpoint';
 import { folderListing, nodeFolderExportSource, nodeFolderSink } from '../../src/node/folder-export';
 import { buildMask, serializeMask } from '../../src/prune/mask';
@@ -22,7 +26,7 @@ import { NodeFolderSource } from '../../src/node/folder-source';
 import { magnitudeScores } from '../../src/prune/magnitude';
 import { pplScores } from '../../src/prune/ppl-criterion';
 import { computeTaylorScores } from '../../src/prune/taylor';
-import { FIXTURES } from '../helpers/models';
+import { FIXTURES, logitsAt } from '../helpers/models';
 import { testRuntime } from '../helpers/gpu';
 import { relativeError } from '../helpers/numeric';
 
@@ -86,10 +90,7 @@ for (const name of Object.keys(fx.families)) {
       const all = logitsFixture(name);
       const tol = f.spec.family === 'gemma' ? GEMMA_LOGITS_TOLERANCE : LOGITS_TOLERANCE;
       for (const [p, prompt] of (f.prompts as { ids: number[]; positions: number[] }[]).entries()) {
-        const batch = model.batch(1, prompt.ids.length);
-        batch.setTokens(Uint32Array.from(prompt.ids));
-        await batch.run({ plan: model.fullPlan() });
-        const rows = await batch.logitsRows(prompt.positions);
+        const rows = await logitsAt(model, prompt.ids, prompt.positions);
         prompt.positions.forEach((pos, j) => {
           const ref = all.subarray((p * 3 + j) * V, (p * 3 + j + 1) * V);
           expect(relativeError(rows[j]!, ref), `prompt ${p} position ${pos}`).toBeLessThan(tol);
@@ -123,6 +124,47 @@ for (const name of Object.keys(fx.families)) {
       (f.criteria.magnitude_per_weight as number[][]).forEach((ws, i) => ws.forEach((ref, k) => expect(rel(m.perWeight[i]![k]!, ref), `block ${i} ${kinds[k]}`).toBeLessThan(1e-5)));
     });
 
+    // Adapters on one block, through every family feature's backward: Gemma's GELU and (1 + w) norms, Qwen3's q/k norms
+    // and o bias, Qwen2's window (the other fixtures repeat these paths; the LoRA pipelines are slow to build on SwiftShader).
+    it.runIf(['gemma', 'qwen3-bias', 'qwen2-window'].includes(name))('heals with LoRA: the adapters\' gradients are the loss\'s derivative along them', async () => {
+      const plan = model.fullPlan();
+      const lora = new LoraAdapters(model.rt, model.config, [2], { r: 4, alpha: 8, dropout: 0, seed: 3 });
+      try {
+        const rand = mulberry32(11);
+        const init = await lora.read();
+        const A = init.map((a) => a.A);
+        const B = init.map((a) => Float32Array.from(a.B, () => (rand() * 2 - 1) * 0.05)); // B = 0 would make dA vanish
+        const set = (step: number, dir?: { A: Float32Array; B: Float32Array }[]) => lora.adapters.forEach((a, i) => lora.write(a.block, a.name,
+          Float32Array.from(A[i]!, (v, j) => v + step * (dir?.[i]!.A[j] ?? 0)), Float32Array.from(B[i]!, (v, j) => v + step * (dir?.[i]!.B[j] ?? 0))));
+        const { ids, N, T } = calibration;
+        const encoder = model.rt.device.createCommandEncoder();
+        lora.zero(encoder);
+        model.rt.device.queue.submit([encoder.finish()]);
+        set(0);
+        for await (const _ of backward(model, ids, N, T, lora.consumer(), { plan, adapters: lora.forShape(ids.length) }));
+        const grad = await lora.read('grad');
+        // The loss with the adapters moved: a forward pass (the batched forward with the same adapters).
+        const forward = new BatchForward(model.rt, model.config, model.weights, N, T, lora.forShape(ids.length));
+        forward.setTokens(ids);
+        const loss = async () => {
+          const r = await forward.run({ plan });
+          return r.sums.reduce((a, b) => a + b, 0) / r.counts.reduce((a, b) => a + b, 0);
+        };
+        const norm2 = grad.reduce((t, g) => t + g.A.reduce((x, v) => x + v * v, 0) + g.B.reduce((x, v) => x + v * v, 0), 0);
+        const h = 0.01 / Math.sqrt(norm2); // a step of 0.01 along the gradient
+        set(h, grad);
+        const up = await loss();
+        set(-h, grad);
+        const down = await loss();
+        const directional = (up - down) / (2 * h);
+        console.log(`${name} LoRA: |grad|^2 ${norm2.toExponential(3)}, finite difference ${directional.toExponential(3)}`);
+        expect(rel(directional, norm2)).toBeLessThan(0.02);
+        forward.destroy();
+      } finally {
+        lora.dispose();
+      }
+    });
+
     it('exports a pruned checkpoint that reloads with the pruned plan\'s logits, as tools/apply_mask.py writes it', async () => {
       const src = join(process.cwd(), f.folder);
       const removed = [1];
@@ -141,15 +183,9 @@ for (const name of Object.keys(fx.families)) {
         expect(pruned.numLayers).toBe(kept.length);
         expect(pruned.config.windows).toEqual(kept.map((b) => model.config.windows[b]));
         expect(pruned.checkpoint.tensors.has('lm_head.weight')).toBe(!f.spec.tie);
-        const ids = Uint32Array.from(f.prompts[1].ids as number[]);
-        const logits = async (m: LlamaModel, plan: number[]) => {
-          const batch = m.batch(1, ids.length);
-          batch.setTokens(ids);
-          await batch.run({ plan });
-          return batch.logitsRows([0, ids.length - 1]);
-        };
-        const inMemory = await logits(model, kept);
-        const reloaded = await logits(pruned, pruned.fullPlan());
+        const ids = f.prompts[1].ids as number[];
+        const inMemory = await logitsAt(model, ids, [0, ids.length - 1], kept);
+        const reloaded = await logitsAt(pruned, ids, [0, ids.length - 1]);
         inMemory.forEach((row, i) => expect(relativeError(reloaded[i]!, row)).toBeLessThan(1e-6));
       } finally {
         pruned.dispose();
