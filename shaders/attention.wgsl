@@ -1,4 +1,6 @@
-// Causal multi-head self-attention with grouped-query heads (GQA), f32, scale 1/sqrt(D).
+// Causal multi-head self-attention with grouped-query heads (GQA), f32, scale 1/sqrt(D), optionally with a
+// sliding window (Mistral, Qwen2/3 with use_sliding_window): with window W > 0 the query at position t sees
+// keys s with t - W < s <= t (W keys, itself included; fn first_key); W = 0 is plain causal attention.
 // Shared layout: rows = B*T tokens, batch-major (row r = b*T + t).
 //   q   [rows, H*D]    head h in columns h*D .. h*D + D - 1 (after RoPE)
 //   k,v [rows, KVH*D]  query head h reads kv head g = h / (H / KVH)
@@ -7,9 +9,9 @@
 //                      the backward, backward_attention.wgsl, recomputes softmax rows from)
 //   KV cache, one pair of buffers per layer: kc, vc [B, KVH, maxLen, D] f32, element (b, g, pos, d) at
 //   ((b*KVH + g)*maxLen + pos)*D + d. Positions 0 .. pos0 + T - 1 are valid after kv_write of a call.
-// Uniform Params { B, T, H, KVH, maxLen, nsplit, scale } is shared by all entry points; the step buffer
+// Uniform Params { B, T, H, KVH, maxLen, nsplit, scale, window } is shared by all entry points; the step buffer
 // Step { pos0 } (src/kernels/common.ts) gives the position of the first token of the call.
-// Overrides: D (head dim, multiple of 16, <= 256), CH (keys per split in decode), WG (threads of the decode
+// Overrides: D (head dim, even, <= 256; `prefill_direct` needs a multiple of 4, `prefill_direct_any` takes any), CH (keys per split in decode), WG (threads of the decode
 // entries, power of two), GQ (H / KVH, decode_split only),
 // WRITE (decode_split with T = 1: it appends the call's k, v row itself, so a decode step needs no kv_write).
 // Variants: a module is this file plus attention/rope.wgsl (kv_write and decode_split get q and k before RoPE
@@ -30,11 +32,15 @@
 // entry point `prefill_direct`  the same result without workgroup memory, for CPU adapters (SwiftShader)
 //   bindings : 0 Params, 2 q, 3 k, 4 v (read), 5 out (read_write; all four as vec4 views), 10 lse (read_write)
 //   dispatch : one thread per (b, h, t): B*H*T threads, 64 a workgroup over (x, y), t fastest (neighbouring
-//              threads read the same keys). Keys in tiles of 4 up to t; the running output is kept in `out`
+//              threads read the same keys). Keys in tiles of 4 from first_key(t) rounded down to 4, up to t; the running output is kept in `out`
 //              itself (rescaled per tile) since a CPU has cache, not a register file, to hold it.
 //   why      : on a CPU, `prefill`'s 4 barriers per 16 keys are coroutine switches of all 256 threads and its
 //              workgroup tiles are copies of cached memory. SwiftShader, B10 T128 H4/2 D32: 810 -> 100 ms.
 //   precision: as `prefill` (online softmax in f32), keys summed in tiles of 4 instead of 16.
+//
+// entry point `prefill_direct_any`  `prefill_direct` with scalar views, for head dims that are not a multiple
+//   of 4 (tiny test models; Qwen3 and Gemma take head_dim from the config): same bindings and geometry, one key
+//   at a time.
 //
 // entry point `kv_write` append this call's k, v rows to the cache
 //   bindings : 0 Params, 1 Step, 3 k, 4 v (read), 6 kc, 7 vc (read_write), 9 inv_freq (rope.wgsl)
@@ -50,6 +56,7 @@
 //              0 .. pos0 + t; split s takes every nsplit-th of those, positions s, s + nsplit, s + 2*nsplit, ...
 //              (strided, so a short prefix of a long cache still spreads over every split; CH >= ceil(maxLen /
 //              nsplit); empty splits write m = -3e38, l = 0, acc = 0). Writes acc[D] = sum_j p_j v_j, then m, l.
+//              With a window only positions >= first_key(pos0 + t) count (the cache keeps every position).
 //   WRITE    : (T = 1) the new key sits at position pos0, the last key of split pos0 % nsplit. That split's
 //              workgroup for each kv head rotates it into workgroup memory, appends it and v's row to the cache,
 //              and attends to it from there; no other workgroup reads that position, so nothing races.
@@ -84,6 +91,7 @@ struct Params {
   maxLen: u32,
   nsplit: u32,
   scale: f32,
+  window: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -96,6 +104,11 @@ struct Params {
 @group(0) @binding(8) var<storage, read_write> part: array<f32>;
 @group(0) @binding(8) var<storage, read> part_r: array<f32>;
 @group(0) @binding(10) var<storage, read_write> lse_out: array<f32>;
+
+// The first key position a query at position t attends to (0 without a window).
+fn first_key(t: u32) -> u32 {
+  return select(0u, t + 1u - p.window, p.window > 0u && t >= p.window);
+}
 
 // Index of the element that element d of a head pairs with under rotate_half RoPE.
 fn rope_partner(d: u32) -> u32 {
@@ -127,11 +140,13 @@ fn prefill(grid: Grid, @builtin(local_invocation_index) lid: u32) {
   let kv_stride = p.KVH * D;
   let kv_base = b * p.T * kv_stride + kvh * D;
 
-  var o: array<f32, 16>; // D / 16 used (D <= 256)
+  var o: array<f32, 16>; // ceil(D / 16) used (D <= 256)
   var m = NEG;
   var l = 0.0;
   let last_key = min(p.T - 1u, qt * 16u + 15u);
-  for (var k0 = 0u; k0 <= last_key; k0 += 16u) {
+  // A tile whose keys are all outside a query's window leaves it at m = NEG; its first key in the window
+  // (every query sees itself) then rescales that away (alpha = exp(NEG - m) = 0).
+  for (var k0 = first_key(qt * 16u) / 16u * 16u; k0 <= last_key; k0 += 16u) {
     for (var e = lid; e < 16u * D; e += 256u) {
       let tk = k0 + e / D;
       kv_tile[e] = select(0.0, k[kv_base + tk * kv_stride + e % D], tk < p.T);
@@ -142,7 +157,7 @@ fn prefill(grid: Grid, @builtin(local_invocation_index) lid: u32) {
       s = fma(q[q_base + d], kv_tile[j * D + d], s);
     }
     let tk = k0 + j;
-    s_tile[lid] = select(NEG, s * p.scale, tk <= tq);
+    s_tile[lid] = select(NEG, s * p.scale, tk <= tq && tk >= first_key(tq));
     workgroupBarrier();
     for (var e = lid; e < 16u * D; e += 256u) {
       let tk2 = k0 + e / D;
@@ -161,8 +176,8 @@ fn prefill(grid: Grid, @builtin(local_invocation_index) lid: u32) {
     m = mt;
     p_tile[lid] = exp(s_tile[lid] - mt);
     workgroupBarrier();
-    for (var e = 0u; e < D / 16u; e++) {
-      let d = j + 16u * e;
+    for (var e = 0u; e < (D + 15u) / 16u; e++) {
+      let d = min(j + 16u * e, D - 1u); // dims past D (D not a multiple of 16) compute a copy, never stored
       var acc = o[e] * alpha;
       for (var jj = 0u; jj < 16u; jj++) {
         acc = fma(p_tile[qi * 16u + jj], kv_tile[jj * D + d], acc);
@@ -172,8 +187,10 @@ fn prefill(grid: Grid, @builtin(local_invocation_index) lid: u32) {
     workgroupBarrier();
   }
   if (tq_raw < p.T) {
-    for (var e = 0u; e < D / 16u; e++) {
-      out[q_base + j + 16u * e] = o[e] / l;
+    for (var e = 0u; e < (D + 15u) / 16u; e++) {
+      if (j + 16u * e < D) {
+        out[q_base + j + 16u * e] = o[e] / l;
+      }
     }
     if (j == 0u) {
       lse_out[(b * p.T + tq) * p.H + h] = m + log(l);
@@ -207,8 +224,11 @@ fn prefill_direct(grid: Grid, @builtin(local_invocation_index) lid: u32) {
   let q_base = ((b * p.T + t) * p.H + h) * (D / 4u);
   var m = NEG;
   var l = 0.0;
-  for (var k0 = 0u; k0 <= t; k0 += 4u) {
-    // Keys k0 .. k0+3; those past t are masked (their rows clamped to t, so every read stays in the sequence).
+  let lo = first_key(t);
+  let k_start = lo / 4u * 4u;
+  for (var k0 = k_start; k0 <= t; k0 += 4u) {
+    // Keys k0 .. k0+3; those past t (rows clamped to t, so every read stays in the sequence) or before the
+    // window are masked.
     let kb0 = kv4_base(b, k0, kvh);
     let kb1 = kv4_base(b, min(k0 + 1u, t), kvh);
     let kb2 = kv4_base(b, min(k0 + 2u, t), kvh);
@@ -218,7 +238,8 @@ fn prefill_direct(grid: Grid, @builtin(local_invocation_index) lid: u32) {
       let qq = q4[q_base + d4];
       s += vec4<f32>(dot(qq, k4[kb0 + d4]), dot(qq, k4[kb1 + d4]), dot(qq, k4[kb2 + d4]), dot(qq, k4[kb3 + d4]));
     }
-    let valid = vec4<u32>(k0, k0 + 1u, k0 + 2u, k0 + 3u) <= vec4<u32>(t);
+    let keys = vec4<u32>(k0, k0 + 1u, k0 + 2u, k0 + 3u);
+    let valid = (keys <= vec4<u32>(t)) & (keys >= vec4<u32>(lo));
     s = select(vec4<f32>(NEG), s * p.scale, valid);
     let mt = max(m, max(max(s.x, s.y), max(s.z, s.w)));
     let alpha = exp(m - mt);
@@ -227,12 +248,50 @@ fn prefill_direct(grid: Grid, @builtin(local_invocation_index) lid: u32) {
     m = mt;
     // The running output lives in `out` (a CPU's cache, not registers); the first tile overwrites it.
     for (var d4 = 0u; d4 < D / 4u; d4++) {
-      let prev = select(vec4<f32>(0.0), out4[q_base + d4] * alpha, k0 > 0u);
+      let prev = select(vec4<f32>(0.0), out4[q_base + d4] * alpha, k0 > k_start);
       out4[q_base + d4] = prev + e.x * v4[kb0 + d4] + e.y * v4[kb1 + d4] + e.z * v4[kb2 + d4] + e.w * v4[kb3 + d4];
     }
   }
   for (var d4 = 0u; d4 < D / 4u; d4++) {
     out4[q_base + d4] = out4[q_base + d4] / l;
+  }
+  lse_out[(b * p.T + t) * p.H + h] = m + log(l);
+}
+
+@compute @workgroup_size(64)
+fn prefill_direct_any(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let i = group_index(grid) * 64u + lid;
+  if (i >= p.B * p.H * p.T) {
+    return;
+  }
+  let t = i % p.T;
+  let h = (i / p.T) % p.H;
+  let b = i / (p.T * p.H);
+  let kvh = h / (p.H / p.KVH);
+  let q_base = ((b * p.T + t) * p.H + h) * D;
+  let lo = first_key(t);
+  var m = NEG;
+  var l = 0.0;
+  for (var tk = lo; tk <= t; tk++) {
+    let kb = ((b * p.T + tk) * p.KVH + kvh) * D;
+    var s = 0.0;
+    for (var d = 0u; d < D; d++) {
+      s = fma(q[q_base + d], k[kb + d], s);
+    }
+    s *= p.scale;
+    let mt = max(m, s);
+    let alpha = exp(m - mt);
+    let e = exp(s - mt);
+    l = l * alpha + e;
+    m = mt;
+    // The running output lives in `out`; the first key overwrites it.
+    for (var d = 0u; d < D; d++) {
+      let prev = select(0.0, out[q_base + d] * alpha, tk > lo);
+      out[q_base + d] = fma(e, v[kb + d], prev);
+    }
+  }
+  for (var d = 0u; d < D; d++) {
+    out[q_base + d] = out[q_base + d] / l;
   }
   lse_out[(b * p.T + t) * p.H + h] = m + log(l);
 }
@@ -297,8 +356,10 @@ fn decode_split(grid: Grid, @builtin(local_invocation_index) lid: u32) {
   let r = rk / p.KVH;
   let b = r / p.T;
   let len = min(step.pos0 + r % p.T + 1u, p.maxLen);
-  // Keys of this split: positions s + jj * nsplit for jj < n.
+  // Keys of this split: positions s + jj * nsplit for j0 <= jj < n (j0 > 0 where a window starts past s).
   let n = select(0u, (len - s + p.nsplit - 1u) / p.nsplit, len > s);
+  let lo = first_key(step.pos0 + r % p.T);
+  let j0 = select(0u, (lo - s + p.nsplit - 1u) / p.nsplit, lo > s);
   let cache_base = (b * p.KVH + kvh) * p.maxLen * D + s * D;
   let key_stride = p.nsplit * D;
   // Query heads kvh*GQ .. kvh*GQ + GQ - 1 share this kv head: each K/V row is fetched once for all of them.
@@ -328,7 +389,7 @@ fn decode_split(grid: Grid, @builtin(local_invocation_index) lid: u32) {
   for (var g = 0u; g < GQ; g++) {
     mx[g] = NEG;
   }
-  for (var jj = lid; jj < n; jj += WG) {
+  for (var jj = j0 + lid; jj < n; jj += WG) {
     let kb = cache_base + jj * key_stride;
     for (var g = 0u; g < GQ; g++) {
       var sc = 0.0;
@@ -355,7 +416,7 @@ fn decode_split(grid: Grid, @builtin(local_invocation_index) lid: u32) {
     m[g] = red[g * WG];
     sum[g] = 0.0;
   }
-  for (var jj = lid; jj < n; jj += WG) {
+  for (var jj = j0 + lid; jj < n; jj += WG) {
     for (var g = 0u; g < GQ; g++) {
       let e = exp(scores[g * CH + jj] - m[g]);
       scores[g * CH + jj] = e;
@@ -371,7 +432,7 @@ fn decode_split(grid: Grid, @builtin(local_invocation_index) lid: u32) {
     let g = i / D;
     let d = i - g * D;
     var acc = 0.0;
-    for (var jj = 0u; jj < n_cached; jj++) {
+    for (var jj = j0; jj < n_cached; jj++) {
       acc = fma(scores[g * CH + jj], vc[cache_base + jj * key_stride + d], acc);
     }
     if (owns_new) {
@@ -380,7 +441,7 @@ fn decode_split(grid: Grid, @builtin(local_invocation_index) lid: u32) {
     let part_base = ((r * p.H + kvh * GQ + g) * p.nsplit + s) * (D + 2u);
     part[part_base + d] = acc;
     if (d == 0u) {
-      part[part_base + D] = select(NEG, m[g], n > 0u);
+      part[part_base + D] = select(NEG, m[g], n > j0);
       part[part_base + D + 1u] = red[g * WG];
     }
   }

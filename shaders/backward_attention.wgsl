@@ -5,7 +5,8 @@
 //   q, o, dO, dQ : [rows, H * D]   head h = cols h*D .. h*D + D-1
 //   k, v, dK, dV : [rows, KVH * D] query head h reads kv head h / (H / KVH)
 //   lse, delta   : [rows, H]       lse[r*H + h] = logsumexp_j(s_rj), delta[r*H + h] = rowsum(dO * O)
-//   s_ij = scale * q_i . k_j, P = softmax_j(s) (j <= i, same sequence)
+//   s_ij = scale * q_i . k_j, P = softmax_j(s) (j <= i, same sequence; with a sliding window W > 0 also
+//   j > i - W, as the forward's first_key)
 // Gradients: dV_j = sum_i P_ij dO_i;  dP_ij = dO_i . v_j;  dS_ij = P_ij (dP_ij - delta_i);
 //            dQ_i = scale sum_j dS_ij k_j;  dK_j = scale sum_i dS_ij q_i  (dK, dV summed over the
 //            H/KVH query heads sharing kv head g, inside one workgroup: no atomics, deterministic).
@@ -13,7 +14,7 @@
 // idx = group_index(grid); vectors of one head cached in workgroup memory (D <= MAX_D, override);
 // keys (or queries) processed in chunks of WG, one per thread (dot products over D in f32, in order),
 // then each thread owns the output dims d = lid, lid + WG, ... and sums the chunk in order.
-// Params: { rows, seq_len, heads, kv_heads, head_dim, scale (f32) }.
+// Params: { rows, seq_len, heads, kv_heads, head_dim, scale (f32), window (0 = none) }.
 //
 // entry point `dq` (run first)
 //   bindings : 0 params, 1 q, 2 k, 3 v, 6 o, 7 lse, 8 d_o, 9 dq_out [rows, H*D] (written),
@@ -38,6 +39,7 @@ struct Params {
   kv_heads: u32,
   head_dim: u32,
   scale: f32,
+  window: u32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -99,8 +101,8 @@ fn dot_b_do(base: u32) -> f32 {
 struct QueryRow {
   kv_stride: u32,  // KVH * D
   kv_offset: u32,  // kv head * D
-  first_key: u32,  // row of position 0 of the sequence
-  keys: u32,       // t + 1 (causal)
+  first_key: u32,  // row of the first key it sees (position 0 of the sequence, or t - W + 1 with a window)
+  keys: u32,       // t + 1 (causal), at most W
   q_offset: u32,   // row * H * D + h * D
 }
 
@@ -109,7 +111,8 @@ fn query_row(idx: u32) -> QueryRow {
   let i = idx / p.heads;
   let h = idx % p.heads;
   let t = i % p.seq_len;
-  return QueryRow(p.kv_heads * D, (h / (p.heads / p.kv_heads)) * D, i - t, t + 1u, i * p.heads * D + h * D);
+  let lo = select(0u, t + 1u - p.window, p.window > 0u && t >= p.window);
+  return QueryRow(p.kv_heads * D, (h / (p.heads / p.kv_heads)) * D, i - t + lo, t + 1u - lo, i * p.heads * D + h * D);
 }
 
 // acc_a[d] += sum_{jj < cnt} chunk_a[jj] * k[base + jj * stride + d] for the dims d this thread owns.
@@ -178,7 +181,8 @@ fn dkv(grid: Grid, @builtin(local_invocation_index) lid: u32) {
   let gsize = p.heads / p.kv_heads;
   let qs = p.heads * D;
   let kvbase = j * p.kv_heads * D + g * D;
-  let nq = p.seq_len - j % p.seq_len;  // queries j .. end of j's sequence
+  // queries j .. end of j's sequence, or the W - 1 after j with a window
+  let nq = select(p.seq_len - j % p.seq_len, min(p.seq_len - j % p.seq_len, p.window), p.window > 0u);
   for (var d = lid; d < D; d += WG) {
     vec_a[d] = k[kvbase + d];
     vec_b[d] = v[kvbase + d];

@@ -1,5 +1,6 @@
-// SwiGLU backward for h = silu(g) * u (LLaMA MLP, silu(g) = g * sigmoid(g)):
-//   dg = dh * u * silu'(g),  silu'(g) = s(g) * (1 + g * (1 - s(g))),   du = dh * silu(g)
+// Gated-MLP backward for h = act(g) * u (LLaMA: act = silu(g) = g * sigmoid(g); Gemma: GELU tanh; override
+// ACT, lib/gate.wgsl):
+//   dg = dh * u * act'(g),  silu'(g) = s(g) * (1 + g * (1 - s(g))),   du = dh * act(g)
 // Elementwise over [rows, I] f32 row-major tensors (any element count).
 //
 // entry point `main` (out of place)
@@ -20,6 +21,7 @@
 //   for g < -88 gives s = 0, the right limit).
 
 //#include "lib/grid.wgsl"
+//#include "lib/gate.wgsl"
 
 override WG: u32 = 256u;
 
@@ -38,9 +40,8 @@ struct Params {
 
 // (dg, du) from (g, u, dh).
 fn swiglu_grad(gv: f32, uv: f32, d: f32) -> vec2f {
-  let s = 1.0 / (1.0 + exp(-gv));
-  let silu = gv * s;
-  return vec2f(d * uv * s * (1.0 + gv * (1.0 - s)), d * silu);
+  let a = gate_act_grad(gv);
+  return vec2f(d * uv * a.y, d * a.x);
 }
 
 @compute @workgroup_size(WG)

@@ -3,18 +3,19 @@
 // entry point `add`        y[i] = y[i] + x[i]                      (residual add, in place)
 //   bindings : 0 uniform Params { n }   1 x : array<f32> [n]   2 y : array<f32> [n] read_write
 //
-// entry point `swiglu`     h[i] = silu(g[i]) * u[i], silu(v) = v / (1 + exp(-v))
+// entry point `swiglu`     h[i] = act(g[i]) * u[i]; act (override ACT, lib/gate.wgsl): silu(v) = v / (1 + exp(-v)),
+//                          or GELU's tanh approximation (Gemma)
 //   bindings : 0 uniform Params { n }   1 g : array<f32> [n]   2 u : array<f32> [n]   3 h : array<f32> [n]
 //              (g = x Wg^T, u = x Wu^T, both [rows, intermediate]; h may not alias g or u)
 //
 // Both: dispatch ceil(n / WG) workgroups spread over (x, y); i = (wid.y*nwg.x + wid.x)*WG + lid.
-//   overrides: WG (workgroup size)
+//   overrides: WG (workgroup size), ACT (swiglu: 0 silu, 1 GELU tanh)
 //   precision: f32; silu through exp(-v) (v -> -inf gives -0, v -> +inf gives v).
 // Mostly covered by the fused matmul / matvec epilogues (EPI = residual, swiglu); these are the
 // standalone forms.
 
 //#include "lib/grid.wgsl"
-//#include "lib/activation.wgsl"
+//#include "lib/gate.wgsl"
 
 override WG: u32 = 256u;
 
@@ -41,6 +42,6 @@ fn add(grid: Grid, @builtin(local_invocation_index) lid: u32) {
 fn swiglu(grid: Grid, @builtin(local_invocation_index) lid: u32) {
   let i = thread_index(grid, lid, WG);
   if (i < p.n) {
-    h[i] = silu(a[i]) * b[i];
+    h[i] = gate_act(a[i]) * b[i];
   }
 }

@@ -1,7 +1,8 @@
-// Embedding gather: y[r, :] = table[ids[r], :], decoded to f32.
+// Embedding gather: y[r, :] = table[ids[r], :] * scale, decoded to f32 (scale 1, or Gemma's sqrt(hidden)
+// as the model dtype holds it).
 //
 // entry point `main`
-//   bindings : 0 uniform Params { n, hidden, v0, vrows, vocab, zero_oob }
+//   bindings : 0 uniform Params { n, hidden, v0, vrows, vocab, zero_oob, scale }
 //              1 ids   : array<u32>  [rows] token ids
 //              2 w     : array<u32>  window of the embedding table [vrows, hidden] starting at vocab row v0,
 //                                    f32 bits or f16 packed two per u32 (element 2i in the low half) (W_F16)
@@ -11,7 +12,7 @@
 //              window; each dispatch writes only the rows whose id falls in its window, and the dispatch
 //              with zero_oob = 1 also writes 0 for ids >= vocab (so every output element is written once).
 //   overrides: WG (workgroup size), W_F16 (table storage)
-//   precision: exact (a copy; f16 is widened to f32).
+//   precision: exact with scale 1 (a copy; f16 is widened to f32); else one f32 product.
 
 //#include "lib/grid.wgsl"
 //#include "lib/weight.wgsl"
@@ -25,6 +26,7 @@ struct Params {
   vrows: u32,
   vocab: u32,
   zero_oob: u32,
+  scale: f32,
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -50,5 +52,5 @@ fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
   if (id < p.v0 || id - p.v0 >= p.vrows) {
     return;
   }
-  y[e] = weight((id - p.v0) * p.hidden + j);
+  y[e] = weight((id - p.v0) * p.hidden + j) * p.scale;
 }

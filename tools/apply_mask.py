@@ -309,8 +309,13 @@ def is_copied_file(name):
 # layoutFingerprint + sampled bytes), with the normalized config of src/io/config.ts parseConfig.
 # tests/unit/export-python.test.ts compares it with the engine's on real loads.
 
-SUPPORTED_ARCHS = ["LlamaForCausalLM", "MistralForCausalLM"]
-MODEL_TYPE_TO_ARCH = {"llama": "LlamaForCausalLM", "mistral": "MistralForCausalLM"}
+# src/io/families.ts: architecture -> (family, model_type)
+FAMILIES = {"LlamaForCausalLM": "llama", "MistralForCausalLM": "mistral", "Qwen2ForCausalLM": "qwen2",
+            "Qwen3ForCausalLM": "qwen3", "GemmaForCausalLM": "gemma"}
+SUPPORTED_ARCHS = list(FAMILIES)
+MODEL_TYPE_TO_ARCH = {fam: arch for arch, fam in FAMILIES.items()}
+HEAD_DIM_DEFAULT = {"qwen3": 128, "gemma": 256}
+TIE_DEFAULT = {"gemma": True}
 SAMPLE_BYTES = 64
 
 
@@ -377,9 +382,10 @@ def normalized_config(c):
         arch = MODEL_TYPE_TO_ARCH[c["model_type"]]
     else:
         raise FingerprintUnavailable("no architectures / model_type")
+    fam = FAMILIES[arch]
     hidden, heads = c["hidden_size"], c["num_attention_heads"]
     kv = heads if c.get("num_key_value_heads") is None else c["num_key_value_heads"]
-    head_dim = hidden // heads if c.get("head_dim") is None else c["head_dim"]
+    head_dim = (HEAD_DIM_DEFAULT.get(fam, hidden // heads)) if c.get("head_dim") is None else c["head_dim"]
     rope_params = c.get("rope_parameters") if isinstance(c.get("rope_parameters"), dict) else None
     theta_src = rope_params if rope_params is not None and rope_params.get("rope_theta") is not None else c
     theta = 10000 if theta_src.get("rope_theta") is None else theta_src["rope_theta"]
@@ -396,7 +402,9 @@ def normalized_config(c):
             raise FingerprintUnavailable(f"rope type {kind!r} is not one the engine loads")
     eos = c.get("eos_token_id")
     dtype = c.get("torch_dtype") if c.get("torch_dtype") is not None else c.get("dtype")
+    dtype = dtype if isinstance(dtype, str) else None
     return {
+        **family_traits(fam, c, dtype),
         "architecture": arch,
         "hiddenSize": hidden,
         "intermediateSize": c["intermediate_size"],
@@ -407,23 +415,65 @@ def normalized_config(c):
         "rmsNormEps": 1e-6 if c.get("rms_norm_eps") is None else c["rms_norm_eps"],
         "ropeTheta": theta,
         "ropeScaling": scaling,
-        "tieWordEmbeddings": False if c.get("tie_word_embeddings") is None else c["tie_word_embeddings"],
+        "tieWordEmbeddings": TIE_DEFAULT.get(fam, False) if c.get("tie_word_embeddings") is None else c["tie_word_embeddings"],
         "vocabSize": c["vocab_size"],
         "bosTokenId": c.get("bos_token_id"),
         "eosTokenIds": [] if eos is None else (list(eos) if isinstance(eos, list) else [eos]),
-        "torchDtype": dtype if isinstance(dtype, str) else None,
+        "torchDtype": dtype,
         "maxPositionEmbeddings": 2048 if c.get("max_position_embeddings") is None else c["max_position_embeddings"],
     }
+
+
+def family_traits(fam, c, dtype):
+    """src/io/families.ts familyTraits, as the fingerprint sees them (none for a model that computes as LLaMA)."""
+    L = c["num_hidden_layers"]
+    windows = [None] * L
+    w = c["sliding_window"] if "sliding_window" in c else 4096
+    if w is not None and (fam == "mistral" or (fam in ("qwen2", "qwen3") and c.get("use_sliding_window") is True)):
+        if fam == "mistral":
+            windows = [w] * L
+        elif c.get("layer_types") is not None:
+            windows = [w if t == "sliding_attention" else None for t in c["layer_types"]]
+        else:
+            start = 28 if c.get("max_window_layers") is None else c["max_window_layers"]
+            windows = [w if i >= start else None for i in range(L)]
+    bias = (["q_proj", "k_proj", "v_proj"] if fam == "qwen2"
+            else ["q_proj", "k_proj", "v_proj", "o_proj"] if c.get("attention_bias") is True else [])
+    traits = {
+        "family": fam, "projectionBias": bias, "qkNorm": fam == "qwen3", "normOffset": 1 if fam == "gemma" else 0,
+        "activation": "gelu_tanh" if fam == "gemma" else "silu", "windows": windows,
+        "embedScale": round_to_dtype(c["hidden_size"] ** 0.5, dtype) if fam == "gemma" else None,
+    }
+    as_llama = fam in ("llama", "mistral") and all(x is None for x in windows)
+    return {} if as_llama else traits
+
+
+def round_to_dtype(x, dtype):
+    """Gemma's sqrt(hidden) as the model dtype holds it (src/io/families.ts roundToDtype)."""
+    import struct
+    if dtype == "float16":
+        return struct.unpack("<e", struct.pack("<e", x))[0]
+    bits = struct.unpack("<I", struct.pack("<f", x))[0]
+    if dtype == "bfloat16":
+        bits = ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16) << 16
+    return struct.unpack("<f", struct.pack("<I", bits))[0]
+
+
+def block_tensor_names(mc):
+    """src/io/config.ts blockTensorSpecs: every tensor of one block (suffix after model.layers.{i}.)."""
+    names = ["self_attn.q_proj.weight", "self_attn.k_proj.weight", "self_attn.v_proj.weight", "self_attn.o_proj.weight"]
+    names += [f"self_attn.{p}.bias" for p in mc.get("projectionBias", [])]
+    if mc.get("qkNorm"):
+        names += ["self_attn.q_norm.weight", "self_attn.k_norm.weight"]
+    return names + ["mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight",
+                    "input_layernorm.weight", "post_attention_layernorm.weight"]
 
 
 def loaded_tensor_names(mc):
     """src/io/config.ts expectedTensors: the tensors the engine loads (and samples)."""
     names = ["model.embed_tokens.weight"]
     for i in range(mc["numLayers"]):
-        p = f"model.layers.{i}."
-        names += [p + s for s in ("input_layernorm.weight", "self_attn.q_proj.weight", "self_attn.k_proj.weight",
-                                  "self_attn.v_proj.weight", "self_attn.o_proj.weight", "post_attention_layernorm.weight",
-                                  "mlp.gate_proj.weight", "mlp.up_proj.weight", "mlp.down_proj.weight")]
+        names += [f"model.layers.{i}.{s}" for s in block_tensor_names(mc)]
     names.append("model.norm.weight")
     if not mc["tieWordEmbeddings"]:
         names.append("lm_head.weight")

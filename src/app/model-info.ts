@@ -1,5 +1,6 @@
 /** What the page and the CLI show of a loaded model (plain data, see protocol.ts' ModelInfo). */
 import { elementCount } from '../gpu/tensor';
+import { familyDifferences } from '../io/families';
 import { describeSource } from '../io/open';
 import type { LoadedCheckpoint } from '../io/load';
 import type { TextTokenizer } from '../io/tokenizer';
@@ -17,6 +18,8 @@ export function modelInfo(spec: ModelSourceSpec, ckpt: LoadedCheckpoint, model: 
     name: source.kind === 'hub' ? source.id : source.name,
     source,
     architecture: c.architecture,
+    family: c.family,
+    familyDifferences: familyDifferences(c),
     numLayers: c.numLayers,
     hiddenSize: c.hiddenSize,
     intermediateSize: c.intermediateSize,

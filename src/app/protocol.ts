@@ -32,6 +32,9 @@ export interface ModelInfo {
   name: string;
   source: SourceRecord;
   architecture: string;
+  /** The model family (src/io/families.ts) and what it changes from LLaMA; absent in older saved state. */
+  family?: string;
+  familyDifferences?: string[];
   numLayers: number;
   hiddenSize: number;
   intermediateSize: number;

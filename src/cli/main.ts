@@ -10,6 +10,7 @@ import { describeAdapter } from '../gpu/device';
 import { acquireNodeDevice } from '../node/dawn';
 import { CheckpointError } from '../io/errors';
 import { inspectCheckpoint } from '../io/checkpoint';
+import { familyDifferences } from '../io/families';
 import { estimateGpuMemory } from '../io/load';
 import { exportPrunedCheckpoint } from '../export/checkpoint';
 import { checkOutputFile, checkOutputFolder, OutputFolderError, stagedFolderExport } from '../node/folder-export';
@@ -147,7 +148,7 @@ program
     const source = describeModelArg(spec);
     const out = { source, config: c, parameters, adapter: describeAdapter(gpu.adapter), memory: estimate, layoutFingerprint: index.layoutFingerprint };
     print(g, out, () => table(['field', 'value'], [
-      ['source', source.text], ['architecture', c.architecture], ['blocks', String(c.numLayers)], ['hidden', String(c.hiddenSize)], ['intermediate', String(c.intermediateSize)],
+      ['source', source.text], ['architecture', c.architecture], ['family', [c.family, ...familyDifferences(c)].join('; ')], ['blocks', String(c.numLayers)], ['hidden', String(c.hiddenSize)], ['intermediate', String(c.intermediateSize)],
       ['heads / kv heads', `${c.numHeads} / ${c.numKvHeads}`], ['head_dim', String(c.headDim)], ['vocab', String(c.vocabSize)],
       ['parameters', `${(parameters / 1e6).toFixed(2)} M`], ['GPU memory (est.)', `${(estimate.totalBytes / 2 ** 20).toFixed(1)} MiB`],
       ['largest tensor', `${estimate.largestTensor} (${(estimate.largestBytes / 2 ** 20).toFixed(1)} MiB)`], ['adapter', out.adapter],

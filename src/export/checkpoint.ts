@@ -231,6 +231,11 @@ export function indexJson(plan: ExportPlan): string {
 
 /** Per-block lists in some configs (one entry per layer): filtered with the kept blocks. */
 export const PER_LAYER_CONFIG_KEYS = ['layer_types', 'no_rope_layers'];
+/**
+ * Qwen2/Qwen3 window the layers >= max_window_layers (with use_sliding_window): the threshold becomes
+ * the number of kept blocks below it, so every kept block keeps its kind of attention.
+ */
+export const LAYER_THRESHOLD_CONFIG_KEYS = ['max_window_layers'];
 
 /** [start, end) of each top-level value in a JSON object text, by key. Throws on malformed text. */
 function topLevelValueSpans(text: string): Map<string, [number, number]> {
@@ -295,7 +300,8 @@ function topLevelValueSpans(text: string): Map<string, [number, number]> {
 
 /**
  * config.json of the pruned model: num_hidden_layers = kept.length, per-layer lists filtered,
- * torch_dtype/dtype = "float16" when converting; every other byte unchanged.
+ * layer thresholds (max_window_layers) recounted over the kept blocks, torch_dtype/dtype = "float16"
+ * when converting; every other byte unchanged.
  */
 export function prunedConfigText(configText: string, kept: readonly number[], options: { toF16?: boolean } = {}): string {
   let config: Record<string, unknown>;
@@ -315,6 +321,10 @@ export function prunedConfigText(configText: string, kept: readonly number[], op
       if (v.length !== L) throw new ExportError(`config.json: ${key} has ${v.length} entries for ${L} layers`);
       edits.set(key, JSON.stringify(kept.map((b) => v[b])));
     }
+  }
+  for (const key of LAYER_THRESHOLD_CONFIG_KEYS) {
+    const v = config[key];
+    if (typeof v === 'number' && Number.isInteger(v)) edits.set(key, String(kept.filter((b) => b < v).length));
   }
   if (options.toF16) {
     for (const key of ['torch_dtype', 'dtype']) if (typeof config[key] === 'string') edits.set(key, '"float16"');

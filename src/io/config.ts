@@ -4,8 +4,10 @@
  * than silently computing something else.
  */
 import { InvalidConfigError, UnsupportedConfigError } from './errors';
+import { FAMILIES, SUPPORTED_ARCHITECTURES, defaultHeadDim, defaultTie, familyTraits, type FamilyEntry, type FamilyTraits } from './families';
 
-export type Architecture = 'LlamaForCausalLM' | 'MistralForCausalLM';
+/** config.json architectures[0] of a supported family (src/io/families.ts). */
+export type Architecture = string;
 
 /** Llama 3.x frequency-dependent RoPE scaling (transformers' `_compute_llama3_parameters`). */
 export interface Llama3RopeScaling {
@@ -16,7 +18,8 @@ export interface Llama3RopeScaling {
   originalMaxPositionEmbeddings: number;
 }
 
-export interface ModelConfig {
+/** The LLaMA block's shape plus what the family changes in it (FamilyTraits). */
+export interface ModelConfig extends FamilyTraits {
   architecture: Architecture;
   hiddenSize: number;
   intermediateSize: number;
@@ -59,9 +62,6 @@ export const CONFIG_LIMITS = {
   original_max_position_embeddings: 1 << 24,
 } as const;
 
-const SUPPORTED_ARCHS: Architecture[] = ['LlamaForCausalLM', 'MistralForCausalLM'];
-const MODEL_TYPE_TO_ARCH: Record<string, Architecture> = { llama: 'LlamaForCausalLM', mistral: 'MistralForCausalLM' };
-
 type Json = Record<string, unknown>;
 
 /** Parses config.json text (or an already parsed object). */
@@ -77,18 +77,8 @@ export function parseConfig(input: string | unknown): ModelConfig {
   if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new InvalidConfigError('(file)', 'is not a JSON object');
   const c = raw as Json;
 
-  const architecture = parseArchitecture(c);
-
-  const hiddenAct = c.hidden_act ?? c.hidden_activation ?? 'silu';
-  if (hiddenAct !== 'silu') throw new UnsupportedConfigError('hidden_act', hiddenAct, '"silu"');
-  for (const field of ['attention_bias', 'mlp_bias']) {
-    if (c[field] !== undefined && c[field] !== null && c[field] !== false) {
-      throw new UnsupportedConfigError(field, c[field], 'false (LLaMA projections have no bias)');
-    }
-  }
-  if (c.sliding_window !== undefined && c.sliding_window !== null) {
-    throw new UnsupportedConfigError('sliding_window', c.sliding_window, 'null (full causal attention only)');
-  }
+  const entry = parseArchitecture(c);
+  const architecture = entry.architecture;
   if (c.quantization_config !== undefined && c.quantization_config !== null) {
     throw new UnsupportedConfigError('quantization_config', describe(c.quantization_config), 'none (unquantized F32/F16/BF16 weights)');
   }
@@ -102,7 +92,9 @@ export function parseConfig(input: string | unknown): ModelConfig {
     throw new InvalidConfigError('num_key_value_heads', `(${numKvHeads}) must divide num_attention_heads (${numHeads})`);
   }
   let headDim: number;
-  if (c.head_dim == null) {
+  if (c.head_dim == null && defaultHeadDim(entry.family) !== null) {
+    headDim = defaultHeadDim(entry.family)!;
+  } else if (c.head_dim == null) {
     if (hiddenSize % numHeads !== 0) {
       throw new InvalidConfigError('head_dim', `is absent and hidden_size (${hiddenSize}) is not a multiple of num_attention_heads (${numHeads})`);
     }
@@ -122,7 +114,7 @@ export function parseConfig(input: string | unknown): ModelConfig {
   const ropeTheta = thetaSource.rope_theta == null ? 10000 : posNumber(thetaSource, 'rope_theta');
   const ropeScaling = parseRopeScaling(c.rope_scaling ?? ropeParams ?? null, c.rope_scaling != null ? 'rope_scaling' : 'rope_parameters');
 
-  const tie = c.tie_word_embeddings ?? false;
+  const tie = c.tie_word_embeddings ?? defaultTie(entry.family);
   if (typeof tie !== 'boolean') throw new InvalidConfigError('tie_word_embeddings', `must be true or false, got ${JSON.stringify(tie)}`);
 
   const bosTokenId = c.bos_token_id == null ? null : tokenId(c.bos_token_id, 'bos_token_id');
@@ -132,6 +124,7 @@ export function parseConfig(input: string | unknown): ModelConfig {
   const torchDtype = typeof dtypeField === 'string' ? dtypeField : null;
 
   return {
+    ...familyTraits(entry.family, c, numLayers, hiddenSize, torchDtype),
     architecture,
     hiddenSize,
     intermediateSize,
@@ -151,22 +144,23 @@ export function parseConfig(input: string | unknown): ModelConfig {
   };
 }
 
-function parseArchitecture(c: Json): Architecture {
+function parseArchitecture(c: Json): FamilyEntry {
   const archs = c.architectures;
   if (archs != null) {
     if (!Array.isArray(archs) || archs.some((a) => typeof a !== 'string')) {
       throw new InvalidConfigError('architectures', 'must be a list of class names');
     }
-    const found = (archs as string[]).find((a): a is Architecture => (SUPPORTED_ARCHS as string[]).includes(a));
-    if (!found) throw new UnsupportedConfigError('architectures', archs, SUPPORTED_ARCHS.join(', '));
+    const found = (archs as string[]).map((a) => FAMILIES.find((f) => f.architecture === a)).find((f) => f !== undefined);
+    if (!found) throw new UnsupportedConfigError('architectures', archs, SUPPORTED_ARCHITECTURES.join(', '));
     return found;
   }
   const modelType = c.model_type;
-  if (typeof modelType === 'string' && MODEL_TYPE_TO_ARCH[modelType]) return MODEL_TYPE_TO_ARCH[modelType]!;
+  const byType = FAMILIES.find((f) => f.modelType === modelType);
+  if (byType) return byType;
   throw new UnsupportedConfigError(
     modelType == null ? 'architectures' : 'model_type',
     modelType ?? null,
-    `${SUPPORTED_ARCHS.join(', ')} (model_type "llama" or "mistral")`,
+    `${SUPPORTED_ARCHITECTURES.join(', ')} (model_type ${FAMILIES.map((f) => `"${f.modelType}"`).join(', ')})`,
   );
 }
 
@@ -231,23 +225,39 @@ export interface TensorSpec {
   isNorm: boolean;
 }
 
-/** Every tensor a LlamaForCausalLM with this config needs, in load order. */
+/**
+ * Every tensor of one block (the suffix after `model.layers.{i}.`) with its shape, in the order the
+ * criteria score them (fixtures: criteria.weight_kinds): the LLaMA projections, the family's
+ * projection biases and q/k norms, the MLP, the two norms.
+ */
+export function blockTensorSpecs(config: ModelConfig): TensorSpec[] {
+  const { hiddenSize: h, intermediateSize: f, numHeads, numKvHeads, headDim } = config;
+  const q = numHeads * headDim;
+  const kv = numKvHeads * headDim;
+  const biasWidth = { q_proj: q, k_proj: kv, v_proj: kv, o_proj: h };
+  return [
+    { name: 'self_attn.q_proj.weight', shape: [q, h], isNorm: false },
+    { name: 'self_attn.k_proj.weight', shape: [kv, h], isNorm: false },
+    { name: 'self_attn.v_proj.weight', shape: [kv, h], isNorm: false },
+    { name: 'self_attn.o_proj.weight', shape: [h, q], isNorm: false },
+    // biases and q/k norm weights are tiny vectors: kept in f32 like the norms
+    ...config.projectionBias.map((p) => ({ name: `self_attn.${p}.bias`, shape: [biasWidth[p]], isNorm: true })),
+    ...(config.qkNorm ? ['q_norm', 'k_norm'].map((n) => ({ name: `self_attn.${n}.weight`, shape: [headDim], isNorm: true })) : []),
+    { name: 'mlp.gate_proj.weight', shape: [f, h], isNorm: false },
+    { name: 'mlp.up_proj.weight', shape: [f, h], isNorm: false },
+    { name: 'mlp.down_proj.weight', shape: [h, f], isNorm: false },
+    { name: 'input_layernorm.weight', shape: [h], isNorm: true },
+    { name: 'post_attention_layernorm.weight', shape: [h], isNorm: true },
+  ];
+}
+
+/** Every tensor a model with this config needs, in load order. */
 export function expectedTensors(config: ModelConfig): TensorSpec[] {
-  const { hiddenSize: h, intermediateSize: f, numHeads, numKvHeads, headDim, vocabSize: v } = config;
+  const { hiddenSize: h, vocabSize: v } = config;
   const out: TensorSpec[] = [{ name: 'model.embed_tokens.weight', shape: [v, h], isNorm: false }];
+  const block = blockTensorSpecs(config);
   for (let i = 0; i < config.numLayers; i++) {
-    const p = `model.layers.${i}.`;
-    out.push(
-      { name: `${p}input_layernorm.weight`, shape: [h], isNorm: true },
-      { name: `${p}self_attn.q_proj.weight`, shape: [numHeads * headDim, h], isNorm: false },
-      { name: `${p}self_attn.k_proj.weight`, shape: [numKvHeads * headDim, h], isNorm: false },
-      { name: `${p}self_attn.v_proj.weight`, shape: [numKvHeads * headDim, h], isNorm: false },
-      { name: `${p}self_attn.o_proj.weight`, shape: [h, numHeads * headDim], isNorm: false },
-      { name: `${p}post_attention_layernorm.weight`, shape: [h], isNorm: true },
-      { name: `${p}mlp.gate_proj.weight`, shape: [f, h], isNorm: false },
-      { name: `${p}mlp.up_proj.weight`, shape: [f, h], isNorm: false },
-      { name: `${p}mlp.down_proj.weight`, shape: [h, f], isNorm: false },
-    );
+    out.push(...block.map((t) => ({ ...t, name: `model.layers.${i}.${t.name}` })));
   }
   out.push({ name: 'model.norm.weight', shape: [h], isNorm: true });
   if (!config.tieWordEmbeddings) out.push({ name: 'lm_head.weight', shape: [v, h], isNorm: false });

@@ -29,7 +29,18 @@ function layoutDocument(config: ModelConfig, tensors: Pick<TensorEntry, 'name' |
   const index = [...tensors]
     .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))
     .map((t) => [t.name, t.dtype, t.shape, t.end - t.begin]);
-  return { version: 1, config, tensors: index };
+  return { version: 1, config: fingerprintedConfig(config), tensors: index };
+}
+
+/**
+ * The config as the fingerprint sees it: a model that computes as LLaMA (LLaMA, Mistral without a
+ * window) keeps the fingerprint it had before families existed; others carry their traits.
+ */
+function fingerprintedConfig(config: ModelConfig): Partial<ModelConfig> {
+  const { family, projectionBias, qkNorm, normOffset, activation, windows, embedScale, ...llama } = config;
+  const asLlama = (family === 'llama' || family === 'mistral') && projectionBias.length === 0 && !qkNorm && normOffset === 0 &&
+    activation === 'silu' && windows.every((w) => w === null) && embedScale === null;
+  return asLlama ? llama : config;
 }
 
 export async function layoutFingerprint(

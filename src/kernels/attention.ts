@@ -13,12 +13,15 @@ export interface AttentionShape {
   T: number;
   nHeads: number;
   nKvHeads: number;
-  /** Multiple of 16, at most 256 (LLaMA: 64 or 128). */
+  /** Even, at most 256 (LLaMA: 64 or 128; Gemma 256; Qwen3 from its config). */
   headDim: number;
+  /** Sliding window: a query at position t sees keys t - window < s <= t. Absent or null: all earlier keys. */
+  window?: number | null;
 }
 
 function checkShape(s: AttentionShape): void {
-  if (s.headDim % 16 !== 0 || s.headDim > 256) throw new Error(`attention: head_dim ${s.headDim} must be a multiple of 16 <= 256`);
+  if (s.headDim % 2 !== 0 || s.headDim > 256) throw new Error(`attention: head_dim ${s.headDim} must be even and <= 256`);
+  if (s.window != null && (!Number.isSafeInteger(s.window) || s.window < 1)) throw new Error(`attention: window ${s.window} must be a positive integer`);
   if (s.nHeads % s.nKvHeads !== 0) throw new Error('attention: nHeads must be a multiple of nKvHeads');
 }
 
@@ -26,7 +29,7 @@ function params(rt: GpuRuntime, s: AttentionShape, maxLen: number, nsplit: numbe
   return rt.uniform(
     packParams([
       { u32: s.B }, { u32: s.T }, { u32: s.nHeads }, { u32: s.nKvHeads }, { u32: maxLen }, { u32: nsplit },
-      { f32: 1 / Math.sqrt(s.headDim) },
+      { f32: 1 / Math.sqrt(s.headDim) }, { u32: Math.min(s.window ?? 0, 0xffffffff) },
     ]),
     'attention.params',
   );
@@ -46,13 +49,16 @@ export class AttentionPrefill {
 
   constructor(rt: GpuRuntime, a: AttentionShape & { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer; out: GPUBuffer; lse: GPUBuffer; kernel?: 'tiled' | 'direct' }) {
     checkShape(a);
-    this.kernel = a.kernel ?? (isCpuAdapter(rt.ctx.adapter) ? 'direct' : 'tiled');
-    const direct = this.kernel === 'direct';
     const smem = (16 * a.headDim + 512) * 4;
-    if (!direct && smem > rt.device.limits.maxComputeWorkgroupStorageSize) {
+    const fits = smem <= rt.device.limits.maxComputeWorkgroupStorageSize;
+    this.kernel = a.kernel ?? (isCpuAdapter(rt.ctx.adapter) || !fits ? 'direct' : 'tiled');
+    const direct = this.kernel === 'direct';
+    if (!direct && !fits) {
       throw new Error(`attention prefill: head_dim ${a.headDim} needs ${smem} B of workgroup memory (limit ${rt.device.limits.maxComputeWorkgroupStorageSize})`);
     }
-    const pipeline = rt.pipelines.get(shader(), direct ? 'prefill_direct' : 'prefill', { D: a.headDim });
+    // The direct kernel's vec4 views need head_dim % 4 == 0; other head dims take its scalar form.
+    const entry = !direct ? 'prefill' : a.headDim % 4 === 0 ? 'prefill_direct' : 'prefill_direct_any';
+    const pipeline = rt.pipelines.get(shader(), entry, { D: a.headDim });
     const bindGroup = bindAt(rt, pipeline, { 0: params(rt, a, 0, 1), 2: a.q, 3: a.k, 4: a.v, 5: a.out, 10: a.lse }, 'attention.prefill');
     const groups = direct ? Math.ceil((a.B * a.nHeads * a.T) / 64) : a.B * a.nHeads * Math.ceil(a.T / 16);
     this.dispatch = { pipeline, bindGroup, grid: rt.grid(groups) };

@@ -19,11 +19,13 @@ export interface EmbeddingArgs {
   table: GPUBuffer;
   /** f32 output [rows, dim]. */
   y: GPUBuffer;
+  /** Multiplier of every row (Gemma: sqrt(hidden) in the model dtype); default 1. */
+  scale?: number;
   /** Test hook: pretend maxStorageBufferBindingSize is this many bytes. */
   maxBindingBytes?: number;
 }
 
-/** Token-embedding gather; a table over the binding limit is bound in row windows (one dispatch each). */
+/** Token-embedding gather (times `scale`); a table over the binding limit is bound in row windows (one dispatch each). */
 export class Embedding {
   private readonly dispatches: Dispatch[];
 
@@ -32,7 +34,7 @@ export class Embedding {
     const slices = planWeightSlices(rt, a.V, a.dim, a.dtype, a.table, a.maxBindingBytes);
     this.dispatches = slices.map((s, i) => {
       const params = rt.uniform(
-        packParams([{ u32: n }, { u32: a.dim }, { u32: s.row0 }, { u32: s.rows }, { u32: a.V }, { u32: i === 0 ? 1 : 0 }]),
+        packParams([{ u32: n }, { u32: a.dim }, { u32: s.row0 }, { u32: s.rows }, { u32: a.V }, { u32: i === 0 ? 1 : 0 }, { f32: a.scale ?? 1 }]),
         'embedding.params',
       );
       return prepare(rt, shader, 'main', { WG, W_F16: a.dtype === 'f16' },

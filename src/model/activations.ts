@@ -18,6 +18,12 @@ export interface Activations {
   lse?: GPUBuffer;
   /** SwiGLU activations [rows, intermediate]. */
   h: GPUBuffer;
+  /** Qwen3: q and k before their per-head RMSNorm (the projections' outputs, biases added). */
+  qRaw?: GPUBuffer;
+  kRaw?: GPUBuffer;
+  /** A gate activation other than silu (Gemma) runs the MLP unfused: gate and up outputs [rows, intermediate]. */
+  gate?: GPUBuffer;
+  up?: GPUBuffer;
 }
 
 /** `batched`: the shape runs the cache-free attention (batched forward, the backward's recompute), which also writes lse. */
@@ -33,10 +39,14 @@ export function createActivations(rt: GpuRuntime, c: ModelConfig, rows: number, 
     attn: f32(c.numHeads * c.headDim, 'attn'),
     lse: batched ? f32(c.numHeads, 'lse') : undefined,
     h: f32(c.intermediateSize, 'h'),
+    ...(c.qkNorm ? { qRaw: f32(c.numHeads * c.headDim, 'q_raw'), kRaw: f32(c.numKvHeads * c.headDim, 'k_raw') } : {}),
+    ...(c.activation !== 'silu' ? { gate: f32(c.intermediateSize, 'gate'), up: f32(c.intermediateSize, 'up') } : {}),
   };
 }
 
 /** Bytes of one batched shape's activations, for memory estimates. */
 export function activationBytes(c: ModelConfig, rows: number): number {
-  return rows * 4 * (2 * c.hiddenSize + 2 * (c.numHeads + c.numKvHeads) * c.headDim + c.numHeads + c.intermediateSize);
+  const qkRaw = c.qkNorm ? (c.numHeads + c.numKvHeads) * c.headDim : 0;
+  const gateUp = c.activation !== 'silu' ? 2 * c.intermediateSize : 0;
+  return rows * 4 * (2 * c.hiddenSize + 2 * (c.numHeads + c.numKvHeads) * c.headDim + c.numHeads + c.intermediateSize + qkRaw + gateUp);
 }

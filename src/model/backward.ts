@@ -19,7 +19,7 @@ import { createStorageBuffer } from '../gpu/buffers';
 import { BufferLedger } from '../gpu/ledger';
 import type { GpuRuntime } from '../gpu/runtime';
 import type { GpuTensor } from '../gpu/tensor';
-import type { ModelConfig } from '../io/config';
+import { blockTensorSpecs, type ModelConfig } from '../io/config';
 import { AttentionBackward } from '../kernels/backward/attention';
 import { CrossEntropyBackward } from '../kernels/backward/cross-entropy';
 import { LinearBackward } from '../kernels/backward/linear';
@@ -38,7 +38,8 @@ import type { BlockWeights } from './weights';
 
 /** The linear layers of a block (BlockWeights keys). */
 export type LinearName = 'q' | 'k' | 'v' | 'o' | 'gate' | 'up' | 'down';
-export type NormName = 'inputNorm' | 'postNorm';
+/** The block's RMSNorms: the two of LLaMA, and Qwen3's per-head q / k norms. */
+export type NormName = 'inputNorm' | 'postNorm' | 'qNorm' | 'kNorm';
 
 /** A block's linear layer y = x W^T at the moment its output gradient is complete. Buffers are f32. */
 export interface LinearGradient {
@@ -75,6 +76,16 @@ export interface NormGradient {
   rinv: GPUBuffer;
 }
 
+/** A projection's bias b [N] at the moment the layer's output gradient dy [M, N] is complete: dL/db = sum_rows dy. */
+export interface BiasGradient {
+  block: number;
+  name: 'q' | 'k' | 'v' | 'o';
+  M: number;
+  N: number;
+  bias: GpuTensor;
+  dy: GPUBuffer;
+}
+
 /**
  * What consumes the weight gradients. Called while a block's backward is built; the returned ops
  * are encoded in that block's pass right after the layer's dx (before x or dy are overwritten).
@@ -84,6 +95,7 @@ export interface NormGradient {
 export interface GradientConsumer {
   linear?(rt: GpuRuntime, g: LinearGradient): Encodable[];
   norm?(rt: GpuRuntime, g: NormGradient): Encodable[];
+  bias?(rt: GpuRuntime, g: BiasGradient): Encodable[];
 }
 
 export interface BackwardOptions {
@@ -132,7 +144,7 @@ function headChunkRows(rt: GpuRuntime, c: ModelConfig, rows: number, budget: num
  *   then the larger of
  *     head            logits chunk C*V (C rows per chunk) + the nf chunk C*hidden when chunked + R
  *     block backward  n2 R*hidden; g, u 2 R*I; dm/da R*max(I, H*D); dQ R*H*D; dK, dV 2 R*KVH*D;
- *                     delta R*H; rinv 2R
+ *                     delta R*H; rinv 2R; with q/k norms dQ, dK before them R*(H+KVH)*D and rinv R*(H+KVH)
  */
 export function backwardMemoryEstimate(c: ModelConfig, N: number, T: number, logitsBudgetBytes = LOGITS_BUDGET_BYTES, maxBinding = 1 << 30): number {
   const R = N * T;
@@ -145,7 +157,8 @@ export function backwardMemoryEstimate(c: ModelConfig, N: number, T: number, log
   const forward = activationBytes(c, R) + R * 12;
   const grads = 2 * R * Hd * 4;
   const head = 4 * (C * c.vocabSize + (C < R ? C * Hd : 0) + R);
-  const block = 4 * R * (Hd + 2 * I + Math.max(I, qd) + qd + 2 * kvd + c.numHeads + 2);
+  const qkNorm = c.qkNorm ? (qd + kvd) + c.numHeads + c.numKvHeads : 0;
+  const block = 4 * R * (Hd + 2 * I + Math.max(I, qd) + qd + 2 * kvd + c.numHeads + 2 + qkNorm);
   return captures + forward + grads + Math.max(head, block);
 }
 
@@ -241,6 +254,8 @@ export async function* backward(
       dQ: f32(R * qd, 'dQ'),
       dK: f32(R * kvd, 'dK'),
       dV: f32(R * kvd, 'dV'),
+      // Qwen3: the gradients of q and k before their per-head norms
+      ...(c.qkNorm ? { dQraw: f32(R * qd, 'dQraw'), dKraw: f32(R * kvd, 'dKraw') } : {}),
     }), own);
 
     // ---- blocks in reverse: recompute from the block input, then backward; dResid carries dL/dx
@@ -270,7 +285,7 @@ interface BlockBuffers {
   x0: GPUBuffer;
   /** Activations as the recompute left them (see BlockSaves). */
   a: Activations;
-  g: { saves: BlockSaves; dResid: GPUBuffer; dNorm: GPUBuffer; dm: GPUBuffer; dQ: GPUBuffer; dK: GPUBuffer; dV: GPUBuffer };
+  g: { saves: BlockSaves; dResid: GPUBuffer; dNorm: GPUBuffer; dm: GPUBuffer; dQ: GPUBuffer; dK: GPUBuffer; dV: GPUBuffer; dQraw?: GPUBuffer; dKraw?: GPUBuffer };
 }
 
 /**
@@ -291,27 +306,56 @@ function blockBackwardOps(rt: GpuRuntime, c: ModelConfig, w: BlockWeights, s: Bl
     new LinearBackward(rt, { M, N, K, dtype: w[name].dtype, dy, w: w[name].buffer, dx, accumulate }),
     ...(consumer.linear?.(rt, { block, name, M, N, K, weight: w[name], x, dy, dx }) ?? []),
   ];
-  /** dResid += norm backward, then the consumer's ops for the norm weight. */
-  const norm = (name: NormName, x: GPUBuffer): Encodable[] => {
-    const shape = { rows: M, dim: Hd, eps, weightF16: isF16(w[name]) };
-    const op = new RmsNormBackward(rt, { ...shape, x, w: w[name].buffer, dy: g.dNorm, dx: g.dResid, accumulate: true });
-    return [op, ...(consumer.norm?.(rt, { block, name, ...shape, weight: w[name], x, dy: g.dNorm, rinv: op.rinv }) ?? [])];
+  /**
+   * dx (+)= norm backward through the applied weight, then the consumer's ops for the weight as stored
+   * (Gemma applies 1 + w; dL/dw is the same, the score multiplies by w). Default: the block norms, dResid += .
+   */
+  const norm = (name: NormName, x: GPUBuffer, o: { rows: number; dim: number; dy: GPUBuffer; dx: GPUBuffer; accumulate: boolean } =
+    { rows: M, dim: Hd, dy: g.dNorm, dx: g.dResid, accumulate: true }): Encodable[] => {
+    const applied = w[name]!;
+    const stored = name === 'inputNorm' || name === 'postNorm' ? storedNorm(c, w, name) : applied;
+    const shape = { rows: o.rows, dim: o.dim, eps, weightF16: isF16(applied) };
+    const op = new RmsNormBackward(rt, { ...shape, x, w: applied.buffer, dy: o.dy, dx: o.dx, accumulate: o.accumulate });
+    return [op, ...(consumer.norm?.(rt, { block, name, ...shape, weight: stored, x, dy: o.dy, rinv: op.rinv }) ?? [])];
   };
-  const heads = { B: s.N, T: s.T, nHeads: c.numHeads, nKvHeads: c.numKvHeads, headDim: c.headDim };
+  /** The consumer's ops for a projection's bias (it changes no activation gradient). */
+  const bias = (name: 'q' | 'k' | 'v' | 'o', N: number, dy: GPUBuffer): Encodable[] => {
+    const b = w.bias[name];
+    return b ? consumer.bias?.(rt, { block, name, M, N, bias: b, dy }) ?? [] : [];
+  };
+  const heads = { B: s.N, T: s.T, nHeads: c.numHeads, nKvHeads: c.numKvHeads, headDim: c.headDim, window: c.windows[w.index] ?? null };
+  // Qwen3: dq, dk after RoPE's backward are the gradients of the normed heads; the norms' backward gives the projections'.
+  const dq = c.qkNorm ? g.dQraw! : g.dQ;
+  const dk = c.qkNorm ? g.dKraw! : g.dK;
+  const qkNormBackward: Encodable[] = c.qkNorm ? [
+    ...norm('qNorm', a.qRaw!, { rows: M * c.numHeads, dim: c.headDim, dy: g.dQ, dx: dq, accumulate: false }),
+    ...norm('kNorm', a.kRaw!, { rows: M * c.numKvHeads, dim: c.headDim, dy: g.dK, dx: dk, accumulate: false }),
+  ] : [];
   return [
     ...linear('down', Hd, I, a.h, g.dResid, g.dm),
-    new SwiGluBackward(rt, { n: M * I, g: gate, u: up, dh: g.dm }), // in place: gate <- dg, up <- du
+    new SwiGluBackward(rt, { n: M * I, g: gate, u: up, dh: g.dm, activation: c.activation }), // in place: gate <- dg, up <- du
     ...linear('gate', I, Hd, n2, gate, g.dNorm),
     ...linear('up', I, Hd, n2, up, g.dNorm, true),
     ...norm('postNorm', a.x),
     ...linear('o', Hd, qd, a.attn, g.dResid, g.dm),
+    ...bias('o', Hd, g.dResid),
     new AttentionBackward(rt, { ...heads, q: a.q, k: a.k, v: a.v, out: a.attn, lse: a.lse!, dOut: g.dm, dq: g.dQ, dk: g.dK, dv: g.dV }),
     new RopeBackward(rt, { rows: M, T: s.T, headDim: c.headDim, nHeads: c.numHeads, nKvHeads: c.numKvHeads, dq: g.dQ, dk: g.dK, theta: c.ropeTheta, ...ropeScaling(c) }),
-    ...linear('q', qd, Hd, a.xn, g.dQ, g.dNorm),
-    ...linear('k', kvd, Hd, a.xn, g.dK, g.dNorm, true),
+    ...qkNormBackward,
+    ...linear('q', qd, Hd, a.xn, dq, g.dNorm),
+    ...bias('q', qd, dq),
+    ...linear('k', kvd, Hd, a.xn, dk, g.dNorm, true),
+    ...bias('k', kvd, dk),
     ...linear('v', kvd, Hd, a.xn, g.dV, g.dNorm, true),
+    ...bias('v', kvd, g.dV),
     ...norm('inputNorm', x0),
   ];
+}
+
+/** A block norm's weight as the checkpoint stores it (BlockWeights.stored), where the forward applies 1 + w. */
+function storedNorm(c: ModelConfig, w: BlockWeights, name: 'inputNorm' | 'postNorm'): GpuTensor {
+  if (c.normOffset === 0) return w[name];
+  return w.stored[blockTensorSpecs(c).findIndex((t) => t.name === (name === 'inputNorm' ? 'input_layernorm.weight' : 'post_attention_layernorm.weight'))]!;
 }
 
 function inPass(encoder: GPUCommandEncoder, ops: Encodable[]): void {

@@ -80,7 +80,7 @@ export class BatchForward {
       const act = createActivations(rt, c, R, 'batch', true);
       const step = new StepBuffer(rt, 0);
       const embed = new Embedding(rt, {
-        rows: R, V: c.vocabSize, dim: c.hiddenSize, dtype: weights.embed.dtype, ids, table: weights.embed.buffer, y: act.x,
+        rows: R, V: c.vocabSize, dim: c.hiddenSize, dtype: weights.embed.dtype, ids, table: weights.embed.buffer, y: act.x, scale: c.embedScale ?? 1,
       });
       const blocks = weights.blocks.map((w, i) => buildBlockOps(rt, c, w, act, { B, T, step, adapter: adapters?.(i) }));
       const finalNorm = new RmsNorm(rt, {

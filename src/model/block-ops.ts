@@ -12,12 +12,18 @@
  * With an adapter (LoRA), every linear layer's output gets the adapter's path added right after the
  * layer, so nothing that would skip it is fused (no fused norms, one dispatch per projection, gate /
  * up stored apart before SwiGLU).
+ * Family differences (src/io/families.ts) are ops added around the same kernels: a projection's bias
+ * is a BiasAdd right after it (and its adapter), Qwen3's q/k norms are RmsNorms over each head of the
+ * projections' outputs (a.qRaw, a.kRaw) into a.q / a.k before RoPE, a sliding window is the attention
+ * kernels' `window`, a gate activation other than silu (Gemma's GELU) runs the MLP unfused (no SwiGLU
+ * epilogue), and Gemma's (1 + w) norms are weights made at load (BlockWeights.inputNorm).
  */
 import type { GpuRuntime } from '../gpu/runtime';
 import { bytesPerElement } from '../gpu/tensor';
 import type { ModelConfig } from '../io/config';
 import { AttentionDecode, AttentionPrefill, type KvCache } from '../kernels/attention';
 import type { Encodable, StepBuffer } from '../kernels/common';
+import { BiasAdd } from '../kernels/bias';
 import { SwiGlu } from '../kernels/elementwise';
 import type { FusedNorm } from '../kernels/matmul';
 import { createLinear, Matvec, usesMatvec } from '../kernels/matvec';
@@ -84,7 +90,18 @@ export function buildBlockOps(rt: GpuRuntime, c: ModelConfig, w: BlockWeights, a
   const normOps = (weight: NormWeight): Encodable[] => (fused ? [] : [rmsNorm(weight, a.xn)]);
   const input = (weight: NormWeight): { x: GPUBuffer; norm?: FusedNorm } =>
     fused ? { x: a.x, norm: { weight: weight.buffer, dtype: weight.dtype, eps: c.rmsNormEps } } : { x: a.xn };
-  const heads = { B: s.B, T: s.T, nHeads: c.numHeads, nKvHeads: c.numKvHeads, headDim: c.headDim };
+  const heads = { B: s.B, T: s.T, nHeads: c.numHeads, nKvHeads: c.numKvHeads, headDim: c.headDim, window: c.windows[w.index] ?? null };
+  const bias = (name: 'q' | 'k' | 'v' | 'o', N: number, y: GPUBuffer): Encodable[] => {
+    const b = w.bias[name];
+    return b ? [new BiasAdd(rt, { rows: M, N, bias: b, y })] : [];
+  };
+  // Qwen3: the projections write q and k before their per-head norms, which then write a.q and a.k.
+  if (c.qkNorm && (!a.qRaw || !a.kRaw || !w.qNorm || !w.kNorm)) throw new Error('buildBlockOps: q/k norms need their weights and activations (createActivations)');
+  const qOut = c.qkNorm ? a.qRaw! : a.q;
+  const kOut = c.qkNorm ? a.kRaw! : a.k;
+  const headNorm = (weight: NormWeight, nHeads: number, x: GPUBuffer, y: GPUBuffer) =>
+    new RmsNorm(rt, { rows: M * nHeads, dim: c.headDim, eps: c.rmsNormEps, weightF16: weight.dtype === 'f16', x, w: weight.buffer, y });
+  const qkNormOps: Encodable[] = c.qkNorm ? [headNorm(w.qNorm!, c.numHeads, qOut, a.q), headNorm(w.kNorm!, c.numKvHeads, kOut, a.k)] : [];
   // With a cache (generation), RoPE happens inside the cache write and the split attention; the batched
   // prefill rotates q and k in place first.
   const ropeOps: Encodable[] = s.cache ? [] : [new Rope(rt, {
@@ -99,7 +116,7 @@ export function buildBlockOps(rt: GpuRuntime, c: ModelConfig, w: BlockWeights, a
       rope: { invFreq: ropeTable(rt, c.headDim, c.ropeTheta, ropeScaling(c).scaling) },
     })
     : new AttentionPrefill(rt, { ...heads, q: a.q, k: a.k, v: a.v, out: a.attn, lse: a.lse! });
-  const mlp: Encodable[] = s.saves || s.adapter ? unfusedMlp() : [
+  const mlp: Encodable[] = s.saves || s.adapter || c.activation !== 'silu' ? unfusedMlp() : [
     ...normOps(w.postNorm),
     createLinear(rt, { M, N: I, K: H, dtype: w.gate.dtype, ...input(w.postNorm), w: w.gate.buffer, wUp: w.up.buffer, y: a.h, epilogue: 'swiglu' }),
     createLinear(rt, { M, N: H, K: I, dtype: w.down.dtype, x: a.h, w: w.down.buffer, y: a.x, epilogue: 'residual' }),
@@ -107,14 +124,14 @@ export function buildBlockOps(rt: GpuRuntime, c: ModelConfig, w: BlockWeights, a
   /** Norm, gate and up stored apart, SwiGLU; the recompute stops there (the block output was captured). */
   function unfusedMlp(): Encodable[] {
     const n2 = s.saves?.n2 ?? a.xn;
-    const { gate, up } = s.saves ?? s.adapter!.mlpScratch();
+    const { gate, up } = s.saves ?? s.adapter?.mlpScratch() ?? { gate: a.gate!, up: a.up! };
     return [
       rmsNorm(w.postNorm, n2),
       createLinear(rt, { M, N: I, K: H, dtype: w.gate.dtype, x: n2, w: w.gate.buffer, y: gate }),
       ...adapt('gate', I, H, n2, gate),
       createLinear(rt, { M, N: I, K: H, dtype: w.up.dtype, x: n2, w: w.up.buffer, y: up }),
       ...adapt('up', I, H, n2, up),
-      new SwiGlu(rt, { n: M * I, g: gate, u: up, h: a.h }),
+      new SwiGlu(rt, { n: M * I, g: gate, u: up, h: a.h, activation: c.activation }),
       ...(s.saves ? [] : [
         createLinear(rt, { M, N: H, K: I, dtype: w.down.dtype, x: a.h, w: w.down.buffer, y: a.x, epilogue: 'residual' }),
         ...adapt('down', H, I, a.h, a.x),
@@ -123,11 +140,16 @@ export function buildBlockOps(rt: GpuRuntime, c: ModelConfig, w: BlockWeights, a
   }
   return [
     ...normOps(w.inputNorm),
-    ...qkvOps(rt, { M, qDim, kvDim, K: H, w, a, input: input(w.inputNorm), adapt: s.adapter ? adapt : undefined }),
+    ...qkvOps(rt, { M, qDim, kvDim, K: H, w, a, out: { q: qOut, k: kOut, v: a.v }, input: input(w.inputNorm), adapt: s.adapter ? adapt : undefined }),
+    ...bias('q', qDim, qOut),
+    ...bias('k', kvDim, kOut),
+    ...bias('v', kvDim, a.v),
+    ...qkNormOps,
     ...ropeOps,
     attention,
     createLinear(rt, { M, N: H, K: qDim, dtype: w.o.dtype, x: a.attn, w: w.o.buffer, y: a.x, epilogue: 'residual' }),
     ...adapt('o', H, qDim, a.attn, a.x),
+    ...bias('o', H, a.x),
     ...mlp,
   ];
 }
@@ -141,24 +163,26 @@ function qkvOps(
   rt: GpuRuntime,
   o: {
     M: number; qDim: number; kvDim: number; K: number; w: BlockWeights; a: Activations; input: { x: GPUBuffer; norm?: FusedNorm };
+    /** Where q, k and v go (a.q / a.k, or a.qRaw / a.kRaw before q/k norms). */
+    out: { q: GPUBuffer; k: GPUBuffer; v: GPUBuffer };
     adapt?: (name: LinearName, N: number, K: number, x: GPUBuffer, y: GPUBuffer) => Encodable[];
   },
 ): Encodable[] {
-  const { M, qDim, kvDim, K, w, a, input, adapt } = o;
+  const { M, qDim, kvDim, K, w, input, adapt, out } = o;
   const bytes = (N: number) => N * K * bytesPerElement(w.q.dtype);
   const oneDispatch = !adapt && usesMatvec(M) && w.k.dtype === w.q.dtype && w.v.dtype === w.q.dtype && qDim % 4 === 0 && kvDim % 4 === 0 &&
     bytes(qDim) <= rt.device.limits.maxStorageBufferBindingSize;
   if (oneDispatch) {
     return [new Matvec(rt, {
-      M, N: qDim, K, dtype: w.q.dtype, ...input, w: w.q.buffer, y: a.q,
-      more: [{ w: w.k.buffer, y: a.k, N: kvDim }, { w: w.v.buffer, y: a.v, N: kvDim }],
+      M, N: qDim, K, dtype: w.q.dtype, ...input, w: w.q.buffer, y: out.q,
+      more: [{ w: w.k.buffer, y: out.k, N: kvDim }, { w: w.v.buffer, y: out.v, N: kvDim }],
     })];
   }
   const proj = (name: 'q' | 'k' | 'v', N: number, y: GPUBuffer): Encodable[] => [
     createLinear(rt, { M, N, K, dtype: w[name].dtype, ...input, w: w[name].buffer, y }),
     ...(adapt?.(name, N, K, input.x, y) ?? []),
   ];
-  return [...proj('q', qDim, a.q), ...proj('k', kvDim, a.k), ...proj('v', kvDim, a.v)];
+  return [...proj('q', qDim, out.q), ...proj('k', kvDim, out.k), ...proj('v', kvDim, out.v)];
 }
 
 /** The config's llama3 rope_scaling in the Rope kernel's argument form (none: {}). */

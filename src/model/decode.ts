@@ -64,7 +64,7 @@ class TokenOps {
     const built = this.ledger.track(() => {
       ids ??= createStorageBuffer(rt.device, rows * 4, 'decode.prompt_ids');
       const act = createActivations(rt, c, rows, `decode${rows}`);
-      const embed = new Embedding(rt, { rows, V: c.vocabSize, dim: c.hiddenSize, dtype: w.embed.dtype, ids, table: w.embed.buffer, y: act.x });
+      const embed = new Embedding(rt, { rows, V: c.vocabSize, dim: c.hiddenSize, dtype: w.embed.dtype, ids, table: w.embed.buffer, y: act.x, scale: c.embedScale ?? 1 });
       const blocks = plan.map((b, slot) => buildBlockOps(rt, c, w.blocks[b]!, act, { B: 1, T: rows, step, cache: caches[slot]!, adapter: adapter?.(b) }));
       // Only the last row's logits are needed: the head matvec normalises and projects that row.
       const lastRow = rows === 1 ? act.x : createStorageBuffer(rt.device, c.hiddenSize * 4, 'decode.last_row');

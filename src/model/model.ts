@@ -18,7 +18,7 @@ export class LlamaModel {
 
   constructor(readonly rt: GpuRuntime, readonly checkpoint: LoadedCheckpoint) {
     this.config = checkpoint.config;
-    this.weights = groupWeights(checkpoint);
+    this.weights = groupWeights(checkpoint, rt);
   }
 
   get numLayers(): number {
@@ -70,6 +70,7 @@ export class LlamaModel {
     this.batches.clear();
     this.decodeState?.destroy();
     this.decodeState = undefined;
+    for (const b of this.weights.derived) b.destroy();
     this.checkpoint.dispose();
   }
 }

@@ -30,7 +30,7 @@ function trunkOps(rt: GpuRuntime, model: LlamaModel, plan: BlockPlan, caches: Kv
   const c = model.config;
   const w = model.weights;
   const act = createActivations(rt, c, rows, `choices${rows}`);
-  const embed = new Embedding(rt, { rows, V: c.vocabSize, dim: c.hiddenSize, dtype: w.embed.dtype, ids, table: w.embed.buffer, y: act.x });
+  const embed = new Embedding(rt, { rows, V: c.vocabSize, dim: c.hiddenSize, dtype: w.embed.dtype, ids, table: w.embed.buffer, y: act.x, scale: c.embedScale ?? 1 });
   const blocks = plan.map((b, slot) => buildBlockOps(rt, c, w.blocks[b]!, act, { B: 1, T: rows, step, cache: caches[slot]! }));
   return { act, ops: [embed, ...blocks.flat()] as Encodable[] };
 }

@@ -73,6 +73,9 @@ export function BlocksPanel() {
   return (
     <section className="panel blocks-panel" aria-labelledby="blocks-h" data-testid="blocks-panel">
       <h2 id="blocks-h">Blocks</h2>
+      {model.family && model.family !== 'llama' && model.familyDifferences?.length ? (
+        <p className="muted" data-testid="blocks-family">{model.architecture}: {model.familyDifferences.join('; ')}</p>
+      ) : null}
       <p className="counts" data-testid="plan-counts" aria-live="polite">
         <strong data-testid="removed-count">{record.plan.removed.length}</strong> of {L} blocks removed ·{' '}
         <strong>{fmtCount(paramsRemoved)}</strong> parameters removed ({((paramsRemoved / model.parameters) * 100).toFixed(1)}% of {fmtCount(model.parameters)}) ·

@@ -15,7 +15,10 @@ export function ModelFacts() {
       <div className="fact"><dt>Vocabulary</dt><dd>{m.vocabSize.toLocaleString()}</dd></div>
       <div className="fact"><dt>Parameters</dt><dd>{fmtCount(m.parameters)} ({fmtCount(m.blockParameters)} per block)</dd></div>
       <div className="fact"><dt>GPU memory</dt><dd data-testid="gpu-memory">{fmtBytes(m.bytesOnGpu)}</dd></div>
-      <div className="fact"><dt>Architecture</dt><dd>{m.architecture}</dd></div>
+      <div className="fact"><dt>Architecture</dt><dd data-testid="model-architecture">{m.architecture}</dd></div>
+      {m.family && m.family !== 'llama' && (
+        <div className="fact"><dt>Differs from LLaMA</dt><dd data-testid="model-family">{m.familyDifferences?.join('; ') || 'nothing it computes'}</dd></div>
+      )}
       {m.fallbacks.length > 0 && <div className="fact"><dt>f32 fallbacks</dt><dd>{m.fallbacks.length} tensors (BF16 values beyond f16 range)</dd></div>}
     </dl>
   );

@@ -25,8 +25,13 @@ describe('causal GQA attention', () => {
     [3, 33, 6, 3, 32],
     [1, 160, 8, 4, 64], // moderately large
   ];
-  for (const [B, T, H, KVH, D] of prefillCases) for (const kernel of ['tiled', 'direct'] as const) {
-    it(`prefill B${B} T${T} H${H}/${KVH} D${D} ${kernel}`, async () => {
+  // Family shapes: head dims that are not multiples of 16 (or 4: the direct kernel's scalar form), Gemma's
+  // 256, and sliding windows shorter than the sequence (last entry: the window, 0 = none).
+  const familyCases: [number, number, number, number, number, number][] = [
+    [2, 21, 3, 1, 14, 5], [1, 37, 4, 2, 18, 0], [2, 19, 4, 2, 8, 7], [1, 20, 2, 1, 256, 0], [1, 33, 2, 2, 12, 16], [1, 9, 2, 1, 10, 40],
+  ];
+  for (const [B, T, H, KVH, D, window] of [...prefillCases.map((c) => [...c, 0] as const), ...familyCases]) for (const kernel of ['tiled', 'direct'] as const) {
+    it(`prefill B${B} T${T} H${H}/${KVH} D${D}${window ? ` window ${window}` : ''} ${kernel}`, async () => {
       const rt = await testRuntime();
       const { normal } = seededRandom(`attention prefill ${B} ${T} ${H} ${KVH} ${D}`);
       const rows = B * T;
@@ -36,7 +41,7 @@ describe('causal GQA attention', () => {
       const out = poisonedF32(rt, rows * H * D);
       const lse = poisonedF32(rt, rows * H);
       const op = new AttentionPrefill(rt, {
-        B, T, nHeads: H, nKvHeads: KVH, headDim: D, kernel,
+        B, T, nHeads: H, nKvHeads: KVH, headDim: D, kernel, window: window || null,
         q: uploadBuffer(rt.device, q, 'q'), k: uploadBuffer(rt.device, k, 'k'), v: uploadBuffer(rt.device, v, 'v'), out, lse,
       });
       runPass(rt, (pass) => op.encode(pass));
@@ -44,9 +49,9 @@ describe('causal GQA attention', () => {
       const gotLse = await readF32(rt.device, lse, rows * H);
       expect(firstNonFinite(got)).toBe(-1);
       expect(firstNonFinite(gotLse)).toBe(-1);
-      const rel = relativeError(got, attentionRef(q, k, v, B, T, T, H, KVH, D));
+      const rel = relativeError(got, attentionRef(q, k, v, B, T, T, H, KVH, D, window || null));
       // the logsumexp of each row's scaled scores, which the backward recomputes the softmax from
-      const relLse = relativeError(gotLse, attentionLseRef(q, k, v, { rows, seqLen: T, heads: H, kvHeads: KVH, headDim: D }).lse);
+      const relLse = relativeError(gotLse, attentionLseRef(q, k, v, { rows, seqLen: T, heads: H, kvHeads: KVH, headDim: D, window: window || null }).lse);
       console.log(`attention prefill B${B} T${T} H${H}/${KVH} D${D} ${kernel}: rel ${rel.toExponential(2)}, lse ${relLse.toExponential(2)}`);
       expect(rel).toBeLessThan(1e-5);
       expect(relLse).toBeLessThan(1e-6);
@@ -66,8 +71,13 @@ describe('causal GQA attention', () => {
     [2, 21, 20, 4, 2, 32, 40, 16, 64], // GPU workgroups (64 threads) on any adapter
     [1, 30, 27, 4, 4, 64, 48, 16, 64],
   ];
-  for (const [B, T, T1, H, KVH, D, maxLen, splitLen, threads] of cacheCases) {
-    it(`cache B${B} T${T} (${T1} cached + ${T - T1}) H${H}/${KVH} D${D} maxLen ${maxLen} split ${splitLen}${threads ? ` WG ${threads}` : ''}`, async () => {
+  // With a sliding window (last entry) and family head dims: decode steps and a chunk past the window.
+  const windowCacheCases: [number, number, number, number, number, number, number, number, number, number][] = [
+    [2, 21, 20, 4, 2, 14, 40, 4, 0, 5], [1, 30, 27, 3, 1, 10, 48, 16, 0, 7], [1, 41, 40, 4, 2, 8, 200, 2, 0, 9],
+    [1, 13, 12, 2, 1, 256, 16, 0, 0, 4], [2, 21, 20, 4, 2, 18, 40, 4, 64, 6],
+  ];
+  for (const [B, T, T1, H, KVH, D, maxLen, splitLen, threads, window] of [...cacheCases.map(([b, t, t1, h, kvh, d, len, split, threads]) => [b, t, t1, h, kvh, d, len, split, threads ?? 0, 0] as const), ...windowCacheCases]) {
+    it(`cache B${B} T${T} (${T1} cached + ${T - T1}) H${H}/${KVH} D${D} maxLen ${maxLen} split ${splitLen}${threads ? ` WG ${threads}` : ''}${window ? ` window ${window}` : ''}`, async () => {
       const rt = await testRuntime();
       const { normal } = seededRandom(`attention cache ${B} ${T} ${T1} ${D}`);
       const rows = B * T;
@@ -77,7 +87,7 @@ describe('causal GQA attention', () => {
       const T2 = T - T1;
       const cache = new KvCache(rt, B, KVH, D, maxLen);
       const step = new StepBuffer(rt);
-      const shape = { nHeads: H, nKvHeads: KVH, headDim: D };
+      const shape = { nHeads: H, nKvHeads: KVH, headDim: D, window: window || null };
       const up = (a: Float32Array, name: string) => uploadBuffer(rt.device, a, name);
       // Call 1: T1 tokens per sequence; its outputs are not checked here (prefill covers them). Even T1:
       // flash prefill + KvWrite (how a prompt fills the cache); odd T1: chunked attention over the cache.
@@ -103,7 +113,7 @@ describe('causal GQA attention', () => {
       runPass(rt, (pass) => second.encode(pass));
       const got = await readF32(rt.device, out, B * T2 * H * D);
       expect(firstNonFinite(got)).toBe(-1);
-      const ref = attentionRef(rowsOf(q, B, T, H * D, T1, T), k, v, B, T2, T, H, KVH, D);
+      const ref = attentionRef(rowsOf(q, B, T, H * D, T1, T), k, v, B, T2, T, H, KVH, D, window || null);
       const rel = relativeError(got, ref);
 
       // The same rows from the flash prefill kernel over all T tokens.

@@ -14,11 +14,15 @@ describe('backward attention kernels (causal GQA, FA2-style backward from O and 
     [1, 1, 1, 1, 2, 0], [2, 7, 4, 2, 8, 0], [2, 70, 4, 1, 16, 0], [1, 130, 2, 2, 64, 0], [2, 9, 2, 1, 101, 0],
     [2, 70, 4, 1, 16, 64], [2, 9, 2, 1, 101, 64],
   ];
-  for (const [B, T, H, KVH, D, threads] of cases) {
-    it(`B=${B} T=${T} H=${H} KVH=${KVH} D=${D}${threads ? ` WG ${threads}` : ''}`, async () => {
+  // [B, T, H, KVH, D, threads, window]: sliding-window attention (Mistral, Qwen with use_sliding_window)
+  const windowCases: [number, number, number, number, number, number, number][] = [
+    [2, 19, 4, 2, 14, 0, 5], [1, 40, 2, 1, 18, 0, 7], [2, 9, 2, 1, 8, 64, 3], [1, 12, 2, 2, 10, 0, 12],
+  ];
+  for (const [B, T, H, KVH, D, threads, window] of [...cases.map((c) => [...c, 0] as const), ...windowCases]) {
+    it(`B=${B} T=${T} H=${H} KVH=${KVH} D=${D}${threads ? ` WG ${threads}` : ''}${window ? ` window ${window}` : ''}`, async () => {
       const rt = await testRuntime();
       const rows = B * T;
-      const refShape = { rows, seqLen: T, heads: H, kvHeads: KVH, headDim: D };
+      const refShape = { rows, seqLen: T, heads: H, kvHeads: KVH, headDim: D, window: window || null };
       const { normal } = seededRandom(`backward-attention ${B}x${T}x${H}x${KVH}x${D}`);
       // scores ~ N(0, 4): peaked but not one-hot softmax rows
       const q = randomArray(rows * H * D, normal, 2);
@@ -33,7 +37,7 @@ describe('backward attention kernels (causal GQA, FA2-style backward from O and 
       const dK = poisonedF32(rt, rows * KVH * D, 'dK');
       const dV = poisonedF32(rt, rows * KVH * D, 'dV');
       const bwd = new AttentionBackward(rt, {
-        B, T, nHeads: H, nKvHeads: KVH, headDim: D, workgroupSize: threads || undefined,
+        B, T, nHeads: H, nKvHeads: KVH, headDim: D, workgroupSize: threads || undefined, window: window || null,
         ...bufs, out: o, lse, dOut: uploadBuffer(rt.device, dO, 'dO'), dq: dQ, dk: dK, dv: dV,
       });
       runPass(rt, (pass) => bwd.encode(pass));

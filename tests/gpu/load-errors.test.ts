@@ -100,7 +100,7 @@ const cases: [string, () => Map<string, Uint8Array>, new (...args: never[]) => C
   ['wrong shape', () => withWeights(rewriteHeader((h) => (h['model.norm.weight']!.shape = [2, 8]))), TensorShapeError],
   [
     'unsupported architecture',
-    () => withWeights(good, { 'config.json': new TextEncoder().encode(JSON.stringify({ ...base.config, architectures: ['Qwen2ForCausalLM'] })) }),
+    () => withWeights(good, { 'config.json': new TextEncoder().encode(JSON.stringify({ ...base.config, architectures: ['GPT2LMHeadModel'] })) }),
     UnsupportedConfigError,
   ],
   ['.bin only', () => withWeights(undefined, { 'pytorch_model.bin': new Uint8Array(1024) }), PickleCheckpointError],

@@ -30,3 +30,11 @@ export function fixtureI32(name: string): Int32Array {
   const b = readFileSync(join(FIXTURES, name));
   return new Int32Array(b.buffer, b.byteOffset, b.byteLength / 4);
 }
+
+/** Logits at `rows` of one sequence of token ids under a plan (the full model by default). */
+export async function logitsAt(model: LlamaModel, ids: ArrayLike<number>, rows: number[], plan: number[] = model.fullPlan()): Promise<Float32Array[]> {
+  const batch = model.batch(1, ids.length);
+  batch.setTokens(Uint32Array.from(ids));
+  await batch.run({ plan });
+  return batch.logitsRows(rows);
+}

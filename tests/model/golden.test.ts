@@ -16,7 +16,7 @@ import { magnitudeScores } from '../../src/prune/magnitude';
 import { pplScores } from '../../src/prune/ppl-criterion';
 import { rankBlocks } from '../../src/prune/criteria/ranking';
 import { similarityScores } from '../../src/prune/similarity';
-import { EMBEDDED_MODEL, fixtureF32, fixtureI32, fixtureIndex, loadTestModel, VARIANT_MODEL } from '../helpers/models';
+import { EMBEDDED_MODEL, fixtureF32, fixtureI32, fixtureIndex, loadTestModel, logitsAt, VARIANT_MODEL } from '../helpers/models';
 import { relativeError } from '../helpers/numeric';
 
 const fx = fixtureIndex();
@@ -50,10 +50,7 @@ describe('embedded model vs PyTorch', { timeout: 900_000 }, () => {
   it('computes the fixture logits at the first, middle and last positions of three prompts', async () => {
     const all = fixtureF32('prompt_logits.bin');
     for (const [p, prompt] of (fx.prompts as { ids: number[]; positions: number[] }[]).entries()) {
-      const batch = model.batch(1, prompt.ids.length);
-      batch.setTokens(Uint32Array.from(prompt.ids));
-      await batch.run({ plan: model.fullPlan() });
-      const rows = await batch.logitsRows(prompt.positions);
+      const rows = await logitsAt(model, prompt.ids, prompt.positions);
       prompt.positions.forEach((pos, j) => {
         const ref = all.subarray((p * 3 + j) * V, (p * 3 + j + 1) * V);
         expect(relativeError(rows[j]!, ref), `prompt ${p} position ${pos}`).toBeLessThan(LOGITS_TOLERANCE);

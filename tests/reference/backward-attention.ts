@@ -9,9 +9,11 @@ export interface AttnShape {
   heads: number;
   kvHeads: number;
   headDim: number;
+  /** Sliding window: query t sees keys t - window < j <= t (default: all j <= t). */
+  window?: number | null;
 }
 
-/** Visits every (row i, head h) with its sequence start and kv-head offsets and the softmax row P. */
+/** Visits every (row i, head h) with the row of its first key (b0), its offsets and the softmax row P over its keys. */
 function eachRow(
   q: ArrayLike<number>, k: ArrayLike<number>, s: AttnShape,
   fn: (i: number, h: number, b0: number, qo: number, kvo: number, p: Float64Array, lse: number) => void,
@@ -20,22 +22,23 @@ function eachRow(
   const scale = 1 / Math.sqrt(D);
   for (let i = 0; i < rows; i++) {
     const t = i % T;
-    const b0 = i - t;
+    const lo = s.window ? Math.max(0, t - s.window + 1) : 0;
+    const b0 = i - t + lo; // the first key row it sees
     for (let h = 0; h < H; h++) {
       const kvo = Math.floor(h / (H / KVH)) * D;
       const qo = i * H * D + h * D;
-      const sc = new Float64Array(t + 1);
+      const sc = new Float64Array(t + 1 - lo);
       let m = -Infinity;
-      for (let j = 0; j <= t; j++) {
+      for (let j = 0; j < sc.length; j++) {
         let d = 0;
         for (let e = 0; e < D; e++) d += q[qo + e]! * k[(b0 + j) * KVH * D + kvo + e]!;
         sc[j] = d * scale;
         m = Math.max(m, sc[j]!);
       }
       let z = 0;
-      for (let j = 0; j <= t; j++) z += Math.exp(sc[j]! - m);
+      for (let j = 0; j < sc.length; j++) z += Math.exp(sc[j]! - m);
       const lse = m + Math.log(z);
-      for (let j = 0; j <= t; j++) sc[j] = Math.exp(sc[j]! - lse);
+      for (let j = 0; j < sc.length; j++) sc[j] = Math.exp(sc[j]! - lse);
       fn(i, h, b0, qo, kvo, sc, lse);
     }
   }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { expectedTensors, parseConfig } from '../../src/io/config';
+import { familyDifferences } from '../../src/io/families';
 import { InvalidConfigError, UnsupportedConfigError } from '../../src/io/errors';
 import { syntheticConfig, tensorShapes } from '../helpers/synthetic-checkpoint';
 
@@ -46,7 +47,8 @@ describe('config.json parsing', () => {
     ['architectures', { architectures: ['GPT2LMHeadModel'] }, 'LlamaForCausalLM'],
     ['attention_bias', { attention_bias: true }, 'false'],
     ['mlp_bias', { mlp_bias: true }, 'false'],
-    ['sliding_window', { architectures: ['MistralForCausalLM'], sliding_window: 4096 }, 'null'],
+    ['attention_bias', { architectures: ['Qwen2ForCausalLM'], attention_bias: true }, 'false'],
+    ['hidden_act', { architectures: ['GemmaForCausalLM'], hidden_act: 'relu' }, 'gelu_pytorch_tanh'],
     ['rope_scaling.rope_type', { rope_scaling: { type: 'linear', factor: 2 } }, 'llama3'],
     ['rope_scaling.rope_type', { rope_scaling: { rope_type: 'yarn', factor: 2 } }, 'llama3'],
     ['hidden_act', { hidden_act: 'gelu' }, 'silu'],
@@ -66,6 +68,37 @@ describe('config.json parsing', () => {
       expect((error as Error).message).toContain(supported);
     });
   }
+
+  it('names every supported architecture when refusing one', () => {
+    expect(() => parseConfig({ ...syntheticConfig(), architectures: ['Phi3ForCausalLM'] })).toThrow(
+      /LlamaForCausalLM, MistralForCausalLM, Qwen2ForCausalLM, Qwen3ForCausalLM, GemmaForCausalLM/,
+    );
+  });
+
+  it('reads each family\'s defaults and differences from LLaMA', () => {
+    const base = syntheticConfig({ hidden: 64, heads: 4 });
+    const llama = parseConfig({ ...base, sliding_window: 16 });
+    expect(llama).toMatchObject({ family: 'llama', projectionBias: [], qkNorm: false, normOffset: 0, activation: 'silu', embedScale: null });
+    expect(llama.windows.every((w) => w === null)).toBe(true); // LLaMA ignores sliding_window
+    const { sliding_window: _w, ...noWindow } = { ...base, architectures: ['MistralForCausalLM'], sliding_window: 1 };
+    expect(parseConfig(noWindow).windows[0]).toBe(4096); // missing key: MistralConfig's 4096
+    expect(parseConfig({ ...noWindow, sliding_window: null }).windows[0]).toBeNull();
+    expect(() => parseConfig({ ...noWindow, sliding_window: 0 })).toThrow(/sliding_window must be a positive integer or null/);
+    const qwen2 = { ...base, architectures: ['Qwen2ForCausalLM'], sliding_window: 8, max_window_layers: 1, num_hidden_layers: 3 };
+    expect(parseConfig(qwen2)).toMatchObject({ family: 'qwen2', projectionBias: ['q_proj', 'k_proj', 'v_proj'], windows: [null, null, null] });
+    expect(parseConfig({ ...qwen2, use_sliding_window: true }).windows).toEqual([null, 8, 8]);
+    expect(parseConfig({ ...qwen2, use_sliding_window: true, layer_types: ['sliding_attention', 'full_attention', 'sliding_attention'] }).windows).toEqual([8, null, 8]);
+    const { head_dim: _h, ...qwen3 } = { ...base, architectures: ['Qwen3ForCausalLM'], head_dim: 0 };
+    expect(parseConfig(qwen3)).toMatchObject({ family: 'qwen3', headDim: 128, qkNorm: true, projectionBias: [] });
+    expect(parseConfig({ ...qwen3, attention_bias: true }).projectionBias).toEqual(['q_proj', 'k_proj', 'v_proj', 'o_proj']);
+    const { tie_word_embeddings: _t, ...gemma } = { ...qwen3, architectures: ['GemmaForCausalLM'], hidden_size: 3072, hidden_act: 'gelu', tie_word_embeddings: false };
+    expect(parseConfig({ ...gemma, torch_dtype: 'bfloat16' })).toMatchObject({ family: 'gemma', headDim: 256, tieWordEmbeddings: true, normOffset: 1, activation: 'gelu_tanh', embedScale: 55.5 });
+    expect(parseConfig({ ...gemma, torch_dtype: 'float16' }).embedScale).toBe(55.4375);
+    expect(parseConfig({ ...gemma, torch_dtype: 'float32' }).embedScale).toBe(Math.fround(Math.sqrt(3072)));
+    expect(familyDifferences(parseConfig({ ...gemma, torch_dtype: 'bfloat16' }))).toEqual(['RMSNorm x (1 + w)', 'GELU (tanh) gated MLP', 'embeddings x 55.5', 'head_dim 256 (heads x head_dim != hidden)', 'tied head']);
+    expect(familyDifferences(parseConfig({ ...qwen2, use_sliding_window: true }))).toEqual(['q/k/v projection biases', 'sliding window 8 (blocks 1, 2)']);
+    expect(familyDifferences(llama)).toEqual([]);
+  });
 
   it('reports missing and malformed fields', () => {
     const { hidden_size: _h, ...noHidden } = syntheticConfig();

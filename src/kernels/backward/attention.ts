@@ -24,7 +24,7 @@ export interface AttentionBackwardArgs extends AttentionShape {
   dv: Buf;
 }
 
-/** Causal GQA attention backward over B sequences of T rows: `dq` (also writes delta = rowsum(dOut * O)) then `dkv`. */
+/** Causal (optionally sliding-window) GQA attention backward over B sequences of T rows: `dq` (also writes delta = rowsum(dOut * O)) then `dkv`. */
 export class AttentionBackward {
   /** f32 [rows, nHeads] scratch: delta_i = rowsum(dOut_i * O_i), allocated here. */
   readonly delta: GPUBuffer;
@@ -34,7 +34,7 @@ export class AttentionBackward {
     if (a.nHeads % a.nKvHeads !== 0) throw new Error('attention backward: nHeads must be a multiple of nKvHeads');
     const rows = a.B * a.T;
     const params = rt.uniform(packParams([
-      { u32: rows }, { u32: a.T }, { u32: a.nHeads }, { u32: a.nKvHeads }, { u32: a.headDim }, { f32: 1 / Math.sqrt(a.headDim) },
+      { u32: rows }, { u32: a.T }, { u32: a.nHeads }, { u32: a.nKvHeads }, { u32: a.headDim }, { f32: 1 / Math.sqrt(a.headDim) }, { u32: a.window ?? 0 },
     ]), 'backward_attention.params');
     // Workgroup caches hold one head vector; round up to a multiple of 64 so few specializations exist.
     const constants = { WG: a.workgroupSize ?? reductionWorkgroup(rt, 64), MAX_D: Math.max(64, Math.ceil(a.headDim / 64) * 64) };

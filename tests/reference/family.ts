@@ -1,0 +1,45 @@
+/** float64 references of the family kernels: GELU (tanh) gated product and its backward, biases, Gemma's 1 + w. */
+
+const C = Math.sqrt(2 / Math.PI);
+const A = 0.044715;
+
+/** PyTorch gelu(v, approximate='tanh') = 0.5 v (1 + tanh(sqrt(2/pi) (v + 0.044715 v^3))). */
+export function geluTanhRef(v: number): number {
+  return 0.5 * v * (1 + Math.tanh(C * (v + A * v ** 3)));
+}
+
+/** Its derivative, differentiated in the tanh form. */
+export function geluTanhGradRef(v: number): number {
+  const t = Math.tanh(C * (v + A * v ** 3));
+  return 0.5 * (1 + t) + 0.5 * v * (1 - t * t) * C * (1 + 3 * A * v * v);
+}
+
+/** h = gelu_tanh(g) * u. */
+export function geluGatedRef(g: ArrayLike<number>, u: ArrayLike<number>): Float64Array {
+  return Float64Array.from({ length: g.length }, (_, i) => geluTanhRef(g[i]!) * u[i]!);
+}
+
+/** dg = dh u gelu'(g), du = dh gelu(g). */
+export function geluGatedBackwardRef(g: ArrayLike<number>, u: ArrayLike<number>, dh: ArrayLike<number>): { dg: Float64Array; du: Float64Array } {
+  const n = g.length;
+  return {
+    dg: Float64Array.from({ length: n }, (_, i) => dh[i]! * u[i]! * geluTanhGradRef(g[i]!)),
+    du: Float64Array.from({ length: n }, (_, i) => dh[i]! * geluTanhRef(g[i]!)),
+  };
+}
+
+/** y [rows, N] + b [N]. */
+export function biasAddRef(y: ArrayLike<number>, b: ArrayLike<number>, rows: number, N: number): Float64Array {
+  return Float64Array.from({ length: rows * N }, (_, i) => y[i]! + b[i % N]!);
+}
+
+/** Taylor score of a bias: sum_n |b_n * sum_r dy[r, n]|. */
+export function biasScoreRef(dy: ArrayLike<number>, b: ArrayLike<number>, rows: number, N: number): number {
+  let score = 0;
+  for (let n = 0; n < N; n++) {
+    let s = 0;
+    for (let r = 0; r < rows; r++) s += dy[r * N + n]!;
+    score += Math.abs(b[n]! * s);
+  }
+  return score;
+}
