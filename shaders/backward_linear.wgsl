@@ -6,7 +6,8 @@
 // sums are then reduced by backward_reduce.wgsl into the score slot.
 //
 // Common: activations f32 row-major, rows = B*T; W bound as array<u32>, decoded by W_F16 (f32 bits,
-// or f16 packed two per u32 with element 2i in the low half). Workgroup 16x16 threads, each thread
+// or f16 packed two per u32 with element 2i in the low half) or W_Q (q8 / q4 rows, lib/quant.wgsl: dX and the
+// Taylor score then use the dequantized weight). Workgroup 16x16 threads, each thread
 // owns a 4x4 register block of the 64x64 output tile (rows ty + 16 i, cols tx + 16 j); the reduction
 // dimension is staged through workgroup memory 16 at a time. Sizes need not be multiples of 64 or 16
 // (out-of-range loads read 0, out-of-range outputs are not stored).
@@ -112,7 +113,7 @@ fn dx(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec
       let kk = e % BT;
       var b = 0.0;
       if (n0 + nb < p.N && k0 + kk < p.K) {
-        b = weight((n0 + nb) * p.K + k0 + kk);
+        b = weight_nk(n0 + nb, k0 + kk, p.K);
       }
       tileB[nb * BT + kk] = b;
     }
@@ -170,7 +171,7 @@ fn score(grid: Grid, @builtin(local_invocation_id) lid3: vec3u, @builtin(local_i
     for (var j = 0u; j < 4u; j++) {
       let k = k0 + tx + j * TS;
       if (n < p.N && k < p.K) {
-        s += abs(weight(n * p.K + k) * acc[i][j]);
+        s += abs(weight_nk(n, k, p.K) * acc[i][j]);
       }
     }
   }
@@ -198,7 +199,7 @@ fn dy_at(m: u32, n: u32) -> f32 {
 }
 
 fn w_at(n: u32, k: u32) -> f32 {
-  return select(0.0, weight(n * p.K + k), n < p.N && k < p.K);
+  return select(0.0, weight_nk(n, k, p.K), n < p.N && k < p.K);
 }
 
 fn x_at(m: u32, k: u32) -> f32 {

@@ -3,6 +3,7 @@ import { createStorageBuffer } from '../gpu/buffers';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
 import type { GpuTensor } from '../gpu/tensor';
 import { elementCount } from '../gpu/tensor';
+import { weightConstants } from '../quant/formats';
 import { ScoreReduce } from './backward/score-reduce';
 import { bindAt, encodeAll, reductionWorkgroup, type Dispatch } from './common';
 
@@ -10,7 +11,7 @@ const shader = { name: 'statistics', code };
 /** Elements per abs_sum workgroup: enough work per group, few partials to fold. */
 const PER_GROUP = 16384;
 
-/** sum |W| of a weight tensor into scores[slot] (f32), for the magnitude criterion. */
+/** sum |W| of a weight tensor into scores[slot] (f32), for the magnitude criterion (quantized: of the dequantized W). */
 export class AbsSum {
   private readonly dispatch: Dispatch;
   private readonly reduce: ScoreReduce;
@@ -19,8 +20,8 @@ export class AbsSum {
     const n = elementCount(weight.shape);
     const groups = Math.ceil(n / PER_GROUP);
     this.reduce = new ScoreReduce(rt, groups, { scores, slot }, 'abs_sum');
-    const pipeline = rt.pipelines.get(shader, 'abs_sum', { WG: reductionWorkgroup(rt, 256), W_F16: weight.dtype === 'f16' });
-    const params = rt.uniform(packParams([{ u32: n }, { u32: PER_GROUP }]), 'abs_sum.params');
+    const pipeline = rt.pipelines.get(shader, 'abs_sum', { WG: reductionWorkgroup(rt, 256), ...weightConstants(weight.dtype) });
+    const params = rt.uniform(packParams([{ u32: n }, { u32: PER_GROUP }, { u32: weight.shape[weight.shape.length - 1] ?? 1 }]), 'abs_sum.params');
     this.dispatch = { pipeline, bindGroup: bindAt(rt, pipeline, { 0: params, 1: weight.buffer, 2: this.reduce.partials }, 'abs_sum'), grid: rt.grid(groups) };
   }
 

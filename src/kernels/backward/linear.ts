@@ -2,6 +2,7 @@ import code from '../../../shaders/backward_linear.wgsl?raw';
 import { isCpuAdapter } from '../../gpu/device';
 import { packParams, type GpuRuntime } from '../../gpu/runtime';
 import type { StorageDType } from '../../gpu/tensor';
+import { weightConstants } from '../../quant/formats';
 import { encodeAll, prepare, type Buf, type Dispatch } from '../common';
 import { ScoreReduce, type ScoreTarget } from './score-reduce';
 
@@ -19,7 +20,7 @@ export interface LinearBackwardShape {
   M: number;
   N: number;
   K: number;
-  /** How W is stored (f32, or f16 packed two per u32). */
+  /** How W is stored (f32, f16 packed two per u32, or q8 / q4 rows: dequantized as read). */
   dtype: StorageDType;
   kernel?: LinearBackwardKernel;
 }
@@ -54,7 +55,7 @@ export class LinearBackward {
   constructor(rt: GpuRuntime, a: LinearBackwardArgs) {
     const s = setup(rt, a);
     this.kernel = s.kernel;
-    this.dispatch = prepare(rt, shader, s.direct ? 'dx_direct' : 'dx', { W_F16: a.dtype === 'f16', ACCUMULATE: a.accumulate ?? false },
+    this.dispatch = prepare(rt, shader, s.direct ? 'dx_direct' : 'dx', { ...weightConstants(a.dtype), ACCUMULATE: a.accumulate ?? false },
       { 0: s.params, 1: a.dy, 2: a.w, 3: a.dx }, s.grid(a.M, a.K));
   }
 
@@ -88,7 +89,7 @@ export class LinearScore {
     this.kernel = s.kernel;
     const partials = s.direct ? s.blocks(a.N, a.K) : Math.ceil(a.K / TILE) * Math.ceil(a.N / TILE);
     this.reduce = new ScoreReduce(rt, partials, a.score, 'backward_linear');
-    this.dispatch = prepare(rt, shader, s.direct ? 'score_direct' : 'score', { W_F16: a.dtype === 'f16' },
+    this.dispatch = prepare(rt, shader, s.direct ? 'score_direct' : 'score', weightConstants(a.dtype),
       { 0: s.params, 1: a.dy, 2: a.w, 4: a.x, 5: this.reduce.partials }, s.grid(a.N, a.K));
   }
 
