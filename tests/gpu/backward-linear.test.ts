@@ -45,6 +45,28 @@ describe('backward linear kernels (dX = dY W; score sum |W * dY^T X|)', () => {
     }
   }
 
+  // W bound in row windows (as an LM head over maxStorageBufferBindingSize): dX sums the windows, the score their partials.
+  for (const dtype of ['f32', 'f16'] as const) for (const kernel of ['tiled', 'direct'] as const) it(`W in row windows (${dtype}, ${kernel})`, async () => {
+    const rt = await testRuntime();
+    const [M, N, K] = [19, 300, 64];
+    const { normal } = seededRandom(`backward-linear windows ${dtype}`);
+    const dy = randomArray(M * N, normal);
+    const x = randomArray(M * K, normal);
+    const w = randomArray(N * K, normal, 0.5);
+    const dX = poisonedF32(rt, M * K, 'dX');
+    const scores = poisonedF32(rt, 1, 'scores');
+    const args = { M, N, K, dtype, kernel, maxBindingBytes: 64 * K * 4 + 16, dy: uploadBuffer(rt.device, dy, 'dY'), w: uploadBuffer(rt.device, dtype === 'f16' ? packF16(w) : w, 'W') };
+    const op = new LinearBackward(rt, { ...args, dx: dX });
+    const scoreOp = new LinearScore(rt, { ...args, x: uploadBuffer(rt.device, x, 'X'), score: { scores, slot: 0 } });
+    runPass(rt, (pass) => {
+      op.encode(pass);
+      scoreOp.encode(pass);
+    });
+    const ref = linearBackwardRef(dy, dtype === 'f16' ? roundToF16(w) : w, x, M, N, K);
+    expect(relativeError(await readF32(rt.device, dX, M * K), ref.dx)).toBeLessThan(1e-5);
+    expect(Math.abs((await readF32(rt.device, scores, 1))[0]! - ref.score) / ref.score).toBeLessThan(1e-5);
+  });
+
   for (const kernel of ['tiled', 'direct'] as const) it(`accumulates dX and the score slot; overwrites the score slot (${kernel})`, async () => {
     const rt = await testRuntime();
     const [M, N, K] = [37, 45, 23];

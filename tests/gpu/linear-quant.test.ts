@@ -111,7 +111,7 @@ describe('kernels on quantized weights', () => {
       const q = quantizeRef(randomArray(V * dim, normal, 0.1), V, dim, format);
       const table = uploadBuffer(rt.device, q.words, 'table');
       const scores = poisonedF32(rt, 1, 'scores');
-      const sum = new AbsSum(rt, { name: 't', buffer: table, dtype: format, shape: [V, dim] }, scores, 0);
+      const sum = new AbsSum(rt, { name: 't', buffer: table, dtype: format, shape: [V, dim] }, scores, 0, 16 * 112 + 16); // in row windows
       const ids = Uint32Array.from({ length: 9 }, () => Math.floor(uniform() * V));
       const y = poisonedF32(rt, ids.length * dim, 'y');
       // Row windows of 16 rows (the offset alignment step of these rows), so the gather crosses windows.
