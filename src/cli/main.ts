@@ -166,12 +166,13 @@ program
 
 /** The memory plan as a table: one row per format, GiB. */
 function planTable(plan: MemoryPlan): string {
-  const gib = (n: number) => (n / 2 ** 30).toFixed(2);
+  const [unit, scale] = Math.max(...plan.formats.map((f) => f.peak)) < 2 ** 30 ? ['MiB', 2 ** 20] : ['GiB', 2 ** 30];
+  const gib = (n: number) => (n / scale).toFixed(2);
   const rows = plan.formats.map((f) => [
     f.format + (f.format === plan.recommended ? ' *' : ''), gib(f.weights), gib(f.kvCache), gib(f.activations), gib(f.scoring), gib(f.training), gib(f.peak),
     f.fits ? 'yes' : `no: ${f.reason}`,
   ]);
-  return `memory plan (GiB; KV cache for ${plan.context} tokens; budget ${gib(plan.budgetBytes)} GiB; * recommended)\n` +
+  return `memory plan (${unit}; KV cache for ${plan.context} tokens; budget ${(plan.budgetBytes / 2 ** 30).toFixed(2)} GiB; * recommended)\n` +
     table(['format', 'weights', 'kv cache', 'activations', 'scoring', 'training', 'peak', 'fits'], rows);
 }
 
