@@ -10,6 +10,8 @@ import { GpuMemoryError } from '../../src/io/errors';
 import { acquireNodeDevice } from '../../src/node/dawn';
 import { nodeHost } from '../../src/node/host';
 import type { GpuContext } from '../../src/gpu/device';
+import { weightBytesPerToken } from '../../src/eval/speed';
+import { blockTensors } from '../../src/model/weights';
 
 const embedded = { kind: 'embedded', name: 'kjv-tiny-llama' } as const;
 const ctx = () => ({ signal: new AbortController().signal, progress: () => {} });
@@ -37,6 +39,12 @@ describe('quantized weights in the engine', { timeout: 300_000 }, () => {
       if (loaded.type !== 'loaded') throw new Error(loaded.type);
       expect(loaded.model.weightFormat).toBe(f.format);
       expect(loaded.model.bytesOnGpu).toBe(f.weights);
+      // The memory-bound ideal counts the bytes this format reads per decode step: every block tensor's
+      // buffer, the final norm, the LM head and one embedding row.
+      const w = engine.model!.weights;
+      const blocks = w.blocks.flatMap(blockTensors).reduce((sum, t) => sum + t.buffer.size, 0);
+      const row = w.embed.buffer.size / engine.model!.config.vocabSize;
+      expect(weightBytesPerToken(engine.model!, engine.model!.fullPlan())).toBe(blocks + w.finalNorm.buffer.size + w.head.buffer.size + row);
     }
   });
 
