@@ -23,6 +23,7 @@ export default defineConfig({
         'bench-tasks': 'bench/tasks.ts',
         'bench-report': 'bench/report.ts',
         'bench-load-memory': 'bench/load-memory.ts',
+        'bench-quant': 'bench/quant.ts',
       },
       output: { format: 'es', entryFileNames: '[name].mjs' },
     },
