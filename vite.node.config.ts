@@ -25,6 +25,7 @@ export default defineConfig({
         'bench-load-memory': 'bench/load-memory.ts',
         'bench-host': 'bench/host-encode.ts',
         'bench-chromium': 'bench/chromium-engine.ts',
+        'bench-quant': 'bench/quant.ts',
       },
       output: { format: 'es', entryFileNames: '[name].mjs' },
     },

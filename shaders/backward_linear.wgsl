@@ -6,13 +6,14 @@
 // sums are then reduced by backward_reduce.wgsl into the score slot.
 //
 // Common: activations f32 row-major, rows = B*T; W bound as array<u32>, decoded by W_F16 (f32 bits,
-// or f16 packed two per u32 with element 2i in the low half). Workgroup 16x16 threads, each thread
+// or f16 packed two per u32 with element 2i in the low half) or W_Q (q8 / q4 rows, lib/quant.wgsl: dX and the
+// Taylor score then use the dequantized weight). Workgroup 16x16 threads, each thread
 // owns a 4x4 register block of the 64x64 output tile (rows ty + 16 i, cols tx + 16 j); the reduction
 // dimension is staged through workgroup memory 16 at a time. Sizes need not be multiples of 64 or 16
 // (out-of-range loads read 0, out-of-range outputs are not stored).
 //
 // entry point `dx`
-//   bindings : 0 uniform Params { M, N, K }
+//   bindings : 0 uniform Params { M, N, K, ldy, n_off }
 //              1 dy : array<f32> [M, N]
 //              2 w  : array<u32> [N, K] (W_F16)
 //              3 dx_out : array<f32> [M, K], read_write; overwritten, or dx += dY W when ACCUMULATE
@@ -20,7 +21,7 @@
 //   precision: f32 products accumulated over n in order (one running sum per output).
 //
 // entry point `score`
-//   bindings : 0 uniform Params { M, N, K }
+//   bindings : 0 uniform Params { M, N, K, ldy, n_off }
 //              1 dy       : array<f32> [M, N]
 //              2 w        : array<u32> [N, K] (W_F16)
 //              4 x        : array<f32> [M, K] (the layer input of the forward pass)
@@ -29,6 +30,10 @@
 //   dispatch : (ceil(K / 64), ceil(N / 64)); workgroup (x, y) owns dW[64y.., 64x..] and loops over all
 //              M rows (the whole batch must be in one call: |.| is taken after the sum over rows)
 //   precision: dW accumulated over m in order in f32; |W dW| summed per thread then a pairwise tree.
+//
+// Row windows: a W larger than maxStorageBufferBindingSize is bound in windows of N rows (one dispatch each), dy
+// read at columns n_off + n of rows of ldy elements: `dx` accumulates the windows (the first one overwrites
+// unless ACCUMULATE), `score` writes each window's partial sums to its own range of `partials`.
 //
 // entry points `dx_direct`, `score_direct`: the same results for CPU adapters (SwiftShader), which have no
 // on-chip shared memory: no workgroup memory, no barriers, no dynamically indexed arrays (emulated per lane
@@ -54,6 +59,8 @@ struct Params {
   M: u32,
   N: u32,
   K: u32,
+  ldy: u32,    // row stride of dy (N, or the whole layer's width when W is bound in row windows)
+  n_off: u32,  // column of dy that row 0 of this window of W produces
 }
 
 @group(0) @binding(0) var<uniform> p: Params;
@@ -104,7 +111,7 @@ fn dx(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec
       let na = e % BK;
       var a = 0.0;
       if (m0 + mm < p.M && n0 + na < p.N) {
-        a = dy[(m0 + mm) * p.N + n0 + na];
+        a = dy[(m0 + mm) * p.ldy + p.n_off + n0 + na];
       }
       tileA[na * BT + mm] = a;
       // W tile: 16 rows n x 64 cols k, read along k, stored [n][k]
@@ -112,7 +119,7 @@ fn dx(@builtin(workgroup_id) wid: vec3u, @builtin(local_invocation_id) lid3: vec
       let kk = e % BT;
       var b = 0.0;
       if (n0 + nb < p.N && k0 + kk < p.K) {
-        b = weight((n0 + nb) * p.K + k0 + kk);
+        b = weight_nk(n0 + nb, k0 + kk, p.K);
       }
       tileB[nb * BT + kk] = b;
     }
@@ -153,7 +160,7 @@ fn score(grid: Grid, @builtin(local_invocation_id) lid3: vec3u, @builtin(local_i
       var b = 0.0;
       if (m0 + mm < p.M) {
         if (n0 + cc < p.N) {
-          a = dy[(m0 + mm) * p.N + n0 + cc];
+          a = dy[(m0 + mm) * p.ldy + p.n_off + n0 + cc];
         }
         if (k0 + cc < p.K) {
           b = x[(m0 + mm) * p.K + k0 + cc];
@@ -170,7 +177,7 @@ fn score(grid: Grid, @builtin(local_invocation_id) lid3: vec3u, @builtin(local_i
     for (var j = 0u; j < 4u; j++) {
       let k = k0 + tx + j * TS;
       if (n < p.N && k < p.K) {
-        s += abs(weight(n * p.K + k) * acc[i][j]);
+        s += abs(weight_nk(n, k, p.K) * acc[i][j]);
       }
     }
   }
@@ -194,11 +201,11 @@ struct Block8 {
 
 // Element loads that read 0 past the matrix (the out-of-range index itself is safe: robust buffer access).
 fn dy_at(m: u32, n: u32) -> f32 {
-  return select(0.0, dy[m * p.N + n], m < p.M && n < p.N);
+  return select(0.0, dy[m * p.ldy + p.n_off + n], m < p.M && n < p.N);
 }
 
 fn w_at(n: u32, k: u32) -> f32 {
-  return select(0.0, weight(n * p.K + k), n < p.N && k < p.K);
+  return select(0.0, weight_nk(n, k, p.K), n < p.N && k < p.K);
 }
 
 fn x_at(m: u32, k: u32) -> f32 {

@@ -5,14 +5,15 @@
 //   bindings : 0 uniform Params { n, hidden, v0, vrows, vocab, zero_oob, scale }
 //              1 ids   : array<u32>  [rows] token ids
 //              2 w     : array<u32>  window of the embedding table [vrows, hidden] starting at vocab row v0,
-//                                    f32 bits or f16 packed two per u32 (element 2i in the low half) (W_F16)
+//                                    f32 bits or f16 packed two per u32 (element 2i in the low half) (W_F16),
+//                                    or q8 / q4 rows (W_Q)
 //              3 y     : array<f32>  [rows, hidden] row-major (rows = B*T, batch-major)
 //   dispatch : ceil(rows*hidden / WG) workgroups spread over (x, y); element = (wid.y*nwg.x + wid.x)*WG + lid.
 //              A table larger than maxStorageBufferBindingSize is bound in row windows, one dispatch per
 //              window; each dispatch writes only the rows whose id falls in its window, and the dispatch
 //              with zero_oob = 1 also writes 0 for ids >= vocab (so every output element is written once).
-//   overrides: WG (workgroup size), W_F16 (table storage)
-//   precision: exact with scale 1 (a copy; f16 is widened to f32); else one f32 product.
+//   overrides: WG (workgroup size), W_F16 and W_Q (table storage)
+//   precision: exact with scale 1 (a copy; f16 is widened to f32, quantized rows are code * scale in f32); else one f32 product.
 
 //#include "lib/grid.wgsl"
 //#include "lib/weight.wgsl"
@@ -52,5 +53,5 @@ fn main(grid: Grid, @builtin(local_invocation_index) lid: u32) {
   if (id < p.v0 || id - p.v0 >= p.vrows) {
     return;
   }
-  y[e] = weight((id - p.v0) * p.hidden + j) * p.scale;
+  y[e] = weight_nk(id - p.v0, j, p.hidden) * p.scale;
 }

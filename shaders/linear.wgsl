@@ -22,7 +22,7 @@
 //   0 uniform Params { M, N, K, ldy, n_off, eps, n1, n2 }
 //   1 x  : array<vec4<f32>>  activations [M, K] row-major f32 (viewed as vec4; buffers are 16-byte padded)
 //   2 wg : array<vec4<u32>>  weight [N, K] row-major: f32 bits, or f16 packed two per u32 with element 2i in the
-//                            low half (W_F16). The gate weight for EPI = 2.
+//                            low half (W_F16), or quantized rows (W_Q, lib/quant.wgsl). The gate weight for EPI = 2.
 //   3 wu : array<vec4<u32>>  up weight [N, K] for EPI = 2, second weight [n1, K] for SEGS = 3
 //   4 y  : array<f32>        output, element (m, n) at m*ldy + n_off + n (ldy >= n_off + N); not bound by
 //                            `matmul_wide_split`
@@ -34,7 +34,8 @@
 // Large weights (LM head) are bound in row windows: one dispatch per window, each with its own Params
 // (N = rows in the window, n_off = its first row), writing its columns of y.
 // Shared overrides:
-//   W_F16  weight storage
+//   W_F16, W_Q  weight storage (f32, packed f16, or q8 / q4 rows dequantized as they are read: every entry point
+//          reads weights through w_at / load_w4 / w_chunk_at, the one place that knows the storage)
 //   EPI    epilogue: 0 y = acc; 1 y = y + acc (residual add in place: y holds the residual stream);
 //          2 y = silu(acc_gate) * acc_up (SwiGLU from the gate and up weights in one pass)
 //   VEC    16-byte loads: matmul needs K % 4 == 0, matvec K % 8 == 0; false: scalar loads, any K.
@@ -42,6 +43,7 @@
 
 //#include "lib/grid.wgsl"
 //#include "lib/f16.wgsl"
+//#include "lib/quant.wgsl"
 //#include "lib/activation.wgsl"
 
 override W_F16: bool = false;
@@ -68,12 +70,31 @@ fn x_at(i: u32) -> f32 {
   return x[i >> 2u][i & 3u];
 }
 
-fn w_at(which: u32, i: u32) -> f32 {
-  if (W_F16) {
-    let word = i >> 1u;
-    return f16_at(w_vec(which, word >> 2u)[word & 3u], i);
+// Word j of weight `which`.
+fn w_word(which: u32, j: u32) -> u32 {
+  return w_vec(which, j >> 2u)[j & 3u];
+}
+
+// First word of quantized row n, and the scale of its group holding element k.
+fn q_row(n: u32) -> u32 {
+  return n * q_row_words(p.K);
+}
+
+fn q_scale_at(which: u32, row: u32, k: u32) -> f32 {
+  return q_scale(w_word(which, row + q_scale_offset(k, p.K)), k);
+}
+
+// Element (n, k) of weight `which`.
+fn w_at(which: u32, n: u32, k: u32) -> f32 {
+  if (W_Q != 0u) {
+    let row = q_row(n);
+    return q_code(w_word(which, row + q_code_offset(k)), k) * q_scale_at(which, row, k);
   }
-  return bitcast<f32>(w_vec(which, i >> 2u)[i & 3u]);
+  let i = n * p.K + k;
+  if (W_F16) {
+    return f16_at(w_word(which, i >> 1u), i);
+  }
+  return bitcast<f32>(w_word(which, i));
 }
 
 // Stores one output element through the epilogue.
@@ -118,8 +139,8 @@ fn x_or_zero(i: u32, ok: bool) -> f32 {
   return select(0.0, x_at(i), ok);
 }
 
-fn w_or_zero(which: u32, i: u32, ok: bool) -> f32 {
-  return select(0.0, w_at(which, i), ok);
+fn w_or_zero(which: u32, n: u32, k: u32, ok: bool) -> f32 {
+  return select(0.0, w_at(which, n, k), ok);
 }
 
 // Four consecutive x elements of row m from column k (zeros past the matrix).
@@ -139,8 +160,17 @@ fn load_w4(which: u32, n: u32, k: u32) -> vec4<f32> {
   if (n >= p.N || k >= p.K) {
     return vec4<f32>(0.0);
   }
-  let i = n * p.K + k;
   if (VEC) {
+    if (W_Q != 0u) {
+      let row = q_row(n);
+      let word = w_word(which, row + q_code_offset(k));
+      let s = q_scale_at(which, row, k);
+      if (W_Q == 8u) {
+        return q8_codes(word) * s;
+      }
+      return q4_codes(word, (k & 4u) != 0u) * s;
+    }
+    let i = n * p.K + k;
     if (W_F16) {
       let q = w_vec(which, i >> 3u);
       let h = select(q.xy, q.zw, (i & 4u) != 0u);
@@ -148,8 +178,8 @@ fn load_w4(which: u32, n: u32, k: u32) -> vec4<f32> {
     }
     return bitcast<vec4<f32>>(w_vec(which, i >> 2u));
   }
-  return vec4<f32>(w_at(which, i), w_or_zero(which, i + 1u, k + 1u < p.K), w_or_zero(which, i + 2u, k + 2u < p.K),
-                   w_or_zero(which, i + 3u, k + 3u < p.K));
+  return vec4<f32>(w_at(which, n, k), w_or_zero(which, n, k + 1u, k + 1u < p.K), w_or_zero(which, n, k + 2u, k + 2u < p.K),
+                   w_or_zero(which, n, k + 3u, k + 3u < p.K));
 }
 
 // One row of x against four weight rows: the 4 dot products.
@@ -308,14 +338,32 @@ fn x_chunk(m: u32, k: u32) -> Chunk8 {
   return Chunk8(x[i], x[i + 1u]);
 }
 
-fn w_chunk(which: u32, n: u32, k: u32) -> Chunk8 {
-  let e = min(n, p.N - 1u) * p.K + k;
+// Elements k .. k+7 (k % 8 == 0, K % 8 == 0) of row n of weight `which`: one group, so one scale.
+fn w_chunk_at(which: u32, n: u32, k: u32) -> Chunk8 {
+  if (W_Q != 0u) {
+    let row = q_row(n);
+    let s = q_scale_at(which, row, k);
+    let j = row + q_code_offset(k);
+    if (W_Q == 8u) {
+      let v = w_vec(which, j >> 2u);
+      let pair = select(v.xy, v.zw, (j & 2u) != 0u);
+      return Chunk8(q8_codes(pair.x) * s, q8_codes(pair.y) * s);
+    }
+    let word = w_word(which, j);
+    return Chunk8(q4_codes(word, false) * s, q4_codes(word, true) * s);
+  }
+  let e = n * p.K + k;
   if (W_F16) {
     let q = w_vec(which, e >> 3u);
     return Chunk8(f16x4(q.x, q.y), f16x4(q.z, q.w));
   }
   let j = e >> 2u;
   return Chunk8(bitcast<vec4<f32>>(w_vec(which, j)), bitcast<vec4<f32>>(w_vec(which, j + 1u)));
+}
+
+// w_chunk_at with rows past N clamped to the last one (matmul_direct computes and drops them).
+fn w_chunk(which: u32, n: u32, k: u32) -> Chunk8 {
+  return w_chunk_at(which, min(n, p.N - 1u), k);
 }
 
 fn w_rows4(which: u32, n: u32, k: u32) -> Rows4 {
@@ -514,23 +562,18 @@ struct Acc2 {
 
 var<workgroup> red: array<vec4<f32>, 3u * WG>;
 
-// Dot of x elements (xa, xb) with the 8 weight elements starting at e (e % 8 == 0).
-fn wdot8(which: u32, e: u32, xa: vec4<f32>, xb: vec4<f32>) -> f32 {
-  if (W_F16) {
-    let q = w_vec(which, e >> 3u);
-    return dot(xa, f16x4(q.x, q.y)) + dot(xb, f16x4(q.z, q.w));
-  }
-  let j = e >> 2u;
-  return dot(xa, bitcast<vec4<f32>>(w_vec(which, j))) + dot(xb, bitcast<vec4<f32>>(w_vec(which, j + 1u)));
+// Dot of x elements (xa, xb) with the 8 weight elements of row n from k (k % 8 == 0).
+fn wdot8(which: u32, n: u32, k: u32, xa: vec4<f32>, xb: vec4<f32>) -> f32 {
+  return dot8(Chunk8(xa, xb), w_chunk_at(which, n, k));
 }
 
-fn wdot8x4(which: u32, rows: vec4<u32>, e: u32, xa: vec4<f32>, xb: vec4<f32>) -> vec4<f32> {
-  return vec4<f32>(wdot8(which, rows.x + e, xa, xb), wdot8(which, rows.y + e, xa, xb),
-                   wdot8(which, rows.z + e, xa, xb), wdot8(which, rows.w + e, xa, xb));
+fn wdot8x4(which: u32, rows: vec4<u32>, k: u32, xa: vec4<f32>, xb: vec4<f32>) -> vec4<f32> {
+  return vec4<f32>(wdot8(which, rows.x, k, xa, xb), wdot8(which, rows.y, k, xa, xb),
+                   wdot8(which, rows.z, k, xa, xb), wdot8(which, rows.w, k, xa, xb));
 }
 
 fn w4(which: u32, rows: vec4<u32>, k: u32) -> vec4<f32> {
-  return vec4<f32>(w_at(which, rows.x + k), w_at(which, rows.y + k), w_at(which, rows.z + k), w_at(which, rows.w + k));
+  return vec4<f32>(w_at(which, rows.x, k), w_at(which, rows.y, k), w_at(which, rows.z, k), w_at(which, rows.w, k));
 }
 
 // The 4 rows of matvec workgroup `group`: (first row within its projection, projection 0..2, that
@@ -549,7 +592,7 @@ fn mv_rows(group: u32) -> vec3u {
 // This thread's share of rows n0 .. n0 + 3 (clamped to the last of `nrows`) of weight `which` against x row m.
 fn mv_accumulate(n0: u32, which: u32, nrows: u32, m: u32, lid: u32) -> Acc2 {
   let last = nrows - 1u;
-  let rows = vec4<u32>(n0, min(n0 + 1u, last), min(n0 + 2u, last), min(n0 + 3u, last)) * p.K;
+  let rows = vec4<u32>(n0, min(n0 + 1u, last), min(n0 + 2u, last), min(n0 + 3u, last));
   var acc = Acc2(vec4<f32>(0.0), vec4<f32>(0.0), vec4<f32>(0.0));
   if (VEC) {
     for (var c = lid; c < (p.K >> 3u); c += WG) {

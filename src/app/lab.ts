@@ -8,7 +8,7 @@
 import { isCpuAdapter, type GpuContext } from '../gpu/device';
 import { GpuRuntime } from '../gpu/runtime';
 import { inspectCheckpoint } from '../io/checkpoint';
-import { NonFiniteWeightError } from '../io/errors';
+import { GpuMemoryError, NonFiniteWeightError } from '../io/errors';
 import { loadCheckpoint } from '../io/load';
 import type { CheckpointSource } from '../io/source';
 import { loadTokenizer, type TextTokenizer } from '../io/tokenizer';
@@ -16,6 +16,9 @@ import type { CheckpointSink } from '../export/checkpoint';
 import { nonFiniteTensors } from '../model/finite-weights';
 import { LlamaModel } from '../model/model';
 import { validatePlan } from '../model/plan';
+import type { QuantDType } from '../gpu/tensor';
+import { quantizeTensor } from '../kernels/quantize';
+import { describeFormatPlan, memoryPlan, type MemoryPlan } from '../quant/memory-plan';
 import { benchmarkJob } from './jobs/benchmark';
 import { exportCheckpointJob } from './jobs/export-checkpoint';
 import { generateJob } from './jobs/generate';
@@ -27,7 +30,7 @@ import { tasksJob } from './jobs/tasks';
 import { sweepJob } from './jobs/sweep';
 import { EMBEDDED_TEXTS } from './embedded';
 import { modelInfo } from './model-info';
-import type { EngineRequest, JobName, ModelInfo, ModelSourceSpec, ReplyOf, TextSpec } from './protocol';
+import type { EngineRequest, JobName, ModelInfo, ModelSourceSpec, ReplyOf, TextSpec, WeightChoice } from './protocol';
 import type { ScoreStore } from './score-cache';
 
 export interface EngineHost {
@@ -55,7 +58,8 @@ export interface Loaded {
 /** Every job but cancel, which the host answers (it aborts the job's signal). */
 const JOBS: { [K in Exclude<JobName, 'cancel'>]: LabJob<K> } = {
   init: { run: async (lab) => ({ type: 'ready', adapter: lab.rt.ctx.adapter }) },
-  load: { run: async (lab, r, ctx) => ({ type: 'loaded', model: await lab.load(r.source, ctx.signal, ctx.progress) }) },
+  load: { run: async (lab, r, ctx) => ({ type: 'loaded', model: await lab.load(r.source, ctx.signal, ctx.progress, r.weights) }) },
+  plan: { run: async (lab, r, ctx) => ({ type: 'planned', plan: await lab.plan(r.source, ctx.signal, r) }) },
   score: scoreJob,
   perplexity: perplexityJob,
   generate: generateJob,
@@ -101,15 +105,25 @@ export class LabEngine {
     return this.current;
   }
 
-  async load(spec: ModelSourceSpec, signal: AbortSignal, progress: EventSink): Promise<ModelInfo> {
+  /** The memory plan of the model at `spec` on this device (headers only). */
+  async plan(spec: ModelSourceSpec, signal: AbortSignal, o: { context?: number; embeddings?: boolean } = {}): Promise<MemoryPlan> {
+    const index = await inspectCheckpoint(this.host.source(spec), signal);
+    return memoryPlan(index.config, this.rt.device.limits, o);
+  }
+
+  async load(spec: ModelSourceSpec, signal: AbortSignal, progress: EventSink, weights: WeightChoice = { format: 'float' }): Promise<ModelInfo> {
     const source = this.host.source(spec);
     const index = await inspectCheckpoint(source, signal);
+    // Refuse up front, with the estimate, what would end in a lost device.
+    const planned = memoryPlan(index.config, this.rt.device.limits, { embeddings: weights.embeddings }).formats.find((f) => f.format === weights.format)!;
+    if (!planned.fits) throw new GpuMemoryError(`the model does not fit in ${weights.format}: ${describeFormatPlan(planned)}`);
     const tokenizer = await loadTokenizer(source, { config: index.config, signal });
     // NaN/Inf weights are refused: CPU adapters scan each chunk on the host as it passes (their
     // "GPU" pass would be a slower host pass), GPUs check the uploaded tensors at memory bandwidth.
     const cpu = isCpuAdapter(this.rt.ctx.adapter);
     const ckpt = await loadCheckpoint(this.rt.device, source, {
       index, signal, scanNonFinite: cpu,
+      ...(weights.format === 'float' ? {} : { quantize: { dtype: weights.format, embeddings: weights.embeddings, run: (t, target) => quantizeTensor(this.rt, t, weights.format as QuantDType, target) } }),
       onProgress: (p) => progress({ done: p.bytesDone, total: p.bytesTotal, what: p.tensor ?? 'done', bytes: { done: p.bytesDone, total: p.bytesTotal, rate: p.rate } }),
     });
     const bad = cpu ? [] : await nonFiniteTensors(this.rt, ckpt.tensors);
@@ -119,7 +133,7 @@ export class LabEngine {
     }
     this.current?.model.dispose();
     const model = new LlamaModel(this.rt, ckpt);
-    const info = { ...modelInfo(spec, ckpt, model, tokenizer), weightDtypes: [...new Set(index.planned.map((t) => t.dtype))].sort() };
+    const info = { ...modelInfo(spec, ckpt, model, tokenizer), weightDtypes: [...new Set(index.planned.map((t) => t.dtype))].sort(), weightFormat: weights.format };
     this.current = { model, tokenizer, info, source, warmed: new Set() };
     return info;
   }

@@ -18,6 +18,8 @@ import type { PruningMask } from '../prune/mask';
 import type { TaskSpec } from '../tasks/task-data';
 import type { PlanSpec, TaskTable } from '../tasks/results';
 import type { SweepCriterion, SweepResult } from './sweep';
+import type { WeightFormat } from '../quant/formats';
+import type { MemoryPlan } from '../quant/memory-plan';
 
 /**
  * Where a checkpoint comes from: the io layer's sources (embedded, Hub, picked files) or, in
@@ -27,6 +29,12 @@ export type ModelSourceSpec = SourceSpec | { kind: 'folder'; path: string };
 
 /** A text for calibration or evaluation: the embedded one, or one the user pasted/uploaded. */
 export type TextSpec = { kind: 'embedded'; name: 'calibration' | 'heldout' } | { kind: 'inline'; name: string; text: string };
+
+/** The weight format to load in, and whether the embedding and LM head are quantized too (default: no). */
+export interface WeightChoice {
+  format: WeightFormat;
+  embeddings?: boolean;
+}
 
 export interface ModelInfo {
   name: string;
@@ -52,6 +60,8 @@ export interface ModelInfo {
   weightDtypes?: string[];
   /** Tensors stored in f32 because their BF16 values overflow f16. */
   fallbacks: string[];
+  /** How the weights are held on the GPU (src/quant/formats.ts); absent in older saved state (= 'float'). */
+  weightFormat?: WeightFormat;
   bosId: number | null;
   eosIds: number[];
 }
@@ -95,7 +105,10 @@ export interface LoraWeights {
 /** The jobs the engine runs: each one's request and its reply. */
 export interface Jobs {
   init: { request: { type: 'init' }; reply: { type: 'ready'; adapter: AdapterSummary } };
-  load: { request: { type: 'load'; source: ModelSourceSpec }; reply: { type: 'loaded'; model: ModelInfo } };
+  /** weights: the weight format (default 'float', as stored); a load whose memory plan does not fit is refused. */
+  load: { request: { type: 'load'; source: ModelSourceSpec; weights?: WeightChoice }; reply: { type: 'loaded'; model: ModelInfo } };
+  /** The memory plan of a model (config.json and headers only) on this adapter, before loading it. */
+  plan: { request: { type: 'plan'; source: ModelSourceSpec; context?: number; embeddings?: boolean }; reply: { type: 'planned'; plan: MemoryPlan } };
   /** k and protect matter only to criteria whose result depends on them (iterative PPL). */
   score: {
     request: { type: 'score'; criteria: ScoredCriterion[]; calibration: CalibrationRequest; k?: number; protect?: number[] };
@@ -161,6 +174,7 @@ export type EngineReply = { [K in JobName]: ReplyOf<K> }[JobName] | { type: 'can
 export const REPLY_TYPE: { [K in JobName]: ReplyOf<K>['type'] } = {
   init: 'ready',
   load: 'loaded',
+  plan: 'planned',
   score: 'scored',
   perplexity: 'perplexity',
   generate: 'generated',

@@ -1,4 +1,4 @@
-import { REPLY_TYPE, type ArgsOf, type EngineEvent, type EngineReply, type JobName, type ModelSourceSpec, type ReplyEnvelope, type ReplyOf, type RequestOf } from '../app/protocol';
+import { REPLY_TYPE, type ArgsOf, type EngineEvent, type EngineReply, type JobName, type ModelSourceSpec, type ReplyEnvelope, type ReplyOf, type RequestOf, type WeightChoice } from '../app/protocol';
 
 /** Thrown on the UI side when the engine replies with an error (or the job was cancelled). */
 export class EngineError extends Error {
@@ -40,8 +40,13 @@ export class EngineClient {
     return this.start('init', {}).result;
   }
 
-  load(source: ModelSourceSpec): Job<'load'> {
-    return this.start('load', { source });
+  load(source: ModelSourceSpec, weights?: WeightChoice): Job<'load'> {
+    return this.start('load', weights ? { source, weights } : { source });
+  }
+
+  /** The memory plan of a model before loading it. */
+  plan(args: ArgsOf<'plan'>): Job<'plan'> {
+    return this.start('plan', args);
   }
 
   score(args: ArgsOf<'score'>): Job<'score'> {

@@ -31,6 +31,8 @@ import type { CriterionResult, EngineRequest, ModelInfo, ReplyOf, TextSpec } fro
 import type { ScoreStore } from '../app/score-cache';
 import { modelSpec, nodeHost, readTextFile, UsageError } from '../node/host';
 import { defaultScoreCacheDir, fileScoreStore } from '../node/score-cache-files';
+import { WEIGHT_FORMATS, type WeightFormat } from '../quant/formats';
+import { memoryPlan, type MemoryPlan } from '../quant/memory-plan';
 import { progressBar, table } from './format';
 import { maskFor, selection } from './selection';
 import { parseFiles, parseHubFiles, TASK_CHOICES, taskSpecs, taskTableText } from './tasks-options';
@@ -41,6 +43,8 @@ interface Globals {
   json?: boolean;
   hubHost?: string;
   quiet?: boolean;
+  weights: WeightFormat;
+  quantizeEmbeddings?: boolean;
 }
 
 const int = (name: string, min = 1) => (v: string) => {
@@ -69,7 +73,7 @@ class Session {
   static async open(model: string, g: Globals, scoreStore?: ScoreStore): Promise<Session> {
     const spec = modelSpec(model, g.hubHost, process.env.HF_TOKEN);
     const lab = new LabEngine(await acquireNodeDevice('cli'), scoreStore ? { ...nodeHost, scoreStore } : nodeHost);
-    const info = await lab.load(spec, stdoutGone.signal, progressBar('loading', g.quiet));
+    const info = await lab.load(spec, stdoutGone.signal, progressBar('loading', g.quiet), { format: g.weights, embeddings: g.quantizeEmbeddings });
     return new Session(lab, info, g);
   }
 
@@ -127,6 +131,8 @@ const program = new Command()
   .option('--json', 'machine-readable output on stdout')
   .option('--hub-host <url>', 'Hugging Face Hub host (a mirror or a local server)')
   .option('-q, --quiet', 'no progress on stderr')
+  .addOption(new Option('--weights <format>', 'weight format on the GPU: float (as stored), q8 or q4 (see info --plan)').choices(WEIGHT_FORMATS.map((f) => f.id)).default('float'))
+  .option('--quantize-embeddings', 'with q8 / q4: quantize the embedding and LM head too (default: block linears only)')
   .showHelpAfterError()
   .exitOverride();
 
@@ -137,7 +143,9 @@ program
   .command('info')
   .description('config, parameter count, adapter and GPU memory estimate (reads headers only)')
   .argument(modelArg, modelHelp)
-  .action(async (model: string) => {
+  .option('--plan', 'the memory plan: GPU bytes per weight format (weights, KV cache, workspaces) against this adapter')
+  .option('--context <tokens>', 'KV cache length for --plan (default: 2048 or the model\'s limit)', int('--context'))
+  .action(async (model: string, o: { plan?: boolean; context?: number }) => {
     const g = program.opts<Globals>();
     const gpu = await acquireNodeDevice('cli');
     const spec = modelSpec(model, g.hubHost, process.env.HF_TOKEN);
@@ -146,8 +154,9 @@ program
     const c = index.config;
     const parameters = index.planned.reduce((s, t) => s + t.shape.reduce((a, b) => a * b, 1), 0);
     const source = describeModelArg(spec);
-    const out = { source, config: c, parameters, adapter: describeAdapter(gpu.adapter), memory: estimate, layoutFingerprint: index.layoutFingerprint };
-    print(g, out, () => table(['field', 'value'], [
+    const plan = o.plan ? memoryPlan(c, gpu.device.limits, { context: o.context, embeddings: g.quantizeEmbeddings }) : undefined;
+    const out = { source, config: c, parameters, adapter: describeAdapter(gpu.adapter), memory: estimate, layoutFingerprint: index.layoutFingerprint, ...(plan ? { plan } : {}) };
+    print(g, out, () => (plan ? `${planTable(plan)}\n\n` : '') + table(['field', 'value'], [
       ['source', source.text], ['architecture', c.architecture], ['family', [c.family, ...familyDifferences(c)].join('; ')], ['blocks', String(c.numLayers)], ['hidden', String(c.hiddenSize)], ['intermediate', String(c.intermediateSize)],
       ['heads / kv heads', `${c.numHeads} / ${c.numKvHeads}`], ['head_dim', String(c.headDim)], ['vocab', String(c.vocabSize)],
       ['parameters', `${(parameters / 1e6).toFixed(2)} M`], ['GPU memory (est.)', `${(estimate.totalBytes / 2 ** 20).toFixed(1)} MiB`],
@@ -155,6 +164,18 @@ program
     ]));
     gpu.device.destroy();
   });
+
+/** The memory plan as a table: one row per format, GiB. */
+function planTable(plan: MemoryPlan): string {
+  const [unit, scale] = Math.max(...plan.formats.map((f) => f.peak)) < 2 ** 30 ? ['MiB', 2 ** 20] : ['GiB', 2 ** 30];
+  const gib = (n: number) => (n / scale).toFixed(2);
+  const rows = plan.formats.map((f) => [
+    f.format + (f.format === plan.recommended ? ' *' : ''), gib(f.weights), gib(f.kvCache), gib(f.activations), gib(f.scoring), gib(f.training), gib(f.peak),
+    f.fits ? 'yes' : `no: ${f.reason}`,
+  ]);
+  return `memory plan (${unit}; KV cache for ${plan.context} tokens; budget ${(plan.budgetBytes / 2 ** 30).toFixed(2)} GiB; * recommended)\n` +
+    table(['format', 'weights', 'kv cache', 'activations', 'scoring', 'training', 'peak', 'fits'], rows);
+}
 
 /** How a model argument was read (an existing path is a folder before it is a Hub id). */
 function describeModelArg(spec: ReturnType<typeof modelSpec>): { kind: string; text: string } {

@@ -20,7 +20,7 @@ export function maskFor(info: ModelInfo, scored: Extract<EngineReply, { type: 's
   const usesData = scored.results.some((r) => criterionById(r.criterion).needsData);
   return buildMask({
     model: { source: info.source, architecture: info.architecture, num_hidden_layers: info.numLayers, fingerprint: info.fingerprint },
-    criterion: { name: criterion, calibration: usesData ? scored.calibration : null, protected_blocks: resolveProtected(protect, info.numLayers) },
+    criterion: { name: criterion, calibration: usesData ? scored.calibration : null, protected_blocks: resolveProtected(protect, info.numLayers), weight_format: info.weightFormat },
     scores: Object.fromEntries(scored.results.map((r) => [r.criterion, r.scores])),
     ranking: main.ranking,
     removed,

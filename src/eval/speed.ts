@@ -11,7 +11,8 @@
  */
 import { describeAdapter } from '../gpu/device';
 import { GpuTimer } from '../gpu/timer';
-import { bytesPerElement, elementCount, type GpuTensor } from '../gpu/tensor';
+import type { GpuTensor } from '../gpu/tensor';
+import { weightBytes, weightRowBytes } from '../quant/formats';
 import type { LlamaModel } from '../model/model';
 import type { DecodeAdapters, DecodeState } from '../model/decode';
 import type { BlockPlan } from '../model/plan';
@@ -65,12 +66,13 @@ export interface SpeedResult extends Throughput {
   options: SpeedOptions;
 }
 
-const tensorBytes = (t: GpuTensor) => elementCount(t.shape) * bytesPerElement(t.dtype);
+/** Bytes a tensor's storage holds (quantized rows count their codes and scales). */
+const tensorBytes = (t: GpuTensor) => weightBytes(t.dtype, t.shape);
 
 /** Weight bytes a decode step reads under a plan: the plan's blocks, the final norm, the head and one embedding row. */
 export function weightBytesPerToken(model: LlamaModel, plan: BlockPlan): number {
   const w = model.weights;
-  let bytes = tensorBytes(w.finalNorm) + tensorBytes(w.head) + model.config.hiddenSize * bytesPerElement(w.embed.dtype);
+  let bytes = tensorBytes(w.finalNorm) + tensorBytes(w.head) + weightRowBytes(w.embed.dtype, model.config.hiddenSize);
   for (const b of plan) bytes += blockTensors(w.blocks[b]!).reduce((s, t) => s + tensorBytes(t), 0);
   return bytes;
 }

@@ -6,7 +6,7 @@
  */
 import { createStorageBuffer } from '../gpu/buffers';
 import type { GpuRuntime } from '../gpu/runtime';
-import { bytesPerElement, elementCount } from '../gpu/tensor';
+import { bytesPerElement, elementCount, isQuantized } from '../gpu/tensor';
 import { LoraMerge } from '../kernels/lora-merge';
 import type { ModelWeights } from '../model/weights';
 import type { LoraAdapters } from './lora';
@@ -17,6 +17,11 @@ export interface MergedWeights {
   dispose(): void;
 }
 
+/** Whether every adapted weight is held in a float dtype (a quantized base keeps its adapters unmerged). */
+export function canMerge(base: ModelWeights, lora: LoraAdapters): boolean {
+  return lora.adapters.every((ad) => !isQuantized(base.blocks[ad.block]![ad.name].dtype));
+}
+
 export function mergeAdapters(rt: GpuRuntime, base: ModelWeights, lora: LoraAdapters): MergedWeights {
   const owned: GPUBuffer[] = [];
   const blocks = base.blocks.map((b) => ({ ...b }));
@@ -24,6 +29,7 @@ export function mergeAdapters(rt: GpuRuntime, base: ModelWeights, lora: LoraAdap
   const pass = encoder.beginComputePass();
   for (const ad of lora.adapters) {
     const w = base.blocks[ad.block]![ad.name];
+    if (isQuantized(w.dtype)) throw new Error(`cannot merge LoRA into ${w.name}: it is held as ${w.dtype}, and merging would need requantizing (the adapters run unmerged)`);
     const out = createStorageBuffer(rt.device, elementCount(w.shape) * bytesPerElement(w.dtype), `${w.name}.merged`);
     owned.push(out);
     new LoraMerge(rt, { N: ad.N, K: ad.K, r: lora.settings.r, scale: lora.scale, dtype: w.dtype, w: w.buffer, a: ad.A.value, b: ad.B.value, out }).encode(pass);

@@ -3,13 +3,13 @@
  * f16 as raw little-endian halves (two per u32). All work on aligned chunks; the ones that can
  * overflow f16 report it (return false) so the loader can keep that tensor in f32.
  */
-import type { StorageDType } from '../gpu/tensor';
+import type { FloatDType } from '../gpu/tensor';
 import { F16_MAX, bf16BitsToF32, f16BitsToF32, f32ToF16Bits } from '../util/f16';
 import type { SafetensorsDType } from './safetensors';
 
 export type ConversionMode = 'copy-f32' | 'copy-f16' | 'bf16-f16' | 'bf16-f32' | 'f16-f32' | 'f32-f16';
 
-export const MODE_STORAGE: Record<ConversionMode, StorageDType> = {
+export const MODE_STORAGE: Record<ConversionMode, FloatDType> = {
   'copy-f32': 'f32',
   'copy-f16': 'f16',
   'bf16-f16': 'f16',
@@ -21,7 +21,7 @@ export const MODE_STORAGE: Record<ConversionMode, StorageDType> = {
 /** What a mode falls back to when a value exceeds the f16 range. */
 export const OVERFLOW_FALLBACK: Partial<Record<ConversionMode, ConversionMode>> = { 'bf16-f16': 'bf16-f32', 'f32-f16': 'copy-f32' };
 
-export function chooseMode(dtype: SafetensorsDType, keepF32: boolean, f32Storage: StorageDType): ConversionMode {
+export function chooseMode(dtype: SafetensorsDType, keepF32: boolean, f32Storage: FloatDType): ConversionMode {
   if (dtype === 'F32') return keepF32 || f32Storage === 'f32' ? 'copy-f32' : 'f32-f16';
   if (dtype === 'F16') return keepF32 ? 'f16-f32' : 'copy-f16';
   return keepF32 ? 'bf16-f32' : 'bf16-f16';

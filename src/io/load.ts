@@ -5,7 +5,8 @@
  * buffer created so far: a load yields a whole model or nothing.
  */
 import { createStorageBuffer, writeBuffer } from '../gpu/buffers';
-import type { GpuTensor, StorageDType } from '../gpu/tensor';
+import type { FloatDType, GpuTensor, QuantDType } from '../gpu/tensor';
+import { quantizes, weightBytes } from '../quant/formats';
 import { inspectCheckpoint, type CheckpointIndex, type PlannedTensor } from './checkpoint';
 import type { ModelConfig } from './config';
 import { MODE_STORAGE, OVERFLOW_FALLBACK, chooseMode, convertChunk, growth, type ConversionMode } from './convert';
@@ -29,7 +30,7 @@ export interface LoadOptions {
   signal?: AbortSignal;
   onProgress?: (progress: LoadProgress) => void;
   /** Storage of F32 tensors: 'f32' (default) or 'f16' (falls back to f32 for a tensor beyond the f16 range). */
-  f32Storage?: StorageDType;
+  f32Storage?: FloatDType;
   /** Keep RMSNorm weights in f32 whatever their dtype (default true; they are tiny). */
   normsAsF32?: boolean;
   /** Host chunk size in bytes (multiple of 8; default 8 MiB). */
@@ -44,6 +45,21 @@ export interface LoadOptions {
    * weights without a second host pass over the bytes.
    */
   scanNonFinite?: boolean;
+  /** Quantize the block linears (and optionally embedding and LM head) as each finishes uploading. */
+  quantize?: LoadQuantizer;
+}
+
+/**
+ * The quantization hook (src/kernels/quantize.ts provides `run`): each tensor it applies to is uploaded
+ * in float as usual, quantized on the GPU into a new buffer, and its float buffer freed, so the GPU
+ * holds at most the quantized model plus one float tensor, and the host only its chunks.
+ */
+export interface LoadQuantizer {
+  dtype: QuantDType;
+  /** Also the token embedding and the LM head (default: the block linears only). */
+  embeddings?: boolean;
+  /** Encodes and submits the quantization of `source` into `target` (weightBytes(dtype, shape) bytes). */
+  run(source: GpuTensor, target: GPUBuffer): GpuTensor;
 }
 
 /** A tensor stored in f32 although f16 was asked for, and why. */
@@ -98,6 +114,11 @@ function storageBytes(t: PlannedTensor, mode: ConversionMode): number {
   return (t.end - t.begin) * growth(mode);
 }
 
+/** Whether the quantizer (if any) converts this tensor. */
+function quantized(name: string, shape: readonly number[], q: LoadQuantizer | undefined): q is LoadQuantizer {
+  return q !== undefined && quantizes(name, shape, q.embeddings ?? false);
+}
+
 /** GPU bytes the checkpoint will take, from the headers alone. */
 export function estimateGpuMemory(index: CheckpointIndex, limits: Limits, options: LoadOptions = {}): MemoryEstimate {
   let totalBytes = 0;
@@ -105,7 +126,8 @@ export function estimateGpuMemory(index: CheckpointIndex, limits: Limits, option
   let largestTensor = '';
   for (const t of index.planned) {
     const bytes = storageBytes(t, planStorage(t, options));
-    totalBytes += bytes;
+    // A quantized tensor holds its float upload only while it is quantized: the largest is still the float one.
+    totalBytes += quantized(t.name, t.shape, options.quantize) ? weightBytes(options.quantize.dtype, t.shape) : bytes;
     if (bytes > largestBytes) {
       largestBytes = bytes;
       largestTensor = t.name;
@@ -128,12 +150,7 @@ export function checkGpuMemory(estimate: MemoryEstimate, budgetBytes?: number): 
       `tensor ${estimate.largestTensor} needs ${mib(estimate.largestBytes)} but this device's maxBufferSize is ${mib(estimate.maxBufferSize)}`,
     );
   }
-  if (estimate.largestBytes > estimate.maxStorageBufferBindingSize) {
-    throw new GpuMemoryError(
-      `tensor ${estimate.largestTensor} needs ${mib(estimate.largestBytes)} but the kernels bind whole weights and this device's ` +
-        `maxStorageBufferBindingSize is ${mib(estimate.maxStorageBufferBindingSize)}`,
-    );
-  }
+  // A tensor wider than maxStorageBufferBindingSize is fine: every kernel reads such weights in row windows.
   const budget = budgetBytes ?? Math.max(8 * 2 ** 30, 8 * estimate.maxBufferSize);
   if (estimate.totalBytes > budget) {
     throw new GpuMemoryError(
@@ -149,7 +166,7 @@ class F16Overflow extends Error {}
 /** One tensor's upload: chunks in, converted, written at increasing offsets. */
 class TensorUpload {
   readonly buffer: GPUBuffer;
-  readonly storage: StorageDType;
+  readonly storage: FloatDType;
   private fill = 0;
   private written = 0;
   private received = 0;
@@ -297,8 +314,27 @@ export async function loadCheckpoint(device: GPUDevice, source: CheckpointSource
     current = t.name;
     return upload;
   };
-  const complete = (upload: TensorUpload) => {
-    tensors.set(upload.tensor.name, upload.finish());
+  /** The float upload quantized into a new buffer, which then replaces it. */
+  const quantizeUploaded = async (source: GpuTensor, q: LoadQuantizer): Promise<GpuTensor> => {
+    device.pushErrorScope('out-of-memory');
+    device.pushErrorScope('validation');
+    let result: GpuTensor | undefined;
+    try {
+      const target = createStorageBuffer(device, weightBytes(q.dtype, source.shape), `${source.name} (${q.dtype})`);
+      created.push(target);
+      result = q.run(source, target);
+    } finally {
+      const [validation, oom] = await Promise.all([device.popErrorScope(), device.popErrorScope()]);
+      const error = oom ?? validation;
+      if (error) throw new GpuMemoryError(`quantizing ${source.name} to ${q.dtype} failed: ${error.message}`);
+    }
+    source.buffer.destroy();
+    return result;
+  };
+  const complete = async (upload: TensorUpload) => {
+    const tensor = upload.finish();
+    const q = options.quantize;
+    tensors.set(upload.tensor.name, quantized(tensor.name, tensor.shape, q) ? await quantizeUploaded(tensor, q) : tensor);
     samples.set(upload.tensor.name, upload.sample);
   };
   /** Re-reads one tensor into f32 after its values turned out to exceed f16. */
@@ -316,7 +352,7 @@ export async function loadCheckpoint(device: GPUDevice, source: CheckpointSource
       await drain();
       report();
     }
-    complete(redo);
+    await complete(redo);
   };
 
   try {
@@ -344,7 +380,7 @@ export async function loadCheckpoint(device: GPUDevice, source: CheckpointSource
             try {
               active.push(piece.subarray(at, at + n));
               if (pos + n === t.end) {
-                complete(active);
+                await complete(active);
                 upload = null;
               }
             } catch (e) {

@@ -6,7 +6,8 @@
  * Shapes are named alike everywhere: rows = B*T tokens (batch-major, T per sequence), nHeads /
  * nKvHeads / headDim, M / N / K for linear layers, n for elementwise counts, V for the vocabulary.
  */
-import { bytesPerElement, type StorageDType } from '../gpu/tensor';
+import type { StorageDType } from '../gpu/tensor';
+import { weightRowBytes } from '../quant/formats';
 import { isCpuAdapter } from '../gpu/device';
 import type { Constants } from '../gpu/pipelines';
 import type { GpuRuntime } from '../gpu/runtime';
@@ -100,7 +101,7 @@ export function planRowSlices(
 
 /** Row slices of a [rows, cols] weight of the given storage type. */
 export function planWeightSlices(rt: GpuRuntime, rows: number, cols: number, dtype: StorageDType, buffer: GPUBuffer, maxBytes?: number): RowSlice[] {
-  const rowBytes = cols * bytesPerElement(dtype);
+  const rowBytes = weightRowBytes(dtype, cols);
   if (dtype === 'f16' && cols % 2 !== 0 && rows > 1) {
     // Odd rows of packed f16 start mid-word: only a single window is possible.
     const need = Math.ceil((rows * cols) / 2) * 4;

@@ -1,6 +1,7 @@
 import code from '../../shaders/embedding.wgsl?raw';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
 import type { StorageDType } from '../gpu/tensor';
+import { weightConstants } from '../quant/formats';
 import { encodeAll, prepare, planWeightSlices, type Dispatch } from './common';
 
 const shader = { name: 'embedding', code };
@@ -15,7 +16,7 @@ export interface EmbeddingArgs {
   dtype: StorageDType;
   /** u32 token ids [rows]; ids >= V produce zero rows. */
   ids: GPUBuffer;
-  /** Embedding table [V, dim] (f32, or f16 packed two per u32). */
+  /** Embedding table [V, dim] (f32, f16 packed two per u32, or q8 / q4 rows). */
   table: GPUBuffer;
   /** f32 output [rows, dim]. */
   y: GPUBuffer;
@@ -37,7 +38,7 @@ export class Embedding {
         packParams([{ u32: n }, { u32: a.dim }, { u32: s.row0 }, { u32: s.rows }, { u32: a.V }, { u32: i === 0 ? 1 : 0 }, { f32: a.scale ?? 1 }]),
         'embedding.params',
       );
-      return prepare(rt, shader, 'main', { WG, W_F16: a.dtype === 'f16' },
+      return prepare(rt, shader, 'main', { WG, ...weightConstants(a.dtype) },
         { 0: params, 1: a.ids, 2: { buffer: a.table, offset: s.offset, size: s.size }, 3: a.y }, rt.grid(Math.ceil(n / WG)));
     });
   }

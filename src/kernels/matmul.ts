@@ -4,6 +4,7 @@ import { deviceBuffer } from '../gpu/device-buffers';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
 import { shaderOf } from '../gpu/wgsl-include';
 import type { StorageDType } from '../gpu/tensor';
+import { weightConstants } from '../quant/formats';
 import { bindAt, encodeAll, planWeightSlices, type Dispatch } from './common';
 
 /** What happens to x W^T before it is stored. */
@@ -11,7 +12,7 @@ export type Epilogue = 'store' | 'residual' | 'swiglu';
 const EPI: Record<Epilogue, number> = { store: 0, residual: 1, swiglu: 2 };
 
 /**
- * A linear layer y = x W^T over M rows: x f32 [M, K], W [N, K] (HF layout, f32 or packed f16).
+ * A linear layer y = x W^T over M rows: x f32 [M, K], W [N, K] (HF layout: f32, packed f16, or q8 / q4 rows).
  *   epilogue 'store'    y = x W^T
  *            'residual' y += x W^T   (y holds the residual stream; in place)
  *            'swiglu'   y = silu(x Wg^T) * (x Wu^T)   with w = Wg (gate) and wUp = Wu (up)
@@ -169,7 +170,7 @@ export class Matmul {
     if (this.splitK > 1 && bytes > SPLIT_WORKSPACE_BYTES) throw new Error(`Matmul: ${this.splitK} K slices need ${bytes} bytes, over the split workspace`);
     const entry = this.splitK > 1 ? 'matmul_wide_split' : { tiled: 'matmul', wide: 'matmul_wide', direct: 'matmul_direct' }[this.kernel];
     const split = this.splitK > 1;
-    const constants = { W_F16: a.dtype === 'f16', VEC: a.K % 4 === 0, EPI: EPI[a.epilogue ?? 'store'], ...(split ? { SPLIT: this.splitK } : {}) };
+    const constants = { ...weightConstants(a.dtype), VEC: a.K % 4 === 0, EPI: EPI[a.epilogue ?? 'store'], ...(split ? { SPLIT: this.splitK } : {}) };
     const shader = linearShader({ weights: weightsFor(a.epilogue), splitK: split });
     const pipeline = rt.pipelines.get(shader, entry, constants);
     const part = split ? { buffer: splitWorkspace(rt), offset: 0, size: bytes } : undefined;

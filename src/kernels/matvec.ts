@@ -1,4 +1,5 @@
 import type { GpuRuntime } from '../gpu/runtime';
+import { weightConstants } from '../quant/formats';
 import { encodeAll, reductionWorkgroup, type Dispatch, type Encodable } from './common';
 import { linearBindGroups, linearShader, Matmul, weightsFor, type FusedNorm, type LinearArgs, type Projection } from './matmul';
 
@@ -35,7 +36,7 @@ export class Matvec {
     const WG = a.workgroupSize ?? reductionWorkgroup(rt, DEFAULT_WG);
     const shader = linearShader({ weights: a.more ? 'qkv' : weightsFor(epilogue), norm: a.norm !== undefined, subgroups: this.usesSubgroups });
     const pipeline = rt.pipelines.get(shader, this.usesSubgroups ? 'matvec_sg' : 'matvec', {
-      W_F16: a.dtype === 'f16',
+      ...weightConstants(a.dtype),
       VEC: a.K % 8 === 0,
       EPI: { store: 0, residual: 1, swiglu: 2 }[epilogue],
       MB: a.M,

@@ -19,7 +19,7 @@
  * epilogue), and Gemma's (1 + w) norms are weights made at load (BlockWeights.inputNorm).
  */
 import type { GpuRuntime } from '../gpu/runtime';
-import { bytesPerElement } from '../gpu/tensor';
+import { weightBytes } from '../quant/formats';
 import type { ModelConfig } from '../io/config';
 import { AttentionDecode, AttentionPrefill, type KvCache } from '../kernels/attention';
 import type { Encodable, StepBuffer } from '../kernels/common';
@@ -169,7 +169,7 @@ function qkvOps(
   },
 ): Encodable[] {
   const { M, qDim, kvDim, K, w, input, adapt, out } = o;
-  const bytes = (N: number) => N * K * bytesPerElement(w.q.dtype);
+  const bytes = (N: number) => weightBytes(w.q.dtype, [N, K]);
   const oneDispatch = !adapt && usesMatvec(M) && w.k.dtype === w.q.dtype && w.v.dtype === w.q.dtype && qDim % 4 === 0 && kvDim % 4 === 0 &&
     bytes(qDim) <= rt.device.limits.maxStorageBufferBindingSize;
   if (oneDispatch) {

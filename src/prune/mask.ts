@@ -61,6 +61,8 @@ export interface CriterionSpec {
   calibration: MaskCalibration | null;
   /** Blocks never removed (the "+" heuristic), sorted ascending. */
   protected_blocks: number[];
+  /** The quantized weight format the scores were computed with (src/quant/formats.ts); absent: the weights as stored. */
+  weight_format?: 'q8' | 'q4';
 }
 
 export interface BeforeAfter {
@@ -453,7 +455,7 @@ export function maskCalibration(spec: CalibrationSpec | MaskCalibration): MaskCa
 
 export interface BuildMaskInput {
   model: MaskModel;
-  criterion: { name: CriterionName; calibration?: MaskCalibration | CalibrationSpec | null; protected_blocks?: readonly number[] };
+  criterion: { name: CriterionName; calibration?: MaskCalibration | CalibrationSpec | null; protected_blocks?: readonly number[]; weight_format?: string };
   /** Raw scores per criterion computed; NaN/Infinity are written as null (JSON has no such numbers). */
   scores?: Partial<Record<ScoredCriterion, readonly (number | null)[] | Float32Array | Float64Array>>;
   /** Least important first; default: `rankBlocks(scores[criterion.name])`, or [] for "manual". */
@@ -488,6 +490,8 @@ export function buildMask(input: BuildMaskInput): PruningMask {
       name,
       calibration: input.criterion.calibration ? maskCalibration(input.criterion.calibration) : null,
       protected_blocks: [...new Set(input.criterion.protected_blocks ?? [])].sort((a, b) => a - b),
+      // Only quantized formats are recorded, so masks of models as stored read as before.
+      ...(input.criterion.weight_format === 'q8' || input.criterion.weight_format === 'q4' ? { weight_format: input.criterion.weight_format } : {}),
     },
     scores,
     ranking,

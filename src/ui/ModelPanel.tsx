@@ -1,12 +1,16 @@
 import { useEffect, useRef, useState, type DragEvent } from 'react';
 import { filesFromDrop } from '../io/file-source';
 import { DEFAULT_HUB_HOST, isHubHost } from '../io/http-source';
-import { embeddedSpec, loadModel } from './lab-actions';
+import type { ModelSourceSpec } from '../app/protocol';
+import type { WeightFormat } from '../quant/formats';
+import type { MemoryPlan } from '../quant/memory-plan';
+import { embeddedSpec, loadModel, planModel } from './lab-actions';
 import { HubCache } from './HubCache';
 import { JobProgress } from './JobProgress';
-import { ModelFacts } from './ModelFacts';
+import { MemoryPlanTable, ModelFacts } from './ModelFacts';
 import { anyJob, useLab } from './store';
 import { EMBEDDED_MODEL } from '../app/embedded';
+import { WEIGHT_FORMATS } from '../quant/formats';
 
 type Kind = 'embedded' | 'hub' | 'local';
 
@@ -39,6 +43,9 @@ export function ModelPanel() {
   const [folderName, setFolderName] = useState('');
   const [dragging, setDragging] = useState(false);
   const folderInput = useRef<HTMLInputElement>(null);
+  const [format, setFormat] = useState<WeightFormat>('float');
+  const [quantizeEmbeddings, setQuantizeEmbeddings] = useState(false);
+  const [plan, setPlan] = useState<MemoryPlan | null>(null);
   // The remembered source arrives after the first render (IndexedDB) and changes on each load.
   useEffect(() => {
     setKind(source.kind);
@@ -53,10 +60,16 @@ export function ModelPanel() {
     setKind(k);
     useLab.getState().setLoadError(null);
   };
-  const load = () => {
-    if (kind === 'embedded') void loadModel(embeddedSpec());
-    else if (kind === 'hub') void loadModel({ kind: 'hub', id: hubId.trim(), revision: revision.trim() || 'main', ...(host.trim() ? { host: host.trim() } : {}), ...(token ? { token } : {}) });
-    else void loadModel({ kind: 'local', name: folderName || 'local model', files });
+  const spec = (): ModelSourceSpec =>
+    kind === 'embedded' ? embeddedSpec()
+    : kind === 'hub' ? { kind: 'hub', id: hubId.trim(), revision: revision.trim() || 'main', ...(host.trim() ? { host: host.trim() } : {}), ...(token ? { token } : {}) }
+    : { kind: 'local', name: folderName || 'local model', files };
+  const load = () => void loadModel(spec(), { format, embeddings: quantizeEmbeddings });
+  // The plan preselects the recommended format; the user may pick any other that fits.
+  const checkMemory = async () => {
+    const p = await planModel(spec(), { embeddings: quantizeEmbeddings });
+    setPlan(p);
+    if (p?.recommended) setFormat(p.recommended);
   };
   const onDrop = async (e: DragEvent) => {
     e.preventDefault();
@@ -114,8 +127,21 @@ export function ModelPanel() {
             </div>
           )}
         </fieldset>
-        <button type="button" className="primary" onClick={load} disabled={!canLoad} data-testid="load-model">Load</button>
+        <div className="load-actions">
+          <label className="field">
+            <span>Weights</span>
+            <select value={format} onChange={(e) => setFormat(e.target.value as WeightFormat)} data-testid="weight-format-select">
+              {WEIGHT_FORMATS.map((f) => <option key={f.id} value={f.id} title={f.hint}>{f.label}</option>)}
+            </select>
+          </label>
+          <label title="q8 / q4 quantize the block linears; this also quantizes the token embedding and the LM head">
+            <input type="checkbox" checked={quantizeEmbeddings} onChange={(e) => setQuantizeEmbeddings(e.target.checked)} /> also embedding and LM head
+          </label>
+          <button type="button" onClick={() => void checkMemory()} disabled={!canLoad} data-testid="check-memory">Check memory</button>
+          <button type="button" className="primary" onClick={load} disabled={!canLoad} data-testid="load-model">Load</button>
+        </div>
       </div>
+      {plan && <MemoryPlanTable plan={plan} chosen={format} onChoose={setFormat} />}
       {source.kind === 'local' && files.length === 0 && kind === 'local' && <p className="muted">The folder {source.name} was used last time: pick it again to reload it.</p>}
       {model && kind !== source.kind && (
         <p className="muted" data-testid="loaded-source">

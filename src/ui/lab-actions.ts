@@ -4,7 +4,8 @@
  * to the store under a job key, and can be cancelled by that key.
  */
 import { EngineClient, EngineError, type Job } from '../browser/worker-client';
-import type { JobName, LoraWeights, ModelSourceSpec, TextSpec } from '../app/protocol';
+import type { JobName, LoraWeights, ModelSourceSpec, TextSpec, WeightChoice } from '../app/protocol';
+import type { MemoryPlan } from '../quant/memory-plan';
 import { criterion } from '../prune/criteria/registry';
 import { EMBEDDED_MODEL } from '../app/embedded';
 import type { TrainerState } from '../heal/train';
@@ -99,11 +100,11 @@ export function loadRememberedModel(): Promise<boolean> {
 }
 
 /** Loads a model; on failure the previous model stays and the error is shown. */
-export async function loadModel(spec: ModelSourceSpec): Promise<boolean> {
+export async function loadModel(spec: ModelSourceSpec, weights?: WeightChoice): Promise<boolean> {
   const s = useLab.getState();
   s.setLoadError(null);
   try {
-    const { model } = await run('load', (c) => c.load(spec), 'reading the checkpoint index');
+    const { model } = await run('load', (c) => c.load(spec, weights), 'reading the checkpoint index');
     const choice: SourceChoice = spec.kind === 'hub' ? { kind: 'hub', id: spec.id, revision: spec.revision ?? 'main', ...(spec.host ? { host: spec.host } : {}) } : spec.kind === 'local' ? { kind: 'local', name: spec.name ?? 'local model' } : { kind: 'embedded' };
     useLab.setState({ model, loadError: null, source: choice });
     return true;
@@ -112,6 +113,17 @@ export async function loadModel(spec: ModelSourceSpec): Promise<boolean> {
     const kept = useLab.getState().model ? ' The previous model stays loaded.' : '';
     useLab.getState().setLoadError(cancelled(err) ? `Loading ${name} was cancelled.${kept}` : `Could not load ${name}: ${message(err).replace(/[.\s]*$/, '.')}${kept}`);
     return false;
+  }
+}
+
+/** The memory plan of a model before loading it (its headers only); null when it cannot be read. */
+export async function planModel(spec: ModelSourceSpec, o: { context?: number; embeddings?: boolean } = {}): Promise<MemoryPlan | null> {
+  useLab.getState().setLoadError(null);
+  try {
+    return (await run('load', (c) => c.plan({ source: spec, ...o }), 'reading config.json for the memory plan')).plan;
+  } catch (err) {
+    useLab.getState().setLoadError(`Could not plan the memory: ${message(err)}`);
+    return null;
   }
 }
 

@@ -81,6 +81,7 @@ export async function buildCurrentMask(s: LabState = useLab.getState()): Promise
       name: criterion,
       calibration: usesData && rec.scores?.calibration ? rec.scores.calibration : null,
       protected_blocks: protectedBlocks,
+      weight_format: model.weightFormat,
     },
     scores,
     ...(own ? { ranking: own.ranking } : {}),

@@ -34,6 +34,17 @@ describe('depth-pruning-lab CLI', { timeout: 600_000 }, () => {
     expect(out.adapter).toMatch(/swiftshader|nvidia|amd|intel|apple/i);
   });
 
+  it('info --plan prints the memory plan per weight format; --weights chooses the format', () => {
+    const out = json('info', 'embedded', '--plan', '--context', '256');
+    expect(out.plan.context).toBe(256);
+    expect(out.plan.formats.map((f: { format: string }) => f.format)).toEqual(['float', 'q8', 'q4']);
+    expect(out.plan.recommended).toBe('float');
+    const text = cli('info', 'embedded', '--plan');
+    expect(text.stdout).toMatch(/memory plan \(MiB; KV cache for 1024 tokens/);
+    expect(text.stdout).toMatch(/^float \*/m);
+    expect(cli('--weights', 'q3', 'info', 'embedded').status).toBe(2);
+  });
+
   it('rejects bad arguments and bad files with exit code 2 and a message', async () => {
     for (const args of [['score'], ['score', 'embedded', '--criterion', 'nonsense'], ['score', 'embedded', '-n', '0'], ['ppl', 'not a model !'], ['prune', 'embedded', '--out', join(dir, 'x')], ['generate', 'embedded', '--prompt', 'x', '--repetition-penalty', '0']]) {
       const r = cli(...args);

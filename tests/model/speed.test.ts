@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bytesPerElement, elementCount } from '../../src/gpu/tensor';
+import { weightBytes } from '../../src/quant/formats';
 import { measureSpeeds } from '../../src/eval/speed';
 import type { LlamaModel } from '../../src/model/model';
 import { planWithout } from '../../src/model/plan';
@@ -37,7 +37,7 @@ describe('speed measurement', { timeout: 300_000 }, () => {
     }
     // The two removed blocks' tensors, counted from the checkpoint's names.
     const removedBytes = [...model.checkpoint.tensors].filter(([name]) => /\.layers\.(5|9)\./.test(name))
-      .reduce((s, [, t]) => s + elementCount(t.shape) * bytesPerElement(t.dtype), 0);
+      .reduce((s, [, t]) => s + weightBytes(t.dtype, t.shape), 0);
     expect(removedBytes).toBeGreaterThan(0);
     expect(results[0]!.weightBytesPerToken - results[1]!.weightBytesPerToken).toBe(removedBytes);
   });

@@ -1,3 +1,9 @@
+import { readF32, uploadBuffer } from '../../src/gpu/buffers';
+import type { GpuRuntime } from '../../src/gpu/runtime';
+import { LinearBackward, LinearScore, type LinearBackwardShape } from '../../src/kernels/backward/linear';
+import { poisonedF32, runPass } from '../helpers/gpu';
+import { firstNonFinite, randomArray, relativeError, seededRandom } from '../helpers/numeric';
+
 /** float64 reference of the linear backward (y = x W^T, W[N, K]) and its Taylor score. */
 export function linearBackwardRef(
   dy: ArrayLike<number>, w: ArrayLike<number>, x: ArrayLike<number>, M: number, N: number, K: number,
@@ -35,4 +41,36 @@ export function linearRef(x: ArrayLike<number>, w: ArrayLike<number>, M: number,
     }
   }
   return y;
+}
+
+/**
+ * Runs LinearBackward (dX) and LinearScore on seeded random dy and x for a weight uploaded as `stored`
+ * (the kernel's storage of `dtype`) whose values as the kernel reads them are `values`; returns the
+ * relative errors against the float64 reference and the first non-finite dX element (-1 if none).
+ */
+export async function checkLinearBackward(
+  rt: GpuRuntime,
+  c: LinearBackwardShape & { maxBindingBytes?: number },
+  stored: ArrayBufferView,
+  values: ArrayLike<number>,
+): Promise<{ errDx: number; errScore: number; firstBad: number }> {
+  const { M, N, K } = c;
+  const { normal } = seededRandom(`backward-linear ${c.dtype} ${M}x${N}x${K} ${c.kernel ?? ''}`);
+  const dy = randomArray(M * N, normal);
+  const x = randomArray(M * K, normal);
+  const dX = poisonedF32(rt, M * K, 'dX');
+  const scores = poisonedF32(rt, 3, 'scores');
+  const args = { ...c, dy: uploadBuffer(rt.device, dy, 'dY'), w: uploadBuffer(rt.device, stored, 'W') };
+  const op = new LinearBackward(rt, { ...args, dx: dX });
+  const scoreOp = new LinearScore(rt, { ...args, x: uploadBuffer(rt.device, x, 'X'), score: { scores, slot: 1 } });
+  runPass(rt, (pass) => {
+    op.encode(pass);
+    scoreOp.encode(pass);
+  });
+  const out = await readF32(rt.device, dX, M * K);
+  const score = (await readF32(rt.device, scores, 3))[1]!;
+  const ref = linearBackwardRef(dy, values, x, M, N, K);
+  const r = { errDx: relativeError(out, ref.dx), errScore: Math.abs(score - ref.score) / ref.score, firstBad: firstNonFinite(out) };
+  console.log(`backward-linear ${c.dtype} ${M}x${N}x${K}: dX rel err ${r.errDx.toExponential(2)}, score rel err ${r.errScore.toExponential(2)}`);
+  return r;
 }

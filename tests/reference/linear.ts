@@ -29,6 +29,8 @@ export function epilogueRef(
 import { readF32, uploadBuffer } from '../../src/gpu/buffers';
 import type { GpuRuntime } from '../../src/gpu/runtime';
 import type { FusedNorm, LinearArgs } from '../../src/kernels/matmul';
+import type { QuantDType } from '../../src/gpu/tensor';
+import { quantizeRef } from './quant';
 import { rmsnormRef } from './rmsnorm';
 import { packF16, roundToF16 } from '../../src/util/f16';
 import { poisonedF32, runPass } from '../helpers/gpu';
@@ -43,6 +45,8 @@ export interface LinearCase {
   maxBindingBytes?: number;
   /** x is a raw residual row and an RMSNorm (weight stored like W) is fused in (matvec only). */
   norm?: boolean;
+  /** Store W (and the up weight) quantized (tests/reference/quant.ts packs them); the reference uses the dequantized values. */
+  format?: QuantDType;
 }
 
 /**
@@ -55,8 +59,8 @@ export async function checkLinear(
   c: LinearCase,
   make: (a: LinearArgs & { norm?: FusedNorm }) => { encode(pass: GPUComputePassEncoder): void },
 ): Promise<{ rel: number; firstBad: number }> {
-  const { M, N, K, f16, epilogue } = c;
-  const { normal } = seededRandom(`${name} ${M}x${N}x${K} ${f16 ? 'f16' : 'f32'} ${epilogue}${c.norm ? ' norm' : ''}`);
+  const { M, N, K, f16, epilogue, format } = c;
+  const { normal } = seededRandom(`${name} ${M}x${N}x${K} ${format ?? (f16 ? 'f16' : 'f32')} ${epilogue}${c.norm ? ' norm' : ''}`);
   const x = randomArray(M * K, normal, c.norm ? 3 : 1);
   const g = randomArray(K, normal, 0.3).map((v) => 1 + v);
   const eps = 1e-5;
@@ -64,16 +68,18 @@ export async function checkLinear(
   const wu = randomArray(N * K, normal, 1 / Math.sqrt(K));
   const resid = randomArray(M * N, normal);
   const up = (a: Float32Array) => uploadBuffer(rt.device, f16 ? packF16(a) : a, 'w');
+  const upW = (a: Float32Array) => (format ? uploadBuffer(rt.device, quantizeRef(a, N, K, format).words, 'w') : up(a));
   const y = epilogue === 'residual' ? uploadBuffer(rt.device, resid, 'y') : poisonedF32(rt, M * N, 'y');
   const op = make({
-    M, N, K, dtype: f16 ? 'f16' : 'f32', epilogue, maxBindingBytes: c.maxBindingBytes,
+    M, N, K, dtype: format ?? (f16 ? 'f16' : 'f32'), epilogue, maxBindingBytes: c.maxBindingBytes,
     norm: c.norm ? { weight: up(g), dtype: f16 ? 'f16' : 'f32', eps } : undefined,
-    x: uploadBuffer(rt.device, x, 'x'), w: up(w), wUp: epilogue === 'swiglu' ? up(wu) : undefined, y,
+    x: uploadBuffer(rt.device, x, 'x'), w: upW(w), wUp: epilogue === 'swiglu' ? upW(wu) : undefined, y,
   });
   runPass(rt, (pass) => op.encode(pass));
   const out = await readF32(rt.device, y, M * N);
-  const wr = f16 ? roundToF16(w) : w;
-  const wur = f16 ? roundToF16(wu) : wu;
+  const stored = (a: Float32Array) => (format ? quantizeRef(a, N, K, format).values : f16 ? roundToF16(a) : a);
+  const wr = stored(w);
+  const wur = stored(wu);
   const xin = c.norm ? rmsnormRef(x, f16 ? roundToF16(g) : g, M, K, eps) : x;
   const ref = epilogueRef(epilogue, linearRef(xin, wr, M, N, K), resid, epilogue === 'swiglu' ? linearRef(xin, wur, M, N, K) : undefined);
   return { rel: relativeError(out, ref), firstBad: firstNonFinite(out) };

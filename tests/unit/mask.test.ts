@@ -102,6 +102,11 @@ describe('mask: building and round trip', () => {
     expect(parseMask(serializeMask(manual)).removed).toEqual([0, 15]);
 
     const magnitude = buildMask({ ...input(), criterion: { name: 'magnitude', calibration: null, protected_blocks: [] }, scores: { magnitude: taylor }, removed: [7, 8] });
+    // The quantized format scores were computed with is recorded; the format as stored is not (masks read as before).
+    const q4 = buildMask({ ...input(), criterion: { ...input().criterion, weight_format: 'q4' } });
+    expect(parseMask(serializeMask(q4)).criterion.weight_format).toBe('q4');
+    expect('weight_format' in buildMask({ ...input(), criterion: { ...input().criterion, weight_format: 'float' } }).criterion).toBe(false);
+    expect(() => parseMask(serializeMask(q4).replace('"weight_format": "q4"', '"weight_format": "q3"'))).toThrow(/weight_format/);
     expect(parseMask(serializeMask(magnitude)).criterion.calibration).toBeNull();
 
     const angular = buildMask({ ...input(), criterion: { name: 'angular', calibration: input().criterion.calibration, protected_blocks: [] }, scores: { angular: [...taylor.slice(0, 14), null, null] }, removed: [9, 10, 11] });

@@ -25,7 +25,9 @@ export const scoreJob: LabJob<'score'> = {
     for (const [i, id] of criteria.entries()) {
       const criterion = criterionById(id);
       const report = (done: number, what: string) => ctx.options.onProgress?.(i * 1000 + done, criteria.length * 1000, `${id}: ${what}`);
-      const key = store ? await scoreCacheKey({ fingerprint: info.fingerprint, calibration: spec, criterion: id, settings: criterionSettings(id, { steps, protect }) }) : '';
+      // Scores of a quantized model are kept apart (a float load keeps the key it always had).
+      const format = info.weightFormat && info.weightFormat !== 'float' ? { weightFormat: info.weightFormat } : {};
+      const key = store ? await scoreCacheKey({ fingerprint: info.fingerprint, calibration: spec, criterion: id, settings: { ...criterionSettings(id, { steps, protect }), ...format } }) : '';
       const hit = store ? await readCachedResult(store, key, { criterion: id, numLayers: model.numLayers }) : null;
       if (hit) {
         results.push(hit);
