@@ -74,7 +74,7 @@ const rankings = runs.length === 0 ? [] : criteria.map((c) => {
 
 if (base) console.log(`\nheld-out PPL (${base.windows} windows of 128):`);
 for (const r of runs) console.log(`  ${r.format.padEnd(5)} ${r.ppl.toFixed(3)}  (${(100 * (r.ppl / base!.ppl - 1)).toFixed(2)}% vs stored)  weights on GPU ${(r.bytesOnGpu / 2 ** 20).toFixed(2)} MiB`);
-console.log(`\nrankings (least important first) and the ${k} blocks removed with blocks ${protect.join(', ')} protected:`);
+if (base) console.log(`\nrankings (least important first) and the ${k} blocks removed with blocks ${protect.join(', ')} protected:`);
 for (const c of rankings) {
   for (const f of c.formats) {
     const swaps = f.moved.map((m) => `#${m.position}: ${m.stored}->${m.here}`).join(', ');
