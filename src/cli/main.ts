@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { describeAdapter } from '../gpu/device';
 import { acquireNodeDevice } from '../node/dawn';
@@ -24,6 +24,8 @@ import { blocksForRatio, resolveProtected, SEED_PROTECTED } from '../prune/selec
 import { planWithout } from '../model/plan';
 import { LabEngine } from '../app/lab';
 import { HEAL_DEFAULTS, type HealSettings } from '../heal/run';
+import { mergedExportSource } from '../heal/merge';
+import { parsePeftAdapter } from '../heal/peft';
 import { DEFAULT_SWEEP_WINDOWS, sweepCsv, sweepRows } from '../app/sweep';
 import { sweepK } from '../prune/criteria/sweep-plans';
 import type { CriterionResult, EngineRequest, ModelInfo, ReplyOf, TextSpec } from '../app/protocol';
@@ -373,8 +375,13 @@ program
   .option('--seed <n>', 'seed of the adapter init, data order and dropout', int('--seed', 0), HEAL_DEFAULTS.seed)
   .option('--heldout <file>', 'held-out text for PPL before and after (default: the embedded held-out KJV books)')
   .option('--heldout-windows <n>', 'held-out windows to evaluate (0: skip)', int('--heldout-windows', 0), 32)
-  .action(async (model: string, o: { mask?: string; data?: string; out: string; steps: number; lr: number; warmup: number; r: number; alpha: number; dropout: number; batch: number; micro: number; window: number; seed: number; heldout?: string; heldoutWindows: number }) => {
+  .option('--merge-out <folder>', 'also write the pruned checkpoint with the adapters merged (W + alpha/r B A, in the checkpoint dtype); must be empty or new')
+  .action(async (model: string, o: { mask?: string; data?: string; out: string; mergeOut?: string; steps: number; lr: number; warmup: number; r: number; alpha: number; dropout: number; batch: number; micro: number; window: number; seed: number; heldout?: string; heldoutWindows: number }) => {
     const g = program.opts<Globals>();
+    if (o.mergeOut !== undefined) {
+      if (resolve(o.mergeOut) === resolve(o.out)) throw new UsageError('--merge-out must be another folder than --out');
+      await checkOutputFolder(o.mergeOut);
+    }
     const mask = await readMask(o.mask);
     const s = await Session.open(model, g);
     const { kept } = s.planFromMask(mask);
@@ -386,10 +393,21 @@ program
     writeFileSync(`${o.out}/adapter_model.safetensors`, r.adapterSafetensors);
     const log = { model, mask: o.mask ?? null, kept, settings, text: r.textName, textSha256: r.textSha256, windows: r.windows, tokensPerS: r.tokensPerS, heldout: r.heldout ?? null, losses: r.losses };
     writeFileSync(`${o.out}/heal-log.json`, `${JSON.stringify(log, null, 1)}\n`);
+    if (o.mergeOut) await exportMerged(model, g, o.mergeOut, kept, mask, r);
     const ppl = r.heldout ? `, held-out PPL ${r.heldout.before.toFixed(2)} -> ${r.heldout.after.toFixed(2)}` : '';
-    print(g, { out: o.out, ...log }, () => `wrote ${o.out}: ${o.steps} steps, loss ${r.losses[0]!.toFixed(4)} -> ${r.losses.at(-1)!.toFixed(4)}${ppl}, ${r.tokensPerS.toFixed(1)} tokens/s`);
+    print(g, { out: o.out, mergeOut: o.mergeOut ?? null, ...log }, () => `wrote ${o.out}: ${o.steps} steps, loss ${r.losses[0]!.toFixed(4)} -> ${r.losses.at(-1)!.toFixed(4)}${ppl}, ${r.tokensPerS.toFixed(1)} tokens/s${o.mergeOut ? `\nwrote ${o.mergeOut}: the pruned checkpoint with the adapters merged` : ''}`);
     s.lab.dispose();
   });
+
+/** The pruned checkpoint with the healed adapters merged, staged beside `out` and renamed when complete. */
+async function exportMerged(model: string, g: Globals, out: string, kept: number[], mask: PruningMask | undefined, healed: ReplyOf<'heal'>): Promise<void> {
+  const { r, alpha, adapters } = parsePeftAdapter(healed.adapterConfig, healed.adapterSafetensors, kept);
+  const index = await inspectCheckpoint(nodeHost.source(modelSpec(model, g.hubHost, process.env.HF_TOKEN)));
+  await stagedFolderExport(out, async (sink) => exportPrunedCheckpoint({
+    source: mergedExportSource(await exportSourceFromIndex(index), adapters, { r, alpha }), sink, kept, ...(mask ? { mask } : {}),
+    onProgress: (p) => progressBar('merging', g.quiet)({ done: p.bytesDone, total: p.bytesTotal, what: p.file }),
+  }));
+}
 
 program
   .command('bench')
