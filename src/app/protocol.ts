@@ -9,7 +9,8 @@ import type { SourceRecord, SourceSpec } from '../io/open';
 import type { PerplexityResult } from '../eval/perplexity';
 import type { SamplingOptions } from '../kernels/sampling';
 import type { BosMode } from '../eval/perplexity';
-import type { HealSettings } from '../heal/run';
+import type { HealSettings, HeldoutEvaluation } from '../heal/run';
+import type { HealDataDescription } from '../heal/data';
 import type { CalibrationSpec } from '../prune/calibration';
 import type { ScoredCriterion } from '../prune/criteria/registry';
 import type { PruningMask } from '../prune/mask';
@@ -106,7 +107,10 @@ export interface Jobs {
     request: { type: 'heal'; plan: number[]; text: TextSpec; settings: HealSettings; heldout?: TextSpec; heldoutWindows?: number };
     reply: {
       type: 'healed'; losses: number[]; tokensPerS: number; windows: number; textSha256: string; textName: string;
-      heldout?: { before: number; after: number; windows: number };
+      /** after: the PPL of the returned adapter, the one with the lowest held-out loss (evaluated at bestStep). */
+      heldout?: { before: number; after: number; windows: number; bestStep: number };
+      /** Every held-out evaluation (step 0: before training); the data as used; seconds in optimizer steps. */
+      evaluations: HeldoutEvaluation[]; data: HealDataDescription; trainSeconds: number;
       adapterConfig: string; adapterSafetensors: Uint8Array;
     };
   };

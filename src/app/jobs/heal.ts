@@ -1,4 +1,5 @@
-/** LoRA healing of a pruned plan on a text: the adapters as a PEFT folder and the loss of every step. */
+/** LoRA healing of a pruned plan on a text or .jsonl data: the adapters as a PEFT folder, the loss of every step, the held-out evaluations. */
+import { healData } from '../../heal/data';
 import { heal } from '../../heal/run';
 import { sha256Hex } from '../../prune/calibration';
 import type { LabJob } from './lab-job';
@@ -8,14 +9,13 @@ export const healJob: LabJob<'heal'> = {
   async run(lab, request, ctx) {
     const { model, tokenizer, info } = lab.loaded();
     const { text, name } = await lab.text(request.text);
-    const heldout = request.heldout ? tokenizer.encode((await lab.text(request.heldout)).text) : undefined;
-    const r = await heal(model, tokenizer.encode(text), request.plan, request.settings, {
-      ...ctx.options, baseModel: info.name, bosId: tokenizer.bosId ?? 1,
-      ...(heldout ? { heldout, heldoutWindows: request.heldoutWindows } : {}),
-    });
+    const heldout = request.heldout ? { ...(await lab.text(request.heldout)), maxWindows: request.heldoutWindows ?? 32 } : undefined;
+    const { data, description } = healData({ name, text }, tokenizer, request.settings, heldout);
+    const r = await heal(model, data, request.plan, request.settings, { ...ctx.options, baseModel: info.name });
     return {
       type: 'healed', losses: r.losses, tokensPerS: r.tokensPerS, windows: r.windows, textSha256: await sha256Hex(text), textName: name,
       ...(r.heldout ? { heldout: r.heldout } : {}),
+      evaluations: r.evaluations, trainSeconds: r.trainSeconds, data: description,
       adapterConfig: r.adapter['adapter_config.json'], adapterSafetensors: r.adapter['adapter_model.safetensors'],
     };
   },
