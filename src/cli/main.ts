@@ -11,7 +11,7 @@ import { acquireNodeDevice } from '../node/dawn';
 import { CheckpointError } from '../io/errors';
 import { inspectCheckpoint } from '../io/checkpoint';
 import { estimateGpuMemory } from '../io/load';
-import { exportPrunedCheckpoint } from '../export/checkpoint';
+import { exportPrunedCheckpoint, MASK_FILE } from '../export/checkpoint';
 import { checkOutputFile, checkOutputFolder, OutputFolderError, stagedFolderExport } from '../node/folder-export';
 import { LLAMA_CPP_TYPE_HINT, llamaCppPruneCommand } from '../export/llama-cpp';
 import { exportSourceFromIndex } from '../export/source';
@@ -19,7 +19,7 @@ import { speedup } from '../eval/speed';
 import { CalibrationError, uploadedText } from '../prune/calibration';
 import { finiteOrNull } from '../prune/criteria/ranking';
 import { CRITERION_IDS, type ScoredCriterion } from '../prune/criteria/registry';
-import { MaskError, modelIssues, parseMask, serializeMask, type PruningMask } from '../prune/mask';
+import { MaskError, modelIssues, parseMask, serializeMask, withHealing, type PruningMask } from '../prune/mask';
 import { blocksForRatio, resolveProtected, SEED_PROTECTED } from '../prune/select';
 import { planWithout } from '../model/plan';
 import { LabEngine } from '../app/lab';
@@ -27,6 +27,7 @@ import { HEAL_DEFAULTS, type HealSettings } from '../heal/run';
 import { HealDataError, parseHealJsonl } from '../heal/data';
 import { mergedExportSource } from '../heal/merge';
 import { parsePeftAdapter } from '../heal/peft';
+import { healingRecord, healRecipe } from '../heal/recipe';
 import { DEFAULT_SWEEP_WINDOWS, sweepCsv, sweepRows } from '../app/sweep';
 import { sweepK } from '../prune/criteria/sweep-plans';
 import type { CriterionResult, EngineRequest, ModelInfo, ReplyOf, TextSpec } from '../app/protocol';
@@ -363,7 +364,7 @@ program
   .argument(modelArg, modelHelp)
   .option('--mask <mask.json>', 'the pruned plan to heal (default: the full model)')
   .option('--data <file>', 'training data: plain text, or .jsonl rows with "text" or Alpaca "instruction"/"input"/"output" (prompt masked from the loss); default: the embedded KJV calibration text')
-  .requiredOption('--out <folder>', 'adapter folder: adapter_config.json, adapter_model.safetensors, heal-log.json')
+  .requiredOption('--out <folder>', 'adapter folder: adapter_config.json, adapter_model.safetensors, heal-log.json, heal-recipe.json, and with --mask pruning_mask.json with the healing record')
   .option('--steps <n>', 'optimizer steps', int('--steps'), HEAL_DEFAULTS.steps)
   .option('--lr <lr>', 'peak learning rate', num('--lr', 0, 1), HEAL_DEFAULTS.lr)
   .option('--warmup <n>', 'linear warm-up steps', int('--warmup', 0), HEAL_DEFAULTS.warmupSteps)
@@ -409,7 +410,13 @@ program
       heldout: r.heldout ?? null, evaluations: r.evaluations, losses: r.losses,
     };
     writeFileSync(`${o.out}/heal-log.json`, `${JSON.stringify(log, null, 1)}\n`);
-    if (o.mergeOut) await exportMerged(model, g, o.mergeOut, kept, mask, r);
+    writeFileSync(`${o.out}/heal-recipe.json`, `${JSON.stringify(healRecipe(settings, r.data, r.textSha256), null, 2)}\n`);
+    // the mask with its healing record (version 2), beside the adapter and in the merged checkpoint
+    const healed = mask && withHealing(mask, healingRecord(settings, {
+      steps: r.losses.length, bestStep: r.heldout?.bestStep ?? r.losses.length, before: r.heldout?.before ?? null, after: r.heldout?.after ?? null,
+    }, r.data, r.textSha256));
+    if (healed) writeFileSync(`${o.out}/${MASK_FILE}`, serializeMask(healed));
+    if (o.mergeOut) await exportMerged(model, g, o.mergeOut, kept, healed, r);
     const ppl = r.heldout ? `, held-out PPL ${r.heldout.before.toFixed(2)} -> ${r.heldout.after.toFixed(2)} (best at step ${r.heldout.bestStep})` : '';
     print(g, { out: o.out, mergeOut: o.mergeOut ?? null, ...log }, () => `wrote ${o.out}: ${o.steps} steps, loss ${r.losses[0]!.toFixed(4)} -> ${r.losses.at(-1)!.toFixed(4)}${ppl}, ${r.tokensPerS.toFixed(1)} tokens/s${o.mergeOut ? `\nwrote ${o.mergeOut}: the pruned checkpoint with the adapters merged` : ''}`);
     s.lab.dispose();

@@ -34,8 +34,8 @@ export interface HealExample {
 /** The prompt of an Alpaca row (prompt_input with a non-empty input, else prompt_no_input). */
 export function alpacaPrompt(instruction: string, input: string): string {
   const t = input ? ALPACA_TEMPLATE.promptInput : ALPACA_TEMPLATE.promptNoInput;
-  // split/join, not replace: "$&" and the like in the data must stay literal
-  return t.split('{instruction}').join(instruction).split('{input}').join(input);
+  // one pass, as str.format in alpaca-lora's Prompter: braces or "$&" in the data stay literal
+  return t.replace(/\{(instruction|input)\}/g, (_, k: string) => (k === 'instruction' ? instruction : input));
 }
 
 /** Rows of a healing .jsonl file; a bad line is an error naming it. */

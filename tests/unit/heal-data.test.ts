@@ -25,6 +25,7 @@ describe('healing data', () => {
   it('the Alpaca template (tloen/alpaca-lora templates/alpaca.json) with and without input', () => {
     expect(alpacaPrompt('Name a color.', '')).toBe(
       'Below is an instruction that describes a task. Write a response that appropriately completes the request.\n\n### Instruction:\nName a color.\n\n### Response:\n');
+    expect(alpacaPrompt('Say {input}', '')).toContain('### Instruction:\nSay {input}\n');
     expect(alpacaPrompt('Sum', '1 $& 2')).toBe(
       'Below is an instruction that describes a task, paired with an input that provides further context. Write a response that appropriately completes the request.\n\n### Instruction:\nSum\n\n### Input:\n1 $& 2\n\n### Response:\n');
   });
