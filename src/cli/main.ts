@@ -379,8 +379,9 @@ program
   .option('--heldout-windows <n>', 'held-out windows to evaluate (0: skip)', int('--heldout-windows', 0), 32)
   .option('--heldout-rows <n>', '.jsonl data: rows held out for evaluation (default: a tenth, at most 200)', int('--heldout-rows'))
   .option('--eval-every <n>', 'held-out evaluation every n steps, the best adapter kept (0: before and after only; default: a tenth of the steps)', int('--eval-every', 0))
+  .option('--memory-budget <MiB>', 'GPU memory the run may take beside the weights; a run estimated above it is refused up front (default: 4 GiB or 4 x maxBufferSize)', int('--memory-budget'))
   .option('--merge-out <folder>', 'also write the pruned checkpoint with the adapters merged (W + alpha/r B A, in the checkpoint dtype); must be empty or new')
-  .action(async (model: string, o: { mask?: string; data?: string; out: string; mergeOut?: string; steps: number; lr: number; warmup: number; r: number; alpha: number; dropout: number; batch: number; micro: number; window: number; seed: number; heldout?: string; heldoutWindows: number; heldoutRows?: number; evalEvery?: number }) => {
+  .action(async (model: string, o: { mask?: string; data?: string; out: string; mergeOut?: string; steps: number; lr: number; warmup: number; r: number; alpha: number; dropout: number; batch: number; micro: number; window: number; seed: number; heldout?: string; heldoutWindows: number; heldoutRows?: number; evalEvery?: number; memoryBudget?: number }) => {
     const g = program.opts<Globals>();
     if (o.mergeOut !== undefined) {
       if (resolve(o.mergeOut) === resolve(o.out)) throw new UsageError('--merge-out must be another folder than --out');
@@ -399,6 +400,7 @@ program
     const settings: HealSettings = {
       r: o.r, alpha: o.alpha, dropout: o.dropout, lr: o.lr, warmupSteps: o.warmup, steps: o.steps, batch: o.batch, micro: o.micro, window: o.window, seed: o.seed,
       ...(o.evalEvery !== undefined ? { evalEvery: o.evalEvery } : {}), ...(o.heldoutRows !== undefined ? { heldoutRows: o.heldoutRows } : {}),
+      ...(o.memoryBudget !== undefined ? { memoryBudgetMiB: o.memoryBudget } : {}),
     };
     const heldout = o.heldoutWindows > 0 ? { heldout: await textSpec(o.heldout, 'heldout'), heldoutWindows: o.heldoutWindows } : {};
     const r = await s.run({ type: 'heal', plan: kept, text: data, settings, ...heldout }, 'healing');

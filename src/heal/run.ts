@@ -12,6 +12,7 @@
 import { BatchForward } from '../model/batch-forward';
 import { packBatch, shuffled, type HealData, type HealExample } from './data';
 import { LoraAdapters } from './lora';
+import { checkHealMemory, EVAL_BATCH, healMemoryEstimate } from './memory';
 import { peftAdapterFolder, type AdapterValues, type PeftAdapterFolder } from './peft';
 import { ADAMW_DEFAULTS, LoraTrainer, type MicroBatch } from './train';
 import type { LlamaModel } from '../model/model';
@@ -35,6 +36,8 @@ export interface HealSettings {
   evalEvery?: number;
   /** .jsonl data: rows held out for evaluation (default: defaultHeldoutRows). */
   heldoutRows?: number;
+  /** GPU memory the run may take beside the weights, MiB (default: defaultHealBudget); a run estimated above it is refused up front. */
+  memoryBudgetMiB?: number;
 }
 
 /** Sized for the embedded model on a software adapter: a few minutes. */
@@ -65,15 +68,15 @@ export interface HealResult {
   trainSeconds: number;
 }
 
-/** Held-out mean NLL with the adapters, in batches of 8 sequences through batched forwards of their own (one per shape). */
+/** Held-out mean NLL with the adapters, in batches of EVAL_BATCH sequences through batched forwards of their own (one per shape). */
 async function heldoutLoss(model: LlamaModel, lora: LoraAdapters, examples: HealExample[], plan: BlockPlan, window: number, o: JobOptions): Promise<number> {
   const shapes = new Map<string, BatchForward>();
   let nll = 0;
   let count = 0;
   try {
-    for (let i = 0; i < examples.length; i += 8) {
+    for (let i = 0; i < examples.length; i += EVAL_BATCH) {
       checkCancelled(o.signal);
-      const { ids, targets, N, T } = packBatch(examples.slice(i, i + 8), window);
+      const { ids, targets, N, T } = packBatch(examples.slice(i, i + EVAL_BATCH), window);
       let f = shapes.get(`${N}x${T}`);
       if (!f) shapes.set(`${N}x${T}`, (f = new BatchForward(model.rt, model.config, model.weights, N, T, lora.forShape(N * T))));
       f.setTokens(ids, targets);
@@ -98,6 +101,8 @@ export async function heal(
   o: JobOptions & { baseModel: string },
 ): Promise<HealResult> {
   if (data.train.length < s.batch) throw new RangeError(`healing needs at least ${s.batch} training sequences (one micro-batch); the data has ${data.train.length}`);
+  const limits = model.rt.device.limits;
+  checkHealMemory(healMemoryEstimate(model.config, plan, s, limits), limits, s.memoryBudgetMiB !== undefined ? s.memoryBudgetMiB * 2 ** 20 : undefined);
   const order = shuffled(data.train, s.seed);
   const evalEvery = s.evalEvery ?? DEFAULT_EVAL_EVERY(s.steps);
   const lora = new LoraAdapters(model.rt, model.config, plan, { r: s.r, alpha: s.alpha, dropout: s.dropout, seed: s.seed });

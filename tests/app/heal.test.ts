@@ -70,7 +70,7 @@ describe('heal job', { timeout: 300_000 }, () => {
     expect(again.reply.losses).toEqual(reply.losses);
   });
 
-  it('.jsonl Alpaca rows: held-out split from the rows, prompts masked, a bad row named', async () => {
+  it('.jsonl Alpaca rows: held-out split from the rows, prompts masked; a bad row named, a run over the memory budget refused up front', async () => {
     const rows = Array.from({ length: 12 }, (_, i) => JSON.stringify({ instruction: `Who begat number ${i}?`, input: i % 2 ? 'Genesis' : '', output: text.slice(i * 10, i * 10 + 60) }));
     const reply = await engine.handle(
       { type: 'heal', plan, text: { kind: 'inline', name: 'genesis.jsonl', text: rows.join('\n') }, settings: { ...settings, steps: 2, micro: 1, window: 96, heldoutRows: 3, evalEvery: 1 } },
@@ -85,6 +85,10 @@ describe('heal job', { timeout: 300_000 }, () => {
       { type: 'heal', plan, text: { kind: 'inline', name: 'genesis.jsonl', text: rows.join('\n') }, settings: { ...settings, heldoutRows: 3 } },
       { signal: new AbortController().signal, progress: () => {} },
     )).rejects.toThrow(/no training row keeps a target token within 16 tokens/);
+    await expect(engine.handle(
+      { type: 'heal', plan, text: { kind: 'inline', name: 'genesis', text }, settings: { ...settings, memoryBudgetMiB: 1 } },
+      { signal: new AbortController().signal, progress: () => {} },
+    )).rejects.toThrow(/healing refused: it needs about [\d.]+ MiB of GPU memory beside the weights, more than the 1.0 MiB budget/);
     await expect(engine.handle(
       { type: 'heal', plan, text: { kind: 'inline', name: 'bad.jsonl', text: `${rows[0]}\n{"instruction": 1}` }, settings },
       { signal: new AbortController().signal, progress: () => {} },
