@@ -21,6 +21,7 @@ export default defineConfig({
         'bench-speed-sweep': 'bench/speed-sweep.ts',
         'bench-criteria': 'bench/criteria.ts',
         'bench-tasks': 'bench/tasks.ts',
+        'bench-heal': 'bench/heal.ts',
         'bench-report': 'bench/report.ts',
         'bench-load-memory': 'bench/load-memory.ts',
         'bench-host': 'bench/host-encode.ts',

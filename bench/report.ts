@@ -82,6 +82,14 @@ function tasksSection(t: Json): string {
   return table(['model / task', 'items', 'scored tokens', 'scored tok/s', 'run / scored', 'accuracy'], rows) + (t.quick ? '\n\nQuick mode (software adapter): 40 items per KJV task, no synthetic model.' : '');
 }
 
+/** A LoRA training step against a forward of the same batch (target <= 4x), tokens/s and peak memory. */
+function healSection(h: Json): string {
+  return table(['model', 'blocks', 'batch', 'forward s', 'training step s', 'step / forward', 'training tok/s', 'adapter params', 'peak training GPU (estimate)'], modelKeys(h).map((k) => {
+    const r = h[k];
+    return [k, r.blocks, r.batch, f(r.forwardSeconds, 3), f(r.stepSeconds, 3), `${f(r.stepOverForward)} x`, f(r.trainTokensPerS, 0), r.adapterParameters, `${mib(r.peakTrainingBytes)} (${mib(r.estimateBytes)})`];
+  })) + (h.quick ? '\n\nQuick mode (software adapter): the 7B-shaped model has 1 block and runs 1 x 64 tokens.' : '');
+}
+
 function adapterSection(slug: string, dir: string): { markdown: string; json: Json } {
   const kernels = read(dir, 'bench-kernels');
   const load = read(dir, 'load-memory');
@@ -89,9 +97,10 @@ function adapterSection(slug: string, dir: string): { markdown: string; json: Js
   const criteria = read(dir, 'bench-criteria');
   const tasks = read(dir, 'bench-tasks');
   const host = read(dir, 'bench-host');
+  const heal = read(dir, 'bench-heal');
   const chromium = read(dir, 'bench-chromium');
   const probe = (kernels?.rows as Json[] | undefined)?.find((r) => r.name === 'read probe')?.metric as number | undefined;
-  const all = [kernels, load, engine, criteria, tasks, host, chromium];
+  const all = [kernels, load, engine, criteria, tasks, host, chromium, heal];
   const adapter = all.find((j) => j?.adapter)?.adapter ?? slug;
   const dates = all.map((j) => j?.date?.slice(0, 10)).filter(Boolean);
   const parts = [
@@ -142,6 +151,10 @@ function adapterSection(slug: string, dir: string): { markdown: string; json: Js
     '',
     tasks ? tasksSection(tasks) : 'not measured',
     '',
+    '### Healing (LoRA training step)',
+    '',
+    heal ? healSection(heal) : 'not measured',
+    '',
     '### Checkpoint load',
     '',
     load
@@ -149,7 +162,7 @@ function adapterSection(slug: string, dir: string): { markdown: string; json: Js
       : 'not measured',
     '',
   ];
-  return { markdown: parts.join('\n'), json: { adapter, kernels, load, engine, criteria, tasks, host, chromium } };
+  return { markdown: parts.join('\n'), json: { adapter, kernels, load, engine, criteria, tasks, host, chromium, heal } };
 }
 
 function main(): void {

@@ -27,7 +27,8 @@ import struct
 import sys
 
 MASK_FORMAT = "depth-pruning-lab/mask"
-MASK_VERSION = 1
+# 2 = the same mask with a healing record (LoRA), which this tool does not need
+MASK_VERSIONS = (1, 2)
 INDEX_FILE = "model.safetensors.index.json"
 SINGLE_FILE = "model.safetensors"
 MASK_FILE = "pruning_mask.json"
@@ -56,8 +57,8 @@ def check_mask(mask):
         raise MaskApplyError("mask: must be a JSON object")
     if mask.get("format") != MASK_FORMAT:
         raise MaskApplyError(f'mask: not a depth-pruning-lab mask (format is {mask.get("format")!r})')
-    if mask.get("version") != MASK_VERSION:
-        raise MaskApplyError(f'mask: unsupported version {mask.get("version")!r} (this tool reads version {MASK_VERSION})')
+    if mask.get("version") not in MASK_VERSIONS:
+        raise MaskApplyError(f'mask: unsupported version {mask.get("version")!r} (this tool reads versions {MASK_VERSIONS[0]} and {MASK_VERSIONS[1]})')
     model = mask.get("model")
     if not isinstance(model, dict):
         raise MaskApplyError("mask: /model is missing")

@@ -9,7 +9,8 @@ import type { SourceRecord, SourceSpec } from '../io/open';
 import type { PerplexityResult } from '../eval/perplexity';
 import type { SamplingOptions } from '../kernels/sampling';
 import type { BosMode } from '../eval/perplexity';
-import type { HealSettings } from '../heal/run';
+import type { HealSettings, HeldoutEvaluation } from '../heal/run';
+import type { HealDataDescription } from '../heal/data';
 import type { AdapterValues } from '../heal/peft';
 import type { TrainerState } from '../heal/train';
 import type { CalibrationSpec } from '../prune/calibration';
@@ -143,9 +144,12 @@ export interface Jobs {
      */
     request: { type: 'heal'; plan: number[]; text: TextSpec; settings: HealSettings; heldout?: TextSpec; heldoutWindows?: number; resume?: TrainerState; epochs?: number };
     reply: {
-      /** steps: the run's optimizer steps in all (with epochs: as computed from the text). */
+      /** steps: the run's optimizer steps in all (with epochs: as computed from the data). */
       type: 'healed'; losses: number[]; steps: number; tokensPerS: number; windows: number; textSha256: string; textName: string;
-      heldout?: { before: number; after: number; windows: number };
+      /** after: the PPL of the returned adapter, the one with the lowest held-out loss (evaluated at bestStep). */
+      heldout?: { before: number; after: number; windows: number; bestStep: number };
+      /** Every held-out evaluation (step 0: before training; a resumed run starts at its step); the data as used; seconds in optimizer steps. */
+      evaluations: HeldoutEvaluation[]; data: HealDataDescription; trainSeconds: number;
       adapterConfig: string; adapterSafetensors: Uint8Array;
     };
   };

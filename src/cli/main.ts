@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
-import { basename } from 'node:path';
+import { basename, resolve } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { describeAdapter } from '../gpu/device';
 import { acquireNodeDevice } from '../node/dawn';
@@ -12,7 +12,7 @@ import { CheckpointError } from '../io/errors';
 import { inspectCheckpoint } from '../io/checkpoint';
 import { familyDifferences } from '../io/families';
 import { estimateGpuMemory } from '../io/load';
-import { exportPrunedCheckpoint } from '../export/checkpoint';
+import { exportPrunedCheckpoint, MASK_FILE } from '../export/checkpoint';
 import { checkOutputFile, checkOutputFolder, OutputFolderError, stagedFolderExport } from '../node/folder-export';
 import { LLAMA_CPP_TYPE_HINT, llamaCppPruneCommand } from '../export/llama-cpp';
 import { exportSourceFromIndex } from '../export/source';
@@ -20,11 +20,15 @@ import { speedup } from '../eval/speed';
 import { CalibrationError, uploadedText } from '../prune/calibration';
 import { finiteOrNull } from '../prune/criteria/ranking';
 import { CRITERION_IDS, type ScoredCriterion } from '../prune/criteria/registry';
-import { MaskError, modelIssues, parseMask, serializeMask, type PruningMask } from '../prune/mask';
+import { MaskError, modelIssues, parseMask, serializeMask, withHealing, type PruningMask } from '../prune/mask';
 import { blocksForRatio, resolveProtected, SEED_PROTECTED } from '../prune/select';
 import { planWithout } from '../model/plan';
 import { LabEngine } from '../app/lab';
 import { HEAL_DEFAULTS, type HealSettings } from '../heal/run';
+import { HealDataError, parseHealJsonl } from '../heal/data';
+import { mergedExportSource } from '../heal/merge';
+import { parsePeftAdapter } from '../heal/peft';
+import { healingRecord, healRecipe } from '../heal/recipe';
 import { DEFAULT_SWEEP_WINDOWS, sweepCsv, sweepRows } from '../app/sweep';
 import { sweepK } from '../prune/criteria/sweep-plans';
 import type { CriterionResult, EngineRequest, ModelInfo, ReplyOf, TextSpec } from '../app/protocol';
@@ -381,8 +385,8 @@ program
   .description('train LoRA adapters on a pruned plan (dropped blocks stay dropped) and write a PEFT adapter folder')
   .argument(modelArg, modelHelp)
   .option('--mask <mask.json>', 'the pruned plan to heal (default: the full model)')
-  .option('--data <file>', 'training text (default: the embedded KJV calibration text)')
-  .requiredOption('--out <folder>', 'adapter folder: adapter_config.json, adapter_model.safetensors, heal-log.json')
+  .option('--data <file>', 'training data: plain text, or .jsonl rows with "text" or Alpaca "instruction"/"input"/"output" (prompt masked from the loss); default: the embedded KJV calibration text')
+  .requiredOption('--out <folder>', 'adapter folder: adapter_config.json, adapter_model.safetensors, heal-log.json, heal-recipe.json, and with --mask pruning_mask.json with the healing record')
   .option('--steps <n>', 'optimizer steps', int('--steps'), HEAL_DEFAULTS.steps)
   .option('--lr <lr>', 'peak learning rate', num('--lr', 0, 1), HEAL_DEFAULTS.lr)
   .option('--warmup <n>', 'linear warm-up steps', int('--warmup', 0), HEAL_DEFAULTS.warmupSteps)
@@ -393,25 +397,64 @@ program
   .option('--micro <n>', 'micro-batches per optimizer step (gradient accumulation)', int('--micro'), HEAL_DEFAULTS.micro)
   .option('--window <t>', 'tokens per sequence', int('--window', 2), HEAL_DEFAULTS.window)
   .option('--seed <n>', 'seed of the adapter init, data order and dropout', int('--seed', 0), HEAL_DEFAULTS.seed)
-  .option('--heldout <file>', 'held-out text for PPL before and after (default: the embedded held-out KJV books)')
+  .option('--heldout <file>', 'held-out text for PPL (plain-text data; default: the embedded held-out KJV books)')
   .option('--heldout-windows <n>', 'held-out windows to evaluate (0: skip)', int('--heldout-windows', 0), 32)
-  .action(async (model: string, o: { mask?: string; data?: string; out: string; steps: number; lr: number; warmup: number; r: number; alpha: number; dropout: number; batch: number; micro: number; window: number; seed: number; heldout?: string; heldoutWindows: number }) => {
+  .option('--heldout-rows <n>', '.jsonl data: rows held out for evaluation (default: a tenth, at most 200)', int('--heldout-rows'))
+  .option('--eval-every <n>', 'held-out evaluation every n steps, the best adapter kept (0: before and after only; default: a tenth of the steps)', int('--eval-every', 0))
+  .option('--memory-budget <MiB>', 'GPU memory the run may take beside the weights; a run estimated above it is refused up front (default: 4 GiB or 4 x maxBufferSize)', int('--memory-budget'))
+  .option('--merge-out <folder>', 'also write the pruned checkpoint with the adapters merged (W + alpha/r B A, in the checkpoint dtype); must be empty or new')
+  .action(async (model: string, o: { mask?: string; data?: string; out: string; mergeOut?: string; steps: number; lr: number; warmup: number; r: number; alpha: number; dropout: number; batch: number; micro: number; window: number; seed: number; heldout?: string; heldoutWindows: number; heldoutRows?: number; evalEvery?: number; memoryBudget?: number }) => {
     const g = program.opts<Globals>();
+    if (o.mergeOut !== undefined) {
+      if (resolve(o.mergeOut) === resolve(o.out)) throw new UsageError('--merge-out must be another folder than --out');
+      await checkOutputFolder(o.mergeOut);
+    }
+    // .jsonl goes as it is: the heal job reads its rows (Alpaca prompts masked), unlike other commands' text
+    const content = o.data ? await readTextFile(o.data, 'data') : undefined;
+    const data: TextSpec = o.data ? { kind: 'inline', name: basename(o.data), text: content! } : { kind: 'embedded', name: 'calibration' };
+    if (o.data && /\.jsonl$/i.test(o.data)) {
+      parseHealJsonl(basename(o.data), content!); // a bad row fails here, before the model loads
+      if (o.heldout) process.stderr.write('warning: with .jsonl data the held-out set is a split of its rows (--heldout-rows); --heldout is not used\n');
+    }
     const mask = await readMask(o.mask);
     const s = await Session.open(model, g);
     const { kept } = s.planFromMask(mask);
-    const settings: HealSettings = { r: o.r, alpha: o.alpha, dropout: o.dropout, lr: o.lr, warmupSteps: o.warmup, steps: o.steps, batch: o.batch, micro: o.micro, window: o.window, seed: o.seed };
+    const settings: HealSettings = {
+      r: o.r, alpha: o.alpha, dropout: o.dropout, lr: o.lr, warmupSteps: o.warmup, steps: o.steps, batch: o.batch, micro: o.micro, window: o.window, seed: o.seed,
+      ...(o.evalEvery !== undefined ? { evalEvery: o.evalEvery } : {}), ...(o.heldoutRows !== undefined ? { heldoutRows: o.heldoutRows } : {}),
+      ...(o.memoryBudget !== undefined ? { memoryBudgetMiB: o.memoryBudget } : {}),
+    };
     const heldout = o.heldoutWindows > 0 ? { heldout: await textSpec(o.heldout, 'heldout'), heldoutWindows: o.heldoutWindows } : {};
-    const r = await s.run({ type: 'heal', plan: kept, text: await textSpec(o.data, 'calibration'), settings, ...heldout }, 'healing');
+    const r = await s.run({ type: 'heal', plan: kept, text: data, settings, ...heldout }, 'healing');
     await mkdir(o.out, { recursive: true });
     writeFileSync(`${o.out}/adapter_config.json`, r.adapterConfig);
     writeFileSync(`${o.out}/adapter_model.safetensors`, r.adapterSafetensors);
-    const log = { model, mask: o.mask ?? null, kept, settings, text: r.textName, textSha256: r.textSha256, windows: r.windows, tokensPerS: r.tokensPerS, heldout: r.heldout ?? null, losses: r.losses };
+    const log = {
+      model, mask: o.mask ?? null, kept, settings, text: r.textName, textSha256: r.textSha256, data: r.data, windows: r.windows, tokensPerS: r.tokensPerS, trainSeconds: r.trainSeconds,
+      heldout: r.heldout ?? null, evaluations: r.evaluations, losses: r.losses,
+    };
     writeFileSync(`${o.out}/heal-log.json`, `${JSON.stringify(log, null, 1)}\n`);
-    const ppl = r.heldout ? `, held-out PPL ${r.heldout.before.toFixed(2)} -> ${r.heldout.after.toFixed(2)}` : '';
-    print(g, { out: o.out, ...log }, () => `wrote ${o.out}: ${o.steps} steps, loss ${r.losses[0]!.toFixed(4)} -> ${r.losses.at(-1)!.toFixed(4)}${ppl}, ${r.tokensPerS.toFixed(1)} tokens/s`);
+    writeFileSync(`${o.out}/heal-recipe.json`, `${JSON.stringify(healRecipe(settings, r.data, r.textSha256), null, 2)}\n`);
+    // the mask with its healing record (version 2), beside the adapter and in the merged checkpoint
+    const healed = mask && withHealing(mask, healingRecord(settings, {
+      steps: r.losses.length, bestStep: r.heldout?.bestStep ?? r.losses.length, before: r.heldout?.before ?? null, after: r.heldout?.after ?? null,
+    }, r.data, r.textSha256));
+    if (healed) writeFileSync(`${o.out}/${MASK_FILE}`, serializeMask(healed));
+    if (o.mergeOut) await exportMerged(model, g, o.mergeOut, kept, healed, r);
+    const ppl = r.heldout ? `, held-out PPL ${r.heldout.before.toFixed(2)} -> ${r.heldout.after.toFixed(2)} (best at step ${r.heldout.bestStep})` : '';
+    print(g, { out: o.out, mergeOut: o.mergeOut ?? null, ...log }, () => `wrote ${o.out}: ${o.steps} steps, loss ${r.losses[0]!.toFixed(4)} -> ${r.losses.at(-1)!.toFixed(4)}${ppl}, ${r.tokensPerS.toFixed(1)} tokens/s${o.mergeOut ? `\nwrote ${o.mergeOut}: the pruned checkpoint with the adapters merged` : ''}`);
     s.lab.dispose();
   });
+
+/** The pruned checkpoint with the healed adapters merged, staged beside `out` and renamed when complete. */
+async function exportMerged(model: string, g: Globals, out: string, kept: number[], mask: PruningMask | undefined, healed: ReplyOf<'heal'>): Promise<void> {
+  const { r, alpha, adapters } = parsePeftAdapter(healed.adapterConfig, healed.adapterSafetensors, kept);
+  const index = await inspectCheckpoint(nodeHost.source(modelSpec(model, g.hubHost, process.env.HF_TOKEN)));
+  await stagedFolderExport(out, async (sink) => exportPrunedCheckpoint({
+    source: mergedExportSource(await exportSourceFromIndex(index), adapters, { r, alpha }), sink, kept, ...(mask ? { mask } : {}),
+    onProgress: (p) => progressBar('merging', g.quiet)({ done: p.bytesDone, total: p.bytesTotal, what: p.file }),
+  }));
+}
 
 program
   .command('bench')
@@ -487,7 +530,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (stdoutGone.signal.aborted) return 0;
     if (e instanceof CommanderError) return e.exitCode === 0 ? 0 : 2;
-    const bad = e instanceof UsageError || e instanceof TaskDataError || e instanceof MaskError || e instanceof CheckpointError || e instanceof CalibrationError || e instanceof OutputFolderError || e instanceof RangeError;
+    const bad = e instanceof UsageError || e instanceof TaskDataError || e instanceof HealDataError || e instanceof MaskError || e instanceof CheckpointError || e instanceof CalibrationError || e instanceof OutputFolderError || e instanceof RangeError;
     process.stderr.write(`error: ${(e as Error).message}\n`);
     return bad ? 2 : 1;
   }

@@ -4,7 +4,7 @@
  * (kept blocks renumbered 0..L'-1, src/export/checkpoint.ts), so
  * `PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(pruned), folder)` loads it.
  */
-import { encodeSafetensors } from '../io/safetensors';
+import { encodeSafetensors, parseHeaderLength, parseSafetensorsHeader } from '../io/safetensors';
 import type { LinearName } from '../model/backward';
 import type { BlockPlan } from '../model/plan';
 
@@ -66,4 +66,39 @@ export function peftAdapterFolder(
     'adapter_config.json': `${JSON.stringify(config, null, 2)}\n`,
     'adapter_model.safetensors': encodeSafetensors(tensors, { format: 'pt' }),
   };
+}
+
+const PEFT_NAME = /^base_model\.model\.model\.layers\.(\d+)\.(self_attn|mlp)\.(\w+)\.lora_([AB])\.weight$/;
+
+/**
+ * Reads a PEFT LoRA folder (as peftAdapterFolder writes it) back into adapters numbered as the
+ * source model: PEFT layer j is block plan[j]. Refuses other adapter types, missing halves and
+ * tensors that are not F32.
+ */
+export function parsePeftAdapter(configText: string, safetensors: Uint8Array, plan: BlockPlan): { r: number; alpha: number; adapters: AdapterValues[] } {
+  const config = JSON.parse(configText) as { peft_type?: string; r?: number; lora_alpha?: number };
+  if (config.peft_type !== 'LORA') throw new Error(`not a LoRA adapter (peft_type ${String(config.peft_type)})`);
+  const { r, lora_alpha: alpha } = config;
+  if (!Number.isInteger(r) || r! < 1 || typeof alpha !== 'number') throw new Error(`adapter_config.json: r ${String(r)} / lora_alpha ${String(alpha)} are not a LoRA rank and scale`);
+  const n = parseHeaderLength('adapter_model.safetensors', safetensors.byteLength, safetensors.subarray(0, 8));
+  const header = parseSafetensorsHeader('adapter_model.safetensors', safetensors.byteLength, n, safetensors.subarray(8, 8 + n));
+  const moduleOf = new Map(Object.entries(PEFT_MODULES).map(([k, v]) => [v, k as LinearName]));
+  const pairs = new Map<string, { block: number; name: LinearName; A?: Float32Array; B?: Float32Array }>();
+  for (const t of header.tensors) {
+    const m = PEFT_NAME.exec(t.name);
+    const name = m ? moduleOf.get(`${m[2]}.${m[3]}`) : undefined;
+    if (!m || !name) throw new Error(`adapter_model.safetensors: unexpected tensor ${t.name}`);
+    const block = plan[Number(m[1])];
+    if (block === undefined) throw new Error(`adapter_model.safetensors: ${t.name} is past the plan's ${plan.length} blocks`);
+    if (t.dtype !== 'F32') throw new Error(`adapter_model.safetensors: ${t.name} is ${t.dtype}, expected F32`);
+    const key = `${block}.${name}`;
+    const pair = pairs.get(key) ?? { block, name };
+    pair[m[4] as 'A' | 'B'] = new Float32Array(safetensors.slice(t.begin, t.end).buffer);
+    pairs.set(key, pair);
+  }
+  const adapters = [...pairs.values()].map((p) => {
+    if (!p.A || !p.B) throw new Error(`adapter_model.safetensors: block ${p.block} ${p.name} lacks lora_${p.A ? 'B' : 'A'}`);
+    return { block: p.block, name: p.name, A: p.A, B: p.B };
+  });
+  return { r: r!, alpha, adapters };
 }

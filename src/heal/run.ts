@@ -1,23 +1,26 @@
 /**
- * A healing run: LoRA adapters trained on a token stream for a number of optimizer steps, the
- * adapters returned as a PEFT folder with the loss of every step.
- * Data: the stream cut into non-overlapping windows of `window` tokens (BOS at the stream start
- * only, as the perplexity protocol), shuffled once by mulberry32(seed); step k takes the next
- * micro x batch windows in that order, cycling.
- * With a held-out stream, its perplexity (same windows, BOS at the start only) is measured before
- * and after training through the batched forward with the adapters (B = 0 before: the pruned model).
+ * A healing run: LoRA adapters trained on sequences with loss targets (src/heal/data.ts) for a number
+ * of optimizer steps, evaluated on a held-out set before training, every `evalEvery` steps and at
+ * the end; the adapter with the lowest held-out loss is the one returned (the seed's
+ * load_best_model_at_end), as a PEFT folder with the loss of every step and every evaluation.
+ * Data order: the training sequences shuffled once by mulberry32(seed); step k takes the next
+ * micro x batch sequences in that order, cycling; each micro-batch right-padded to a multiple of 8.
+ * Held-out loss: mean NLL over the held-out targets through the batched forward with the adapters
+ * in evaluation mode (no dropout; B = 0 before training: the pruned model); PPL = exp(loss). For
+ * text windows this is the perplexity protocol's PPL of those windows.
  * Resumable: `onState` gets the trainer's state after every optimizer step, and a run given one as
- * `resume` continues from it exactly (same data order, schedule and dropout seeds).
+ * `resume` continues from it exactly (same data order, schedule and dropout seeds); a resumed run's
+ * first evaluation is at the step it resumes from, and the best adapter is tracked from there.
  */
-import { evaluationWindows, perplexityOf } from '../eval/perplexity';
-import { adapterNll } from './adapter-nll';
+import { BatchForward } from '../model/batch-forward';
+import { packBatch, shuffled, type HealData, type HealExample } from './data';
 import { LoraAdapters } from './lora';
-import { peftAdapterFolder, type PeftAdapterFolder } from './peft';
+import { checkHealMemory, EVAL_BATCH, healMemoryEstimate } from './memory';
+import { peftAdapterFolder, type AdapterValues, type PeftAdapterFolder } from './peft';
 import { ADAMW_DEFAULTS, LoraTrainer, type MicroBatch, type TrainerState } from './train';
 import type { LlamaModel } from '../model/model';
 import type { BlockPlan } from '../model/plan';
 import { checkCancelled, type JobOptions } from '../util/job';
-import { mulberry32 } from '../util/random';
 
 export interface HealSettings {
   r: number;
@@ -29,86 +32,133 @@ export interface HealSettings {
   /** Sequences per micro-batch, micro-batches per optimizer step (gradient accumulation). */
   batch: number;
   micro: number;
-  /** Tokens per sequence. */
+  /** Tokens per sequence: text windows, the cut of .jsonl rows. */
   window: number;
   seed: number;
+  /** Evaluate the held-out set every this many optimizer steps (0: before and after only; default DEFAULT_EVAL_EVERY). */
+  evalEvery?: number;
+  /** .jsonl data: rows held out for evaluation (default: defaultHeldoutRows). */
+  heldoutRows?: number;
+  /** GPU memory the run may take beside the weights, MiB (default: defaultHealBudget); a run estimated above it is refused up front. */
+  memoryBudgetMiB?: number;
 }
 
 /** Sized for the embedded model on a software adapter: a few minutes. */
 export const HEAL_DEFAULTS: HealSettings = { r: 8, alpha: 16, dropout: 0.05, lr: 1e-3, warmupSteps: 5, steps: 50, batch: 4, micro: 1, window: 64, seed: 0 };
+
+/** Held-out evaluations per run by default: every tenth of the steps (the seed: every 100 of ~1600). */
+export const DEFAULT_EVAL_EVERY = (steps: number) => Math.max(1, Math.round(steps / 10));
+
+export interface HeldoutEvaluation {
+  /** Optimizer steps taken when evaluated (0: before training). */
+  step: number;
+  /** Mean NLL per held-out target token, and exp of it. */
+  loss: number;
+  ppl: number;
+}
 
 export interface HealResult {
   /** Mean next-token loss of each optimizer step run by this call (before its update). */
   losses: number[];
   adapter: PeftAdapterFolder;
   tokensPerS: number;
+  /** Training sequences. */
   windows: number;
-  /** Held-out perplexity before and after healing (with a held-out stream). */
-  heldout?: { before: number; after: number; windows: number };
+  /** Held-out perplexity before healing (a resumed run: at the step it resumed from) and of the returned (best) adapter, with its step. */
+  heldout?: { before: number; after: number; windows: number; bestStep: number };
+  evaluations: HeldoutEvaluation[];
+  /** Seconds spent in optimizer steps (evaluations excluded). */
+  trainSeconds: number;
 }
 
-/** Held-out perplexity of the plan with the adapters, through batched forwards of their own (one per batch shape). */
-async function heldoutPpl(model: LlamaModel, lora: LoraAdapters, windows: Uint32Array[], plan: BlockPlan, T: number, o: JobOptions): Promise<number> {
-  const nll = adapterNll(model, lora, plan, T);
+/** Held-out mean NLL with the adapters, in batches of EVAL_BATCH sequences through batched forwards of their own (one per shape). */
+async function heldoutLoss(model: LlamaModel, lora: LoraAdapters, examples: HealExample[], plan: BlockPlan, window: number, o: JobOptions): Promise<number> {
+  const shapes = new Map<string, BatchForward>();
+  let nll = 0;
+  let count = 0;
   try {
-    return (await perplexityOf(model, windows, plan, { window: T }, o, nll.nllOf)).ppl;
+    for (let i = 0; i < examples.length; i += EVAL_BATCH) {
+      checkCancelled(o.signal);
+      const { ids, targets, N, T } = packBatch(examples.slice(i, i + EVAL_BATCH), window);
+      let f = shapes.get(`${N}x${T}`);
+      if (!f) shapes.set(`${N}x${T}`, (f = new BatchForward(model.rt, model.config, model.weights, N, T, lora.forShape(N * T, false))));
+      f.setTokens(ids, targets);
+      const r = await f.run({ plan });
+      for (let b = 0; b < N; b++) {
+        nll += r.sums[b]!;
+        count += r.counts[b]!;
+      }
+    }
   } finally {
-    nll.dispose();
+    for (const f of shapes.values()) f.destroy();
   }
+  if (count === 0) throw new RangeError('the held-out set has no target tokens');
+  return nll / count;
 }
 
 export async function heal(
   model: LlamaModel,
-  stream: ArrayLike<number>,
+  data: HealData,
   plan: BlockPlan,
   s: HealSettings,
   o: JobOptions & {
-    baseModel: string; heldout?: ArrayLike<number>; heldoutWindows?: number; bosId?: number;
+    baseModel: string;
     resume?: TrainerState; onState?: (state: TrainerState, loss: number) => void | Promise<void>;
   },
 ): Promise<HealResult> {
-  const windows: Uint32Array[] = [];
-  for (let at = 0; at + s.window <= stream.length; at += s.window) windows.push(Uint32Array.from(Array.prototype.slice.call(stream, at, at + s.window) as number[]));
-  const perStep = s.batch * s.micro;
-  if (windows.length < s.batch) throw new RangeError(`healing needs at least ${s.batch} windows of ${s.window} tokens; the text has ${windows.length}`);
-  const rand = mulberry32(s.seed);
-  for (let i = windows.length - 1; i > 0; i--) {
-    const j = Math.floor(rand() * (i + 1));
-    [windows[i], windows[j]] = [windows[j]!, windows[i]!];
-  }
+  if (data.train.length < s.batch) throw new RangeError(`healing needs at least ${s.batch} training sequences (one micro-batch); the data has ${data.train.length}`);
+  const limits = model.rt.device.limits;
+  checkHealMemory(healMemoryEstimate(model.config, plan, s, limits), limits, s.memoryBudgetMiB !== undefined ? s.memoryBudgetMiB * 2 ** 20 : undefined);
+  const order = shuffled(data.train, s.seed);
+  const evalEvery = s.evalEvery ?? DEFAULT_EVAL_EVERY(s.steps);
   const lora = new LoraAdapters(model.rt, model.config, plan, { r: s.r, alpha: s.alpha, dropout: s.dropout, seed: s.seed });
   let trainer: LoraTrainer | undefined;
   try {
-    const evalWindows = o.heldout ? evaluationWindows(o.heldout, o.bosId ?? 1, { window: s.window, bos: 'first', maxWindows: o.heldoutWindows ?? 32 }) : [];
-    const evaluate = () => heldoutPpl(model, lora, evalWindows, plan, s.window, { signal: o.signal });
-    const before = o.heldout ? await evaluate() : NaN;
+    const evaluations: HeldoutEvaluation[] = [];
+    let best: { loss: number; step: number; values: AdapterValues[] } | undefined;
+    const evaluate = async (step: number) => {
+      if (!data.heldout.length) return;
+      const loss = await heldoutLoss(model, lora, data.heldout, plan, s.window, { signal: o.signal });
+      evaluations.push({ step, loss, ppl: Math.exp(loss) });
+      if (!best || loss < best.loss) best = { loss, step, values: await lora.read() };
+    };
     trainer = new LoraTrainer(model, lora, { lr: s.lr, warmupSteps: s.warmupSteps, totalSteps: s.steps, ...ADAMW_DEFAULTS });
     if (o.resume) trainer.importState(o.resume);
     const start = trainer.step;
+    await evaluate(start);
     const losses: number[] = [];
-    let next = start * perStep;
-    const t0 = performance.now();
+    let next = start * s.batch * s.micro;
+    let tokens = 0;
+    let trainMs = 0;
     for (let k = start; k < s.steps; k++) {
       checkCancelled(o.signal);
       const micro: MicroBatch[] = Array.from({ length: s.micro }, () => {
-        const ids = new Uint32Array(s.batch * s.window);
-        for (let b = 0; b < s.batch; b++) ids.set(windows[next++ % windows.length]!, b * s.window);
-        return { ids, N: s.batch, T: s.window };
+        const group = Array.from({ length: s.batch }, () => order[next++ % order.length]!);
+        tokens += group.reduce((n, e) => n + e.ids.length, 0);
+        const { ids, targets, N, T } = packBatch(group, s.window);
+        return { ids, N, T, ...(targets ? { targets } : {}) };
       });
+      const t0 = performance.now();
       const loss = await trainer.trainStep(micro);
       losses.push(loss);
+      trainMs += performance.now() - t0;
       if (o.onState) await o.onState(await trainer.exportState(), loss);
-      o.onProgress?.(k + 1, s.steps, `step ${k + 1}: loss ${loss.toFixed(4)}`);
+      const step = k + 1;
+      if ((evalEvery > 0 && step % evalEvery === 0) || step === s.steps) await evaluate(step);
+      const last = evaluations.at(-1);
+      const held = last?.step === step ? `, held-out PPL ${last.ppl.toFixed(2)}` : '';
+      o.onProgress?.(step, s.steps, `step ${step}: loss ${loss.toFixed(4)}${held}`);
     }
-    const seconds = (performance.now() - t0) / 1000;
-    const heldout = o.heldout ? { before, after: await evaluate(), windows: evalWindows.length } : undefined;
-    const values = await lora.read();
+    const values = best?.values ?? (await lora.read());
+    const before = evaluations[0];
     return {
       losses,
       adapter: peftAdapterFolder(values, { plan, r: s.r, alpha: s.alpha, dropout: s.dropout, baseModel: o.baseModel }),
-      tokensPerS: ((s.steps - start) * perStep * s.window) / seconds,
-      windows: windows.length,
-      ...(heldout ? { heldout } : {}),
+      tokensPerS: tokens / (trainMs / 1000),
+      windows: data.train.length,
+      evaluations,
+      trainSeconds: trainMs / 1000,
+      ...(before && best ? { heldout: { before: before.ppl, after: Math.exp(best.loss), windows: data.heldout.length, bestStep: best.step } } : {}),
     };
   } finally {
     trainer?.dispose();

@@ -28,11 +28,12 @@ export interface TrainSettings {
 /** torch.optim.AdamW's defaults. */
 export const ADAMW_DEFAULTS = { beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0 } as const;
 
-/** [N, T] token ids of one micro-batch. */
+/** [N, T] token ids of one micro-batch; targets [N, T]: 0 = no loss target (prompt, padding), absent = all. */
 export interface MicroBatch {
   ids: Uint32Array;
   N: number;
   T: number;
+  targets?: Uint8Array;
 }
 
 /**
@@ -98,9 +99,9 @@ export class LoraTrainer {
         this.lora.zero(zero);
         dev.queue.submit([zero.finish()]);
         for (let i = 0; i < micro.length; i++) {
-          const { ids, N, T } = micro[i]!;
+          const { ids, N, T, targets } = micro[i]!;
           this.lora.setDropoutSeed(dropoutSeed(i));
-          const pass = backward(this.model, ids, N, T, this.lora.consumer(), { plan: this.lora.plan, adapters: this.lora.forShape(N * T) });
+          const pass = backward(this.model, ids, N, T, this.lora.consumer(), { plan: this.lora.plan, adapters: this.lora.forShape(N * T), ...(targets ? { targets } : {}) });
           for await (const s of pass) {
             if (s.stage !== 'loss') continue;
             const copy = dev.createCommandEncoder({ label: 'lora.loss_copy' });

@@ -107,6 +107,8 @@ export interface BackwardOptions {
   logitsBudgetBytes?: number;
   /** Adapters in the forward and the recompute (LoRA), by original block index; their gradients go to the consumer. */
   adapters?: (block: number) => BlockAdapter | undefined;
+  /** Loss targets per token [N * T] (0 = not a target, e.g. a prompt token or padding); default: every next token. */
+  targets?: Uint8Array;
 }
 
 /** Each stage is yielded once its GPU work has completed. */
@@ -217,7 +219,7 @@ export async function* backward(
       step: new StepBuffer(rt, 0),
     }), own);
     const a = batch.act;
-    batch.setTokens(ids);
+    batch.setTokens(ids, o.targets);
     batch.submit({ plan, captures, skipHead: true });
     await dev.queue.onSubmittedWorkDone();
     yield { stage: 'forward' };

@@ -119,11 +119,15 @@ export class BatchForward {
     return { xnChunk, logits, chunks };
   }
 
-  /** Uploads [B, T] token ids; labels are the next token within each sequence. */
-  setTokens(ids: Uint32Array): void {
+  /**
+   * Uploads [B, T] token ids; labels are the next token within each sequence. With `targets`, a token
+   * whose target is 0 is no label (as transformers' -100: prompt tokens, padding); loss and NLL count only labels.
+   */
+  setTokens(ids: Uint32Array, targets?: Uint8Array): void {
     if (ids.length !== this.rows) throw new RangeError(`expected ${this.rows} token ids (${this.B} x ${this.T}), got ${ids.length}`);
+    if (targets && targets.length !== this.rows) throw new RangeError(`expected ${this.rows} loss targets, got ${targets.length}`);
     const labels = new Uint32Array(this.rows);
-    for (let r = 0; r < this.rows; r++) labels[r] = (r + 1) % this.T === 0 ? IGNORE_LABEL : ids[r + 1]!;
+    for (let r = 0; r < this.rows; r++) labels[r] = (r + 1) % this.T === 0 || (targets && !targets[r + 1]) ? IGNORE_LABEL : ids[r + 1]!;
     writeBuffer(this.rt.device, this.ids, ids);
     writeBuffer(this.rt.device, this.labels, labels);
     this.hasTokens = true;

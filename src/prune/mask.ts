@@ -1,6 +1,6 @@
 /**
  * The pruning mask: which blocks of one model were removed, how they were chosen and what it
- * cost. Format "depth-pruning-lab/mask", version 1, documented in docs/mask-format.md; the JSON
+ * cost. Format "depth-pruning-lab/mask", versions 1 and 2 (2 = with a healing record), documented in docs/mask-format.md; the JSON
  * Schema is ./mask-schema.json. `buildMask` + `serializeMask` write one, `parseMask` reads one
  * back: strict schema validation (ajv, compiled once), then the rules a schema cannot express,
  * then the loaded model. Every failure is a `MaskError` listing each problem as "path: reason".
@@ -20,7 +20,11 @@ import { expectedFromRanking, followsSelection } from './criteria/selection';
 export type { BosMode };
 
 export const MASK_FORMAT = 'depth-pruning-lab/mask';
+/** The version of a mask without a healing record (what every earlier reader reads). */
 export const MASK_VERSION = 1;
+/** The version of a mask with a healing record: the one backward-compatible addition. */
+export const MASK_VERSION_HEALED = 2;
+const READ_VERSIONS: readonly unknown[] = [MASK_VERSION, MASK_VERSION_HEALED];
 /** The lab version written into new masks (package.json). */
 export const LAB_VERSION: string = packageVersion;
 /** Masks larger than this are refused before parsing (a real one is a few kB). */
@@ -107,9 +111,33 @@ export interface MaskMetrics {
 
 export type ScoreMap = Partial<Record<ScoredCriterion, (number | null)[]>>;
 
+/** LoRA healing of the pruned model (src/heal/), settings named as PEFT / transformers name them. */
+export interface MaskHealing {
+  method: 'lora';
+  settings: {
+    r: number;
+    lora_alpha: number;
+    lora_dropout: number;
+    target_modules: string[];
+    learning_rate: number;
+    warmup_steps: number;
+    max_steps: number;
+    per_device_train_batch_size: number;
+    gradient_accumulation_steps: number;
+    seq_len: number;
+    seed: number;
+    eval_steps: number;
+  };
+  /** Optimizer steps taken, and the step whose adapter was kept (0: the pruned model itself). */
+  steps: number;
+  best_step: number;
+  data: { description: string; text_sha256: string; format: 'text' | 'jsonl-text' | 'jsonl-alpaca' | 'jsonl-mixed'; train_sequences: number; heldout_sequences: number };
+  heldout: { description: string; before: number | null; after: number | null };
+}
+
 export interface PruningMask {
   format: typeof MASK_FORMAT;
-  version: typeof MASK_VERSION;
+  version: typeof MASK_VERSION | typeof MASK_VERSION_HEALED;
   model: MaskModel;
   criterion: CriterionSpec;
   /** Raw per-block scores of every criterion computed (length num_hidden_layers; null = not finite / not computed). */
@@ -122,6 +150,8 @@ export interface PruningMask {
   kept: number[];
   result: { num_hidden_layers: number };
   metrics?: MaskMetrics;
+  /** Version 2 only. */
+  healing?: MaskHealing;
   lab_version: string;
   /** ISO 8601 date-time. */
   created_at: string;
@@ -345,6 +375,9 @@ function semanticIssues(m: PruningMask): MaskIssue[] {
     if (removed.has(b)) out.push({ path: '/removed', message: `block ${b} is protected (criterion.protected_blocks) but removed` });
   }
 
+  if (m.healing && m.healing.best_step > m.healing.steps) {
+    out.push({ path: '/healing/best_step', message: `is past the ${m.healing.steps} steps taken` });
+  }
   for (const [name, values] of Object.entries(m.scores)) {
     if (values && values.length !== L) out.push({ path: `/scores/${name}`, message: `must have one score per block (${L}), has ${values.length}` });
   }
@@ -411,8 +444,8 @@ export function validateMask(value: unknown): MaskIssue[] {
   if (v.format !== MASK_FORMAT) {
     return [{ path: '/format', message: `this is not a depth-pruning-lab mask (format must be "${MASK_FORMAT}", got ${v.format === undefined ? 'nothing' : preview(v.format)})` }];
   }
-  if (v.version !== MASK_VERSION) {
-    return [{ path: '/version', message: `unsupported mask version ${preview(v.version)} (this lab reads version ${MASK_VERSION})` }];
+  if (!READ_VERSIONS.includes(v.version)) {
+    return [{ path: '/version', message: `unsupported mask version ${preview(v.version)} (this lab reads versions ${READ_VERSIONS.join(' and ')})` }];
   }
   const issues = schemaIssues(value);
   if (issues.length) return issues;
@@ -505,6 +538,21 @@ export function buildMask(input: BuildMaskInput): PruningMask {
   const issues = validateMask(mask);
   if (issues.length) throw new MaskError(issues, 'cannot build pruning mask');
   return mask;
+}
+
+/**
+ * The mask with a healing record (version 2; the record's null-able PPLs from non-finite values).
+ * Its place in the canonical key order: after metrics.
+ */
+export function withHealing(mask: PruningMask, healing: MaskHealing): PruningMask {
+  const { lab_version, created_at, healing: _old, ...rest } = mask;
+  const h = structuredClone(healing);
+  h.heldout.before = finiteOrNull(h.heldout.before);
+  h.heldout.after = finiteOrNull(h.heldout.after);
+  const out: PruningMask = { ...rest, version: MASK_VERSION_HEALED, healing: h, lab_version, created_at };
+  const issues = validateMask(out);
+  if (issues.length) throw new MaskError(issues, 'cannot record the healing in the pruning mask');
+  return out;
 }
 
 /** Canonical text of a mask: 2-space indentation, number arrays on one line. Validates first. */

@@ -97,7 +97,9 @@ async function trainRun(h: HealRecord, resume: TrainerState | undefined): Promis
     }, resume ? `resuming at step ${resume.step + 1}` : 'tokenizing and measuring the held-out PPL');
     await Promise.all(pending);
     setHeal((x) => {
-      const ppl = reply.heldout ? [...(x.ppl.some((p) => p.step === 0) ? [] : [{ step: 0, ppl: reply.heldout.before }]), ...x.ppl.filter((p) => p.step !== reply.steps), { step: reply.steps, ppl: reply.heldout.after }] : x.ppl;
+      // Every held-out evaluation of this run (a resumed run's start at its step), beside those kept from before.
+      const evaluated = new Set(reply.evaluations.map((e) => e.step));
+      const ppl = [...x.ppl.filter((p) => !evaluated.has(p.step)), ...reply.evaluations.map((e) => ({ step: e.step, ppl: e.ppl }))].sort((p, q) => p.step - q.step);
       return { ...x, status: 'done', total: reply.steps, step: reply.steps, ppl, tokensPerS: reply.tokensPerS };
     });
   } catch (err) {

@@ -68,3 +68,33 @@ export function roundToF16(values: ArrayLike<number>): Float64Array {
   for (let i = 0; i < values.length; i++) out[i] = f16BitsToF32(f32ToF16Bits(values[i]!));
   return out;
 }
+
+/**
+ * Rounds a float64 to the nearest value with `bits` significant bits and exponents down to `minExp`
+ * (ties to even; subnormals below 2^minExp). Direct, not through f32: rounding twice can miss a tie.
+ */
+function roundSignificand(v: number, bits: number, minExp: number): number {
+  if (!Number.isFinite(v) || v === 0) return v;
+  const a = Math.abs(v);
+  let e = Math.floor(Math.log2(a));
+  if (2 ** e > a) e--;
+  else if (2 ** (e + 1) <= a) e++;
+  const q = 2 ** (Math.max(e, minExp) - (bits - 1));
+  const m = a / q;
+  let n = Math.floor(m);
+  const rest = m - n;
+  if (rest > 0.5 || (rest === 0.5 && n % 2 === 1)) n++;
+  return Math.sign(v) * n * q;
+}
+
+/** float64 -> f16 bits, rounded once to nearest even (overflow -> inf). */
+export function f64ToF16Bits(v: number): number {
+  // the rounded value is exact in f32 and in f16 (or past F16_MAX: inf), so this conversion is exact
+  return f32ToF16Bits(roundSignificand(v, 11, -14));
+}
+
+/** float64 -> bf16 bits, rounded once to nearest even (overflow -> inf). */
+export function f64ToBf16Bits(v: number): number {
+  f32[0] = roundSignificand(v, 8, -126);
+  return Number.isNaN(v) ? 0x7fc0 : u32[0]! >>> 16;
+}

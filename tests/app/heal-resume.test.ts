@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LabEngine } from '../../src/app/lab';
+import { textWindows } from '../../src/heal/data';
 import { HEAL_DEFAULTS, heal } from '../../src/heal/run';
 import type { TrainerState } from '../../src/heal/train';
 import { acquireNodeDevice } from '../../src/node/dawn';
@@ -27,7 +28,7 @@ describe('heal resume', { timeout: 300_000 }, () => {
     const stream = engine.tokenizer!.encode(text.text.slice(0, 4000));
     const run = async (resume?: TrainerState) => {
       const states: TrainerState[] = [];
-      const r = await heal(engine.model!, stream, plan, settings, { baseModel: 'test', ...(resume ? { resume } : {}), onState: (s) => void states.push(s) });
+      const r = await heal(engine.model!, { train: textWindows(stream, settings.window), heldout: [] }, plan, settings, { baseModel: 'test', ...(resume ? { resume } : {}), onState: (s) => void states.push(s) });
       return { ...r, states };
     };
     const straight = await run();

@@ -21,7 +21,7 @@ afterAll(() => engine?.dispose());
 
 const plan = [0, 1, 2, 4, 5, 6, 8, 9, 10, 12, 13, 14, 15];
 const text = 'In the beginning God created the heaven and the earth. And the earth was without form, and void; and darkness was upon the face of the deep. And the Spirit of God moved upon the face of the waters. And God said, Let there be light: and there was light.';
-const settings = { ...HEAL_DEFAULTS, steps: 3, batch: 1, micro: 2, window: 16, lr: 1e-2, warmupSteps: 1, seed: 3 };
+const settings = { ...HEAL_DEFAULTS, steps: 3, batch: 1, micro: 2, window: 16, lr: 1e-2, warmupSteps: 1, seed: 3, evalEvery: 1 };
 
 describe('heal job', { timeout: 300_000 }, () => {
   it('trains, reports each step and returns a PEFT adapter folder; deterministic', async () => {
@@ -60,7 +60,38 @@ describe('heal job', { timeout: 300_000 }, () => {
     expect(reply.heldout!.windows).toBe(ppl.results[0]!.windows);
     expect(Math.abs(reply.heldout!.before - ppl.results[0]!.ppl) / ppl.results[0]!.ppl).toBeLessThan(1e-5);
     expect(reply.heldout!.after).toBeLessThan(reply.heldout!.before);
+    // evaluations before training and at each step (evalEvery 1); the returned adapter is the best one
+    expect(reply.evaluations.map((e) => e.step)).toEqual([0, 1, 2, 3]);
+    expect(reply.evaluations[0]!.ppl).toBe(reply.heldout!.before);
+    const best = reply.evaluations.reduce((a, e) => (e.loss < a.loss ? e : a));
+    expect(reply.heldout!.bestStep).toBe(best.step);
+    expect(reply.heldout!.after).toBe(best.ppl);
     const again = await run();
     expect(again.reply.losses).toEqual(reply.losses);
+  });
+
+  it('.jsonl Alpaca rows: held-out split from the rows, prompts masked; a bad row named, a run over the memory budget refused up front', async () => {
+    const rows = Array.from({ length: 12 }, (_, i) => JSON.stringify({ instruction: `Who begat number ${i}?`, input: i % 2 ? 'Genesis' : '', output: text.slice(i * 10, i * 10 + 60) }));
+    const reply = await engine.handle(
+      { type: 'heal', plan, text: { kind: 'inline', name: 'genesis.jsonl', text: rows.join('\n') }, settings: { ...settings, steps: 2, micro: 1, window: 96, heldoutRows: 3, evalEvery: 1 } },
+      { signal: new AbortController().signal, progress: () => {} },
+    );
+    if (reply.type !== 'healed') throw new Error(`unexpected reply ${reply.type}`);
+    expect(reply.data).toMatchObject({ format: 'jsonl-alpaca', train: 9, heldout: 3, dropped: 0 });
+    expect(reply.windows).toBe(9);
+    expect(reply.evaluations.map((e) => e.step)).toEqual([0, 1, 2]);
+    expect(reply.losses.every(Number.isFinite)).toBe(true);
+    await expect(engine.handle(
+      { type: 'heal', plan, text: { kind: 'inline', name: 'genesis.jsonl', text: rows.join('\n') }, settings: { ...settings, heldoutRows: 3 } },
+      { signal: new AbortController().signal, progress: () => {} },
+    )).rejects.toThrow(/no training row keeps a target token within 16 tokens/);
+    await expect(engine.handle(
+      { type: 'heal', plan, text: { kind: 'inline', name: 'genesis', text }, settings: { ...settings, memoryBudgetMiB: 1 } },
+      { signal: new AbortController().signal, progress: () => {} },
+    )).rejects.toThrow(/healing refused: it needs about [\d.]+ MiB of GPU memory beside the weights, more than the 1.0 MiB budget/);
+    await expect(engine.handle(
+      { type: 'heal', plan, text: { kind: 'inline', name: 'bad.jsonl', text: `${rows[0]}\n{"instruction": 1}` }, settings },
+      { signal: new AbortController().signal, progress: () => {} },
+    )).rejects.toThrow(/bad.jsonl: line 2: "instruction" must be a string/);
   });
 });

@@ -6,6 +6,17 @@ import { poisonedF32, runPass, testRuntime } from '../helpers/gpu';
 import { firstNonFinite, randomArray, relativeError, seededRandom } from '../helpers/numeric';
 import { crossEntropyRef } from '../reference/backward-cross-entropy';
 
+/** The kernel over all rows at once: dlogits, NLL sum and labelled-row count. */
+async function runWhole(rt: Awaited<ReturnType<typeof testRuntime>>, z: Float32Array, labels: Uint32Array, rows: number, V: number) {
+  const logits = uploadBuffer(rt.device, z, 'logits');
+  const loss = poisonedF32(rt, 2, 'loss');
+  const op = new CrossEntropyBackward(rt, { rows, V, logits, labels: uploadBuffer(rt.device, labels, 'labels'), loss });
+  runPass(rt, (pass) => op.encode(pass));
+  const dz = await readF32(rt.device, logits, rows * V);
+  const [nllSum, count] = await readF32(rt.device, loss, 2);
+  return { dz, nllSum: nllSum!, count: count! };
+}
+
 describe('backward cross-entropy kernel (fused mean NLL + dlogits, in place)', () => {
   // [batch, T, vocab, logit scale]: the large scale checks stability (logits ~ +-3e4, exp overflows
   // without the max shift).
@@ -20,16 +31,11 @@ describe('backward cross-entropy kernel (fused mean NLL + dlogits, in place)', (
       const labels = new Uint32Array(rows);
       for (let r = 0; r < rows; r++) labels[r] = r % T === T - 1 ? IGNORE_LABEL : Math.floor(uniform() * V);
       if (rows > 4) labels[1] = V + 3;
-      const logits = uploadBuffer(rt.device, z, 'logits');
-      const loss = poisonedF32(rt, 2, 'loss');
-      const op = new CrossEntropyBackward(rt, { rows, V, logits, labels: uploadBuffer(rt.device, labels, 'labels'), loss });
-      runPass(rt, (pass) => op.encode(pass));
-      const dz = await readF32(rt.device, logits, rows * V);
-      const [nllSum, count] = await readF32(rt.device, loss, 2);
+      const { dz, nllSum, count } = await runWhole(rt, z, labels, rows, V);
       expect(firstNonFinite(dz)).toBe(-1);
       const ref = crossEntropyRef(z, labels, rows, V);
       const errDz = relativeError(dz, ref.dz);
-      const errLoss = Math.abs(nllSum! - ref.nllSum) / ref.nllSum;
+      const errLoss = Math.abs(nllSum - ref.nllSum) / ref.nllSum;
       console.log(`dlogits rel err ${errDz.toExponential(2)}, NLL sum rel err ${errLoss.toExponential(2)}`);
       expect(count).toBe(ref.count);
       expect(errDz).toBeLessThan(1e-5);
@@ -38,6 +44,25 @@ describe('backward cross-entropy kernel (fused mean NLL + dlogits, in place)', (
       expect(errLoss).toBeLessThan(1e-5);
     });
   }
+
+  it('prompt masks (labels ignored at the start of each sequence, as -100 in transformers): the mean is over the labelled rows only', async () => {
+    const rt = await testRuntime();
+    const [B, T, V] = [3, 11, 97];
+    const rows = B * T;
+    const { normal, uniform } = seededRandom('backward-cross-entropy prompt mask');
+    const z = randomArray(rows * V, normal, 2);
+    const labels = new Uint32Array(rows);
+    const prompt = [4, 9, 0]; // sequence 1: only its last label counts; sequence 2: none masked
+    for (let r = 0; r < rows; r++) labels[r] = r % T === T - 1 || r % T < prompt[Math.floor(r / T)]! ? IGNORE_LABEL : Math.floor(uniform() * V);
+    const { dz, nllSum, count } = await runWhole(rt, z, labels, rows, V);
+    const ref = crossEntropyRef(z, labels, rows, V);
+    expect(count).toBe((T - 1 - 4) + (T - 1 - 9) + (T - 1));
+    expect(count).toBe(ref.count);
+    expect(relativeError(dz, ref.dz)).toBeLessThan(1e-5);
+    expect(Math.abs(nllSum / count - ref.loss) / ref.loss).toBeLessThan(1e-5);
+    // masked rows get no gradient
+    for (let i = 0; i < 4 * V; i++) expect(dz[i]).toBe(0);
+  });
 
   it('row chunks: global label count, loss accumulated over chunks', async () => {
     const rt = await testRuntime();

@@ -190,6 +190,12 @@ def folder_bytes(folder):
 
 
 class StdlibTests(unittest.TestCase):
+    def test_mask_versions(self):
+        am.check_mask(mask_json(4, [1]))
+        am.check_mask({**mask_json(4, [1]), "version": 2, "healing": {"method": "lora"}})
+        with self.assertRaisesRegex(am.MaskApplyError, "unsupported version 3"):
+            am.check_mask({**mask_json(4, [1]), "version": 3})
+
     def test_family_tensors_follow_their_block(self):
         """Biases and q/k norms are renumbered with their block; tied checkpoints gain no lm_head."""
         removed = [1, 3]

@@ -6,7 +6,9 @@ import {
   privateStringReason,
   serializeMask,
   validateMask,
+  withHealing,
   type BuildMaskInput,
+  type MaskHealing,
   type PruningMask,
 } from '../../src/prune/mask';
 import { rankBlocks } from '../../src/prune/criteria/ranking';
@@ -135,7 +137,7 @@ describe('mask: each kind of invalid input has its own message', () => {
     expect(() => parseMask('{"format": ')).toThrow(/not valid JSON/);
     expect(() => parseMask('[1, 2]')).toThrow(/must be a JSON object, got array/);
     expect(() => parseMask('{"format": "something/else", "version": 1}')).toThrow(/not a depth-pruning-lab mask/);
-    expect(() => parseMask('{"format": "depth-pruning-lab/mask", "version": 2}')).toThrow(/unsupported mask version 2/);
+    expect(() => parseMask('{"format": "depth-pruning-lab/mask", "version": 3}')).toThrow(/unsupported mask version 3 \(this lab reads versions 1 and 2\)/);
     expect(() => parseMask('x'.repeat(9 * 1024 * 1024))).toThrow(/a mask is at most/);
   });
 
@@ -276,5 +278,47 @@ describe('mask: fuzz', () => {
     console.log(`[mask fuzz] ${accepted} of ${N} mutated masks still valid`);
     // Some mutations are harmless (e.g. a score retyped to another number); most must be caught.
     expect(accepted).toBeLessThan(N / 4);
+  });
+});
+
+describe('mask version 2: the healing record', () => {
+  const healing: MaskHealing = {
+    method: 'lora',
+    settings: {
+      r: 8, lora_alpha: 16, lora_dropout: 0.05, target_modules: ['q_proj', 'k_proj', 'v_proj', 'o_proj', 'gate_proj', 'up_proj', 'down_proj'],
+      learning_rate: 1e-3, warmup_steps: 5, max_steps: 50, per_device_train_batch_size: 4, gradient_accumulation_steps: 1, seq_len: 64, seed: 0, eval_steps: 5,
+    },
+    steps: 50,
+    best_step: 45,
+    data: { description: 'embedded:kjv-calib.txt', text_sha256: SHA, format: 'text', train_sequences: 900, heldout_sequences: 32 },
+    heldout: { description: 'the first 32 windows of embedded:kjv-heldout.txt', before: 61.2, after: 44.9 },
+  };
+
+  it('a version 1 mask stays valid and is still written as version 1', () => {
+    const m = validMask();
+    expect(m.version).toBe(1);
+    expect(parseMask(serializeMask(m)).version).toBe(1);
+  });
+
+  it('withHealing writes version 2 with the record after metrics; it parses back equal', () => {
+    const m = withHealing(validMask(), healing);
+    expect(m.version).toBe(2);
+    const text = serializeMask(m);
+    expect(text.indexOf('"metrics"')).toBeLessThan(text.indexOf('"healing"'));
+    expect(text.indexOf('"healing"')).toBeLessThan(text.indexOf('"lab_version"'));
+    expect(parseMask(text)).toEqual(m);
+    expect(parseMask(text).healing).toEqual(healing);
+    const nan = withHealing(validMask(), { ...healing, heldout: { ...healing.heldout, after: NaN } });
+    expect(nan.healing!.heldout.after).toBeNull();
+  });
+
+  it('refuses a healing record in a version 1 mask, a broken record, and a best step past the steps', () => {
+    const healed = () => JSON.parse(serializeMask(withHealing(validMask(), healing)));
+    const issues = (m: Record<string, any>) => validateMask(m).map((i) => `${i.path}: ${i.message}`).join('\n');
+    expect(issues({ ...healed(), version: 1 })).toMatch(/\/version/);
+    expect(issues({ ...healed(), healing: { ...healing, method: 'dora' } })).toMatch(/\/healing\/method/);
+    expect(issues({ ...healed(), healing: { ...healing, settings: { ...healing.settings, lora_dropout: 1 } } })).toMatch(/\/healing\/settings\/lora_dropout/);
+    expect(issues({ ...healed(), healing: { ...healing, best_step: 51 } })).toMatch(/\/healing\/best_step: is past the 50 steps taken/);
+    expect(validateMask({ ...healed(), healing: undefined })).toEqual([]); // version 2 without a record is valid
   });
 });
