@@ -148,7 +148,7 @@ export interface Jobs {
       type: 'healed'; losses: number[]; steps: number; tokensPerS: number; windows: number; textSha256: string; textName: string;
       /** after: the PPL of the returned adapter, the one with the lowest held-out loss (evaluated at bestStep). */
       heldout?: { before: number; after: number; windows: number; bestStep: number };
-      /** Every held-out evaluation (step 0: before training; a resumed run starts at its step); the data as used; seconds in optimizer steps. */
+      /** Every held-out evaluation (step 0: before training, then every evalEvery steps of this run); the data as used; seconds in optimizer steps. */
       evaluations: HeldoutEvaluation[]; data: HealDataDescription; trainSeconds: number;
       adapterConfig: string; adapterSafetensors: Uint8Array;
     };

@@ -9,8 +9,8 @@
  * in evaluation mode (no dropout; B = 0 before training: the pruned model); PPL = exp(loss). For
  * text windows this is the perplexity protocol's PPL of those windows.
  * Resumable: `onState` gets the trainer's state after every optimizer step, and a run given one as
- * `resume` continues from it exactly (same data order, schedule and dropout seeds); a resumed run's
- * first evaluation is at the step it resumes from, and the best adapter is tracked from there.
+ * `resume` continues from it exactly (same data order, schedule and dropout seeds); a resumed run
+ * evaluates step 0 (the pruned model) and then its own steps, so its best adapter is chosen among those.
  */
 import { BatchForward } from '../model/batch-forward';
 import { packBatch, shuffled, type HealData, type HealExample } from './data';
@@ -64,7 +64,7 @@ export interface HealResult {
   tokensPerS: number;
   /** Training sequences. */
   windows: number;
-  /** Held-out perplexity before healing (a resumed run: at the step it resumed from) and of the returned (best) adapter, with its step. */
+  /** Held-out perplexity before healing and of the returned (best) adapter, with its step. */
   heldout?: { before: number; after: number; windows: number; bestStep: number };
   evaluations: HeldoutEvaluation[];
   /** Seconds spent in optimizer steps (evaluations excluded). */
@@ -122,10 +122,11 @@ export async function heal(
       evaluations.push({ step, loss, ppl: Math.exp(loss) });
       if (!best || loss < best.loss) best = { loss, step, values: await lora.read() };
     };
+    // Step 0 with the fresh adapters (B = 0: the pruned model), also when resuming: the run's "before".
+    await evaluate(0);
     trainer = new LoraTrainer(model, lora, { lr: s.lr, warmupSteps: s.warmupSteps, totalSteps: s.steps, ...ADAMW_DEFAULTS });
     if (o.resume) trainer.importState(o.resume);
     const start = trainer.step;
-    await evaluate(start);
     const losses: number[] = [];
     let next = start * s.batch * s.micro;
     let tokens = 0;

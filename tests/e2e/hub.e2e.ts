@@ -135,7 +135,7 @@ it('asks for a token for a gated repo, and sends it once given', async () => {
   expect(await modelName()).toBe(`${ID}@main`);
   expect(weightGets(GATED)).toEqual([]);
 
-  await page.getByLabel(/^Token/).fill(TOKEN);
+  await page.getByLabel(/^Token \(optional/).fill(TOKEN);
   await load();
   await expect.poll(modelName).toBe(`${GATED}@main`);
   expect(await page.getByTestId('load-error').count()).toBe(0);
