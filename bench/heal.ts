@@ -10,9 +10,6 @@
  * dropout 0.05. Quick mode (software adapters): the 7B-shaped model has 1 block instead of 8 and
  * runs 1 x 64 tokens, 2 timed runs instead of 5. Writes results/<adapter>/bench-heal.json.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { describeAdapter } from '../src/gpu/device';
 import { GpuRuntime } from '../src/gpu/runtime';
 import { LoraAdapters } from '../src/heal/lora';
@@ -24,8 +21,8 @@ import { planWithout } from '../src/model/plan';
 import { acquireNodeDevice } from '../src/node/dawn';
 import { NodeFolderSource } from '../src/node/folder-source';
 import { mulberry32 } from '../src/util/random';
-import { writeLargeCheckpoint } from '../tests/helpers/synthetic-checkpoint';
 import { quickMode, SYNTHETIC_7B_BLOCKS, writeResult } from './common';
+import { withSyntheticModel } from './synthetic-model';
 
 /** Live and peak bytes of the device's buffers from now on (created minus destroyed). */
 function byteTracker(device: GPUDevice) {
@@ -111,19 +108,13 @@ async function main(): Promise<void> {
 
   if (process.env.BENCH_SYNTHETIC !== '0') {
     const shape = quick ? { ...SYNTHETIC_7B_BLOCKS, layers: 1 } : SYNTHETIC_7B_BLOCKS;
-    const dir = await mkdtemp(join(tmpdir(), 'bench-heal-'));
-    try {
-      await writeLargeCheckpoint(dir, shape);
-      const model = new LlamaModel(rt, await loadCheckpoint(rt.device, new NodeFolderSource(dir)));
+    await withSyntheticModel(rt, shape, async (model) => {
       const T = quick ? 64 : 256;
       result['synthetic-7b-blocks'] = {
         shape, ...(await benchModel(rt, model, model.fullPlan(), 1, T, runs, 'synthetic-7b-blocks')),
         ...(quick ? { note: 'quick mode (software adapter): 1 block of the 7B shape, 1 x 64 tokens' } : {}),
       };
-      model.dispose();
-    } finally {
-      await rm(dir, { recursive: true, force: true });
-    }
+    });
   }
   writeResult(ctx, 'bench-heal', result);
   ctx.device.destroy();

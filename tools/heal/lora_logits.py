@@ -1,6 +1,6 @@
 #!/usr/bin/python3
-"""The PyTorch side of a healed model: a (pruned) HF LLaMA checkpoint folder plus a PEFT LoRA adapter
-folder (adapter_config.json, adapter_model.safetensors, as the lab writes them), merged
+"""The PyTorch side of a healed model: a (pruned) HF checkpoint folder of any family the lab loads
+(LLaMA, Mistral, Qwen2, Qwen3, Gemma) plus a PEFT LoRA adapter folder (adapter_config.json, adapter_model.safetensors, as the lab writes them), merged
 W + (lora_alpha / r) B A in float64, and the logits for the given token ids printed as JSON
 ({"logits": [[...V] per position]}). Plain torch; peft loads the same folder with
 PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(checkpoint), adapter).
@@ -10,8 +10,11 @@ import json, os, re, sys
 import torch
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, '..', 'tiny-llama'))
+# After tiny-llama: both folders have a make_fixtures.py, and LLaMA's ref_forward is tiny-llama's.
+sys.path.append(os.path.join(HERE, '..', 'families'))
 import st  # noqa: E402
-from make_fixtures import ref_forward  # noqa: E402
+from make_fixtures import ref_forward  # noqa: E402  (LLaMA, with llama3 RoPE scaling)
+from reference import forward as family_forward, spec_from_config  # noqa: E402  (the other families)
 
 NAME = re.compile(r'^base_model\.model\.(model\.layers\.\d+\..+)\.lora_([AB])\.weight$')
 
@@ -42,7 +45,9 @@ def main():
     checkpoint, adapter, ids = sys.argv[1], sys.argv[2], [int(x) for x in sys.argv[3:]]
     cfg = json.load(open(os.path.join(checkpoint, 'config.json')))
     W = merged_weights(checkpoint, adapter)
-    logits = ref_forward(W, cfg, torch.tensor([ids]))[0]
+    ids = torch.tensor([ids])
+    llama = 'LlamaForCausalLM' in (cfg.get('architectures') or ['LlamaForCausalLM'])
+    logits = (ref_forward(W, cfg, ids) if llama else family_forward(W, spec_from_config(cfg), ids))[0]
     json.dump({'logits': logits.tolist()}, sys.stdout)
 
 
