@@ -16,10 +16,15 @@ describe('backward attention kernels (causal GQA, FA2-style backward from O and 
   ];
   // [B, T, H, KVH, D, threads, window]: sliding-window attention (Mistral, Qwen with use_sliding_window)
   const windowCases: [number, number, number, number, number, number, number][] = [
-    [2, 19, 4, 2, 14, 0, 5], [1, 40, 2, 1, 18, 0, 7], [2, 9, 2, 1, 8, 64, 3], [1, 12, 2, 2, 10, 0, 12],
+    [2, 19, 4, 2, 14, 0, 5], [1, 40, 2, 1, 18, 0, 7], [1, 33, 4, 2, 16, 0, 6], [2, 9, 2, 1, 8, 64, 3], [1, 12, 2, 2, 10, 0, 12],
   ];
-  for (const [B, T, H, KVH, D, threads, window] of [...cases.map((c) => [...c, 0] as const), ...windowCases]) {
-    it(`B=${B} T=${T} H=${H} KVH=${KVH} D=${D}${threads ? ` WG ${threads}` : ''}${window ? ` window ${window}` : ''}`, async () => {
+  // every case with the tiled kernels; those whose head_dim allows vec4 views also with the direct ones (CPU adapters)
+  const runs = [...cases.map((c) => [...c, 0] as const), ...windowCases].flatMap((c) => [
+    [...c, 'tiled'] as const,
+    ...(c[4] % 4 === 0 && c[5] === 0 ? [[...c, 'direct'] as const] : []),
+  ]);
+  for (const [B, T, H, KVH, D, threads, window, kernel] of runs) {
+    it(`${kernel} B=${B} T=${T} H=${H} KVH=${KVH} D=${D}${threads ? ` WG ${threads}` : ''}${window ? ` window ${window}` : ''}`, async () => {
       const rt = await testRuntime();
       const rows = B * T;
       const refShape = { rows, seqLen: T, heads: H, kvHeads: KVH, headDim: D, window: window || null };
@@ -37,7 +42,7 @@ describe('backward attention kernels (causal GQA, FA2-style backward from O and 
       const dK = poisonedF32(rt, rows * KVH * D, 'dK');
       const dV = poisonedF32(rt, rows * KVH * D, 'dV');
       const bwd = new AttentionBackward(rt, {
-        B, T, nHeads: H, nKvHeads: KVH, headDim: D, workgroupSize: threads || undefined, window: window || null,
+        B, T, nHeads: H, nKvHeads: KVH, headDim: D, workgroupSize: threads || undefined, window: window || null, kernel,
         ...bufs, out: o, lse, dOut: uploadBuffer(rt.device, dO, 'dO'), dq: dQ, dk: dK, dv: dV,
       });
       runPass(rt, (pass) => bwd.encode(pass));
