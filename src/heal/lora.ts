@@ -1,10 +1,10 @@
 /**
  * LoRA adapters on the GPU (PEFT's LoraLayer for nn.Linear): for each target linear y = x W^T of each
  * kept block, A [r, in] and B [out, r] in f32 and y += (alpha / r) * dropout(x) A^T B^T.
- * - Forward: a BlockAdapter for the one block forward (src/model/block-ops.ts): dropout (p > 0),
- *   u = x_d A^T, u *= s, y += u B^T, right after the frozen layer.
- * - Backward: a GradientConsumer (src/model/backward.ts); per layer, with us = s * x_d A^T recomputed:
- *     dB += dy^T us;  du = s * dy B;  dA += du^T x_d;  dx += mask(du A)
+ * - Forward: a BlockAdapter for the one block forward (src/model/block-ops.ts): u = s * x_d A^T with
+ *   x_d = dropout(x) drawn in the kernel (src/kernels/lora.ts), then y += u B^T, right after the frozen layer.
+ * - Backward: a GradientConsumer (src/model/backward.ts); per layer, with u recomputed (same mask):
+ *     dB += dy^T u;  du = s * dy B;  dA += du^T x_d;  dx += mask(du A)
  *   Gradients accumulate across micro-batches until zeroGrads.
  * Dropout masks come from (seed uniform, per-layer salt, element index): the trainer rewrites the seed
  * per micro-batch, so the backward's recompute regenerates the forward's mask.
@@ -14,9 +14,7 @@
 import { createStorageBuffer, readF32, writeBuffer } from '../gpu/buffers';
 import type { GpuRuntime } from '../gpu/runtime';
 import type { ModelConfig } from '../io/config';
-import { LinearBackward } from '../kernels/backward/linear';
-import type { Encodable } from '../kernels/common';
-import { Dropout, Scale, WeightGrad } from '../kernels/lora';
+import { loraBackward, loraDown, type LoraLayerArgs } from '../kernels/lora';
 import { createLinear } from '../kernels/matvec';
 import type { GradientConsumer, LinearName } from '../model/backward';
 import type { BlockAdapter, LinearIo } from '../model/block-ops';
@@ -69,6 +67,12 @@ export function linearShape(c: ModelConfig, name: LinearName): [number, number] 
 
 const key = (block: number, name: LinearName) => `${block}.${name}`;
 
+interface Scratch {
+  u: GPUBuffer;
+  du: GPUBuffer;
+  mlp: { gate: GPUBuffer; up: GPUBuffer };
+}
+
 export class LoraAdapters {
   /** alpha / r. */
   readonly scale: number;
@@ -78,6 +82,7 @@ export class LoraAdapters {
   private readonly byKey = new Map<string, LinearAdapter>();
   private readonly owned: GPUBuffer[] = [];
   private readonly shapes = new Map<number, (block: number) => BlockAdapter | undefined>();
+  private readonly scratchByRows = new Map<number, Scratch>();
 
   constructor(
     private readonly rt: GpuRuntime,
@@ -152,8 +157,7 @@ export class LoraAdapters {
   }
 
   /**
-   * The forward hook for batches of M rows: the adapters' ops over scratch buffers of this shape
-   * (owned by the adapters, made once per M, shared by all layers: their dispatches run one after another).
+   * The forward hook for batches of M rows: the adapters' ops over the scratch of this shape.
    * `train` false: evaluation (PEFT's eval mode), no dropout.
    */
   forShape(M: number, train = true): (block: number) => BlockAdapter | undefined {
@@ -163,82 +167,61 @@ export class LoraAdapters {
     return hook;
   }
 
+  /**
+   * Scratch of batches of M rows, owned by the adapters and made once per M, shared by every layer
+   * (their dispatches run one after another) and by the forward and the backward: u and du [M, r],
+   * the MLP's gate and up apart. Made when a hook or consumer is made, not lazily: a buffer first asked
+   * for while a pass is built would be tracked (and freed) with that pass.
+   */
+  private scratch(M: number): Scratch {
+    let s = this.scratchByRows.get(M);
+    if (!s) {
+      const own = (count: number, label: string) => {
+        const b = createStorageBuffer(this.rt.device, count * 4, `lora.${label}`);
+        this.owned.push(b);
+        return b;
+      };
+      const { r } = this.settings;
+      const I = this.config.intermediateSize;
+      s = { u: own(M * r, 'u'), du: own(M * r, 'du'), mlp: { gate: own(M * I, 'gate'), up: own(M * I, 'up') } };
+      this.scratchByRows.set(M, s);
+    }
+    return s;
+  }
+
   private makeShape(M: number, train: boolean): (block: number) => BlockAdapter | undefined {
-    const { r, dropout } = this.settings;
-    const c = this.config;
-    const dev = this.rt.device;
-    const own = (count: number, label: string) => {
-      const b = createStorageBuffer(dev, count * 4, `lora.${label}`);
-      this.owned.push(b);
-      return b;
-    };
-    const u = own(M * r, 'u');
-    const maxIn = Math.max(c.hiddenSize, c.intermediateSize, c.numHeads * c.headDim);
-    const xd = train && dropout > 0 ? own(M * maxIn, 'x_dropout') : undefined;
-    // made here, not lazily: a lazy buffer would be created inside (and freed with) the pass that first asks
-    const mlp = { gate: own(M * c.intermediateSize, 'gate'), up: own(M * c.intermediateSize, 'up') };
+    const scratch = this.scratch(M);
     return (block) => {
       if (!this.plan.includes(block)) return undefined;
       return {
         linear: (io: LinearIo) => {
           const ad = this.get(block, io.name);
-          return ad ? this.forwardOps(ad, io, u, xd) : [];
+          if (!ad) return [];
+          if (io.N !== ad.N || io.K !== ad.K) throw new Error(`LoRA ${ad.block}.${ad.name}: layer is [${io.N}, ${io.K}], adapter [${ad.N}, ${ad.K}]`);
+          return [
+            loraDown(this.rt, this.layerArgs(ad, io.M, io.x, scratch, train)),
+            createLinear(this.rt, { M: io.M, N: ad.N, K: this.settings.r, dtype: 'f32', x: scratch.u, w: ad.B.value, y: io.y, epilogue: 'residual' }),
+          ];
         },
-        mlpScratch: () => mlp,
+        mlpScratch: () => scratch.mlp,
       };
     };
   }
 
-  /** x_d = dropout(x) (with a dropout buffer; else x_d = x); u = s * x_d A^T; the ops and x_d. */
-  private inputOps(ad: LinearAdapter, M: number, x: GPUBuffer, u: GPUBuffer, xd: GPUBuffer | undefined): { ops: Encodable[]; xd: GPUBuffer } {
-    const rt = this.rt;
-    const p = xd ? this.settings.dropout : 0;
-    const r = this.settings.r;
-    const input = p > 0 ? xd! : x;
-    return {
-      xd: input,
-      ops: [
-        ...(p > 0 ? [new Dropout(rt, { n: M * ad.K, p, salt: ad.salt, seed: this.seed, x, y: input })] : []),
-        createLinear(rt, { M, N: r, K: ad.K, dtype: 'f32', x: input, w: ad.A.value, y: u }),
-        new Scale(rt, { n: M * r, scale: this.scale, y: u }),
-      ],
-    };
+  private layerArgs(ad: LinearAdapter, M: number, x: GPUBuffer, scratch: Scratch, train: boolean): LoraLayerArgs {
+    const { r, dropout } = this.settings;
+    return { M, N: ad.N, K: ad.K, r, scale: this.scale, p: train ? dropout : 0, salt: ad.salt, seed: this.seed, x, a: ad.A.value, b: ad.B.value, u: scratch.u };
   }
 
-  private forwardOps(ad: LinearAdapter, io: LinearIo, u: GPUBuffer, xd: GPUBuffer | undefined): Encodable[] {
-    if (io.N !== ad.N || io.K !== ad.K) throw new Error(`LoRA ${ad.block}.${ad.name}: layer is [${io.N}, ${io.K}], adapter [${ad.N}, ${ad.K}]`);
-    return [
-      ...this.inputOps(ad, io.M, io.x, u, xd).ops,
-      createLinear(this.rt, { M: io.M, N: ad.N, K: this.settings.r, dtype: 'f32', x: u, w: ad.B.value, y: io.y, epilogue: 'residual' }),
-    ];
-  }
-
-  /** Adapter gradients (accumulated) and the adapters' share of dx, as the backward's consumer. */
-  consumer(): GradientConsumer {
+  /** Adapter gradients (accumulated) and the adapters' share of dx, as the backward's consumer of batches of M rows. */
+  consumer(M: number): GradientConsumer {
+    const scratch = this.scratch(M);
     return {
       linear: (rt, g) => {
         const ad = this.get(g.block, g.name);
         if (!ad) return [];
-        const { r, dropout } = this.settings;
-        const M = g.M;
-        const f32 = (count: number, label: string) => createStorageBuffer(rt.device, count * 4, `lora.grad.${label}`);
-        const u = f32(M * r, 'u');
-        const du = f32(M * r, 'du');
-        const { ops, xd } = this.inputOps(ad, M, g.x, u, dropout > 0 ? f32(M * ad.K, 'x_dropout') : undefined);
-        const dxd = dropout > 0 ? f32(M * ad.K, 'dx_dropout') : undefined;
-        return [
-          ...ops,
-          new WeightGrad(rt, { M, N: ad.N, K: r, dy: g.dy, x: u, dw: ad.B.grad, accumulate: true }),
-          new LinearBackward(rt, { M, N: ad.N, K: r, dtype: 'f32', dy: g.dy, w: ad.B.value, dx: du }),
-          new Scale(rt, { n: M * r, scale: this.scale, y: du }),
-          new WeightGrad(rt, { M, N: r, K: ad.K, dy: du, x: xd, dw: ad.A.grad, accumulate: true }),
-          ...(dxd
-            ? [
-              new LinearBackward(rt, { M, N: r, K: ad.K, dtype: 'f32', dy: du, w: ad.A.value, dx: dxd }),
-              new Dropout(rt, { n: M * ad.K, p: dropout, salt: ad.salt, seed: this.seed, x: dxd, y: g.dx, accumulate: true }),
-            ]
-            : [new LinearBackward(rt, { M, N: r, K: ad.K, dtype: 'f32', dy: du, w: ad.A.value, dx: g.dx, accumulate: true })]),
-        ];
+        if (g.M !== M) throw new Error(`LoRA consumer made for ${M} rows got a layer of ${g.M}`);
+        return [loraBackward(rt, { ...this.layerArgs(ad, M, g.x, scratch, true), dy: g.dy, du: scratch.du, gradA: ad.A.grad, gradB: ad.B.grad, dx: g.dx })];
       },
     };
   }

@@ -3,8 +3,7 @@
  * so a run that cannot fit is refused up front with the estimate (not an out-of-memory error mid-run):
  *   adapters     A and B in f32 with their gradients and AdamW moments: 16 bytes per parameter
  *   backward     backwardMemoryEstimate for the training batch (block inputs, activations, head chunk)
- *   LoRA forward scratch per batch shape (src/heal/lora.ts forShape): u M*r, x_dropout M*max(in), gate/up 2*M*I
- *   LoRA grads   per block, per adapted linear: u, du 2*M*r, and with dropout x_dropout, dx_dropout 2*M*in
+ *   LoRA scratch per batch shape (src/heal/lora.ts, shared by the forward and the backward): u, du 2*M*r, gate/up 2*M*I
  *   evaluation   the held-out forward (8 sequences a batch) with its own LoRA scratch
  * M = rows of a batch. The largest single buffer must also fit maxStorageBufferBindingSize.
  */
@@ -39,17 +38,15 @@ const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
 export function healMemoryEstimate(
   c: ModelConfig,
   plan: BlockPlan,
-  s: { r: number; batch: number; window: number; dropout: number },
+  s: { r: number; batch: number; window: number },
   limits: { maxStorageBufferBindingSize: number },
 ): HealMemoryEstimate {
   const M = s.batch * s.window;
   const E = EVAL_BATCH * s.window;
-  const maxIn = Math.max(c.hiddenSize, c.intermediateSize, c.numHeads * c.headDim);
   const shapes = LORA_TARGETS.map((t) => linearShape(c, t));
   const perBlock = shapes.reduce((n, [N, K]) => n + s.r * (N + K), 0);
   const adapterParameters = perBlock * plan.length;
-  const scratch = (rows: number) => 4 * rows * (s.r + (s.dropout > 0 ? maxIn : 0) + 2 * c.intermediateSize);
-  const gradScratch = 4 * shapes.reduce((n, [, K]) => n + 2 * M * s.r + (s.dropout > 0 ? 2 * M * K : 0), 0);
+  const scratch = (rows: number) => 4 * rows * (2 * s.r + 2 * c.intermediateSize);
   const adapters = 16 * adapterParameters;
   const backward = backwardMemoryEstimate(c, s.batch, s.window, undefined, limits.maxStorageBufferBindingSize);
   const logitsRows = Math.min(E, Math.floor((256 << 20) / (c.vocabSize * 4)));
@@ -58,11 +55,10 @@ export function healMemoryEstimate(
     [4 * M * c.hiddenSize, 'a block input of the batch'],
     [4 * M * c.intermediateSize, 'an MLP activation of the batch'],
     [4 * Math.min(M, logitsRows) * c.vocabSize, 'a logits chunk'],
-    [4 * M * maxIn, 'the dropout copy of an adapter input'],
     [4 * Math.max(...shapes.map(([N, K]) => s.r * Math.max(N, K))), 'the largest adapter matrix'],
   ];
   const [largest, largestWhat] = candidates.reduce((a, b) => (b[0] > a[0] ? b : a));
-  const loraScratch = scratch(M) + gradScratch;
+  const loraScratch = scratch(M);
   return { adapterParameters, adapters, backward, loraScratch, evaluation, total: adapters + backward + loraScratch + evaluation, largest, largestWhat };
 }
 

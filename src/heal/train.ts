@@ -101,7 +101,7 @@ export class LoraTrainer {
         for (let i = 0; i < micro.length; i++) {
           const { ids, N, T, targets } = micro[i]!;
           this.lora.setDropoutSeed(dropoutSeed(i));
-          const pass = backward(this.model, ids, N, T, this.lora.consumer(), { plan: this.lora.plan, adapters: this.lora.forShape(N * T), ...(targets ? { targets } : {}) });
+          const pass = backward(this.model, ids, N, T, this.lora.consumer(N * T), { plan: this.lora.plan, adapters: this.lora.forShape(N * T), ...(targets ? { targets } : {}) });
           for await (const s of pass) {
             if (s.stage !== 'loss') continue;
             const copy = dev.createCommandEncoder({ label: 'lora.loss_copy' });

@@ -1,64 +1,84 @@
 /**
- * The LoRA kernels the shared matmul / backward-linear kernels cannot serve (shaders/lora.wgsl):
- * the weight-gradient GEMM over rows, an in-place scale and seeded dropout. All f32.
+ * The LoRA adapter kernels of one linear layer (shaders/lora.wgsl), each one dispatch, f32: the
+ * adapter's forward input u = s * dropout(x) A^T, and its backward (u recomputed, dB, du, dA and the
+ * adapter's share of dx). The up-projection y += u B^T is the shared matmul's (residual epilogue).
  */
 import code from '../../shaders/lora.wgsl?raw';
 import { packParams, type GpuRuntime } from '../gpu/runtime';
-import { encodeAll, prepare, type Buf, type Dispatch } from './common';
+import { encodeAll, prepare, type Buf, type Dispatch, type Encodable } from './common';
 
 const shader = { name: 'lora', code };
-const WG = 256;
+const WG = 64;
 
-interface LoraParams {
+/** One adapted layer at one batch shape: y [M, N] = x [M, K] W^T + s * dropout(x) A^T B^T. */
+export interface LoraLayerArgs {
   M: number;
-  N?: number;
-  K?: number;
-  accumulate?: boolean;
-  scale?: number;
-  p?: number;
-  salt?: number;
+  N: number;
+  K: number;
+  r: number;
+  /** alpha / r. */
+  scale: number;
+  /** Dropout probability on the adapter input, in [0, 1) (0: none). */
+  p: number;
+  /** Tells the layers' dropout masks apart. */
+  salt: number;
+  /** 16-byte uniform whose first u32 seeds the masks (rewritten per micro-batch). */
+  seed: GPUBuffer;
+  /** The layer input [M, K]; A [r, K]; B [N, r]. */
+  x: Buf;
+  a: Buf;
+  b: Buf;
+  /** Scratch [M, r]: u = s * dropout(x) A^T. */
+  u: Buf;
 }
 
-function params(rt: GpuRuntime, o: LoraParams, label: string): GPUBuffer {
+export interface LoraBackwardArgs extends LoraLayerArgs {
+  /** dL/dy [M, N]. */
+  dy: Buf;
+  /** Scratch [M, r]: du = s * dy B. */
+  du: Buf;
+  /** Gradients of A [r, K] and B [N, r], accumulated (zeroed per optimizer step by the trainer). */
+  gradA: Buf;
+  gradB: Buf;
+  /** dL/dx [M, K] holding the frozen path; the adapter's path is added. */
+  dx: Buf;
+}
+
+function params(rt: GpuRuntime, a: LoraLayerArgs): GPUBuffer {
+  if (!(a.p >= 0 && a.p < 1)) throw new RangeError(`LoRA: dropout must be in [0, 1), got ${a.p}`);
   return rt.uniform(packParams([
-    { u32: o.M }, { u32: o.N ?? 0 }, { u32: o.K ?? 0 }, { u32: o.accumulate ? 1 : 0 },
-    { f32: o.scale ?? 1 }, { f32: o.p ?? 0 }, { u32: (o.salt ?? 0) >>> 0 }, { u32: 0 },
-  ]), label);
+    { u32: a.M }, { u32: a.N }, { u32: a.K }, { u32: a.r }, { f32: a.scale }, { f32: a.p }, { u32: a.salt >>> 0 }, { u32: 0 },
+  ]), 'lora.params');
 }
 
-class LoraOp {
-  constructor(private readonly dispatch: Dispatch) {}
+const threads = (rt: GpuRuntime, n: number) => rt.grid(Math.ceil(n / WG));
+
+class Dispatches implements Encodable {
+  constructor(private readonly dispatches: Dispatch[]) {}
 
   encode(pass: GPUComputePassEncoder): void {
-    encodeAll(pass, [this.dispatch]);
+    encodeAll(pass, this.dispatches);
   }
 }
 
-/** dW (+)= dy^T x: dy f32 [M, N], x f32 [M, K] -> dw f32 [N, K] (the gradient of W in y = x W^T). */
-export class WeightGrad extends LoraOp {
-  constructor(rt: GpuRuntime, a: { M: number; N: number; K: number; dy: Buf; x: Buf; dw: Buf; accumulate?: boolean }) {
-    const p = params(rt, { M: a.M, N: a.N, K: a.K, accumulate: a.accumulate }, 'lora.weight_grad.params');
-    super(prepare(rt, shader, 'weight_grad', { WG }, { 0: p, 1: a.dy, 2: a.x, 3: a.dw }, rt.grid(Math.ceil((a.N * a.K) / WG))));
-  }
+function down(rt: GpuRuntime, a: LoraLayerArgs, prm: GPUBuffer): Dispatch {
+  return prepare(rt, shader, 'down', { WG }, { 0: prm, 1: a.x, 2: a.a, 4: a.u, 9: a.seed }, threads(rt, a.M * Math.ceil(a.r / 4)));
 }
 
-/** y *= scale in place over n f32 elements. */
-export class Scale extends LoraOp {
-  constructor(rt: GpuRuntime, a: { n: number; scale: number; y: Buf }) {
-    const p = params(rt, { M: a.n, scale: a.scale }, 'lora.scale.params');
-    super(prepare(rt, shader, 'scale', { WG }, { 0: p, 3: a.y }, rt.grid(Math.ceil(a.n / WG))));
-  }
+/** u = s * dropout(x) A^T (the forward's adapter input; then y += u B^T). */
+export function loraDown(rt: GpuRuntime, a: LoraLayerArgs): Encodable {
+  return new Dispatches([down(rt, a, params(rt, a))]);
 }
 
-/**
- * y (+)= x * keep / (1 - p) over n f32 elements, keep drawn from (seed, salt, index) (see the shader):
- * `seed` is a 16-byte uniform whose first u32 the trainer rewrites per micro-batch; `salt` tells the
- * layers apart. The same seed, salt and n give the same mask (the backward's dx is masked with it).
- */
-export class Dropout extends LoraOp {
-  constructor(rt: GpuRuntime, a: { n: number; p: number; salt: number; seed: GPUBuffer; x: Buf; y: Buf; accumulate?: boolean }) {
-    if (!(a.p >= 0 && a.p < 1)) throw new RangeError(`Dropout: p must be in [0, 1), got ${a.p}`);
-    const p = params(rt, { M: a.n, p: a.p, salt: a.salt, accumulate: a.accumulate }, 'lora.dropout.params');
-    super(prepare(rt, shader, 'dropout', { WG }, { 0: p, 2: a.x, 3: a.y, 4: a.seed }, rt.grid(Math.ceil(a.n / WG))));
-  }
+/** The adapter's backward: u again (same mask), dB += dy^T u, du = s * dy B, dA += du^T dropout(x), dx += mask(du A). */
+export function loraBackward(rt: GpuRuntime, a: LoraBackwardArgs): Encodable {
+  const prm = params(rt, a);
+  const chunks = Math.ceil(a.r / 4);
+  return new Dispatches([
+    down(rt, a, prm),
+    prepare(rt, shader, 'grad_b', { WG }, { 0: prm, 4: a.u, 5: a.dy, 7: a.gradB }, threads(rt, a.N * chunks)),
+    prepare(rt, shader, 'grad_u', { WG }, { 0: prm, 3: a.b, 5: a.dy, 6: a.du }, threads(rt, a.M * chunks)),
+    prepare(rt, shader, 'grad_a', { WG }, { 0: prm, 1: a.x, 6: a.du, 7: a.gradA, 9: a.seed }, threads(rt, a.K * chunks)),
+    prepare(rt, shader, 'grad_x', { WG }, { 0: prm, 2: a.a, 6: a.du, 8: a.dx, 9: a.seed }, threads(rt, a.M * a.K)),
+  ]);
 }

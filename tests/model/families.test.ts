@@ -144,7 +144,7 @@ for (const name of Object.keys(fx.families)) {
         lora.zero(encoder);
         model.rt.device.queue.submit([encoder.finish()]);
         set(0);
-        for await (const _ of backward(model, ids, N, T, lora.consumer(), { plan, adapters: lora.forShape(ids.length) }));
+        for await (const _ of backward(model, ids, N, T, lora.consumer(ids.length), { plan, adapters: lora.forShape(ids.length) }));
         const grad = await lora.read('grad');
         // The loss with the adapters moved: a forward pass (the batched forward with the same adapters).
         const forward = new BatchForward(model.rt, model.config, model.weights, N, T, lora.forShape(ids.length));

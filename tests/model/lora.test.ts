@@ -66,7 +66,7 @@ describe('LoRA on kjv-tiny-llama vs PyTorch float64', () => {
   const gradientPass = async (lora: LoraAdapters) => {
     const { ids, N, T } = window(0);
     let loss = NaN;
-    for await (const s of backward(model, ids, N, T, lora.consumer(), { plan: fx.plan, adapters: lora.forShape(N * T) })) {
+    for await (const s of backward(model, ids, N, T, lora.consumer(N * T), { plan: fx.plan, adapters: lora.forShape(N * T) })) {
       if (s.stage === 'loss') {
         const [sum, count] = await readF32(model.rt.device, s.loss, 2);
         loss = sum! / count!;

@@ -1,11 +1,5 @@
 /** float64 references of the LoRA kernels (shaders/lora.wgsl) and of AdamW (shaders/adamw.wgsl). */
 
-/** dW[n, k] = acc[n, k] + sum_m dy[m, n] x[m, k]. */
-export function weightGradRef(dy: ArrayLike<number>, x: ArrayLike<number>, M: number, N: number, K: number, acc?: ArrayLike<number>): Float64Array {
-  const dw = acc ? Float64Array.from(acc) : new Float64Array(N * K);
-  for (let m = 0; m < M; m++) for (let n = 0; n < N; n++) for (let k = 0; k < K; k++) dw[n * K + k] += dy[m * N + n]! * x[m * K + k]!;
-  return dw;
-}
 
 /** The shader's PCG hash in u32 arithmetic. */
 export function pcgRef(v: number): number {
@@ -24,6 +18,59 @@ export function dropoutRef(x: ArrayLike<number>, p: number, seed: number, salt: 
   const y = new Float64Array(x.length);
   for (let i = 0; i < x.length; i++) y[i] = (keepRef(i, seed, salt, p) ? x[i]! / (1 - p) : 0) + (acc ? acc[i]! : 0);
   return y;
+}
+
+/** One adapted layer (shaders/lora.wgsl): x [M, K], A [r, K], B [N, r], dy [M, N]; the dropout mask of (seed, salt). */
+export interface LoraLayerRef {
+  M: number;
+  N: number;
+  K: number;
+  r: number;
+  scale: number;
+  p: number;
+  seed: number;
+  salt: number;
+  x: ArrayLike<number>;
+  a: ArrayLike<number>;
+  b: ArrayLike<number>;
+}
+
+/** u [M, r] = scale * dropout(x) A^T. */
+export function loraDownRef(l: LoraLayerRef): Float64Array {
+  const xd = dropoutRef(l.x, l.p, l.seed, l.salt);
+  const u = new Float64Array(l.M * l.r);
+  for (let m = 0; m < l.M; m++) for (let j = 0; j < l.r; j++) {
+    let acc = 0;
+    for (let k = 0; k < l.K; k++) acc += xd[m * l.K + k]! * l.a[j * l.K + k]!;
+    u[m * l.r + j] = l.scale * acc;
+  }
+  return u;
+}
+
+/** The adapter's backward: dB = priorB + dy^T u, du = scale * dy B, dA = priorA + du^T dropout(x), dx = priorDx + mask(du A). */
+export function loraBackwardRef(l: LoraLayerRef, dy: ArrayLike<number>, prior: { gradA: ArrayLike<number>; gradB: ArrayLike<number>; dx: ArrayLike<number> }) {
+  const { M, N, K, r } = l;
+  const u = loraDownRef(l);
+  const xd = dropoutRef(l.x, l.p, l.seed, l.salt);
+  const gradB = Float64Array.from(prior.gradB);
+  const gradA = Float64Array.from(prior.gradA);
+  const du = new Float64Array(M * r);
+  const duA = new Float64Array(M * K);
+  for (let m = 0; m < M; m++) {
+    for (let j = 0; j < r; j++) {
+      let acc = 0;
+      for (let n = 0; n < N; n++) {
+        gradB[n * r + j]! += dy[m * N + n]! * u[m * r + j]!;
+        acc += dy[m * N + n]! * l.b[n * r + j]!;
+      }
+      du[m * r + j] = l.scale * acc;
+    }
+    for (let j = 0; j < r; j++) for (let k = 0; k < K; k++) {
+      gradA[j * K + k]! += du[m * r + j]! * xd[m * K + k]!;
+      duA[m * K + k]! += du[m * r + j]! * l.a[j * K + k]!;
+    }
+  }
+  return { u, du, gradA, gradB, dx: dropoutRef(duA, l.p, l.seed, l.salt, prior.dx) };
 }
 
 export interface AdamWRefState {

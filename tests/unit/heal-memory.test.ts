@@ -14,7 +14,7 @@ const embedded = parseConfig(readFileSync(join(process.cwd(), 'public/models/kjv
 const llama7b = parseConfig({ model_type: 'llama', hidden_size: 4096, intermediate_size: 11008, num_hidden_layers: 32, num_attention_heads: 32, num_key_value_heads: 32, vocab_size: 32000, rms_norm_eps: 1e-6 });
 const limits = { maxBufferSize: 2 ** 30, maxStorageBufferBindingSize: 2 ** 30 };
 const plan = [0, 1, 2, 3, 4, 6, 7, 9, 11, 12, 13, 14, 15];
-const s = { r: 8, batch: 4, window: 64, dropout: 0.05 };
+const s = { r: 8, batch: 4, window: 64 };
 
 describe('healing memory estimate', () => {
   it('counts the adapters of every kept block and adds the backward of the batch', () => {
@@ -26,7 +26,8 @@ describe('healing memory estimate', () => {
     expect(e.backward).toBe(backwardMemoryEstimate(embedded, 4, 64, undefined, limits.maxStorageBufferBindingSize));
     expect(e.total).toBe(e.adapters + e.backward + e.loraScratch + e.evaluation);
     expect(healMemoryEstimate(embedded, plan, { ...s, batch: 8 }, limits).total).toBeGreaterThan(e.total);
-    expect(healMemoryEstimate(embedded, plan, { ...s, dropout: 0 }, limits).loraScratch).toBeLessThan(e.loraScratch);
+    // u, du [M, r] and gate, up [M, I] for M = 4 x 64 rows; dropout needs no copy (its mask is drawn in the kernels)
+    expect(e.loraScratch).toBe(4 * 256 * (2 * 8 + 2 * 352));
     expect(() => checkHealMemory(e, limits)).not.toThrow();
   });
 
@@ -38,9 +39,9 @@ describe('healing memory estimate', () => {
   });
 
   it('refuses a buffer past the binding limit; the 7B block shape at 1 x 256 fits a 1 GiB binding', () => {
-    const big = healMemoryEstimate(llama7b, Array.from({ length: 26 }, (_, i) => i), { r: 8, batch: 64, window: 512, dropout: 0.05 }, limits);
+    const big = healMemoryEstimate(llama7b, Array.from({ length: 26 }, (_, i) => i), { r: 8, batch: 64, window: 512 }, limits);
     expect(() => checkHealMemory(big, limits)).toThrow(/needs .* more than this device binds/);
-    const seed = healMemoryEstimate(llama7b, Array.from({ length: 26 }, (_, i) => i), { r: 8, batch: 1, window: 256, dropout: 0.05 }, limits);
+    const seed = healMemoryEstimate(llama7b, Array.from({ length: 26 }, (_, i) => i), { r: 8, batch: 1, window: 256 }, limits);
     expect(seed.adapterParameters).toBe(26 * 8 * (4 * (4096 + 4096) + 3 * (4096 + 11008)));
     expect(() => checkHealMemory(seed, limits)).not.toThrow();
   });
