@@ -150,6 +150,8 @@ export interface Jobs {
       heldout?: { before: number; after: number; windows: number; bestStep: number };
       /** Every held-out evaluation (step 0: before training, then every evalEvery steps of this run); the data as used; seconds in optimizer steps. */
       evaluations: HeldoutEvaluation[]; data: HealDataDescription; trainSeconds: number;
+      /** A non-finite loss ended the run after `step` optimizer steps; the adapter is the best of those (HealResult.stopped). */
+      stopped?: { step: number; message: string };
       adapterConfig: string; adapterSafetensors: Uint8Array;
     };
   };

@@ -431,8 +431,9 @@ program
     writeFileSync(`${o.out}/adapter_model.safetensors`, r.adapterSafetensors);
     const log = {
       model, mask: o.mask ?? null, kept, settings, text: r.textName, textSha256: r.textSha256, data: r.data, windows: r.windows, tokensPerS: r.tokensPerS, trainSeconds: r.trainSeconds,
-      heldout: r.heldout ?? null, evaluations: r.evaluations, losses: r.losses,
+      heldout: r.heldout ?? null, evaluations: r.evaluations, losses: r.losses, stopped: r.stopped ?? null,
     };
+    if (r.stopped) process.stderr.write(`warning: ${r.stopped.message}; writing the best adapter of the ${r.stopped.step} good steps\n`);
     writeFileSync(`${o.out}/heal-log.json`, `${JSON.stringify(log, null, 1)}\n`);
     writeFileSync(`${o.out}/heal-recipe.json`, `${JSON.stringify(healRecipe(settings, r.data, r.textSha256), null, 2)}\n`);
     // the mask with its healing record (version 2), beside the adapter and in the merged checkpoint
@@ -442,7 +443,7 @@ program
     if (healed) writeFileSync(`${o.out}/${MASK_FILE}`, serializeMask(healed));
     if (o.mergeOut) await exportMerged(model, g, o.mergeOut, kept, healed, r);
     const ppl = r.heldout ? `, held-out PPL ${r.heldout.before.toFixed(2)} -> ${r.heldout.after.toFixed(2)} (best at step ${r.heldout.bestStep})` : '';
-    print(g, { out: o.out, mergeOut: o.mergeOut ?? null, ...log }, () => `wrote ${o.out}: ${o.steps} steps, loss ${r.losses[0]!.toFixed(4)} -> ${r.losses.at(-1)!.toFixed(4)}${ppl}, ${r.tokensPerS.toFixed(1)} tokens/s${o.mergeOut ? `\nwrote ${o.mergeOut}: the pruned checkpoint with the adapters merged` : ''}`);
+    print(g, { out: o.out, mergeOut: o.mergeOut ?? null, ...log }, () => `wrote ${o.out}: ${r.stopped?.step ?? o.steps} steps, loss ${r.losses[0]!.toFixed(4)} -> ${r.losses.at(-1)!.toFixed(4)}${ppl}, ${r.tokensPerS.toFixed(1)} tokens/s${o.mergeOut ? `\nwrote ${o.mergeOut}: the pruned checkpoint with the adapters merged` : ''}`);
     s.lab.dispose();
   });
 

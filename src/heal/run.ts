@@ -11,13 +11,15 @@
  * Resumable: `onState` gets the trainer's state after every optimizer step, and a run given one as
  * `resume` continues from it exactly (same data order, schedule and dropout seeds); a resumed run
  * evaluates step 0 (the pruned model) and then its own steps, so its best adapter is chosen among those.
+ * A non-finite loss ends the run before that step's update: the adapters keep the last good values,
+ * which are evaluated, and the result (best adapter, losses, evaluations) comes back with `stopped`.
  */
 import { BatchForward } from '../model/batch-forward';
 import { packBatch, shuffled, type HealData, type HealExample } from './data';
 import { LoraAdapters } from './lora';
 import { checkHealMemory, EVAL_BATCH, healMemoryEstimate } from './memory';
 import { peftAdapterFolder, type AdapterValues, type PeftAdapterFolder } from './peft';
-import { ADAMW_DEFAULTS, LoraTrainer, type MicroBatch, type TrainerState } from './train';
+import { ADAMW_DEFAULTS, LoraTrainer, NonFiniteLossError, type MicroBatch, type TrainerState } from './train';
 import type { LlamaModel } from '../model/model';
 import type { BlockPlan } from '../model/plan';
 import { checkCancelled, type JobOptions } from '../util/job';
@@ -69,6 +71,11 @@ export interface HealResult {
   evaluations: HeldoutEvaluation[];
   /** Seconds spent in optimizer steps (evaluations excluded). */
   trainSeconds: number;
+  /**
+   * A non-finite loss ended the run early: the optimizer steps taken (the adapters' last good values,
+   * evaluated and eligible as the best) and the message. The result is otherwise complete.
+   */
+  stopped?: { step: number; message: string };
 }
 
 /** Held-out mean NLL with the adapters, in batches of EVAL_BATCH sequences through batched forwards of their own (one per shape). */
@@ -131,6 +138,7 @@ export async function heal(
     let next = start * s.batch * s.micro;
     let tokens = 0;
     let trainMs = 0;
+    let stopped: HealResult['stopped'];
     for (let k = start; k < s.steps; k++) {
       checkCancelled(o.signal);
       const micro: MicroBatch[] = Array.from({ length: s.micro }, () => {
@@ -140,7 +148,15 @@ export async function heal(
         return { ids, N, T, ...(targets ? { targets } : {}) };
       });
       const t0 = performance.now();
-      const loss = await trainer.trainStep(micro);
+      let loss: number;
+      try {
+        loss = await trainer.trainStep(micro);
+      } catch (err) {
+        if (!(err instanceof NonFiniteLossError)) throw err;
+        stopped = { step: trainer.step, message: err.message };
+        if (evaluations.at(-1)?.step !== trainer.step) await evaluate(trainer.step);
+        break;
+      }
       losses.push(loss);
       trainMs += performance.now() - t0;
       if (o.onState) await o.onState(await trainer.exportState(), loss);
@@ -159,6 +175,7 @@ export async function heal(
       windows: data.train.length,
       evaluations,
       trainSeconds: trainMs / 1000,
+      ...(stopped ? { stopped } : {}),
       ...(before && best ? { heldout: { before: before.ppl, after: Math.exp(best.loss), windows: data.heldout.length, bestStep: best.step } } : {}),
     };
   } finally {

@@ -100,7 +100,8 @@ async function trainRun(h: HealRecord, resume: TrainerState | undefined): Promis
       // Every held-out evaluation of this run (a resumed run's start at its step), beside those kept from before.
       const evaluated = new Set(reply.evaluations.map((e) => e.step));
       const ppl = [...x.ppl.filter((p) => !evaluated.has(p.step)), ...reply.evaluations.map((e) => ({ step: e.step, ppl: e.ppl }))].sort((p, q) => p.step - q.step);
-      return { ...x, status: 'done', total: reply.steps, step: reply.steps, ppl, tokensPerS: reply.tokensPerS };
+      // a run stopped by a non-finite loss is done at its last good step, with the message
+      return { ...x, status: 'done', total: reply.steps, step: reply.stopped?.step ?? reply.steps, ppl, tokensPerS: reply.tokensPerS, message: reply.stopped?.message };
     });
   } catch (err) {
     await Promise.all(pending).catch(() => undefined);

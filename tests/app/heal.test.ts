@@ -94,4 +94,20 @@ describe('heal job', { timeout: 300_000 }, () => {
       { signal: new AbortController().signal, progress: () => {} },
     )).rejects.toThrow(/bad.jsonl: line 2: "instruction" must be a string/);
   });
+
+  it('a non-finite loss ends the run with a message and the best adapter of the good steps', async () => {
+    // lr 1e30: step 1's update sends the adapters to ~1e30, so step 2's forward overflows
+    const reply = await engine.handle(
+      { type: 'heal', plan, text: { kind: 'inline', name: 'genesis', text }, settings: { ...settings, steps: 3, micro: 1, lr: 1e30, warmupSteps: 0, evalEvery: 0 }, heldout: { kind: 'inline', name: 'genesis', text }, heldoutWindows: 2 },
+      { signal: new AbortController().signal, progress: () => {} },
+    );
+    if (reply.type !== 'healed') throw new Error(`unexpected reply ${reply.type}`);
+    expect(reply.stopped).toMatchObject({ step: 1, message: expect.stringMatching(/loss at optimizer step 2 is (NaN|-?Infinity)/) });
+    expect(reply.losses).toHaveLength(1);
+    // the last good adapters (after step 1) were evaluated; their held-out loss is not finite, so the best is step 0
+    expect(reply.evaluations.map((e) => e.step)).toEqual([0, 1]);
+    expect(Number.isFinite(reply.evaluations[1]!.loss)).toBe(false);
+    expect(reply.heldout).toMatchObject({ bestStep: 0, after: reply.heldout!.before });
+    expect(reply.adapterSafetensors.byteLength).toBeGreaterThan(0);
+  });
 });

@@ -22,7 +22,7 @@ export const healJob: LabJob<'heal'> = {
     return {
       type: 'healed', losses: r.losses, steps: settings.steps, tokensPerS: r.tokensPerS, windows: r.windows, textSha256: await sha256Hex(text), textName: name,
       ...(r.heldout ? { heldout: r.heldout } : {}),
-      evaluations: r.evaluations, trainSeconds: r.trainSeconds, data: description,
+      evaluations: r.evaluations, trainSeconds: r.trainSeconds, data: description, ...(r.stopped ? { stopped: r.stopped } : {}),
       adapterConfig: r.adapter['adapter_config.json'], adapterSafetensors: r.adapter['adapter_model.safetensors'],
     };
   },
