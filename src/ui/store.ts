@@ -4,8 +4,8 @@
  * edits (toggle, prune k, undo/redo) are store actions, so components and tests use them alike.
  *
  * Persisted to IndexedDB (idb-keyval) through zustand's persist middleware: the chosen model
- * source (never a Hub token), the settings, and per model fingerprint the scores, the plan with its
- * history, and the perplexity, speed and generation results.
+ * source (never a Hub token), the settings, and per model (fingerprint and weight format, see
+ * recordKey) the scores, the plan with its history, and the perplexity, speed and generation results.
  */
 import { del as idbDel, get as idbGet, set as idbSet } from 'idb-keyval';
 import { create } from 'zustand';
@@ -388,9 +388,24 @@ export function settledRecords(records: Record<string, ModelRecord>): Record<str
   }));
 }
 
+/**
+ * Where a model's record is kept: its fingerprint, and its weight format when quantized (scores, masks
+ * and speeds differ by format, as the score cache keeps them apart). A model as stored keeps the bare
+ * fingerprint, the key of every record saved before formats existed.
+ */
+export function recordKey(model: Pick<ModelInfo, 'fingerprint' | 'weightFormat'>): string {
+  return !model.weightFormat || model.weightFormat === 'float' ? model.fingerprint : `${model.fingerprint}|${model.weightFormat}`;
+}
+
+/** Whether the page still shows the model a job was started for (same checkpoint and format). */
+export const stillLoaded = (model: ModelInfo): boolean => {
+  const now = useLab.getState().model;
+  return !!now && recordKey(now) === recordKey(model);
+};
+
 /** The current model's record (a fresh one when nothing is stored yet). */
 export function currentRecord(s: Pick<LabState, 'model' | 'records'>): ModelRecord {
-  return (s.model && s.records[s.model.fingerprint]) || EMPTY;
+  return (s.model && s.records[recordKey(s.model)]) || EMPTY;
 }
 const EMPTY = emptyRecord();
 
@@ -426,8 +441,8 @@ export const useLab = create<LabState>()(
       const edit = (fn: (r: ModelRecord, s: LabState) => ModelRecord) => {
         const s = get();
         if (!s.model) return;
-        const fp = s.model.fingerprint;
-        set({ records: { ...s.records, [fp]: fn(s.records[fp] ?? emptyRecord(), s) } });
+        const key = recordKey(s.model);
+        set({ records: { ...s.records, [key]: fn(s.records[key] ?? emptyRecord(), s) } });
       };
       const change = (next: (r: ModelRecord, s: LabState) => PlanState | null) =>
         edit((r, s) => {
