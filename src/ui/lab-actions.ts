@@ -25,7 +25,8 @@ export function onHealState(job: number, sink: (state: TrainerState, loss: numbe
   healSinks.set(job, sink);
 }
 
-function engine(): EngineClient {
+/** The page's engine client (started on first use). */
+export function engine(): EngineClient {
   if (!client) {
     client = new EngineClient();
     client.onEvent((e) => {
