@@ -5,13 +5,12 @@
  * model stays loaded and untouched. Formats that would not fit beside it are refused before anything
  * is read; a format that fails later is reported in its row and the others are still measured.
  */
-import { measureSpeeds } from '../../eval/speed';
+import { measureSpeeds, type SpeedOptions } from '../../eval/speed';
 import type { FormatComparison, FormatSpeed } from '../../eval/format-comparison';
 import { inspectCheckpoint, type CheckpointIndex } from '../../io/checkpoint';
 import { GpuMemoryError } from '../../io/errors';
 import { WEIGHT_FORMATS } from '../../quant/formats';
 import { comparisonPlan, type ComparisonFit } from '../../quant/memory-plan';
-import type { SpeedOptions } from '../../eval/speed';
 import type { LlamaModel } from '../../model/model';
 import type { LabEngine } from '../lab';
 import type { LabJob } from './lab-job';
