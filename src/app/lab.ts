@@ -7,7 +7,7 @@
  */
 import { isCpuAdapter, type GpuContext } from '../gpu/device';
 import { GpuRuntime } from '../gpu/runtime';
-import { inspectCheckpoint } from '../io/checkpoint';
+import { inspectCheckpoint, type CheckpointIndex } from '../io/checkpoint';
 import { GpuMemoryError, NonFiniteWeightError } from '../io/errors';
 import { loadCheckpoint } from '../io/load';
 import type { CheckpointSource } from '../io/source';
@@ -20,6 +20,7 @@ import type { QuantDType } from '../gpu/tensor';
 import { quantizeTensor } from '../kernels/quantize';
 import { describeFormatPlan, memoryPlan, type MemoryPlan } from '../quant/memory-plan';
 import { benchmarkJob } from './jobs/benchmark';
+import { compareFormatsJob, comparePlanJob } from './jobs/compare-formats';
 import { exportCheckpointJob } from './jobs/export-checkpoint';
 import { generateJob } from './jobs/generate';
 import { healJob } from './jobs/heal';
@@ -51,6 +52,8 @@ export interface Loaded {
   tokenizer: TextTokenizer;
   info: ModelInfo;
   source: CheckpointSource;
+  /** The format it was loaded in (the format comparison loads the others beside it). */
+  weights: WeightChoice;
   /** Generation shapes already run once (see ./jobs/generate.ts). */
   warmed: Set<string>;
 }
@@ -64,6 +67,8 @@ const JOBS: { [K in Exclude<JobName, 'cancel'>]: LabJob<K> } = {
   perplexity: perplexityJob,
   generate: generateJob,
   benchmark: benchmarkJob,
+  'compare-plan': comparePlanJob,
+  'compare-formats': compareFormatsJob,
   'export-checkpoint': exportCheckpointJob,
   tasks: tasksJob,
   heal: healJob,
@@ -118,10 +123,22 @@ export class LabEngine {
     const planned = memoryPlan(index.config, this.rt.device.limits, { embeddings: weights.embeddings }).formats.find((f) => f.format === weights.format)!;
     if (!planned.fits) throw new GpuMemoryError(`the model does not fit in ${weights.format}: ${describeFormatPlan(planned)}`);
     const tokenizer = await loadTokenizer(source, { config: index.config, signal });
+    const model = await this.readModel(index, weights, signal, progress);
+    this.current?.model.dispose();
+    const info = { ...modelInfo(spec, model.checkpoint, model, tokenizer), weightDtypes: [...new Set(index.planned.map((t) => t.dtype))].sort(), weightFormat: weights.format };
+    this.current = { model, tokenizer, info, source, weights, warmed: new Set() };
+    return info;
+  }
+
+  /**
+   * The checkpoint of `index` on the GPU in `weights`, as a model of its own: the loaded one (if any)
+   * stays as it is (a load replaces it; the format comparison frees the copy after measuring).
+   */
+  async readModel(index: CheckpointIndex, weights: WeightChoice, signal: AbortSignal, progress: EventSink): Promise<LlamaModel> {
     // NaN/Inf weights are refused: CPU adapters scan each chunk on the host as it passes (their
     // "GPU" pass would be a slower host pass), GPUs check the uploaded tensors at memory bandwidth.
     const cpu = isCpuAdapter(this.rt.ctx.adapter);
-    const ckpt = await loadCheckpoint(this.rt.device, source, {
+    const ckpt = await loadCheckpoint(this.rt.device, index.source, {
       index, signal, scanNonFinite: cpu,
       ...(weights.format === 'float' ? {} : { quantize: { dtype: weights.format, embeddings: weights.embeddings, run: (t, target) => quantizeTensor(this.rt, t, weights.format as QuantDType, target) } }),
       onProgress: (p) => progress({ done: p.bytesDone, total: p.bytesTotal, what: p.tensor ?? 'done', bytes: { done: p.bytesDone, total: p.bytesTotal, rate: p.rate } }),
@@ -131,11 +148,7 @@ export class LabEngine {
       ckpt.dispose();
       throw new NonFiniteWeightError(bad);
     }
-    this.current?.model.dispose();
-    const model = new LlamaModel(this.rt, ckpt);
-    const info = { ...modelInfo(spec, ckpt, model, tokenizer), weightDtypes: [...new Set(index.planned.map((t) => t.dtype))].sort(), weightFormat: weights.format };
-    this.current = { model, tokenizer, info, source, warmed: new Set() };
-    return info;
+    return new LlamaModel(this.rt, ckpt);
   }
 
   async text(spec: TextSpec): Promise<{ text: string; name: string }> {

@@ -20,7 +20,8 @@ import type { TaskSpec } from '../tasks/task-data';
 import type { PlanSpec, TaskTable } from '../tasks/results';
 import type { SweepCriterion, SweepResult } from './sweep';
 import type { WeightFormat } from '../quant/formats';
-import type { MemoryPlan } from '../quant/memory-plan';
+import type { ComparisonFit, MemoryPlan } from '../quant/memory-plan';
+import type { FormatComparison } from '../eval/format-comparison';
 
 /**
  * Where a checkpoint comes from: the io layer's sources (embedded, Hub, picked files) or, in
@@ -128,6 +129,10 @@ export interface Jobs {
   };
   /** healed: also the adapters' plan with them merged (same shapes: the pruned speed) and unmerged, results after the plans'. */
   benchmark: { request: { type: 'benchmark'; plans: number[][]; options: SpeedOptions; healed?: LoraWeights }; reply: { type: 'benchmarked'; results: SpeedResult[] } };
+  /** Which weight formats a comparison with these speed options can load beside the loaded model (src/quant/memory-plan.ts). */
+  'compare-plan': { request: { type: 'compare-plan'; options: SpeedOptions }; reply: { type: 'compare-planned'; fits: ComparisonFit[] } };
+  /** The plans' speed in each format: the loaded model in its own, a copy loaded, measured and freed per other format. */
+  'compare-formats': { request: { type: 'compare-formats'; formats: WeightFormat[]; plans: number[][]; options: SpeedOptions }; reply: { type: 'compared'; comparison: FormatComparison } };
   'export-checkpoint': {
     /** mask: written as pruning_mask.json beside the weights (its kept blocks must equal `kept`). */
     request: { type: 'export-checkpoint'; kept: number[]; toF16: boolean; mask?: PruningMask };
@@ -185,6 +190,8 @@ export const REPLY_TYPE: { [K in JobName]: ReplyOf<K>['type'] } = {
   perplexity: 'perplexity',
   generate: 'generated',
   benchmark: 'benchmarked',
+  'compare-plan': 'compare-planned',
+  'compare-formats': 'compared',
   'export-checkpoint': 'exported',
   tasks: 'tasks',
   heal: 'healed',

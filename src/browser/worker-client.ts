@@ -66,6 +66,15 @@ export class EngineClient {
     return this.start('benchmark', args);
   }
 
+  /** Which weight formats a comparison can load beside the loaded model. */
+  comparePlan(args: ArgsOf<'compare-plan'>): Job<'compare-plan'> {
+    return this.start('compare-plan', args);
+  }
+
+  compareFormats(args: ArgsOf<'compare-formats'>): Job<'compare-formats'> {
+    return this.start('compare-formats', args);
+  }
+
   exportCheckpoint(args: ArgsOf<'export-checkpoint'>): Job<'export-checkpoint'> {
     return this.start('export-checkpoint', args);
   }

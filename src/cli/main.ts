@@ -17,6 +17,7 @@ import { checkOutputFile, checkOutputFolder, OutputFolderError, stagedFolderExpo
 import { LLAMA_CPP_TYPE_HINT, llamaCppPruneCommand } from '../export/llama-cpp';
 import { exportSourceFromIndex } from '../export/source';
 import { speedup } from '../eval/speed';
+import { ratioToFloat, type FormatComparison } from '../eval/format-comparison';
 import { CalibrationError, uploadedText } from '../prune/calibration';
 import { finiteOrNull } from '../prune/criteria/ranking';
 import { CRITERION_IDS, type ScoredCriterion } from '../prune/criteria/registry';
@@ -457,6 +458,34 @@ async function exportMerged(model: string, g: Globals, out: string, kept: number
   }));
 }
 
+/** `--compare-weights float,q8,q4` (or `all`): the registry's formats, each once. */
+const formatList = (v: string): WeightFormat[] => {
+  const ids = WEIGHT_FORMATS.map((f) => f.id);
+  const list = v === 'all' ? ids : v.split(',').map((x) => x.trim());
+  const bad = list.filter((x) => !ids.includes(x as WeightFormat));
+  if (bad.length || list.length === 0) throw new InvalidArgumentError(`--compare-weights takes a comma-separated list of ${ids.join(', ')} (or all)`);
+  return ids.filter((f) => list.includes(f));
+};
+
+/** The format comparison as a table: per format, full and pruned speed, bytes, and decode speed against float's byte ratio. */
+function comparisonTable(c: FormatComparison): string {
+  const mib = (n: number) => (n / 2 ** 20).toFixed(2);
+  const pruned = c.plans.length > 1;
+  const rows = c.formats.map((f) => {
+    if (f.error) return [f.format, mib(f.bytesOnGpu), `failed: ${f.error}`];
+    const [o, p] = f.results;
+    const ratio = ratioToFloat(c, f, 0);
+    return [
+      f.format + (f.loaded ? ' (loaded)' : ''), mib(f.bytesOnGpu), mib(o!.weightBytesPerToken), o!.decodeTokensPerS.toFixed(1), o!.prefillTokensPerS.toFixed(1),
+      ...(p ? [mib(p.weightBytesPerToken), p.decodeTokensPerS.toFixed(1), p.prefillTokensPerS.toFixed(1), `${speedup(o!, p).measured.toFixed(3)}x`, `${speedup(o!, p).ideal.toFixed(3)}x`] : []),
+      ratio ? `${ratio.speed.toFixed(3)}x` : '-', ratio ? `${ratio.bytes.toFixed(3)}x` : '-', ratio ? ratio.ofBytes.toFixed(3) : '-',
+    ];
+  });
+  const head = ['format', 'weights MiB', 'MiB/step', 'decode tok/s', 'prefill tok/s',
+    ...(pruned ? ['pruned MiB/step', 'pruned decode', 'pruned prefill', 'speedup', 'ideal'] : []), 'decode vs float', 'bytes vs float', 'of byte ratio'];
+  return table(head, rows) + '\nvs float: the original plan\'s decode tok/s over float\'s, float\'s bytes per step over the format\'s, and their quotient (1 = the whole byte saving)';
+}
+
 program
   .command('bench')
   .description('decode/prefill tokens/s, full and pruned, against the memory-bound ideal')
@@ -466,13 +495,22 @@ program
   .option('--new-tokens <n>', 'forced output length', int('--new-tokens'), 128)
   .option('--warmup <n>', 'untimed runs', int('--warmup', 0), 2)
   .option('--runs <n>', 'timed runs (mean)', int('--runs'), 5)
-  .action(async (model: string, o: { mask?: string; promptTokens: number; newTokens: number; warmup: number; runs: number }) => {
+  .option('--compare-weights <formats>', 'also measure in these weight formats (float,q8,q4 or all), each loaded beside the --weights model in turn', formatList)
+  .action(async (model: string, o: { mask?: string; promptTokens: number; newTokens: number; warmup: number; runs: number; compareWeights?: WeightFormat[] }) => {
     const g = program.opts<Globals>();
     const mask = await readMask(o.mask);
     const s = await Session.open(model, g);
     const { kept } = s.planFromMask(mask);
     const plans = o.mask ? [planWithout(s.info.numLayers, []), kept] : [kept];
-    const r = await s.run({ type: 'benchmark', plans, options: { promptTokens: o.promptTokens, newTokens: o.newTokens, warmup: o.warmup, runs: o.runs } }, 'benchmark');
+    const options = { promptTokens: o.promptTokens, newTokens: o.newTokens, warmup: o.warmup, runs: o.runs };
+    if (o.compareWeights) {
+      const { comparison } = await s.run({ type: 'compare-formats', formats: o.compareWeights, plans, options }, 'comparing formats');
+      const adapter = comparison.formats.find((f) => f.results.length)?.results[0];
+      print(g, { comparison }, () => comparisonTable(comparison) + (adapter ? `\ntiming: ${adapter.timing}\nadapter: ${adapter.adapter}` : ''));
+      s.lab.dispose();
+      return;
+    }
+    const r = await s.run({ type: 'benchmark', plans, options }, 'benchmark');
     const sp = r.results.length === 2 ? speedup(r.results[0]!, r.results[1]!) : undefined;
     print(g, { results: r.results, speedup: sp ?? null }, () =>
       table(['plan', 'blocks', 'prefill tok/s', 'decode tok/s', 'runs min-max', 'ms/token', 'wall decode tok/s', 'weight MiB/token'], r.results.map((x, i) => [

@@ -143,3 +143,36 @@ export function describeFormatPlan(p: FormatPlan): string {
   const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
   return `${p.format}: weights ${gib(p.weights)}, KV cache ${gib(p.kvCache)}, peak ${gib(p.peak)}${p.reason ? ` (${p.reason})` : ''}`;
 }
+
+/** Whether a format can be loaded beside the loaded model for the format comparison, and what it takes. */
+export interface ComparisonFit {
+  format: WeightFormat;
+  /** The copy's weights (0 for the loaded format: it is measured on the loaded model). */
+  weights: number;
+  /** GPU memory in use while the copy is loaded and measured, the loaded model included. */
+  needs: number;
+  fits: boolean;
+  reason?: string;
+  /** The loaded model's own format. */
+  loaded?: true;
+}
+
+/**
+ * The format comparison's plan: a copy of the loaded model in another format is loaded beside it and
+ * measured, then freed, one format at a time. A copy takes its weights plus the larger of its load's
+ * transient float tensor and a decode run (KV cache for `context` tokens, the prefill's activations
+ * over `prompt` tokens), on top of the `loadedBytes` the loaded model holds. The loaded format is
+ * measured on the loaded model itself, so it always fits.
+ */
+export function comparisonPlan(config: ModelConfig, limits: PlanLimits, loaded: { bytes: number; format: WeightFormat; embeddings?: boolean }, o: { context: number; prompt: number; budgetBytes?: number }): ComparisonFit[] {
+  const plan = memoryPlan(config, limits, { context: o.context, calibration: { n: 1, t: o.prompt }, embeddings: loaded.embeddings ?? false, ...(o.budgetBytes ? { budgetBytes: o.budgetBytes } : {}) });
+  const gib = (n: number) => `${(n / 2 ** 30).toFixed(2)} GiB`;
+  return plan.formats.map((f) => {
+    if (f.format === loaded.format) return { format: f.format, weights: 0, needs: loaded.bytes, fits: true, loaded: true as const };
+    const needs = loaded.bytes + f.weights + Math.max(f.loadTransient, f.kvCache + f.activations);
+    const reason = f.largestBuffer > limits.maxBufferSize ? `a ${gib(f.largestBuffer)} tensor exceeds this adapter's maxBufferSize (${gib(limits.maxBufferSize)})`
+      : needs > plan.budgetBytes ? `needs ${gib(needs)} beside the loaded model's ${gib(loaded.bytes)}, over the ${gib(plan.budgetBytes)} budget`
+      : undefined;
+    return { format: f.format, weights: f.weights, needs, fits: !reason, ...(reason ? { reason } : {}) };
+  });
+}

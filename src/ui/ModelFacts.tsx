@@ -3,7 +3,7 @@ import { WEIGHT_FORMATS, type WeightFormat } from '../quant/formats';
 import { fmtBytes, fmtCount } from './format';
 import { useLab } from './store';
 
-const formatLabel = (id: WeightFormat | undefined) => WEIGHT_FORMATS.find((f) => f.id === (id ?? 'float'))!.label;
+export const formatLabel = (id: WeightFormat | undefined) => WEIGHT_FORMATS.find((f) => f.id === (id ?? 'float'))!.label;
 
 /** The loaded model's shape and its memory on the GPU. */
 export function ModelFacts() {

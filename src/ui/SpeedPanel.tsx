@@ -2,6 +2,7 @@ import { lazy, Suspense, useMemo } from 'react';
 import { isCpuAdapter } from '../gpu/device';
 import { runBenchmark } from './lab-actions';
 import { ErrorNote } from './ErrorNote';
+import { FormatComparisonPanel } from './FormatComparisonPanel';
 import { fmtRange, fmtRate } from './format';
 import { firstReason, useFieldProblems } from './field-problems';
 import { JobProgress } from './JobProgress';
@@ -91,6 +92,7 @@ export function SpeedPanel() {
           </tbody>
         </table>
       )}
+      <FormatComparisonPanel blocked={blocked} />
     </section>
   );
 }

@@ -10,10 +10,10 @@ import { canPickDirectory, DirectorySink } from '../browser/directory-sink';
 import { peftAdapterFolder } from '../heal/peft';
 import type { TrainerState } from '../heal/train';
 import { cancelled, cancelJob, downloadBlob, message, onHealState, run, textSpec } from './lab-actions';
-import { currentRecord, keptBlocks, useLab, type HealRecord } from './store';
+import { currentRecord, keptBlocks, recordKey, useLab, type HealRecord } from './store';
 
 const states = healStateStore();
-/** The last state read or received, per model fingerprint (saves an IndexedDB read per Generate). */
+/** The last state read or received, per model record (recordKey; saves an IndexedDB read per Generate). */
 const latest = new Map<string, StoredHealState>();
 let stopping: 'pause' | 'cancel' | undefined;
 
@@ -24,12 +24,12 @@ export async function storedState(): Promise<StoredHealState | undefined> {
   const s = useLab.getState();
   const h = currentRecord(s).heal;
   if (!s.model || !h) return undefined;
-  const fp = s.model.fingerprint;
-  const cached = latest.get(fp);
+  const key = recordKey(s.model);
+  const cached = latest.get(key);
   if (cached?.runId === h.runId) return cached;
-  const stored = await states.get(fp);
+  const stored = await states.get(key);
   if (stored?.runId !== h.runId) return undefined;
-  latest.set(fp, stored);
+  latest.set(key, stored);
   return stored;
 }
 
@@ -68,7 +68,7 @@ export function cancelHeal(): void {
 }
 
 async function trainRun(h: HealRecord, resume: TrainerState | undefined): Promise<void> {
-  const fp = useLab.getState().model!.fingerprint;
+  const key = recordKey(useLab.getState().model!);
   stopping = undefined;
   const perStepTokens = h.settings.batch * h.settings.micro * h.settings.window;
   let t0 = 0;
@@ -85,8 +85,8 @@ async function trainRun(h: HealRecord, resume: TrainerState | undefined): Promis
         if (t0 === 0) t0 = now; // the first step includes pipeline compilation: the rate counts from its end
         else stepsTimed++;
         const stored = { runId: h.runId, state };
-        latest.set(fp, stored);
-        pending.push(states.set(fp, stored));
+        latest.set(key, stored);
+        pending.push(states.set(key, stored));
         const total = useLab.getState().jobs.heal?.total || h.total;
         setHeal((x) => ({
           ...x, step: state.step, total: Math.max(total, x.total), losses: [...x.losses.slice(0, state.step - 1), loss],

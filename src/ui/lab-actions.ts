@@ -10,7 +10,7 @@ import { criterion } from '../prune/criteria/registry';
 import { EMBEDDED_MODEL } from '../app/embedded';
 import type { TrainerState } from '../heal/train';
 import { healedWeights } from './heal-actions';
-import { currentRecord, keptBlocks, kFor, planKey, protectedBlocks, selectByCriterion, settledRecords, useLab, type JobKey, type PaneState, type SourceChoice, type TextChoice } from './store';
+import { currentRecord, keptBlocks, kFor, planKey, protectedBlocks, selectByCriterion, settledRecords, stillLoaded, useLab, type JobKey, type PaneState, type SourceChoice, type TextChoice } from './store';
 
 let client: EngineClient | undefined;
 /** Which job key each running job id belongs to (for progress events). */
@@ -25,7 +25,8 @@ export function onHealState(job: number, sink: (state: TrainerState, loss: numbe
   healSinks.set(job, sink);
 }
 
-function engine(): EngineClient {
+/** The page's engine client (started on first use). */
+export function engine(): EngineClient {
   if (!client) {
     client = new EngineClient();
     client.onEvent((e) => {
@@ -147,7 +148,7 @@ export async function runScoring(): Promise<void> {
       k: Math.max(1, kFor(st, L)),
       protect: protectedBlocks(st.protectText, L),
     }));
-    if (useLab.getState().model?.fingerprint !== model.fingerprint) return;
+    if (!stillLoaded(model)) return;
     useLab.getState().mergeScores(st.criteria.some((c) => criterion(c).needsData) ? reply.calibration : null, reply.results);
   } catch (err) {
     if (!cancelled(err)) useLab.getState().setError('score', message(err));
@@ -176,7 +177,7 @@ export async function runPerplexity(): Promise<void> {
       text: textSpec(st.evalText, 'heldout'), window: st.evalWindow, bos: st.evalBos, plans,
       ...(st.evalMaxWindows > 0 ? { maxWindows: st.evalMaxWindows } : {}), ...(healed ? { healed } : {}),
     }));
-    if (useLab.getState().model?.fingerprint !== model.fingerprint) return;
+    if (!stillLoaded(model)) return;
     const blockWindows = plans.reduce((n, p, i) => n + p.length * reply.results[i]!.windows, 0) + (healed && reply.healed ? healed.plan.length * reply.healed.windows : 0);
     const secondsPerBlockWindow = (performance.now() - started) / 1000 / Math.max(1, blockWindows);
     useLab.getState().updateRecord((r) => {
@@ -296,7 +297,7 @@ export async function runBenchmark(): Promise<void> {
   const healed = await healedWeights();
   try {
     const reply = await run('benchmark', (c) => c.benchmark({ plans, options: st.speed, ...(healed ? { healed } : {}) }));
-    if (useLab.getState().model?.fingerprint !== model.fingerprint) return;
+    if (!stillLoaded(model)) return;
     const results = Object.fromEntries(reply.results.map((r, i) => [i < plans.length ? planKey(plans[i]!) : `${planKey(r.plan)}|${r.variant}`, r]));
     useLab.getState().updateRecord((r) => ({ ...r, speed: { options: st.speed, results, sweep } }));
   } catch (err) {
@@ -353,7 +354,7 @@ export async function runSweep(): Promise<void> {
       text: textSpec(st.evalText, 'heldout'), window: st.evalWindow, bos: st.evalBos, maxWindows: st.frontierWindows,
       known: Object.entries(cache).map(([k, result]) => ({ kept: k.split(',').map(Number), result })),
     }));
-    if (useLab.getState().model?.fingerprint !== model.fingerprint) return;
+    if (!stillLoaded(model)) return;
     useLab.getState().updateRecord((r) => {
       const base = r.frontier?.key === key ? r.frontier.cache : {};
       const merged = { ...base, ...Object.fromEntries(sweep.plans.map((p) => [planKey(p.kept), p.ppl])) };

@@ -4,14 +4,16 @@
  * edits (toggle, prune k, undo/redo) are store actions, so components and tests use them alike.
  *
  * Persisted to IndexedDB (idb-keyval) through zustand's persist middleware: the chosen model
- * source (never a Hub token), the settings, and per model fingerprint the scores, the plan with its
- * history, and the perplexity, speed and generation results.
+ * source (never a Hub token), the settings, and per model (fingerprint and weight format, see
+ * recordKey) the scores, the plan with its history, and the perplexity, speed and generation results.
  */
 import { del as idbDel, get as idbGet, set as idbSet } from 'idb-keyval';
 import { create } from 'zustand';
 import { createJSONStorage, persist, type StateStorage } from 'zustand/middleware';
 import type { AdapterSummary } from '../gpu/device';
 import type { SpeedResult, SpeedOptions } from '../eval/speed';
+import type { FormatComparison } from '../eval/format-comparison';
+import type { WeightFormat } from '../quant/formats';
 import type { PerplexityResult } from '../eval/perplexity';
 import type { BosMode } from '../eval/perplexity';
 import type { CalibrationSpec } from '../prune/calibration';
@@ -35,7 +37,7 @@ export type GpuStatus =
 /** The model source as remembered (a Hub token is never part of it; a Hub host other than huggingface.co is). */
 export type SourceChoice = { kind: 'embedded' } | { kind: 'hub'; id: string; revision: string; host?: string } | { kind: 'local'; name: string };
 
-export type JobKey = 'load' | 'score' | 'ppl' | 'generate' | 'benchmark' | 'export' | 'tasks' | 'sweep' | 'heal';
+export type JobKey = 'load' | 'score' | 'ppl' | 'generate' | 'benchmark' | 'compare' | 'export' | 'tasks' | 'sweep' | 'heal';
 
 export interface JobStatus {
   id: number;
@@ -166,6 +168,8 @@ export interface ModelRecord {
   frontier?: FrontierRecord | null;
   /** The last healing run (optional: older records lack it). */
   heal?: HealRecord | null;
+  /** The last weight-format comparison (Speed panel; optional: older records lack it). */
+  formats?: FormatComparison | null;
 }
 
 /** Task results of one pair of plans (original, current plan), task by task as they complete. */
@@ -205,6 +209,8 @@ export interface Settings {
   maxTokens: number;
   speed: SpeedOptions;
   sweepStep: number;
+  /** The weight formats the Speed panel's comparison measures. */
+  compareFormats: WeightFormat[];
   toF16: boolean;
   /** Zero-shot tasks picked in the Tasks panel and the items per task (0 = all). */
   tasks: { selected: string[]; limit: number };
@@ -248,6 +254,7 @@ export const DEFAULT_SETTINGS: Settings = {
   maxTokens: 48,
   speed: { promptTokens: 32, newTokens: 64, warmup: 1, runs: 3 },
   sweepStep: 2,
+  compareFormats: ['float', 'q8', 'q4'],
   toF16: false,
   tasks: { selected: ['kjv_verse_end', 'kjv_last_word'], limit: 100 },
   frontierWindows: DEFAULT_SWEEP_WINDOWS,
@@ -303,6 +310,7 @@ const ERROR_SETTINGS: Partial<Record<JobKey, (keyof Settings)[]>> = {
   ppl: ['evalText', 'evalWindow', 'evalBos', 'evalMaxWindows'],
   generate: ['prompt', 'temperature', 'topK', 'topP', 'repetitionPenalty', 'genSeed', 'maxTokens'],
   benchmark: ['speed', 'sweepStep', 'protectText'],
+  compare: ['speed', 'compareFormats'],
   heal: ['heal'],
 };
 
@@ -388,9 +396,24 @@ export function settledRecords(records: Record<string, ModelRecord>): Record<str
   }));
 }
 
+/**
+ * Where a model's record is kept: its fingerprint, and its weight format when quantized (scores, masks
+ * and speeds differ by format, as the score cache keeps them apart). A model as stored keeps the bare
+ * fingerprint, the key of every record saved before formats existed.
+ */
+export function recordKey(model: Pick<ModelInfo, 'fingerprint' | 'weightFormat'>): string {
+  return !model.weightFormat || model.weightFormat === 'float' ? model.fingerprint : `${model.fingerprint}|${model.weightFormat}`;
+}
+
+/** Whether the page still shows the model a job was started for (same checkpoint and format). */
+export const stillLoaded = (model: ModelInfo): boolean => {
+  const now = useLab.getState().model;
+  return !!now && recordKey(now) === recordKey(model);
+};
+
 /** The current model's record (a fresh one when nothing is stored yet). */
 export function currentRecord(s: Pick<LabState, 'model' | 'records'>): ModelRecord {
-  return (s.model && s.records[s.model.fingerprint]) || EMPTY;
+  return (s.model && s.records[recordKey(s.model)]) || EMPTY;
 }
 const EMPTY = emptyRecord();
 
@@ -426,8 +449,8 @@ export const useLab = create<LabState>()(
       const edit = (fn: (r: ModelRecord, s: LabState) => ModelRecord) => {
         const s = get();
         if (!s.model) return;
-        const fp = s.model.fingerprint;
-        set({ records: { ...s.records, [fp]: fn(s.records[fp] ?? emptyRecord(), s) } });
+        const key = recordKey(s.model);
+        set({ records: { ...s.records, [key]: fn(s.records[key] ?? emptyRecord(), s) } });
       };
       const change = (next: (r: ModelRecord, s: LabState) => PlanState | null) =>
         edit((r, s) => {

@@ -7,7 +7,7 @@ import { TASKS } from '../tasks/registry';
 import type { TaskDataSpec, TaskSpec } from '../tasks/task-data';
 import { taskTableCsv, type PlanSpec, type TaskTable } from '../tasks/results';
 import { cancelled, downloadBlob, message, run } from './lab-actions';
-import { currentRecord, keptBlocks, planKey, useLab, type TaskRecord } from './store';
+import { currentRecord, keptBlocks, planKey, stillLoaded, useLab, type TaskRecord } from './store';
 
 /** Files the user picked per task (not persisted: a reload asks for them again). */
 export const taskUploads = new Map<string, File>();
@@ -39,7 +39,7 @@ export async function runTasks(): Promise<void> {
     try {
       const spec: TaskSpec = { task: id, data: await dataFor(id), ...(limit > 0 ? { limit } : {}) };
       const reply = await run('tasks', (c) => c.tasks({ tasks: [spec], plans }), `${id}: loading`);
-      if (useLab.getState().model?.fingerprint !== model.fingerprint) return;
+      if (!stillLoaded(model)) return;
       useLab.getState().updateRecord((r) => ({ ...r, tasks: mergeTask(r.tasks ?? null, keys, reply.table) }));
     } catch (err) {
       if (cancelled(err)) return;

@@ -130,6 +130,19 @@ describe('depth-pruning-lab CLI', { timeout: 600_000 }, () => {
     const gen = json('generate', pruned, '--prompt', 'In the beginning', '--max-tokens', '4', '--seed', '1', '--repetition-penalty', '1.3');
     expect(gen.tokens).toBeGreaterThan(0);
   });
+
+  it('bench --compare-weights measures full and pruned in each format beside the --weights model', () => {
+    expect(cli('bench', 'embedded', '--compare-weights', 'float,q3').status).toBe(2);
+    const { comparison } = json('--weights', 'q4', 'bench', 'embedded', '--mask', join(dir, 'mask.json'), '--compare-weights', 'q4,float', '--prompt-tokens', '4', '--new-tokens', '3', '--warmup', '0', '--runs', '1');
+    type Row = { format: string; loaded: boolean; bytesOnGpu: number; results: { blocks: number; weightBytesPerToken: number }[] };
+    const [float, q4] = comparison.formats as Row[];
+    expect([float!.format, float!.loaded, q4!.format, q4!.loaded]).toEqual(['float', false, 'q4', true]);
+    expect(q4!.bytesOnGpu).toBeLessThan(float!.bytesOnGpu);
+    for (const f of [float!, q4!]) {
+      expect(f.results.map((r) => r.blocks)).toEqual([16, 12]);
+      expect(f.results[1]!.weightBytesPerToken).toBeLessThan(f.results[0]!.weightBytesPerToken);
+    }
+  });
   it('sweep: each criterion\'s plans for k = 0..K with the perplexity ppl --mask gives, as JSON or CSV', async () => {
     const args = ['embedded', '--criterion', 'magnitude', 'ppl', '-n', '2', '-t', '16', '--max-k', '3', '--windows', '2', '--window', '32'];
     const out = json('sweep', ...args);

@@ -70,6 +70,26 @@ describe('UI store: the plan', () => {
     expect(plan().removed).toEqual([]);
     expect(currentRecord(useLab.getState()).scores).toBeNull();
   });
+
+  it('keeps one record per weight format of a model; records saved before formats are the stored-format ones', () => {
+    useLab.getState().pruneBy('ppl', 2);
+    const stored = plan().removed;
+    // A record saved before formats existed sits under the bare fingerprint (the float load's key).
+    expect(Object.keys(useLab.getState().records)).toEqual([MODEL.fingerprint]);
+    useLab.getState().setModel({ ...MODEL, weightFormat: 'q4' });
+    expect(currentRecord(useLab.getState()).scores).toBeNull();
+    expect(plan().removed).toEqual([]);
+    useLab.getState().mergeScores(CALIBRATION, [result('ppl', [...PPL_SCORES].reverse())]);
+    useLab.getState().toggleBlock(9);
+    useLab.getState().setModel({ ...MODEL, weightFormat: 'q8' });
+    expect(currentRecord(useLab.getState()).scores).toBeNull();
+    useLab.getState().setModel({ ...MODEL, weightFormat: 'float' });
+    expect(plan().removed).toEqual(stored);
+    expect(currentRecord(useLab.getState()).scores!.results.ppl!.scores).toEqual(PPL_SCORES);
+    useLab.getState().setModel({ ...MODEL, weightFormat: 'q4' });
+    expect(plan().removed).toEqual([9]);
+    expect(currentRecord(useLab.getState()).scores!.results.ppl!.scores).toEqual([...PPL_SCORES].reverse());
+  });
 });
 
 describe('UI store: scores', () => {
