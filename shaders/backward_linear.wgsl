@@ -40,6 +40,9 @@
 // there). One thread per 8x8 output block held in named registers, 64 threads a workgroup, blocks numbered
 // t = (wid.y*nwg.x + wid.x)*64 + lid with the column block fastest.
 //   dx_direct    : blocks of dX [M, K] (ceil(M/8) * ceil(K/8) threads); same bindings as `dx`.
+//   dx_direct4   : dx_direct with 16-byte loads, four n a step (dy rows as vec4, four W rows of 8 columns as
+//                  whole words): float weights (not quantized), K % 8 == 0, N, ldy and n_off % 4 == 0 (the
+//                  wrapper checks). Rows past M read the last row and are not stored. Same sums in the same order.
 //   score_direct : blocks of dW [N, K] (ceil(N/8) * ceil(K/8) threads); bindings as `score`, but one partial
 //                  per block: partials[t] = sum over the block of |W * dW| (a plain sum in the thread).
 //   precision    : as `dx` / `score` (every dX or dW element a running sum over n or m in order).
@@ -65,6 +68,7 @@ struct Params {
 
 @group(0) @binding(0) var<uniform> p: Params;
 @group(0) @binding(1) var<storage, read> dy: array<f32>;
+@group(0) @binding(1) var<storage, read> dy4: array<vec4<f32>>;  // dx_direct4 only
 @group(0) @binding(2) var<storage, read> w: array<u32>;
 @group(0) @binding(3) var<storage, read_write> dx_out: array<f32>;
 @group(0) @binding(4) var<storage, read> x: array<f32>;
@@ -288,6 +292,55 @@ fn dx_direct(grid: Grid, @builtin(local_invocation_index) lid: u32) {
   var c = zero_block();
   for (var n = 0u; n < p.N; n++) {
     c = outer8(c, dy_col8(m, n), w_row8(n, k));
+  }
+  store_dx(m, k, c.r0);
+  store_dx(m + 1u, k, c.r1);
+  store_dx(m + 2u, k, c.r2);
+  store_dx(m + 3u, k, c.r3);
+  store_dx(m + 4u, k, c.r4);
+  store_dx(m + 5u, k, c.r5);
+  store_dx(m + 6u, k, c.r6);
+  store_dx(m + 7u, k, c.r7);
+}
+
+// dY[min(m, M - 1), n .. n+3] (n % 4 == 0, ldy and n_off % 4 == 0).
+fn dy_quad(m: u32, n: u32) -> vec4<f32> {
+  return dy4[(min(m, p.M - 1u) * p.ldy + p.n_off + n) >> 2u];
+}
+
+// W[n, k .. k+7] of a float weight (k % 8 == 0, K % 8 == 0) from whole words.
+fn w_row8_words(n: u32, k: u32) -> Row8 {
+  let e = n * p.K + k;
+  if (W_F16) {
+    let i = e >> 1u;
+    return Row8(f16x4(w[i], w[i + 1u]), f16x4(w[i + 2u], w[i + 3u]));
+  }
+  return Row8(bitcast<vec4<f32>>(vec4<u32>(w[e], w[e + 1u], w[e + 2u], w[e + 3u])),
+              bitcast<vec4<f32>>(vec4<u32>(w[e + 4u], w[e + 5u], w[e + 6u], w[e + 7u])));
+}
+
+@compute @workgroup_size(64)
+fn dx_direct4(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let blk = block_of(grid, lid, p.M, p.K);
+  if (blk.z == 0u) {
+    return;
+  }
+  let m = blk.x;
+  let k = blk.y;
+  var c = zero_block();
+  for (var n = 0u; n < p.N; n += 4u) {
+    let d0 = dy_quad(m, n);
+    let d1 = dy_quad(m + 1u, n);
+    let d2 = dy_quad(m + 2u, n);
+    let d3 = dy_quad(m + 3u, n);
+    let d4 = dy_quad(m + 4u, n);
+    let d5 = dy_quad(m + 5u, n);
+    let d6 = dy_quad(m + 6u, n);
+    let d7 = dy_quad(m + 7u, n);
+    c = outer8(c, Row8(vec4<f32>(d0.x, d1.x, d2.x, d3.x), vec4<f32>(d4.x, d5.x, d6.x, d7.x)), w_row8_words(n, k));
+    c = outer8(c, Row8(vec4<f32>(d0.y, d1.y, d2.y, d3.y), vec4<f32>(d4.y, d5.y, d6.y, d7.y)), w_row8_words(n + 1u, k));
+    c = outer8(c, Row8(vec4<f32>(d0.z, d1.z, d2.z, d3.z), vec4<f32>(d4.z, d5.z, d6.z, d7.z)), w_row8_words(n + 2u, k));
+    c = outer8(c, Row8(vec4<f32>(d0.w, d1.w, d2.w, d3.w), vec4<f32>(d4.w, d5.w, d6.w, d7.w)), w_row8_words(n + 3u, k));
   }
   store_dx(m, k, c.r0);
   store_dx(m + 1u, k, c.r1);

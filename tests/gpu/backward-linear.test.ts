@@ -7,10 +7,11 @@ import { randomArray, relativeError, seededRandom } from '../helpers/numeric';
 import { checkLinearBackward, linearBackwardRef } from '../reference/backward-linear';
 
 describe('backward linear kernels (dX = dY W; score sum |W * dY^T X|)', () => {
-  // [M, N, K]: single element, odd sizes below / across the 64 tile and the 16 reduction step; the
+  // [M, N, K]: single element, odd sizes below / across the 64 tile and the 16 reduction step (N % 4 and
+  // K % 8 == 0: the direct kernel's 16-byte form, rows past M clamped or not); the
   // calibration batch's 1280 rows (dW summed over all of them per tile). (More score partials than the
   // reduction's 256 threads: see the 2 x 40000 RMSNorm case.)
-  const shapes: [number, number, number][] = [[1, 1, 1], [13, 70, 33], [65, 17, 129], [130, 96, 80], [1280, 70, 67]];
+  const shapes: [number, number, number][] = [[1, 1, 1], [13, 70, 33], [65, 17, 129], [130, 96, 80], [24, 36, 16], [1280, 70, 67]];
   for (const weightF16 of [false, true]) {
     for (const [M, N, K] of shapes) for (const kernel of ['tiled', 'direct'] as const) {
       it(`M=${M} N=${N} K=${K} weights ${weightF16 ? 'f16' : 'f32'} ${kernel}`, async () => {

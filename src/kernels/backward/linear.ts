@@ -1,7 +1,7 @@
 import code from '../../../shaders/backward_linear.wgsl?raw';
 import { isCpuAdapter } from '../../gpu/device';
 import { packParams, type GpuRuntime } from '../../gpu/runtime';
-import type { StorageDType } from '../../gpu/tensor';
+import { isQuantized, type StorageDType } from '../../gpu/tensor';
 import { weightConstants } from '../../quant/formats';
 import { encodeAll, planWeightSlices, prepare, type Buf, type Dispatch } from '../common';
 import { ScoreReduce, type ScoreTarget } from './score-reduce';
@@ -67,8 +67,12 @@ export class LinearBackward {
     const s = setup(rt, a);
     this.kernel = s.kernel;
     // dx = sum over the windows of dy[:, window] W[window]: the first stores (or accumulates), the rest add.
-    this.dispatches = s.windows(a.w).map((win, i) =>
-      prepare(rt, shader, s.direct ? 'dx_direct' : 'dx', { ...weightConstants(a.dtype), ACCUMULATE: i > 0 || (a.accumulate ?? false) },
+    const windows = s.windows(a.w);
+    // 16-byte loads where every window's rows and first row keep dy's columns in whole vec4s
+    const wide = !isQuantized(a.dtype) && a.K % 8 === 0 && a.N % 4 === 0 && windows.every((w) => w.rows % 4 === 0 && w.row0 % 4 === 0);
+    const entry = !s.direct ? 'dx' : wide ? 'dx_direct4' : 'dx_direct';
+    this.dispatches = windows.map((win, i) =>
+      prepare(rt, shader, entry, { ...weightConstants(a.dtype), ACCUMULATE: i > 0 || (a.accumulate ?? false) },
         { 0: win.params, 1: a.dy, 2: win.w, 3: a.dx }, s.grid(a.M, a.K)));
   }
 
