@@ -9,6 +9,8 @@
 //
 // entry point `down`    u[m, j] = s * sum_k xd(m, k) A[j, k]              (forward and backward)
 //   dispatch: M * ceil(r/4) threads, thread t -> m = t / ceil(r/4), outputs j = 4 (t % ceil(r/4)) .. + 3
+// entry point `down4`   `down` with 16-byte loads along k (K % 4 == 0; the wrapper picks it): x and A read as
+//   vec4 (bindings 1 and 2 as vec4 views), k summed in chunks of 4 (a dot product each), chunks in order
 // entry point `grad_u`  du[m, j] = s * sum_n dy[m, n] B[n, j]            (dL/du of u = s xd A^T, s included)
 //   dispatch: as `down`
 // entry point `grad_b`  dB[n, j] += sum_m dy[m, n] u[m, j]                (u as `down` wrote it, s included)
@@ -51,6 +53,8 @@ struct Seed {
 @group(0) @binding(7) var<storage, read_write> grad: array<f32>;
 @group(0) @binding(8) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(9) var<uniform> seed: Seed;
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;  // down4 only
+@group(0) @binding(2) var<storage, read> a4: array<vec4<f32>>;  // down4 only
 
 // PCG hash (Jarzynski & Olano, "Hash Functions for GPU Rendering", 2020).
 fn pcg(v: u32) -> u32 {
@@ -138,6 +142,27 @@ fn down(grid: Grid, @builtin(local_invocation_index) lid: u32) {
     acc += xd(m, k, s) * a_col4(j, k);
   }
   store_u4(m, j, prm.scale * acc);
+}
+
+@compute @workgroup_size(WG)
+fn down4(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let t = thread_index(grid, lid, WG);
+  if (t >= prm.M * chunks()) {
+    return;
+  }
+  let m = t / chunks();
+  let j = (t % chunks()) * 4u;
+  let K4 = prm.K / 4u;
+  // rows of A for ranks j .. j+3 (clamped to the last rank; those past r are dropped below)
+  let rows = min(vec4<u32>(j, j + 1u, j + 2u, j + 3u), vec4<u32>(prm.r - 1u)) * K4;
+  let s = stream();
+  var acc = vec4<f32>(0.0);
+  for (var k4 = 0u; k4 < K4; k4++) {
+    let i = m * prm.K + 4u * k4;
+    let xv = x4[m * K4 + k4] * vec4<f32>(keep_scale(i, s), keep_scale(i + 1u, s), keep_scale(i + 2u, s), keep_scale(i + 3u, s));
+    acc += vec4<f32>(dot(xv, a4[rows.x + k4]), dot(xv, a4[rows.y + k4]), dot(xv, a4[rows.z + k4]), dot(xv, a4[rows.w + k4]));
+  }
+  store_u4(m, j, select(vec4<f32>(0.0), prm.scale * acc, rank4(j)));
 }
 
 @compute @workgroup_size(WG)

@@ -62,7 +62,8 @@ class Dispatches implements Encodable {
 }
 
 function down(rt: GpuRuntime, a: LoraLayerArgs, prm: GPUBuffer): Dispatch {
-  return prepare(rt, shader, 'down', { WG }, { 0: prm, 1: a.x, 2: a.a, 4: a.u, 9: a.seed }, threads(rt, a.M * Math.ceil(a.r / 4)));
+  // 16-byte loads along the input features when they come in fours
+  return prepare(rt, shader, a.K % 4 === 0 ? 'down4' : 'down', { WG }, { 0: prm, 1: a.x, 2: a.a, 4: a.u, 9: a.seed }, threads(rt, a.M * Math.ceil(a.r / 4)));
 }
 
 /** u = s * dropout(x) A^T (the forward's adapter input; then y += u B^T). */
