@@ -10,7 +10,9 @@
 // entry point `down`    u[m, j] = s * sum_k xd(m, k) A[j, k]              (forward and backward)
 //   dispatch: M * ceil(r/4) threads, thread t -> m = t / ceil(r/4), outputs j = 4 (t % ceil(r/4)) .. + 3
 // entry point `down4`   `down` with 16-byte loads along k (K % 4 == 0; the wrapper picks it): x and A read as
-//   vec4 (bindings 1 and 2 as vec4 views), k summed in chunks of 4 (a dot product each), chunks in order
+//   vec4 (bindings 1 and 2 as vec4 views), k summed in chunks of 4 (a dot product each), chunks in order.
+//   `grad_a4`, `grad_x4` likewise: four k a thread (K*ceil(r/4)/4 and M*K/4 threads), same sums in the same
+//   order as `grad_a` / `grad_x` (bindings 1, 2, 7, 8 as vec4 views).
 // entry point `grad_u`  du[m, j] = s * sum_n dy[m, n] B[n, j]            (dL/du of u = s xd A^T, s included)
 //   dispatch: as `down`
 // entry point `grad_b`  dB[n, j] += sum_m dy[m, n] u[m, j]                (u as `down` wrote it, s included)
@@ -53,8 +55,10 @@ struct Seed {
 @group(0) @binding(7) var<storage, read_write> grad: array<f32>;
 @group(0) @binding(8) var<storage, read_write> dx: array<f32>;
 @group(0) @binding(9) var<uniform> seed: Seed;
-@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;  // down4 only
-@group(0) @binding(2) var<storage, read> a4: array<vec4<f32>>;  // down4 only
+@group(0) @binding(1) var<storage, read> x4: array<vec4<f32>>;  // down4, grad_a4
+@group(0) @binding(2) var<storage, read> a4: array<vec4<f32>>;  // down4, grad_x4
+@group(0) @binding(7) var<storage, read_write> grad4: array<vec4<f32>>;  // grad_a4
+@group(0) @binding(8) var<storage, read_write> dx4: array<vec4<f32>>;  // grad_x4
 
 // PCG hash (Jarzynski & Olano, "Hash Functions for GPU Rendering", 2020).
 fn pcg(v: u32) -> u32 {
@@ -159,7 +163,7 @@ fn down4(grid: Grid, @builtin(local_invocation_index) lid: u32) {
   var acc = vec4<f32>(0.0);
   for (var k4 = 0u; k4 < K4; k4++) {
     let i = m * prm.K + 4u * k4;
-    let xv = x4[m * K4 + k4] * vec4<f32>(keep_scale(i, s), keep_scale(i + 1u, s), keep_scale(i + 2u, s), keep_scale(i + 3u, s));
+    let xv = x4[m * K4 + k4] * keep_scale4(i, s);
     acc += vec4<f32>(dot(xv, a4[rows.x + k4]), dot(xv, a4[rows.y + k4]), dot(xv, a4[rows.z + k4]), dot(xv, a4[rows.w + k4]));
   }
   store_u4(m, j, select(vec4<f32>(0.0), prm.scale * acc, rank4(j)));
@@ -232,4 +236,55 @@ fn grad_x(grid: Grid, @builtin(local_invocation_index) lid: u32) {
     acc += dot(du_row4(m, j), a_col4(j, k));
   }
   dx[t] += keep_scale(t, stream()) * acc;
+}
+
+// keep / (1 - p) of elements i .. i+3.
+fn keep_scale4(i: u32, s: u32) -> vec4<f32> {
+  return vec4<f32>(keep_scale(i, s), keep_scale(i + 1u, s), keep_scale(i + 2u, s), keep_scale(i + 3u, s));
+}
+
+@compute @workgroup_size(WG)
+fn grad_a4(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let K4 = prm.K / 4u;
+  let t = thread_index(grid, lid, WG);
+  if (t >= K4 * chunks()) {
+    return;
+  }
+  let k4 = t % K4;
+  let j = (t / K4) * 4u;
+  let s = stream();
+  var a0 = vec4<f32>(0.0);
+  var a1 = vec4<f32>(0.0);
+  var a2 = vec4<f32>(0.0);
+  var a3 = vec4<f32>(0.0);
+  for (var m = 0u; m < prm.M; m++) {
+    let xv = x4[m * K4 + k4] * keep_scale4(m * prm.K + 4u * k4, s);
+    let d = du_row4(m, j);
+    a0 += d.x * xv;
+    a1 += d.y * xv;
+    a2 += d.z * xv;
+    a3 += d.w * xv;
+  }
+  let acc = array<vec4<f32>, 4>(a0, a1, a2, a3);
+  for (var c = 0u; c < 4u; c++) {
+    if (j + c < prm.r) {
+      grad4[(j + c) * K4 + k4] += acc[c];
+    }
+  }
+}
+
+@compute @workgroup_size(WG)
+fn grad_x4(grid: Grid, @builtin(local_invocation_index) lid: u32) {
+  let K4 = prm.K / 4u;
+  let t = thread_index(grid, lid, WG);
+  if (t >= prm.M * K4) {
+    return;
+  }
+  let m = t / K4;
+  let k4 = t % K4;
+  var acc = vec4<f32>(0.0);
+  for (var j = 0u; j < prm.r; j++) {
+    acc += du[m * prm.r + j] * a4[j * K4 + k4];
+  }
+  dx4[t] += keep_scale4(4u * t, stream()) * acc;
 }

@@ -62,7 +62,6 @@ class Dispatches implements Encodable {
 }
 
 function down(rt: GpuRuntime, a: LoraLayerArgs, prm: GPUBuffer): Dispatch {
-  // 16-byte loads along the input features when they come in fours
   return prepare(rt, shader, a.K % 4 === 0 ? 'down4' : 'down', { WG }, { 0: prm, 1: a.x, 2: a.a, 4: a.u, 9: a.seed }, threads(rt, a.M * Math.ceil(a.r / 4)));
 }
 
@@ -75,11 +74,13 @@ export function loraDown(rt: GpuRuntime, a: LoraLayerArgs): Encodable {
 export function loraBackward(rt: GpuRuntime, a: LoraBackwardArgs): Encodable {
   const prm = params(rt, a);
   const chunks = Math.ceil(a.r / 4);
+  const wide = a.K % 4 === 0 ? 4 : 1; // input features a thread in grad_a / grad_x (16-byte loads)
+  const suffix = wide === 4 ? '4' : '';
   return new Dispatches([
     down(rt, a, prm),
     prepare(rt, shader, 'grad_b', { WG }, { 0: prm, 4: a.u, 5: a.dy, 7: a.gradB }, threads(rt, a.N * chunks)),
     prepare(rt, shader, 'grad_u', { WG }, { 0: prm, 3: a.b, 5: a.dy, 6: a.du }, threads(rt, a.M * chunks)),
-    prepare(rt, shader, 'grad_a', { WG }, { 0: prm, 1: a.x, 6: a.du, 7: a.gradA, 9: a.seed }, threads(rt, a.K * chunks)),
-    prepare(rt, shader, 'grad_x', { WG }, { 0: prm, 2: a.a, 6: a.du, 8: a.dx, 9: a.seed }, threads(rt, a.M * a.K)),
+    prepare(rt, shader, `grad_a${suffix}`, { WG }, { 0: prm, 1: a.x, 6: a.du, 7: a.gradA, 9: a.seed }, threads(rt, (a.K / wide) * chunks)),
+    prepare(rt, shader, `grad_x${suffix}`, { WG }, { 0: prm, 2: a.a, 6: a.du, 8: a.dx, 9: a.seed }, threads(rt, (a.M * a.K) / wide)),
   ]);
 }

@@ -7,7 +7,7 @@ import { firstNonFinite, randomArray, relativeError, seededRandom } from '../hel
 import { keepRef, loraBackwardRef, loraDownRef } from '../reference/lora';
 
 // [M, N, K, r, dropout]
-// K % 4 == 0 takes `down4` (16-byte loads), the others `down`
+// K % 4 == 0 takes `down4`, `grad_a4`, `grad_x4` (16-byte loads), the others the scalar forms
 const cases: [number, number, number, number, number][] = [[1, 1, 1, 1, 0], [37, 19, 53, 8, 0.05], [20, 11, 9, 6, 0.5], [70, 24, 33, 3, 0], [33, 12, 64, 8, 0.05], [9, 7, 20, 5, 0.5]];
 
 describe('lora kernels', () => {
