@@ -281,6 +281,18 @@ fn store_dx(m: u32, k: u32, r: Row8) {
   store_dx1(m, k + 7u, r.hi.w);
 }
 
+// The 8x8 block of dX at rows m.., columns k.. (what lies past M / K is not stored).
+fn store_block(m: u32, k: u32, c: Block8) {
+  store_dx(m, k, c.r0);
+  store_dx(m + 1u, k, c.r1);
+  store_dx(m + 2u, k, c.r2);
+  store_dx(m + 3u, k, c.r3);
+  store_dx(m + 4u, k, c.r4);
+  store_dx(m + 5u, k, c.r5);
+  store_dx(m + 6u, k, c.r6);
+  store_dx(m + 7u, k, c.r7);
+}
+
 @compute @workgroup_size(64)
 fn dx_direct(grid: Grid, @builtin(local_invocation_index) lid: u32) {
   let blk = block_of(grid, lid, p.M, p.K);
@@ -293,14 +305,7 @@ fn dx_direct(grid: Grid, @builtin(local_invocation_index) lid: u32) {
   for (var n = 0u; n < p.N; n++) {
     c = outer8(c, dy_col8(m, n), w_row8(n, k));
   }
-  store_dx(m, k, c.r0);
-  store_dx(m + 1u, k, c.r1);
-  store_dx(m + 2u, k, c.r2);
-  store_dx(m + 3u, k, c.r3);
-  store_dx(m + 4u, k, c.r4);
-  store_dx(m + 5u, k, c.r5);
-  store_dx(m + 6u, k, c.r6);
-  store_dx(m + 7u, k, c.r7);
+  store_block(m, k, c);
 }
 
 // dY[min(m, M - 1), n .. n+3] (n % 4 == 0, ldy and n_off % 4 == 0).
@@ -342,14 +347,7 @@ fn dx_direct4(grid: Grid, @builtin(local_invocation_index) lid: u32) {
     c = outer8(c, Row8(vec4<f32>(d0.z, d1.z, d2.z, d3.z), vec4<f32>(d4.z, d5.z, d6.z, d7.z)), w_row8_words(n + 2u, k));
     c = outer8(c, Row8(vec4<f32>(d0.w, d1.w, d2.w, d3.w), vec4<f32>(d4.w, d5.w, d6.w, d7.w)), w_row8_words(n + 3u, k));
   }
-  store_dx(m, k, c.r0);
-  store_dx(m + 1u, k, c.r1);
-  store_dx(m + 2u, k, c.r2);
-  store_dx(m + 3u, k, c.r3);
-  store_dx(m + 4u, k, c.r4);
-  store_dx(m + 5u, k, c.r5);
-  store_dx(m + 6u, k, c.r6);
-  store_dx(m + 7u, k, c.r7);
+  store_block(m, k, c);
 }
 
 // sum_j |W[n, k + j] * dW_j| over the 8 columns of one row of the block (W reads 0 past N / K).
