@@ -8,7 +8,8 @@
  * removed (the PPL criterion's three on its calibration set) and a synthetic model of LLaMA-7B's
  * block shape (4096 / 11008, 32 heads), each at 1 x 256 tokens, r 8 on q k v o gate up down,
  * dropout 0.05. Quick mode (software adapters): the 7B-shaped model has 1 block instead of 8 and
- * runs 1 x 64 tokens, 2 timed runs instead of 5. Writes results/<adapter>/bench-heal.json.
+ * runs 1 x 64 tokens (BENCH_HEAL_TOKENS=256 for the full batch, ~10 min on SwiftShader), 2 timed runs
+ * instead of 5. Writes results/<adapter>/bench-heal.json.
  */
 import { describeAdapter } from '../src/gpu/device';
 import { GpuRuntime } from '../src/gpu/runtime';
@@ -109,10 +110,10 @@ async function main(): Promise<void> {
   if (process.env.BENCH_SYNTHETIC !== '0') {
     const shape = quick ? { ...SYNTHETIC_7B_BLOCKS, layers: 1 } : SYNTHETIC_7B_BLOCKS;
     await withSyntheticModel(rt, shape, async (model) => {
-      const T = quick ? 64 : 256;
+      const T = quick ? Number(process.env.BENCH_HEAL_TOKENS ?? 64) : 256;
       result['synthetic-7b-blocks'] = {
         shape, ...(await benchModel(rt, model, model.fullPlan(), 1, T, runs, 'synthetic-7b-blocks')),
-        ...(quick ? { note: 'quick mode (software adapter): 1 block of the 7B shape, 1 x 64 tokens' } : {}),
+        ...(quick ? { note: `quick mode (software adapter): 1 block of the 7B shape, 1 x ${T} tokens` } : {}),
       };
     });
   }

@@ -87,7 +87,7 @@ function healSection(h: Json): string {
   return table(['model', 'blocks', 'batch', 'forward s', 'training step s', 'step / forward', 'training tok/s', 'adapter params', 'peak training GPU (estimate)'], modelKeys(h).map((k) => {
     const r = h[k];
     return [k, r.blocks, r.batch, f(r.forwardSeconds, 3), f(r.stepSeconds, 3), `${f(r.stepOverForward)} x`, f(r.trainTokensPerS, 0), r.adapterParameters, `${mib(r.peakTrainingBytes)} (${mib(r.estimateBytes)})`];
-  })) + (h.quick ? '\n\nQuick mode (software adapter): the 7B-shaped model has 1 block and runs 1 x 64 tokens.' : '');
+  })) + (h.quick ? '\n\nQuick mode (software adapter): the 7B-shaped model has 1 block.' : '');
 }
 
 function adapterSection(slug: string, dir: string): { markdown: string; json: Json } {
